@@ -1,0 +1,1 @@
+"""HTTP layer: thin FastAPI routers, one per audience, and problem+json errors."""

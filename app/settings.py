@@ -1,0 +1,62 @@
+"""Every setting of the service, in one place (pydantic-settings).
+
+Read once at start-up (``get_settings()``) and passed down; no other module reads the environment.
+Each field is an environment variable prefixed ``MICROCRED_`` (``DATABASE_URL`` also works unprefixed).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MICROCRED_", extra="ignore")
+
+    # -- service
+    base_url: str = Field("http://127.0.0.1:8000", description="Public URL of this service; did:web and status list URLs derive from it.")
+    host: str = Field("127.0.0.1", description="Address `serve` binds to.")
+    port: int = Field(8000, description="Port `serve` binds to.")
+    workers: int = Field(1, ge=1, le=64, description="Worker processes started by `serve`.")
+    environment: str = Field("development", description="`development` or `production`; production refuses test-only allowances.")
+
+    # -- storage and keys
+    database_url: str = Field(
+        f"sqlite:///{ROOT / 'var' / 'microcred.db'}",
+        validation_alias=AliasChoices("MICROCRED_DATABASE_URL", "DATABASE_URL"),
+        description="SQLAlchemy URL; SQLite (WAL) by default, postgresql://… for production.",
+    )
+    keys_dir: Path = Field(ROOT / "keys", description="Where file-backed signing keys live (0600, never committed).")
+    contexts_dir: Path = Field(ROOT / "contexts", description="The pinned JSON-LD contexts.")
+
+    # -- request limits (security-notes.md §5)
+    max_body_bytes: int = Field(1_048_576, description="Largest accepted JSON request body.")
+    max_json_depth: int = Field(64, description="Deepest accepted JSON nesting.")
+    canonicalization_budget: int = Field(
+        10_000, description="Most Hash N-Degree Quads calls one RDFC-1.0 run may make before it is refused as a poison graph."
+    )
+
+    # -- micro-credential rules
+    ects_min: float = Field(1, description="Smallest workload in ECTS accepted for a micro-credential (MICROBOL: 1).")
+    ects_max: float = Field(59, description="Largest workload in ECTS accepted for a micro-credential (MICROBOL: 59).")
+
+    # -- outbound fetches (security-notes.md §11)
+    fetch_timeout_seconds: float = Field(3.0, description="Time cap of one did:web or status list fetch.")
+    fetch_max_bytes: int = Field(2_000_000, description="Byte cap of one fetched document.")
+    fetch_allow_loopback: bool = Field(
+        False, description="Test-only: let did:web/status fetches reach 127.0.0.1 over http. Refused when environment=production."
+    )
+    did_cache_seconds: int = Field(300, description="Longest a resolved DID document or status list is reused.")
+
+    # -- demo
+    demo_provider: bool = Field(True, description="Create a demo provider on first start (development only).")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,39 @@
+"""Shared fixtures. Under CI (CI=true) a missing component is a failure, never a skip."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+VECTORS = SHARED / "vectors"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(condition: bool, why: str) -> None:
+    """Skip locally when a component is missing; fail under CI, where everything must be there."""
+    if not condition:
+        if IN_CI:
+            pytest.fail(f"required component missing under CI: {why}")
+        pytest.skip(why)
+
+
+def load_json(path: Path):
+    return json.loads(Path(path).read_text())
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    require(SHARED.is_dir(), f"{SHARED} (the shared/ folder beside the repository) is needed for vectors and samples")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def loader():
+    from app.jsonld import ContextLoader
+
+    return ContextLoader(ROOT / "contexts")
