@@ -1,0 +1,1 @@
+"""Decentralized identifiers: did:key, did:web, did:jwk, and one resolver."""

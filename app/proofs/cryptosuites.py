@@ -1,0 +1,72 @@
+"""The cryptosuites: small objects, not a class hierarchy (architecture.md, "habits worth copying").
+
+A suite names its proof ``type`` and ``cryptosuite``, how it turns a document (or a proof configuration)
+into canonical bytes, and whether the proof keeps its ``@context``. Adding a suite is adding one object.
+
+- ``eddsa-rdfc-2022``: VC-DI-EDDSA §3.3 (RDFC-1.0 canonical N-Quads, SHA-256, Ed25519).
+- ``eddsa-jcs-2022``: VC-DI-EDDSA §3.4 (JCS, RFC 8785).
+- ``Ed25519Signature2020``: the CCG Ed25519Signature2020 suite (URDNA2015 = RDFC-1.0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import rfc8785
+
+from app.errors import MalformedValueError, RangeError
+from app.jsonld import ContextLoader, canonicalize, to_quads
+
+ED25519_2020_CONTEXT = "https://w3id.org/security/suites/ed25519-2020/v1"
+
+
+@dataclass(frozen=True)
+class Cryptosuite:
+    #: the name a caller selects the suite by (the ``cryptosuite`` value, or the legacy proof type)
+    name: str
+    proof_type: str
+    #: the ``cryptosuite`` property, ``None`` for suites that predate it
+    cryptosuite: str | None
+    #: ``canonicalize(document, loader, budget) -> bytes``
+    canonicalize: Callable[[dict[str, Any], ContextLoader, int], bytes]
+    #: JCS proofs carry the document's ``@context`` (VC-DI-EDDSA §3.4.6 step 4); RDFC ones do not
+    proof_keeps_context: bool
+    #: a context the secured document must carry for the proof's terms to be defined
+    required_context: str | None = None
+
+
+def rdfc(document: dict[str, Any], loader: ContextLoader, budget: int) -> bytes:
+    """RDFC-1.0 canonical N-Quads of the document's RDF dataset, refusing data loss."""
+    return canonicalize(to_quads(document, loader), budget=budget).nquads.encode()
+
+
+def jcs(document: dict[str, Any], loader: ContextLoader, budget: int) -> bytes:
+    """RFC 8785 JSON Canonicalization Scheme; refuses numbers JCS cannot represent exactly."""
+    try:
+        return rfc8785.dumps(document)
+    except rfc8785.IntegerDomainError as exc:
+        raise RangeError(f"JCS cannot sign this number exactly (RFC 8785 §3.2.2.3): {exc}", code="NUMBER_OUT_OF_RANGE") from None
+    except rfc8785.CanonicalizationError as exc:
+        raise MalformedValueError(f"document cannot be canonicalized with JCS: {exc}", code="JCS_ERROR") from None
+
+
+EDDSA_RDFC_2022 = Cryptosuite("eddsa-rdfc-2022", "DataIntegrityProof", "eddsa-rdfc-2022", rdfc, proof_keeps_context=False)
+EDDSA_JCS_2022 = Cryptosuite("eddsa-jcs-2022", "DataIntegrityProof", "eddsa-jcs-2022", jcs, proof_keeps_context=True)
+ED25519_SIGNATURE_2020 = Cryptosuite(
+    "Ed25519Signature2020", "Ed25519Signature2020", None, rdfc, proof_keeps_context=False, required_context=ED25519_2020_CONTEXT
+)
+
+SUITES: dict[str, Cryptosuite] = {s.name: s for s in (EDDSA_RDFC_2022, EDDSA_JCS_2022, ED25519_SIGNATURE_2020)}
+
+
+def suite_for_proof(proof: dict[str, Any]) -> Cryptosuite | None:
+    """The allow-listed suite a proof names, or ``None``."""
+    ptype = proof.get("type")
+    if ptype == "DataIntegrityProof":
+        suite = SUITES.get(proof.get("cryptosuite")) if isinstance(proof.get("cryptosuite"), str) else None
+        return suite if suite and suite.proof_type == "DataIntegrityProof" else None
+    if ptype == "Ed25519Signature2020" and "cryptosuite" not in proof:
+        return ED25519_SIGNATURE_2020
+    return None
