@@ -1,0 +1,228 @@
+"""VC-JOSE-COSE §3.1 (Securing with JOSE): credentials as ``application/vc+jwt`` compact JWS.
+
+Securing signs the credential itself as the JWS payload (VC-JOSE-COSE §3.1.1), adding the JWT claims
+``iss`` (= the credential's issuer), ``jti``, ``iat``, ``nbf``/``exp`` (from validFrom/validUntil).
+Signing goes through the ``Signer`` interface, so a remote signer or HSM works unchanged.
+
+Verification follows security-notes.md §8: compact JWS only (a JWE is refused); ``typ`` must be
+``vc+jwt``; the algorithm is pinned to the key type (EdDSA ↔ Ed25519, ES256 ↔ P-256), never ``none``
+or HMAC; the key comes only from the verification method that ``kid`` names, resolved through the DID
+document, never from ``jwk``/``jku``/``x5u``/``x5c`` header members (a token naming them is refused);
+``iss`` must equal the credential's issuer; ``exp``/``nbf`` and ``validFrom``/``validUntil`` are honoured.
+VC 1.1 JWTs (a ``vc`` claim, VC Data Model 1.1 §6.3.1) are read too.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from jwcrypto import jwk, jws
+from jwcrypto.common import JWException
+
+from app import strict_json
+from app.errors import MicrocredError, ProofError
+from app.keys import multikey
+from app.keys.signer import ED25519, P256, Signer
+from app.proofs.data_integrity import ProofResult, ResolveMethod, VerificationResult, listed_under
+from app.xsd import parse_datetime_stamp
+
+MEDIA_TYPE = "application/vc+jwt"
+TYP = "vc+jwt"
+ALG_FOR_KEY = {ED25519: "EdDSA", P256: "ES256"}
+_FORBIDDEN_HEADERS = ("jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256")
+JWT_CLAIMS = ("iss", "sub", "aud", "exp", "nbf", "iat", "jti", "cnf")
+LEEWAY = timedelta(seconds=60)
+
+
+def _b64u(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _b64u_decode(part: str, what: str) -> bytes:
+    if not part or any(c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" for c in part):
+        raise ProofError(f"JWS {what} is not base64url", code="MALFORMED_PROOF_ERROR")
+    try:
+        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    except ValueError:
+        raise ProofError(f"JWS {what} is not base64url", code="MALFORMED_PROOF_ERROR") from None
+
+
+def issuer_id(credential: dict[str, Any]) -> str | None:
+    issuer = credential.get("issuer")
+    if isinstance(issuer, dict):
+        issuer = issuer.get("id")
+    return issuer if isinstance(issuer, str) else None
+
+
+def secure(credential: dict[str, Any], signer: Signer, *, now: datetime | None = None) -> str:
+    """The credential as a compact JWS with ``typ: vc+jwt`` (VC-JOSE-COSE §3.1.1)."""
+    if not isinstance(credential, dict) or "proof" in credential:
+        raise ProofError("a credential secured with JOSE is a JSON object without an embedded proof", code="PROOF_GENERATION_ERROR")
+    alg = ALG_FOR_KEY.get(signer.key_type)
+    if alg is None:
+        raise ProofError(f"no JOSE algorithm for {signer.key_type} keys", code="UNSUPPORTED_KEY_TYPE")
+    iss = issuer_id(credential)
+    if not iss:
+        raise ProofError("the credential has no issuer", code="PROOF_GENERATION_ERROR")
+    now = now or datetime.now(UTC)
+    payload = dict(credential)
+    payload["iss"] = iss
+    payload["iat"] = int(now.timestamp())
+    if isinstance(credential.get("id"), str):
+        payload["jti"] = credential["id"]
+    if "validFrom" in credential:
+        payload["nbf"] = int(parse_datetime_stamp(credential["validFrom"], field="validFrom").timestamp())
+    if "validUntil" in credential:
+        payload["exp"] = int(parse_datetime_stamp(credential["validUntil"], field="validUntil").timestamp())
+    header = {"alg": alg, "kid": signer.verification_method, "typ": TYP, "cty": "vc"}
+    signing_input = _b64u(json.dumps(header, separators=(",", ":")).encode()) + "." + _b64u(strict_json.dumps(payload).encode())
+    return signing_input + "." + _b64u(signer.sign(signing_input.encode("ascii")))
+
+
+def _jwk_for_method(method: dict[str, Any], alg: str) -> jwk.JWK:
+    """A jwcrypto key from a verification method, pinned to the algorithm's key type."""
+    mtype = method.get("type")
+    if mtype in ("Multikey", "Ed25519VerificationKey2020") and isinstance(method.get("publicKeyMultibase"), str):
+        decoded = multikey.decode(method["publicKeyMultibase"])
+        if alg == "EdDSA" and decoded.codec == multikey.ED25519_PUB:
+            return jwk.JWK(kty="OKP", crv="Ed25519", x=_b64u(decoded.key))
+        if alg == "ES256" and decoded.codec == multikey.P256_PUB:
+            from cryptography.hazmat.primitives.asymmetric import ec
+
+            point = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), decoded.key).public_numbers()
+            return jwk.JWK(kty="EC", crv="P-256", x=_b64u(point.x.to_bytes(32, "big")), y=_b64u(point.y.to_bytes(32, "big")))
+        raise ProofError(f"{alg} cannot be verified with an {decoded.kind} key", code="INVALID_VERIFICATION_METHOD")
+    if mtype in ("JsonWebKey", "JsonWebKey2020") and isinstance(method.get("publicKeyJwk"), dict):
+        data = method["publicKeyJwk"]
+        if "d" in data:
+            raise ProofError("the verification method's JWK holds a private key", code="INVALID_VERIFICATION_METHOD")
+        want = {"EdDSA": ("OKP", "Ed25519"), "ES256": ("EC", "P-256")}[alg]
+        if (data.get("kty"), data.get("crv")) != want:
+            raise ProofError(f"{alg} needs a {want[1]} key, the method holds {data.get('kty')}/{data.get('crv')}", code="INVALID_VERIFICATION_METHOD")
+        try:
+            return jwk.JWK(**{k: v for k, v in data.items() if k in ("kty", "crv", "x", "y")})
+        except (JWException, ValueError, TypeError):
+            raise ProofError("the verification method's JWK is malformed", code="INVALID_VERIFICATION_METHOD") from None
+    raise ProofError(f"verification method type {str(mtype)[:60]} is not supported for JOSE", code="INVALID_VERIFICATION_METHOD")
+
+
+@dataclass
+class JoseVerification:
+    result: VerificationResult
+    #: the credential from the payload (JWT claims removed), when the token could be read
+    credential: dict[str, Any] | None
+    header: dict[str, Any] | None
+
+
+def verify(
+    token: str,
+    resolve_method: ResolveMethod,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    expected_purpose: str = "assertionMethod",
+    expected_typ: str = TYP,
+    check_validity: bool = True,
+) -> JoseVerification:
+    """Verify a ``vc+jwt``; never raises for a bad token, returns the reasons instead.
+
+    ``check_validity=False`` leaves exp/nbf and validFrom/validUntil to a caller that reports the
+    validity period as a check of its own (the verifier's pipeline).
+    """
+    now = (clock or (lambda: datetime.now(UTC)))()
+    proof = ProofResult(False, type="vc+jwt")
+    header: dict[str, Any] | None = None
+    credential: dict[str, Any] | None = None
+    try:
+        if not isinstance(token, str):
+            raise ProofError("a VC-JOSE credential is a compact JWS string", code="PARSING_ERROR")
+        token = token.strip()
+        parts = token.split(".")
+        if len(parts) == 5:
+            raise ProofError("encrypted JWTs (JWE) are not accepted", code="MALFORMED_PROOF_ERROR")
+        if len(parts) != 3:
+            raise ProofError("a compact JWS has three dot-separated parts", code="PARSING_ERROR")
+        header = strict_json.loads(_b64u_decode(parts[0], "header"), max_depth=8)
+        if not isinstance(header, dict):
+            raise ProofError("the JWS header is not a JSON object", code="MALFORMED_PROOF_ERROR")
+        payload = strict_json.loads(_b64u_decode(parts[1], "payload"))
+        if not isinstance(payload, dict):
+            raise ProofError("the JWS payload is not a JSON object", code="MALFORMED_PROOF_ERROR")
+        credential = _credential_from_payload(payload)
+        alg = header.get("alg")
+        proof.cryptosuite = alg if isinstance(alg, str) else None
+        if alg not in ("EdDSA", "ES256"):
+            raise ProofError(f"JWS algorithm {str(alg)[:20]} is not accepted (EdDSA or ES256 only)", code="PROOF_VERIFICATION_ERROR")
+        if "enc" in header:
+            raise ProofError("encrypted JWTs (JWE) are not accepted", code="MALFORMED_PROOF_ERROR")
+        for name in _FORBIDDEN_HEADERS:
+            if name in header:
+                raise ProofError(f"keys are never taken from the token: header member {name} is refused", code="INVALID_VERIFICATION_METHOD")
+        if header.get("crit"):
+            raise ProofError("critical JWS header extensions are not supported", code="MALFORMED_PROOF_ERROR")
+        typ = header.get("typ")
+        legacy = "vc" in payload
+        if typ != expected_typ and not (legacy and typ in (None, "JWT")):
+            raise ProofError(f"JWS typ must be {expected_typ}, not {str(typ)[:30]}", code="MALFORMED_PROOF_ERROR")
+        iss = payload.get("iss")
+        issuer = issuer_id(credential)
+        if iss is not None and iss != issuer:
+            raise ProofError("the JWT iss does not match the credential's issuer", code="PROOF_VERIFICATION_ERROR")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise ProofError("the JWS header names no kid", code="INVALID_VERIFICATION_METHOD")
+        if kid.startswith("#"):
+            kid = f"{issuer}{kid}"
+        proof.verification_method = kid
+        proof.proof_purpose = expected_purpose
+        method, controller_doc = resolve_method(kid)
+        key = _jwk_for_method(method, alg)
+        proof.controller = method.get("controller") if isinstance(method.get("controller"), str) else controller_doc.get("id")
+        proof.purpose_authorized = listed_under(controller_doc, kid, expected_purpose)
+        try:
+            obj = jws.JWS()
+            obj.deserialize(token)
+            obj.allowed_algs = [alg]
+            obj.verify(key, alg=alg)
+        except (JWException, ValueError, TypeError):
+            raise ProofError("the JWS signature does not match", code="PROOF_VERIFICATION_ERROR") from None
+        if check_validity:
+            _check_times(payload, credential, now)
+        proof.verified = True
+        return JoseVerification(VerificationResult(True, [proof]), credential, header)
+    except MicrocredError as exc:
+        proof.error, proof.reason = exc.code if exc.code.endswith("_ERROR") or exc.code == "INVALID_VERIFICATION_METHOD" else "PROOF_VERIFICATION_ERROR", exc.detail
+        return JoseVerification(VerificationResult(False, [proof], proof.error, proof.reason), credential, header)
+
+
+def _credential_from_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    if "vc" in payload:  # VC Data Model 1.1 §6.3.1 JWT encoding
+        vc = payload["vc"]
+        if not isinstance(vc, dict):
+            raise ProofError("the vc claim is not a JSON object", code="MALFORMED_PROOF_ERROR")
+        credential = dict(vc)
+        if "iss" in payload and "issuer" not in credential:
+            credential["issuer"] = payload["iss"]
+        if "jti" in payload and "id" not in credential:
+            credential["id"] = payload["jti"]
+        return credential
+    return {k: v for k, v in payload.items() if k not in JWT_CLAIMS}
+
+
+def _check_times(payload: dict[str, Any], credential: dict[str, Any], now: datetime) -> None:
+    for claim in ("exp", "nbf", "iat"):
+        if claim in payload and (not isinstance(payload[claim], (int, float)) or isinstance(payload[claim], bool)):
+            raise ProofError(f"JWT {claim} must be a number (RFC 7519 §2 NumericDate)", code="MALFORMED_PROOF_ERROR")
+    ts = now.timestamp()
+    if "exp" in payload and ts > payload["exp"] + LEEWAY.total_seconds():
+        raise ProofError("the JWT has expired (exp)", code="PROOF_VERIFICATION_ERROR")
+    if "nbf" in payload and ts + LEEWAY.total_seconds() < payload["nbf"]:
+        raise ProofError("the JWT is not yet valid (nbf)", code="PROOF_VERIFICATION_ERROR")
+    if "validUntil" in credential and parse_datetime_stamp(credential["validUntil"], field="validUntil") < now:
+        raise ProofError("the credential has expired (validUntil)", code="PROOF_VERIFICATION_ERROR")
+    if "validFrom" in credential and parse_datetime_stamp(credential["validFrom"], field="validFrom") > now + LEEWAY:
+        raise ProofError("the credential is not yet valid (validFrom)", code="PROOF_VERIFICATION_ERROR")
