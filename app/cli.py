@@ -8,6 +8,7 @@ Exit status: 0 success / verified, 1 not verified, 2 unusable input.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 
@@ -26,6 +27,75 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_input(path: str | None) -> bytes:
+    if path in (None, "-"):
+        return sys.stdin.buffer.read()
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _fail(message: str) -> int:
+    print(json.dumps({"error": message}), file=sys.stderr)
+    return 2
+
+
+def _sign(args: argparse.Namespace) -> int:
+    from app import strict_json
+    from app.errors import MicrocredError
+    from app.keys import FileKeyStore, signer_from_secret
+    from app.proofs import vc_jose
+    from app.runtime import get_runtime
+
+    runtime = get_runtime()
+    try:
+        document = strict_json.loads(_read_input(args.input), max_bytes=runtime.settings.max_body_bytes)
+        if args.key:
+            signer = signer_from_secret(args.key)
+        elif args.key_file:
+            signer = signer_from_secret(json.loads(open(args.key_file).read())["secretKeyMultibase"])
+        else:
+            signer = FileKeyStore(runtime.settings.keys_dir).get_or_create("cli")
+        mb = signer.public_multibase()
+        signer.verification_method = args.verification_method or f"did:key:{mb}#{mb}"
+        if args.suite == "vc+jwt":
+            print(vc_jose.secure(document, signer))
+            return 0
+        options = json.loads(args.options) if args.options else None
+        secured = runtime.engine.add_proof(
+            document,
+            signer,
+            suite=args.suite,
+            created=args.created if args.created else (False if args.no_created else True),
+            proof_purpose=args.proof_purpose,
+            challenge=args.challenge,
+            domain=args.domain,
+            options=options,
+        )
+    except MicrocredError as exc:
+        return _fail(f"{exc.code}: {exc.detail}")
+    except (OSError, ValueError, KeyError) as exc:
+        return _fail(str(exc))
+    print(json.dumps(secured, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from app.runtime import get_runtime
+    from app.verification import verify_input
+
+    runtime = get_runtime()
+    try:
+        raw = _read_input(args.input)
+    except OSError as exc:
+        return _fail(str(exc))
+    report = verify_input(runtime, raw, proof_only=args.proof_only, challenge=args.challenge, domain=args.domain)
+    if report.get("unusable"):
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return 2
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0 if report["verified"] else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="microcred", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -34,6 +104,28 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
     serve.set_defaults(func=_serve)
+
+    sign = sub.add_parser("sign", help="add a Data Integrity proof (or secure as vc+jwt) to a document")
+    sign.add_argument("input", nargs="?", help="JSON file (default: standard input)")
+    sign.add_argument("--suite", default="eddsa-rdfc-2022", choices=["eddsa-rdfc-2022", "eddsa-jcs-2022", "Ed25519Signature2020", "vc+jwt"])
+    keyg = sign.add_mutually_exclusive_group()
+    keyg.add_argument("--key", help="secret key as a Multikey (z3u2… for Ed25519)")
+    keyg.add_argument("--key-file", help="a key file as written in keys/ ({secretKeyMultibase: …})")
+    sign.add_argument("--verification-method", help="proof verificationMethod (default: the key's did:key)")
+    sign.add_argument("--created", help="proof created (XSD dateTimeStamp; default: now)")
+    sign.add_argument("--no-created", action="store_true", help="omit created")
+    sign.add_argument("--proof-purpose", default="assertionMethod")
+    sign.add_argument("--challenge")
+    sign.add_argument("--domain")
+    sign.add_argument("--options", help="extra proof options as a JSON object")
+    sign.set_defaults(func=_sign)
+
+    verify = sub.add_parser("verify", help="verify a credential or presentation (JSON-LD with proofs, or a vc+jwt)")
+    verify.add_argument("input", nargs="?", help="file (default: standard input)")
+    verify.add_argument("--proof-only", action="store_true", help="check the proofs alone, not issuer binding, validity or status")
+    verify.add_argument("--challenge")
+    verify.add_argument("--domain")
+    verify.set_defaults(func=_verify)
     return parser
 
 

@@ -1,0 +1,50 @@
+"""The composition root: builds the long-lived domain objects from the settings, once per process.
+
+The API, the command line and the benchmarks all take their context loader, DID resolver and proof
+engine from here, so each is configured in exactly one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from app.dids.did_key import dereference_did_key
+from app.jsonld import ContextLoader
+from app.proofs import ProofEngine
+from app.settings import Settings, get_settings
+from app.verification import Verifier
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+
+    @cached_property
+    def loader(self) -> ContextLoader:
+        return ContextLoader(self.settings.contexts_dir)
+
+    @cached_property
+    def resolve_method(self):
+        """``vm_id -> (verification method, controller document)``."""
+        return dereference_did_key
+
+    @cached_property
+    def engine(self) -> ProofEngine:
+        return ProofEngine(self.loader, self.resolve_method, budget=self.settings.canonicalization_budget)
+
+    @cached_property
+    def verifier(self) -> Verifier:
+        return Verifier(self.loader, self.engine, self.resolve_method)
+
+
+_runtime: Runtime | None = None
+
+
+def get_runtime(settings: Settings | None = None) -> Runtime:
+    global _runtime
+    if settings is not None:
+        return Runtime(settings)
+    if _runtime is None:
+        _runtime = Runtime(get_settings())
+    return _runtime

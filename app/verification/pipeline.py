@@ -1,0 +1,270 @@
+"""The verification pipeline: parse → contexts → proof → issuer binding → validity → status → trust → EU.
+
+Each check is a function returning a ``Check``; the pipeline is a list of them (architecture.md), so a
+new check is one function and one line. Nothing here raises for a bad credential: a credential that
+fails is a report with reasons. Only input that is not a credential at all gives ``NotACredential``.
+"""
+
+from __future__ import annotations
+
+import base64
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from app import strict_json
+from app.errors import MicrocredError
+from app.jsonld import ContextLoader, to_quads
+from app.proofs import ProofEngine, vc_jose
+from app.proofs.cryptosuites import suite_for_proof
+from app.verification.report import Check, Report
+from app.xsd import parse_datetime_stamp
+
+VC1 = "https://www.w3.org/2018/credentials/v1"
+VC2 = "https://www.w3.org/ns/credentials/v2"
+LEEWAY = timedelta(seconds=60)
+
+
+class NotACredential(MicrocredError):
+    """The input is not a credential or presentation at all (the VC API answers 400)."""
+
+    code = "PARSING_ERROR"
+    status = 400
+    title = "Not a verifiable credential"
+
+
+StatusCheck = Callable[[dict[str, Any], Report], Check]
+TrustCheck = Callable[[str | None], Check]
+CompletenessCheck = Callable[[dict[str, Any]], Check]
+
+
+@dataclass
+class Verifier:
+    loader: ContextLoader
+    engine: ProofEngine
+    resolve_method: Callable[[str], tuple[dict, dict]]
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    status_check: StatusCheck | None = None
+    trust_check: TrustCheck | None = None
+    completeness_check: CompletenessCheck | None = None
+
+    # -- entry points
+
+    def parse(self, raw: bytes | str | dict | list, *, max_bytes: int = 1_048_576, max_depth: int = 64) -> tuple[str, Any]:
+        """``("jwt", token)`` or ``("json", document)``, or ``NotACredential``."""
+        if isinstance(raw, (dict, list)):
+            return "json", raw
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        stripped = text.strip()
+        if stripped.startswith("{") or stripped.startswith("["):
+            try:
+                return "json", strict_json.loads(raw if isinstance(raw, bytes) else raw.encode(), max_bytes=max_bytes, max_depth=max_depth)
+            except MicrocredError as exc:
+                raise NotACredential(exc.detail, code=exc.code) from None
+        if stripped.count(".") in (2, 4) and all(stripped.split(".")[:2]) and len(stripped) <= max_bytes:
+            return "jwt", stripped
+        raise NotACredential("the input is neither a JSON credential nor a compact JWS (vc+jwt)")
+
+    def verify(self, raw, *, proof_only: bool = False, challenge: str | None = None, domain: str | None = None, presentation: bool | None = None) -> Report:
+        kind, value = self.parse(raw)
+        if kind == "jwt":
+            return self.verify_jwt(value, proof_only=proof_only)
+        if isinstance(value, dict) and "verifiableCredential" in value and "type" not in value and len(value) <= 2:
+            value = value["verifiableCredential"]  # the VC API request shape
+        if isinstance(value, dict) and "verifiablePresentation" in value and "type" not in value:
+            value = value["verifiablePresentation"]
+        if isinstance(value, str):
+            return self.verify_jwt(value, proof_only=proof_only)
+        if not isinstance(value, dict):
+            raise NotACredential("a credential is a JSON object")
+        types = _types(value)
+        if "VerifiablePresentation" in types or presentation:
+            return self.verify_presentation(value, challenge=challenge, domain=domain, proof_only=proof_only)
+        if "EnvelopedVerifiableCredential" in types:
+            return self.verify_jwt(_envelope_payload(value), proof_only=proof_only)
+        if "VerifiableCredential" not in types:
+            raise NotACredential("the document's type does not include VerifiableCredential or VerifiablePresentation")
+        return self.verify_credential(value, proof_only=proof_only)
+
+    def verify_credential(self, credential: dict[str, Any], *, proof_only: bool = False) -> Report:
+        report = Report("credential", "data-integrity", credential=credential, issuer=_issuer(credential))
+        proofs = credential.get("proof")
+        proof_list = proofs if isinstance(proofs, list) else [proofs] if proofs else []
+        # RDFC suites already expand the document and refuse data loss while canonicalizing; other suites
+        # (JCS) never look at the RDF, so the contexts check expands the document itself.
+        rdfc_only = bool(proof_list) and all(
+            isinstance(p, dict) and (s := suite_for_proof(p)) is not None and s.canonicalize.__name__ == "rdfc" for p in proof_list
+        )
+        report.checks.append(self._well_formed(credential, expand=not rdfc_only))
+        result = self.engine.verify(credential, expected_purpose="assertionMethod")
+        report.checks.append(self._proof_check(result))
+        _fold_data_loss(report, result)
+        if proof_only:
+            return report
+        report.checks.append(self._binding(report.issuer, result.proofs, "issuer", "assertionMethod"))
+        self._rest(credential, report)
+        return report
+
+    def verify_jwt(self, token: str, *, proof_only: bool = False) -> Report:
+        out = vc_jose.verify(token, self.resolve_method, clock=self.clock, check_validity=False)
+        credential = out.credential
+        report = Report("credential", "vc+jwt", credential=credential, issuer=_issuer(credential) if credential else None)
+        if credential is None:
+            report.checks.append(Check("well_formed", "failed", out.result.reason or "the token could not be read", out.result.error or "PARSING_ERROR"))
+            report.checks.append(self._proof_check(out.result))
+            return report
+        report.checks.append(self._well_formed(credential, expand=True))
+        report.checks.append(self._proof_check(out.result))
+        if proof_only:
+            return report
+        report.checks.append(self._binding(report.issuer, out.result.proofs, "issuer", "assertionMethod"))
+        self._rest(credential, report)
+        return report
+
+    def verify_presentation(self, vp: dict[str, Any], *, challenge: str | None, domain: str | None, proof_only: bool = False) -> Report:
+        holder = vp.get("holder")
+        holder = holder.get("id") if isinstance(holder, dict) else holder
+        report = Report("presentation", "data-integrity", issuer=holder if isinstance(holder, str) else None)
+        if "VerifiablePresentation" not in _types(vp):
+            report.checks.append(Check("well_formed", "failed", "the presentation's type does not include VerifiablePresentation", "MALFORMED_VALUE_ERROR"))
+            return report
+        report.checks.append(self._well_formed(vp, expand=False, presentation=True))
+        result = self.engine.verify(vp, expected_purpose="authentication", challenge=challenge, domain=domain)
+        report.checks.append(self._proof_check(result))
+        _fold_data_loss(report, result)
+        report.checks.append(self._binding(report.issuer, result.proofs, "holder", "authentication"))
+        inner = vp.get("verifiableCredential") or []
+        for item in inner if isinstance(inner, list) else [inner]:
+            try:
+                if isinstance(item, str):
+                    report.credentials.append(self.verify_jwt(item, proof_only=proof_only))
+                elif isinstance(item, dict) and "EnvelopedVerifiableCredential" in _types(item):
+                    report.credentials.append(self.verify_jwt(_envelope_payload(item), proof_only=proof_only))
+                elif isinstance(item, dict):
+                    report.credentials.append(self.verify_credential(item, proof_only=proof_only))
+                else:
+                    raise NotACredential("an item of verifiableCredential is neither an object nor a JWT")
+            except NotACredential as exc:
+                bad = Report("credential", "unknown")
+                bad.checks.append(Check("well_formed", "failed", exc.detail, exc.code))
+                report.credentials.append(bad)
+        return report
+
+    # -- the checks
+
+    def _well_formed(self, doc: dict[str, Any], *, expand: bool, presentation: bool = False) -> Check:
+        """VC Data Model §4: required properties; only pinned contexts; no data loss (Data Integrity §2.3)."""
+        contexts = doc.get("@context")
+        contexts = contexts if isinstance(contexts, list) else [contexts]
+        if not contexts or contexts[0] not in (VC1, VC2):
+            return Check("well_formed", "failed", "the first @context must be the VC 1.1 or 2.0 base context", "MALFORMED_VALUE_ERROR")
+        missing: list[str] = []
+        if not presentation:
+            missing = [p for p in ("issuer", "credentialSubject") if p not in doc]
+            if contexts[0] == VC1 and "issuanceDate" not in doc:
+                missing.append("issuanceDate")
+        if missing:
+            return Check("well_formed", "failed", f"required properties missing: {', '.join(missing)}", "MALFORMED_VALUE_ERROR")
+        for ctx in contexts:
+            if isinstance(ctx, str) and ctx not in self.loader:
+                return Check("well_formed", "failed", f"context {ctx[:120]} is not in the pinned set; contexts are never fetched", "CONTEXT_NOT_ALLOWED")
+        if expand:
+            try:
+                to_quads({k: v for k, v in doc.items() if k != "proof"}, self.loader)
+            except MicrocredError as exc:
+                return Check("well_formed", "failed", exc.detail, exc.code)
+        return Check("well_formed", "passed", "well-formed, with pinned contexts only and no data loss")
+
+    @staticmethod
+    def _proof_check(result) -> Check:
+        details = {"proofs": [p.as_dict() for p in result.proofs]}
+        if result.verified:
+            n = len(result.proofs)
+            return Check("proof", "passed", f"{'every one of ' + str(n) + ' proofs' if n > 1 else 'the signature'} verifies", details=details)
+        return Check("proof", "failed", result.reason or "the proof does not verify", result.error or "PROOF_VERIFICATION_ERROR", details)
+
+    @staticmethod
+    def _binding(party: str | None, proofs, role: str, relationship: str) -> Check:
+        """security-notes.md §10: the key belongs to the issuer (holder) and is authorised for the purpose."""
+        if not proofs or not all(p.verification_method for p in proofs):
+            return Check(f"{role}_binding", "failed", "no verified proof to bind", "INVALID_VERIFICATION_METHOD")
+        if not party:
+            return Check(f"{role}_binding", "failed", f"the document names no {role}", "MALFORMED_VALUE_ERROR")
+        for p in proofs:
+            if p.controller is None or p.controller != party:
+                return Check(
+                    f"{role}_binding", "failed", f"the signing key is controlled by {p.controller or 'an unknown party'}, not by the {role} {party}", "INVALID_VERIFICATION_METHOD"
+                )
+            if not p.purpose_authorized:
+                return Check(f"{role}_binding", "failed", f"the {role}'s DID document does not list the key under {relationship}", "INVALID_VERIFICATION_METHOD")
+        return Check(f"{role}_binding", "passed", f"signed with a key of the {role}, authorised for {relationship}")
+
+    def _validity(self, credential: dict[str, Any]) -> Check:
+        """VC 2.0 §4.9 validFrom/validUntil; VC 1.1 §4.6/§7.3 issuanceDate/expirationDate."""
+        now = self.clock()
+        try:
+            start = credential.get("validFrom", credential.get("issuanceDate"))
+            end = credential.get("validUntil", credential.get("expirationDate"))
+            start_at = parse_datetime_stamp(start, field="validFrom") if start is not None else None
+            end_at = parse_datetime_stamp(end, field="validUntil") if end is not None else None
+        except MicrocredError as exc:
+            return Check("validity", "failed", exc.detail, exc.code)
+        if start_at and start_at > now + LEEWAY:
+            return Check("validity", "failed", f"not valid before {start}", "RANGE_ERROR")
+        if end_at and end_at < now:
+            return Check("validity", "failed", f"expired on {end}", "RANGE_ERROR")
+        if end_at:
+            return Check("validity", "passed", f"valid until {end}")
+        return Check("validity", "passed", "valid, with no end date")
+
+    def _rest(self, credential: dict[str, Any], report: Report) -> None:
+        report.checks.append(self._validity(credential))
+        if "credentialStatus" not in credential:
+            report.checks.append(Check("status", "skipped", "the credential carries no status entry"))
+        elif self.status_check is None:
+            report.checks.append(Check("status", "indeterminate", "status checking is not available", "STATUS_RETRIEVAL_ERROR"))
+        else:
+            report.checks.append(self.status_check(credential, report))
+        if self.trust_check is not None:
+            report.checks.append(self.trust_check(report.issuer))
+        if self.completeness_check is not None:
+            report.checks.append(self.completeness_check(credential))
+
+
+def _types(doc: dict[str, Any]) -> list[str]:
+    t = doc.get("type", doc.get("@type"))
+    return [x for x in (t if isinstance(t, list) else [t]) if isinstance(x, str)]
+
+
+def _issuer(credential: dict[str, Any]) -> str | None:
+    issuer = credential.get("issuer")
+    if isinstance(issuer, dict):
+        issuer = issuer.get("id")
+    return issuer if isinstance(issuer, str) else None
+
+
+def _envelope_payload(envelope: dict[str, Any]) -> str:
+    """VC 2.0 §4.13 EnvelopedVerifiableCredential: the credential is the data: URL in ``id``."""
+    ident = envelope.get("id")
+    if not isinstance(ident, str) or not ident.startswith("data:"):
+        raise NotACredential("an enveloped credential's id must be a data: URL")
+    meta, _, data = ident[5:].partition(",")
+    if not meta.startswith("application/vc+jwt") and not meta.startswith("application/vc+sd-jwt"):
+        raise NotACredential(f"enveloped media type {meta[:40]} is not supported")
+    if meta.endswith(";base64"):
+        try:
+            return base64.b64decode(data).decode("ascii")
+        except (ValueError, UnicodeDecodeError):
+            raise NotACredential("the enveloped credential is not valid base64") from None
+    return urllib.parse.unquote(data)
+
+
+def _fold_data_loss(report: Report, result) -> None:
+    """A data-loss failure found while canonicalizing is a well-formedness failure too."""
+    for p in result.proofs:
+        if p.error == "DATA_LOSS_DETECTION_ERROR":
+            wf = report.check("well_formed")
+            if wf and wf.outcome == "passed":
+                wf.outcome, wf.reason, wf.code = "failed", p.reason or "data loss", "DATA_LOSS_DETECTION_ERROR"
