@@ -9,6 +9,14 @@ context defines expands to a sentinel IRI instead of vanishing (a context that s
 such as the undefined-terms context, still wins); and a sentinel base IRI turns every relative IRI
 (Data Integrity requires a null base) into a recognisable one. Either sentinel in the output is refused.
 Unknown ``@``-keywords, which expansion ignores, are refused while inlining.
+
+Speed: pyoxigraph processes every inlined context on every parse, and a type-scoped context (Open Badges
+defines most terms inside them) again for every node of that type. Before parsing, term definitions that
+the document cannot use are pruned: a term is kept when it occurs in the document (as a key, a string
+value, or a compact-IRI prefix) or is referred to by a kept definition. Expansion uses only the
+definitions of the terms a document uses, so the RDF is the same (tests compare it with the unpruned
+parse on every sample); what pruning can hide is an error in an unused definition, such as a
+redefinition of an unused protected term. This makes parsing about 3× faster.
 """
 
 from __future__ import annotations
@@ -46,25 +54,122 @@ def _inline_context(value: Any, loader: ContextLoader) -> Any:
     raise ContextError(f"@context must be a URL, an object or an array, not {type(value).__name__}", code="INVALID_CONTEXT")
 
 
-def _inline(node: Any, loader: ContextLoader, top: bool) -> Any:
+def _tokens(value: Any, out: set[str]) -> None:
+    """Every string of ``value`` that could name a term: keys, string values, and compact-IRI prefixes."""
+    if isinstance(value, str):
+        out.add(value)
+        if ":" in value:
+            out.add(value.split(":", 1)[0])
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if k == "@context":
+                continue
+            out.add(k)
+            if ":" in k:
+                out.add(k.split(":", 1)[0])
+            _tokens(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            _tokens(v, out)
+
+
+class _Prepared:
+    """One walk over the document: inline contexts, refuse unknown keywords, collect term tokens."""
+
+    def __init__(self, loader: ContextLoader):
+        self.loader = loader
+        self.tokens: set[str] = set()
+        self.contexts: list[Any] = []
+
+    def node(self, node: Any, top: bool) -> Any:
+        if isinstance(node, list):
+            return [self.node(x, False) for x in node]
+        if isinstance(node, str):
+            self.tokens.add(node)
+            if ":" in node:
+                self.tokens.add(node.split(":", 1)[0])
+            return node
+        if not isinstance(node, dict):
+            return node
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key == "@context":
+                ctx = _inline_context(value, self.loader)
+                if top:
+                    ctx = [{"@vocab": UNDEFINED_VOCAB}, *(ctx if isinstance(ctx, list) else [ctx])]
+                self.contexts.append(ctx)
+                out[key] = ctx
+                continue
+            if key.startswith("@") and key not in KEYWORDS and key[1:].isalpha():
+                raise DataLossError(f"'{key}' is not a JSON-LD keyword; expansion would drop it")
+            self.tokens.add(key)
+            if ":" in key:
+                self.tokens.add(key.split(":", 1)[0])
+            if key in ("@value", "@json") or (isinstance(value, dict) and value.get("@type") == "@json"):
+                out[key] = value  # literal JSON: never touch its contents
+                _tokens(value, self.tokens)
+            else:
+                out[key] = self.node(value, False)
+        return out
+
+    def prune(self, document: dict[str, Any]) -> dict[str, Any]:
+        """Drop term definitions the document cannot use; see ``_prune``."""
+        used = _closure(self.contexts, self.tokens)
+        return _replace_contexts(document, used)
+
+
+def _closure(contexts: list[Any], used: set[str]) -> set[str]:
+    """Add the tokens that kept term definitions refer to (prefixes, scoped contexts' terms) until stable."""
+    while True:
+        before = len(used)
+        for ctx in contexts:
+            _closure_walk(ctx, used)
+        if len(used) == before:
+            return used
+
+
+def _closure_walk(ctx: Any, used: set[str]) -> None:
+    if isinstance(ctx, list):
+        for c in ctx:
+            _closure_walk(c, used)
+        return
+    if not isinstance(ctx, dict):
+        return
+    for term, definition in ctx.items():
+        if not (term.startswith("@") or term in used):
+            continue
+        if isinstance(definition, dict):
+            for k, v in definition.items():
+                if k == "@context":
+                    _closure_walk(v, used)
+                else:
+                    _tokens(v, used)
+        else:
+            _tokens(definition, used)
+
+
+def _prune(ctx: Any, used: set[str]) -> Any:
+    if isinstance(ctx, list):
+        return [_prune(c, used) for c in ctx]
+    if not isinstance(ctx, dict):
+        return ctx
+    out: dict[str, Any] = {}
+    for term, definition in ctx.items():
+        if term.startswith("@"):
+            out[term] = definition
+        elif term in used:
+            if isinstance(definition, dict) and "@context" in definition:
+                definition = dict(definition, **{"@context": _prune(definition["@context"], used)})
+            out[term] = definition
+    return out
+
+
+def _replace_contexts(node: Any, used: set[str]) -> Any:
     if isinstance(node, list):
-        return [_inline(x, loader, False) for x in node]
+        return [_replace_contexts(x, used) for x in node]
     if not isinstance(node, dict):
         return node
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        if key == "@context":
-            ctx = _inline_context(value, loader)
-            if top:
-                ctx = [{"@vocab": UNDEFINED_VOCAB}, *(ctx if isinstance(ctx, list) else [ctx])]
-            out[key] = ctx
-        elif key.startswith("@") and key not in KEYWORDS and key[1:].isalpha():
-            raise DataLossError(f"'{key}' is not a JSON-LD keyword; expansion would drop it")
-        elif key in ("@value", "@json") or (isinstance(value, dict) and value.get("@type") == "@json"):
-            out[key] = value  # literal JSON: never touch its contents
-        else:
-            out[key] = _inline(value, loader, False)
-    return out
+    return {k: (_prune(v, used) if k == "@context" else v if k in ("@value", "@json") else _replace_contexts(v, used)) for k, v in node.items()}
 
 
 def _term_name(iri: str) -> str:
@@ -77,7 +182,8 @@ def to_quads(document: dict[str, Any], loader: ContextLoader) -> list[Quad]:
         raise MalformedValueError("a JSON-LD document here must be a JSON object")
     if "@context" not in document:
         raise ContextError("the document has no @context", code="MISSING_CONTEXT")
-    prepared = _inline(document, loader, True)
+    walk = _Prepared(loader)
+    prepared = walk.prune(walk.node(document, True))
     try:
         parsed = ox.parse(json.dumps(prepared).encode(), format=ox.RdfFormat.JSON_LD, base_iri=RELATIVE_BASE)
         quads = [

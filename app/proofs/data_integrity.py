@@ -14,7 +14,6 @@ public key (Multikey ``z6Mk…``, Ed25519VerificationKey2020, or an OKP JWK).
 from __future__ import annotations
 
 import base64
-import copy
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -201,7 +200,7 @@ class ProofEngine:
             raise ProofError(f"{suite} signs with Ed25519 keys, not {signer.key_type}", code="UNSUPPORTED_KEY_TYPE")
         if not isinstance(document, dict):
             raise ProofError("only a JSON object can be secured", code="MALFORMED_VALUE_ERROR")
-        secured = copy.deepcopy(document)
+        secured = dict(document)  # only top-level members change: a shallow copy is enough
         existing = secured.pop("proof", None)
         contexts = _contexts(secured)
         if chosen.required_context and chosen.required_context not in contexts:

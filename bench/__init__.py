@@ -1,0 +1,1 @@
+"""Reproducible benchmarks; run with ``python3 dev.py bench``."""

@@ -1,0 +1,26 @@
+"""``python3 dev.py bench [signing|http-issue|http-verify]``: medians and same-run ratios.
+
+Every figure is compared with a reference measured in the same run (a pyld-only RDFC pipeline), because
+these machines are noisy: only ratios measured together mean something.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str]) -> int:
+    which = argv[0] if argv else "signing"
+    if which == "signing":
+        from bench import signing
+
+        return signing.main(argv[1:])
+    if which in ("http-issue", "http-verify", "http"):
+        from bench import http
+
+        return http.main([which, *argv[1:]])
+    print(__doc__)
+    return 2
+
+
+raise SystemExit(main(sys.argv[1:]))
