@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from app.dids.did_key import dereference_did_key
+from app.dids.resolver import DidResolver
 from app.jsonld import ContextLoader
 from app.proofs import ProofEngine
 from app.settings import Settings, get_settings
@@ -25,9 +25,13 @@ class Runtime:
         return ContextLoader(self.settings.contexts_dir)
 
     @cached_property
+    def resolver(self) -> DidResolver:
+        return DidResolver(self.settings)
+
+    @cached_property
     def resolve_method(self):
-        """``vm_id -> (verification method, controller document)``."""
-        return dereference_did_key
+        """``vm_id -> (verification method, controller document)``: did:key, did:jwk, did:web."""
+        return self.resolver.dereference
 
     @cached_property
     def engine(self) -> ProofEngine:

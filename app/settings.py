@@ -52,6 +52,13 @@ class Settings(BaseSettings):
         False, description="Test-only: let did:web/status fetches reach 127.0.0.1 over http. Refused when environment=production."
     )
     did_cache_seconds: int = Field(300, description="Longest a resolved DID document or status list is reused.")
+    fetch_connect_timeout_seconds: float = Field(
+        2.0, description="Time cap of DNS resolution plus TCP connect of one fetch (never more than fetch_timeout_seconds)."
+    )
+    fetch_cache_entries: int = Field(256, ge=1, description="Most resolved DID documents or status lists kept in one in-memory cache.")
+    status_list_max_decoded_bytes: int = Field(
+        16_777_216, description="Cap on a decompressed status list (security-notes.md §9: a GZIP list is a bomb vector); 16 MiB = 134M entries."
+    )
 
     # -- demo
     demo_provider: bool = Field(True, description="Create a demo provider on first start (development only).")

@@ -18,7 +18,7 @@ import base58
 import nacl.signing
 from pyld import jsonld
 
-from app.dids.did_key import dereference_did_key
+from app.dids.resolver import DidResolver
 from app.jsonld import ContextLoader
 from app.keys import Ed25519Signer
 from app.proofs import ProofEngine, vc_jose
@@ -64,7 +64,7 @@ class PyldOnly:
 
 def main(argv: list[str]) -> int:
     loader = ContextLoader(ROOT / "contexts")
-    engine = ProofEngine(loader, dereference_did_key)
+    engine = ProofEngine(loader, DidResolver().dereference)
     signer = Ed25519Signer.generate()
     mb = signer.public_multibase()
     signer.verification_method = f"did:key:{mb}#{mb}"

@@ -1,1 +1,1 @@
-"""Decentralized identifiers: did:key, did:web, did:jwk, and one resolver."""
+"""Decentralized Identifiers: did:web, did:jwk (here), did:key (app.dids.did_key), and the resolver."""

@@ -61,12 +61,3 @@ def resolve_did_key(did: str) -> dict:
         doc["keyAgreement"] = [ka_id]
     return doc
 
-
-def dereference_did_key(method_id: str) -> tuple[dict, dict]:
-    """(verification method, DID document) for a did:key verification method id."""
-    did = method_id.split("#", 1)[0]
-    doc = resolve_did_key(did)
-    for method in doc["verificationMethod"]:
-        if method["id"] == method_id:
-            return method, doc
-    raise DidResolutionError(f"{method_id[:120]} is not a verification method of {did[:80]}", code="INVALID_VERIFICATION_METHOD")

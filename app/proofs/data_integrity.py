@@ -26,6 +26,7 @@ import base58
 import nacl.exceptions
 import nacl.signing
 
+from app.dids.resolver import relationship_allows
 from app.errors import CryptoError, MicrocredError, ProofError
 from app.jsonld import ContextLoader
 from app.keys import multikey
@@ -126,19 +127,6 @@ def ed25519_key_from_method(method: dict[str, Any]) -> bytes:
             raise CryptoError("Ed25519 public key must be 32 bytes", code="INVALID_VERIFICATION_METHOD")
         return raw
     raise CryptoError(f"verification method type {str(mtype)[:60]} with this key form is not supported for EdDSA", code="INVALID_VERIFICATION_METHOD")
-
-
-def listed_under(document: dict[str, Any], method_id: str, relationship: str) -> bool:
-    """Is ``method_id`` listed (by reference or embedded) under ``relationship`` of a controller document?"""
-    entries = document.get(relationship) or []
-    if not isinstance(entries, list):
-        entries = [entries]
-    base = document.get("id", "")
-    for entry in entries:
-        ref = entry.get("id") if isinstance(entry, dict) else entry
-        if isinstance(ref, str) and (ref == method_id or (ref.startswith("#") and base + ref == method_id)):
-            return True
-    return False
 
 
 class ProofEngine:
@@ -343,7 +331,7 @@ class ProofEngine:
         method, controller_doc = self.resolve_method(method_id)
         public = ed25519_key_from_method(method)
         result.controller = _str(method.get("controller")) or _str(controller_doc.get("id"))
-        result.purpose_authorized = listed_under(controller_doc, method_id, proof["proofPurpose"])
+        result.purpose_authorized = relationship_allows(controller_doc, method_id, proof["proofPurpose"])
         data = self.hash_data(suite, document, options)
         try:
             nacl.signing.VerifyKey(public).verify(data.combined, signature)

@@ -28,7 +28,8 @@ from app import strict_json
 from app.errors import MicrocredError, ProofError
 from app.keys import multikey
 from app.keys.signer import ED25519, P256, Signer
-from app.proofs.data_integrity import ProofResult, ResolveMethod, VerificationResult, listed_under
+from app.dids.resolver import relationship_allows
+from app.proofs.data_integrity import ProofResult, ResolveMethod, VerificationResult
 from app.xsd import parse_datetime_stamp
 
 MEDIA_TYPE = "application/vc+jwt"
@@ -182,7 +183,7 @@ def verify(
         method, controller_doc = resolve_method(kid)
         key = _jwk_for_method(method, alg)
         proof.controller = method.get("controller") if isinstance(method.get("controller"), str) else controller_doc.get("id")
-        proof.purpose_authorized = listed_under(controller_doc, kid, expected_purpose)
+        proof.purpose_authorized = relationship_allows(controller_doc, kid, expected_purpose)
         try:
             obj = jws.JWS()
             obj.deserialize(token)

@@ -9,7 +9,7 @@ import base58
 import pytest
 
 from app import strict_json
-from app.dids.did_key import dereference_did_key
+from app.dids.resolver import DidResolver
 from app.errors import ContextError, DataLossError, MicrocredError, ParsingError, RangeError
 from app.keys import Ed25519Signer, multikey
 from app.proofs import ProofEngine
@@ -21,7 +21,7 @@ L = 2**252 + 27742317777372353535851937790883648493  # the order of the Ed25519 
 
 @pytest.fixture
 def engine(loader):
-    return ProofEngine(loader, dereference_did_key, clock=lambda: datetime(2024, 1, 1, tzinfo=UTC))
+    return ProofEngine(loader, DidResolver().dereference, clock=lambda: datetime(2024, 1, 1, tzinfo=UTC))
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from jwcrypto import jwk, jws
 
-from app.dids.did_key import dereference_did_key
+from app.dids.resolver import DidResolver
 from app.keys import Ed25519Signer, P256Signer
 from app.proofs import vc_jose
 
@@ -42,7 +42,7 @@ def _credential(signer, **extra):
 
 
 def _verify(token, **kw):
-    return vc_jose.verify(token, dereference_did_key, clock=lambda: NOW, **kw)
+    return vc_jose.verify(token, DidResolver().dereference, clock=lambda: NOW, **kw)
 
 
 @pytest.mark.parametrize("kind,alg", [("ed", "EdDSA"), ("p256", "ES256")])

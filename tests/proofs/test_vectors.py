@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.dids.did_key import dereference_did_key
+from app.dids.resolver import DidResolver
 from app.keys import signer_from_secret
 from app.proofs import SUITES, ProofEngine
 from tests.conftest import VECTORS, load_json
@@ -29,7 +29,7 @@ def _read(suite: str, stem: str) -> str:
 
 @pytest.fixture
 def engine(loader):
-    return ProofEngine(loader, dereference_did_key, clock=lambda: datetime(2024, 1, 1, tzinfo=UTC))
+    return ProofEngine(loader, DidResolver().dereference, clock=lambda: datetime(2024, 1, 1, tzinfo=UTC))
 
 
 @pytest.fixture
