@@ -27,7 +27,7 @@ import nacl.exceptions
 import nacl.signing
 
 from app.dids.resolver import relationship_allows
-from app.errors import CryptoError, MicrocredError, ProofError
+from app.errors import CryptoError, DidResolutionError, FetchError, MicrocredError, ProofError
 from app.jsonld import ContextLoader
 from app.keys import multikey
 from app.keys.signer import ED25519, Signer
@@ -375,7 +375,7 @@ def _standard_code(exc: MicrocredError) -> str:
         return exc.code
     if exc.code in ("CONTEXT_NOT_ALLOWED", "CONTEXT_DIGEST_MISMATCH", "INVALID_CONTEXT", "MISSING_CONTEXT"):
         return "PROOF_TRANSFORMATION_ERROR"
-    if exc.code in ("INVALID_DID", "INVALID_MULTIBASE", "INVALID_KEY_LENGTH", "UNSUPPORTED_KEY_TYPE") or exc.code.startswith("FETCH") or exc.code.startswith("DID"):
+    if isinstance(exc, (DidResolutionError, FetchError, CryptoError)):
         return "INVALID_VERIFICATION_METHOD"
     if exc.code == "CANONICALIZATION_LIMIT_EXCEEDED":
         return "PROOF_TRANSFORMATION_ERROR"
