@@ -92,13 +92,9 @@ def data_graph(document: dict, loader):
     from app.jsonld import to_quads
 
     quads = to_quads(document, loader)
-    nquads = "\n".join(f"{s} {p} {o} {g + ' ' if g else ''}." for s, p, o, g in quads)
-    dataset = rdflib.Dataset()
-    dataset.parse(data=nquads, format="nquads")
-    graph = rdflib.Graph()
-    for s, p, o, _ in dataset.quads():
-        graph.add((s, p, o))
-    return graph
+    # an unsigned credential has only the default graph (a proof would be a named graph)
+    assert all(g == "" for *_, g in quads)
+    return rdflib.Graph().parse(data="\n".join(f"{s} {p} {o} ." for s, p, o, _ in quads), format="nt")
 
 
 def shacl(document: dict, loader, shapes) -> tuple[bool, str]:
