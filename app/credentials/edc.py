@@ -98,7 +98,7 @@ def _location(n: _Nodes, country: str, address: str | None = None, region: str |
     return n.node("location", "Location", address=addr, spatialCode=_spatial_code(region) if region else None)
 
 
-def _organisation(n: _Nodes, body: AwardingBody, node_id: str, lang: str) -> dict[str, Any]:
+def _organisation(n: _Nodes, body: AwardingBody, node_id: str) -> dict[str, Any]:
     """Annex I 3 + 4: the awarding body with its country (``location.address.countryCode``)."""
     registration = vat = None
     others: list[dict[str, Any]] = []
@@ -202,7 +202,7 @@ def _learning_outcome(n: _Nodes, lo: Any) -> dict[str, Any]:
     )
 
 
-def _accreditation(n: _Nodes, qa: Any, lang: str) -> dict[str, Any]:
+def _accreditation(n: _Nodes, qa: Any) -> dict[str, Any]:
     """Annex I 11: ``Qualification.accreditation`` (model doc §7: SHACL-valid; no "Accredited" profile claimed)."""
     agent = {
         "id": qa.agency.id or n.id("org"),
@@ -262,7 +262,7 @@ def _qualification(n: _Nodes, mc: MicroCredentialInput) -> dict[str, Any]:
         entryRequirement=_note(n, mc.prerequisites),
         isPartOf=part_of,
         additionalNote=notes,
-        accreditation=[_accreditation(n, qa, mc.primaryLanguage) for qa in mc.qualityAssurance],
+        accreditation=[_accreditation(n, qa) for qa in mc.qualityAssurance],
     )
     if mc.stackability:
         q["isPartialQualification"] = mc.stackability.mode == "stackable"
@@ -291,7 +291,7 @@ def render_edc(
     for body in mc.awardingBodies:
         node_id = body.id if body.id and body.id not in used_ids else n.id("org")
         used_ids.add(node_id)
-        bodies.append(_organisation(n, body, node_id, lang))
+        bodies.append(_organisation(n, body, node_id))
     process = n.node("awardingProcess", "AwardingProcess", awardingBody=bodies,
                      awardingDate=iso_datetime(mc.awardedAt) if mc.awardedAt else None)
 
