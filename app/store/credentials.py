@@ -98,6 +98,7 @@ def insert_credential(session: Session, credential: NewCredential) -> StoredCred
 
     The database refuses a (list, index) that was not allocated to this very credential id
     (foreign key to ``status_allocations``), so a credential never exists without its index record.
+    A ``ConflictError`` here leaves the transaction unusable: let it propagate and roll back.
     """
     if credential.format not in FORMATS:
         raise MalformedValueError(f"format must be one of {FORMATS}")
@@ -121,10 +122,12 @@ def insert_credential(session: Session, credential: NewCredential) -> StoredCred
         idempotency_key=credential.idempotency_key,
         created_at=utcnow(),
     )
+    session.add(row)
     try:
-        with session.begin_nested():
-            session.add(row)
+        session.flush()
     except IntegrityError as exc:
+        # No savepoint (two round trips per credential): this only happens on a caller bug or a reused
+        # id, and the caller's transaction must then roll back anyway.
         raise ConflictError(
             f"credential {credential.id} exists, or its status entry was not allocated to it", code="CREDENTIAL_CONFLICT"
         ) from exc

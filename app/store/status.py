@@ -42,7 +42,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.errors import ConflictError, MalformedValueError, NotFoundError, RangeError
@@ -258,39 +258,61 @@ def _lock_list(session: Session, status_list_id: str) -> StatusList:
     return row
 
 
-def _current_value(session: Session, status_list_id: str, index: int) -> bool:
-    value = session.scalars(
-        select(StatusChange.value)
-        .where(StatusChange.status_list_id == status_list_id, StatusChange.idx == index)
-        .order_by(StatusChange.id.desc())
-        .limit(1)
-    ).first()
-    return bool(value)
-
-
 def set_status(session: Session, status_list_id: str, index: int, value: bool, *, by: str, reason: str | None = None) -> bool:
     """Record that the entry ``index`` of the list is now set (``True``) or clear; returns whether it changed.
 
     Revocation is final: clearing a revoked entry raises ``ConflictError`` ``REVOCATION_IS_FINAL``.
     Only allocated indices can change (``NotFoundError`` otherwise).
+
+    The list row is locked first (the version bump), which orders changes of one list by commit;
+    the lock is held for three short statements. A repeated revocation is answered before locking:
+    a revoked entry stays revoked, so an unlocked read of it is already the final answer.
     """
-    lst = _lock_list(session, status_list_id)
-    if not 0 <= index < lst.size:
+    allocated, current = _entry(session, status_list_id, index)
+    if allocated and current and value:
+        purpose = session.scalar(select(StatusList.purpose).where(StatusList.id == status_list_id))
+        if purpose == "revocation":
+            return False
+    locked = session.execute(
+        update(StatusList)
+        .where(StatusList.id == status_list_id)
+        .values(version=StatusList.version + 1)
+        .returning(StatusList.purpose, StatusList.size)
+    ).one_or_none()
+    if locked is None:
+        raise NotFoundError(f"no status list {status_list_id}")
+    purpose, size = locked
+    if not 0 <= index < size:
         raise RangeError(f"index {index} outside the list")
-    allocated = session.scalars(
-        select(StatusAllocation.idx).where(StatusAllocation.status_list_id == status_list_id, StatusAllocation.idx == index)
-    ).first()
-    if allocated is None:
+    allocated, current = _entry(session, status_list_id, index)  # again, now under the lock
+    if not allocated:
         raise NotFoundError(f"index {index} of list {status_list_id} was never allocated")
-    current = _current_value(session, status_list_id, index)
-    if current == value:
-        return False
-    if lst.purpose == "revocation" and not value:
+    if purpose == "revocation" and current and not value:
         raise ConflictError("a revoked credential cannot be un-revoked", code="REVOCATION_IS_FINAL")
-    session.add(StatusChange(status_list_id=status_list_id, idx=index, purpose=lst.purpose, value=value, at=utcnow(), by=by, reason=reason))
-    session.execute(update(StatusList).where(StatusList.id == status_list_id).values(version=StatusList.version + 1))
-    session.flush()
+    if current == value:
+        # Nothing to record. The version bump above only costs the publisher one needless rebuild.
+        return False
+    session.execute(
+        insert(StatusChange).values(
+            status_list_id=status_list_id, idx=index, purpose=purpose, value=value, at=utcnow(), by=by, reason=reason
+        )
+    )
     return True
+
+
+def _entry(session: Session, status_list_id: str, index: int) -> tuple[bool, bool]:
+    """(is the index allocated, is its entry currently set), in one round trip."""
+    last_value = (
+        select(StatusChange.value)
+        .where(StatusChange.status_list_id == status_list_id, StatusChange.idx == index)
+        .order_by(StatusChange.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    row = session.execute(
+        select(StatusAllocation.idx, last_value).where(StatusAllocation.status_list_id == status_list_id, StatusAllocation.idx == index)
+    ).first()
+    return (False, False) if row is None else (True, bool(row[1]))
 
 
 def set_credential_status(
@@ -308,7 +330,7 @@ def set_credential_status(
 
 
 def status_of(session: Session, status_list_id: str, index: int) -> bool:
-    return _current_value(session, status_list_id, index)
+    return _entry(session, status_list_id, index)[1]
 
 
 def status_history(session: Session, status_list_id: str, index: int) -> list[dict]:
