@@ -31,6 +31,15 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("MICROCRED_DATABASE_URL", "DATABASE_URL"),
         description="SQLAlchemy URL; SQLite (WAL) by default, postgresql://… for production.",
     )
+    database_busy_timeout_ms: int = Field(
+        30_000, ge=0, description="SQLite: how long a writer waits for the write lock (writers serialize with BEGIN IMMEDIATE) before failing."
+    )
+    database_pool_size: int = Field(10, ge=1, description="PostgreSQL: connections kept open per worker process.")
+    database_max_overflow: int = Field(10, ge=0, description="PostgreSQL: extra connections a worker may open under load beyond the pool size.")
+    database_pool_timeout_seconds: float = Field(30.0, gt=0, description="PostgreSQL: how long a request waits for a free pooled connection.")
+    status_list_size: int = Field(
+        131_072, ge=131_072, multiple_of=8, description="Entries per new status list (Bitstring Status List: at least 131,072 for herd privacy)."
+    )
     keys_dir: Path = Field(ROOT / "keys", description="Where file-backed signing keys live (0600, never committed).")
     contexts_dir: Path = Field(ROOT / "contexts", description="The pinned JSON-LD contexts.")
 

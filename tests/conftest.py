@@ -37,3 +37,7 @@ def loader():
     from app.jsonld import ContextLoader
 
     return ContextLoader(ROOT / "contexts")
+
+
+# The storage fixtures (``database``, ``database_url``): SQLite by default, PostgreSQL when TEST_DATABASE_URL is set.
+from tests.database_fixture import database, database_url  # noqa: E402,F401

@@ -1,0 +1,34 @@
+"""Storage: the only package that knows SQL.
+
+Open a ``Database`` (``Database.from_settings(settings)``), migrate it with ``upgrade(url)``, and call
+the repository functions with a session from ``db.transaction()`` (writes) or ``db.read()``:
+
+* ``providers``: providers, API keys (stored as hashes), signing keys (rotation keeps retired keys)
+* ``specifications``: specifications and the public catalogue
+* ``credentials``: issued credentials as exact signed bytes, paginated listing
+* ``status``: status lists, index allocation (never reused), status changes, the derived bitstring
+* ``idempotency``: Idempotency-Key handling for issuance
+* ``batches``: batch jobs, items and progress
+
+Repositories take plain values and return frozen dataclasses; ORM objects do not leave this package.
+"""
+
+from app.store import batches, credentials, idempotency, providers, specifications, status
+from app.store._common import Page
+from app.store.db import Database, create_db_engine, current_revision, downgrade, normalize_url, upgrade
+
+__all__ = [
+    "Database",
+    "Page",
+    "batches",
+    "create_db_engine",
+    "credentials",
+    "current_revision",
+    "downgrade",
+    "idempotency",
+    "normalize_url",
+    "providers",
+    "specifications",
+    "status",
+    "upgrade",
+]

@@ -1,0 +1,136 @@
+"""Batch issuance jobs and their items (one item per input row), with a progress query.
+
+Record each item with ``record_item`` in the *same* transaction that stores its credential: after a
+crash, the items present are exactly the rows whose credentials were stored, and ``next_row`` says
+where to resume; nothing is issued twice and nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, literal, select, update
+from sqlalchemy.orm import Session
+
+from app.errors import ConflictError, MalformedValueError, NotFoundError
+from app.store._common import insert_ignore
+from app.store.models import BatchItem, BatchJob, UTCDateTime, utcnow
+
+ITEM_STATUSES = ("issued", "invalid", "error")
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    id: str
+    provider_id: int
+    status: str
+    total: int
+    done: int
+    issued: int
+    invalid: int
+    errored: int
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+
+@dataclass(frozen=True)
+class BatchItemRecord:
+    row_number: int
+    status: str
+    credential_id: str | None
+    errors: list | None
+
+
+def _progress(row: BatchJob) -> JobProgress:
+    return JobProgress(
+        row.id, row.provider_id, row.status, row.total, row.done, row.issued, row.invalid, row.errored, row.error, row.created_at, row.started_at, row.finished_at
+    )
+
+
+def create_job(session: Session, provider_id: int, total: int) -> JobProgress:
+    if total < 0:
+        raise MalformedValueError("total must not be negative")
+    row = BatchJob(
+        id=str(uuid.uuid4()), provider_id=provider_id, status="queued", total=total, done=0, issued=0, invalid=0, errored=0, created_at=utcnow()
+    )
+    session.add(row)
+    session.flush()
+    return _progress(row)
+
+
+def start_job(session: Session, job_id: str) -> None:
+    """queued → running (also running → running when a worker resumes after a crash)."""
+    result = session.execute(
+        update(BatchJob)
+        .where(BatchJob.id == job_id, BatchJob.status.in_(("queued", "running")))
+        .values(status="running", started_at=func.coalesce(BatchJob.started_at, literal(utcnow(), UTCDateTime)))
+    )
+    if result.rowcount != 1:
+        raise ConflictError(f"job {job_id} cannot start", code="BATCH_NOT_RUNNABLE")
+
+
+def record_item(
+    session: Session, job_id: str, row_number: int, status: str, *, credential_id: str | None = None, errors: list | None = None
+) -> None:
+    """Record one row's outcome and bump the job's counters; a row recorded twice is refused."""
+    if status not in ITEM_STATUSES:
+        raise MalformedValueError(f"item status must be one of {ITEM_STATUSES}")
+    if (status == "issued") != (credential_id is not None):
+        raise MalformedValueError("an issued item names its credential, and only an issued item does")
+    inserted = insert_ignore(
+        session,
+        BatchItem.__table__,
+        {"job_id": job_id, "row_number": row_number, "status": status, "credential_id": credential_id, "errors": errors, "created_at": utcnow()},
+        ["job_id", "row_number"],
+        returning=[BatchItem.row_number],
+    ).first()
+    if inserted is None:
+        raise ConflictError(f"row {row_number} of job {job_id} already recorded", code="BATCH_ROW_DONE")
+    counter = {"issued": BatchJob.issued, "invalid": BatchJob.invalid, "error": BatchJob.errored}[status]
+    session.execute(update(BatchJob).where(BatchJob.id == job_id).values({BatchJob.done: BatchJob.done + 1, counter: counter + 1}))
+
+
+def finish_job(session: Session, job_id: str, *, error: str | None = None) -> JobProgress:
+    """running → done, or → failed with ``error`` (a job-level failure, not a bad row)."""
+    row = session.get(BatchJob, job_id, with_for_update=True)
+    if row is None:
+        raise NotFoundError(f"no batch job {job_id}")
+    row.status = "failed" if error else "done"
+    row.error = error
+    row.finished_at = utcnow()
+    session.flush()
+    return _progress(row)
+
+
+def job_progress(session: Session, job_id: str, *, provider_id: int | None = None) -> JobProgress:
+    query = select(BatchJob).where(BatchJob.id == job_id)
+    if provider_id is not None:
+        query = query.where(BatchJob.provider_id == provider_id)
+    row = session.scalars(query, execution_options={"populate_existing": True}).one_or_none()
+    if row is None:
+        raise NotFoundError(f"no batch job {job_id}")
+    return _progress(row)
+
+
+def next_row(session: Session, job_id: str) -> int:
+    """Where a (re)started worker continues: one past the highest recorded row (rows are processed in order)."""
+    last = session.scalar(select(func.max(BatchItem.row_number)).where(BatchItem.job_id == job_id))
+    return 0 if last is None else last + 1
+
+
+def list_items(
+    session: Session, job_id: str, *, status: str | None = None, after_row: int = -1, limit: int = 100
+) -> list[BatchItemRecord]:
+    query = select(BatchItem).where(BatchItem.job_id == job_id, BatchItem.row_number > after_row)
+    if status:
+        query = query.where(BatchItem.status == status)
+    rows = session.scalars(query.order_by(BatchItem.row_number).limit(min(max(limit, 1), 1000)))
+    return [BatchItemRecord(r.row_number, r.status, r.credential_id, r.errors) for r in rows]

@@ -1,0 +1,185 @@
+"""Engines, sessions and migrations: the one place that knows how each database is driven.
+
+SQLite (the laptop default) and PostgreSQL (production) must give the same guarantees to the
+repositories above, so the differences are absorbed here:
+
+* SQLite runs in WAL mode (readers never block the writer), with ``foreign_keys=ON`` (off by default
+  in SQLite!), ``synchronous=FULL`` (a committed credential survives a power cut, security-notes §16)
+  and a ``busy_timeout`` so a writer waits for the lock instead of failing at once.
+* Write transactions on SQLite start with ``BEGIN IMMEDIATE``. pysqlite would otherwise send a
+  deferred ``BEGIN`` that takes the write lock only at the first write; two such transactions that
+  both read first then deadlock on the upgrade and SQLite answers "database is locked" *without*
+  waiting (the busy handler is not used for a lock upgrade). ``BEGIN IMMEDIATE`` takes the write
+  lock up front, so writers queue on ``busy_timeout`` and serialize (security-notes §14). pysqlite
+  only lets us choose the BEGIN if its own transaction handling is switched off; that is the
+  documented SQLAlchemy recipe ("Serializable isolation / Savepoints / Transactional DDL").
+* PostgreSQL goes through psycopg 3 with a bounded pool that checks connections before use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# Execution option read by the BEGIN hook: "IMMEDIATE" for writers, "DEFERRED" for readers.
+_BEGIN_OPTION = "microcred_sqlite_begin"
+
+
+def normalize_url(url: str) -> str:
+    """Route plain ``postgresql://`` (and Heroku-style ``postgres://``) URLs to psycopg 3.
+
+    SQLAlchemy would pick psycopg2 for a bare ``postgresql://``, which is not installed.
+    """
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(normalize_url(url)).get_backend_name() == "sqlite"
+
+
+def create_db_engine(
+    url: str,
+    *,
+    busy_timeout_ms: int = 30_000,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    pool_timeout: float = 30.0,
+    echo: bool = False,
+) -> Engine:
+    """An engine for ``url`` with the pragmas/pool described in the module docstring."""
+    url = normalize_url(url)
+    if is_sqlite(url):
+        return _sqlite_engine(url, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size, max_overflow=max_overflow, echo=echo)
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=True,  # a restarted server must not surface as one failed request per pooled connection
+        pool_recycle=1800,
+        echo=echo,
+    )
+
+
+def _sqlite_engine(url: str, *, busy_timeout_ms: int, pool_size: int, max_overflow: int, echo: bool) -> Engine:
+    parsed = make_url(url)
+    if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        # check_same_thread: connections move between threads through the pool, never used by two at once.
+        connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+        **({} if parsed.database in (None, "", ":memory:") else {"pool_size": pool_size, "max_overflow": max_overflow}),
+        echo=echo,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Switch off pysqlite's own BEGIN handling so the "begin" hook below decides.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=FULL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+class Database:
+    """An engine plus two session factories: ``transaction()`` for writes, ``read()`` for reads.
+
+    Repositories take a ``Session``; callers open one here. A transaction commits when the block
+    ends normally and rolls back on any exception, so a credential is never half-stored and a
+    response is only produced after the commit returned (security-notes §16).
+    """
+
+    def __init__(self, url: str, **engine_options: Any):
+        self.url = normalize_url(url)
+        self.engine = create_db_engine(self.url, **engine_options)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._write = sessionmaker(self.engine, expire_on_commit=False)
+        # Readers on SQLite use a deferred BEGIN: they take no write lock and see one WAL snapshot.
+        self._read = sessionmaker(self.engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"}), expire_on_commit=False)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Database:
+        return cls(
+            settings.database_url,
+            busy_timeout_ms=settings.database_busy_timeout_ms,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            pool_timeout=settings.database_pool_timeout_seconds,
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite): commit on success, roll back on error."""
+        with self._write() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit of work; rolled back at the end, so an accidental write never lands."""
+        with self._read() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _alembic_config(url: str):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # ConfigParser interpolation: a literal % in a password must be doubled.
+    config.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate the database at ``url`` to ``revision`` (start-up and tests call this; no alembic.ini needed)."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str = "base") -> None:
+    from alembic import command
+
+    command.downgrade(_alembic_config(url), revision)
+
+
+def current_revision(url: str) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()

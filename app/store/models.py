@@ -1,0 +1,309 @@
+"""The tables, as SQLAlchemy 2 declarative models. Only ``app.store`` imports this module.
+
+Portable on purpose: every type maps to SQLite and PostgreSQL (JSON → TEXT / JSONB, bytes → BLOB /
+BYTEA, timestamps stored in UTC). Signed credentials are kept as the exact bytes handed to the client,
+never re-serialized, because re-serializing JSON can change bytes a JWS or a JCS proof covers.
+
+The migration ``0001_initial`` creates the same schema; ``tests/store/test_migrations.py`` checks
+that the two agree. Room is left for the wallet tables (learners, holdings, shares, sessions,
+challenges): they arrive with their own migration.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Constraint names fixed by convention so migrations can address them on both databases.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JSONValue = JSON().with_variant(postgresql.JSONB(), "postgresql")
+# SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid alias), not a BIGINT one.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp that is always UTC and always timezone-aware in Python.
+
+    SQLite has no timestamp type and drops the offset; storing naive UTC there and re-attaching UTC
+    on read keeps cursor comparisons (ISO strings sort like instants) and Python values consistent.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Provider(Base):
+    __tablename__ = "providers"
+    __table_args__ = (
+        CheckConstraint("did_method IN ('web', 'key')", name="did_method"),
+        CheckConstraint("length(country) = 2", name="country_alpha2"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    legal_name: Mapped[str] = mapped_column(String(300))
+    country: Mapped[str] = mapped_column(String(2))
+    homepage: Mapped[str | None] = mapped_column(String(500))
+    identifiers: Mapped[list] = mapped_column(JSONValue)
+    did: Mapped[str] = mapped_column(String(500), unique=True)
+    did_method: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SigningKey(Base):
+    __tablename__ = "signing_keys"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'retired')", name="status"),
+        # At most one active key per provider and algorithm, even under concurrent rotations.
+        Index(
+            "uq_signing_keys_one_active",
+            "provider_id",
+            "algorithm",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    kid: Mapped[str] = mapped_column(String(500), unique=True)
+    algorithm: Mapped[str] = mapped_column(String(16))
+    public_multibase: Mapped[str | None] = mapped_column(String(200))
+    public_jwk: Mapped[dict | None] = mapped_column(JSONValue)
+    key_ref: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Specification(Base):
+    __tablename__ = "specifications"
+    __table_args__ = (Index("ix_specifications_catalogue", "published", "created_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    data: Mapped[dict] = mapped_column(JSONValue)
+    published: Mapped[bool] = mapped_column(Boolean)
+    title: Mapped[str] = mapped_column(String(500))
+    country: Mapped[str | None] = mapped_column(String(2), index=True)
+    eqf: Mapped[int | None] = mapped_column(SmallInteger)
+    ects: Mapped[float | None] = mapped_column(Numeric(5, 2, asdecimal=False))
+    isced: Mapped[list] = mapped_column(JSONValue)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SpecificationIsced(Base):
+    """One row per ISCED-F code of a specification, so the catalogue can filter by code or by field prefix."""
+
+    __tablename__ = "specification_isced"
+
+    specification_id: Mapped[str] = mapped_column(ForeignKey("specifications.id", ondelete="CASCADE"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), primary_key=True, index=True)
+
+
+class StatusList(Base):
+    __tablename__ = "status_lists"
+    __table_args__ = (
+        CheckConstraint("purpose IN ('revocation', 'suspension')", name="purpose"),
+        CheckConstraint("state IN ('open', 'full', 'sealed')", name="state"),
+        CheckConstraint("size >= 131072", name="size_min"),
+        CheckConstraint("next_seq >= 0 AND next_seq <= size", name="next_seq_range"),
+        Index("ix_status_lists_provider_purpose_state", "provider_id", "purpose", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    purpose: Mapped[str] = mapped_column(String(16))
+    size: Mapped[int] = mapped_column(Integer)
+    perm_key: Mapped[bytes] = mapped_column(LargeBinary)
+    next_seq: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(8))
+    version: Mapped[int] = mapped_column(BigInteger)
+    cache_version: Mapped[int | None] = mapped_column(BigInteger)
+    cache_bits: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StatusAllocation(Base):
+    """An index handed out in a list. Its primary key is what makes an index impossible to reuse."""
+
+    __tablename__ = "status_allocations"
+    __table_args__ = (
+        UniqueConstraint("status_list_id", "seq"),
+        UniqueConstraint("status_list_id", "credential_id"),
+        # Target of the credentials' foreign key: binds an index to the one credential it was made for.
+        UniqueConstraint("status_list_id", "idx", "credential_id", name="uq_status_allocations_binding"),
+        CheckConstraint("idx >= 0", name="idx_nonneg"),
+    )
+
+    status_list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id"), primary_key=True)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    credential_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Credential(Base):
+    __tablename__ = "credentials"
+    __table_args__ = (
+        CheckConstraint("format IN ('edc', 'ob3')", name="format"),
+        CheckConstraint("proof_format IN ('eddsa-rdfc-2022', 'eddsa-jcs-2022', 'vc+jwt')", name="proof_format"),
+        # A credential that carries a status entry must point at the allocation made for *it* (written
+        # in the same transaction): no credential without its record, no index shared by two credentials.
+        ForeignKeyConstraint(
+            ["status_list_id", "status_index", "id"],
+            ["status_allocations.status_list_id", "status_allocations.idx", "status_allocations.credential_id"],
+            name="fk_credentials_status_allocation",
+        ),
+        UniqueConstraint("status_list_id", "status_index"),
+        Index("ix_credentials_provider_page", "provider_id", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    specification_id: Mapped[str | None] = mapped_column(ForeignKey("specifications.id"))
+    format: Mapped[str] = mapped_column(String(8))
+    proof_format: Mapped[str] = mapped_column(String(32))
+    media_type: Mapped[str] = mapped_column(String(100))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    learner_ref: Mapped[str | None] = mapped_column(String(320), index=True)
+    status_list_id: Mapped[str | None] = mapped_column(String(36))
+    status_index: Mapped[int | None] = mapped_column(Integer)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StatusChange(Base):
+    """One row per status change: the published bitstring is derived from these (security-notes §14)."""
+
+    __tablename__ = "status_changes"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["status_list_id", "idx"],
+            ["status_allocations.status_list_id", "status_allocations.idx"],
+            name="fk_status_changes_allocation",
+        ),
+        CheckConstraint("purpose IN ('revocation', 'suspension')", name="purpose"),
+        Index("ix_status_changes_list_id", "status_list_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    status_list_id: Mapped[str] = mapped_column(String(36))
+    idx: Mapped[int] = mapped_column(Integer)
+    purpose: Mapped[str] = mapped_column(String(16))
+    value: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("provider_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    response_headers: Mapped[dict | None] = mapped_column(JSONValue)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BatchJob(Base):
+    __tablename__ = "batch_jobs"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
+        Index("ix_batch_jobs_provider_created", "provider_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    status: Mapped[str] = mapped_column(String(8))
+    total: Mapped[int] = mapped_column(Integer)
+    done: Mapped[int] = mapped_column(Integer)
+    issued: Mapped[int] = mapped_column(Integer)
+    invalid: Mapped[int] = mapped_column(Integer)
+    errored: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BatchItem(Base):
+    __tablename__ = "batch_items"
+    __table_args__ = (CheckConstraint("status IN ('issued', 'invalid', 'error')", name="status"),)
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("batch_jobs.id", ondelete="CASCADE"), primary_key=True)
+    row_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(8))
+    credential_id: Mapped[str | None] = mapped_column(ForeignKey("credentials.id"))
+    errors: Mapped[list | None] = mapped_column(JSONValue)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

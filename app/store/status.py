@@ -1,0 +1,392 @@
+"""Bitstring Status List storage: lists, index allocation, status changes, the derived bitstring.
+
+Index allocation (security-notes §15: an index is never reused, across crashes and restores)
+----------------------------------------------------------------------------------------------
+Each list has a monotonic counter ``next_seq`` and a random 256-bit ``perm_key``. The n-th
+allocation gets ``index = permute(perm_key, size, n)``, where ``permute`` is a keyed Feistel
+permutation of ``[0, size)`` (cycle-walking, HMAC-SHA-256 rounds). So:
+
+* indices are unique by construction (a permutation of distinct counters), and the primary key
+  ``status_allocations(status_list_id, idx)`` enforces it again in the database;
+* indices look random to anyone without the key (Bitstring Status List §6.2 herd privacy: an index
+  must not reveal issuance order or volume);
+* the counter increment, the allocation row and the credential row are written in the *same*
+  transaction as the credential (the caller's), so a crash mid-batch leaves neither: a rolled-back
+  index was never returned to anyone (a credential is returned only after its commit, §16), and
+  handing it out again is harmless. On PostgreSQL the counter UPDATE row-locks the list until
+  commit; on SQLite ``BEGIN IMMEDIATE`` already serializes writers.
+
+Restores. A restored backup rewinds ``next_seq``: the allocations made after the backup are gone
+from the database but live on in credentials in learners' wallets, and the permutation would hand
+the same indices out again. The unique key cannot catch that (the rows are gone). Operator
+procedure: right after restoring, before the service takes traffic, call ``seal_status_lists(session)``
+(one transaction), which marks every open list ``sealed``; new credentials then go to fresh lists (new ids, new keys), and no index in an old list is
+ever allocated again. Revocations made after the backup are lost with it and must be replayed from the
+audit log / provider records; sealed lists keep being published and can still be revoked into.
+
+Status changes (security-notes §14)
+-----------------------------------
+A revocation or suspension is a row in ``status_changes``; the bitstring is derived from the rows,
+so concurrent revocations of different indices cannot overwrite each other. Changes to one list
+also lock its row (``version = version + 1``), which orders changes to the same index by commit
+and gives the publisher a version to rebuild the (cached) bitstring only when it changed.
+Revocation is final; a suspension can be lifted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from app.errors import ConflictError, MalformedValueError, NotFoundError, RangeError
+from app.store._common import insert_ignore
+from app.store.models import StatusAllocation, StatusChange, StatusList, utcnow
+
+PURPOSES = ("revocation", "suspension")
+MIN_SIZE = 131_072  # Bitstring Status List §6.1: at least 16 KB (131,072 entries) for herd privacy
+FEISTEL_ROUNDS = 8
+
+
+@dataclass(frozen=True)
+class StatusListRecord:
+    id: str
+    provider_id: int
+    purpose: str
+    size: int
+    state: str
+    allocated: int
+    version: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Allocation:
+    status_list_id: str
+    index: int
+    purpose: str
+
+
+@dataclass(frozen=True)
+class PublishedBits:
+    """The bitstring of a list and the version it reflects (use the version as an ETag)."""
+
+    version: int
+    bits: bytes
+
+
+def _record(row: StatusList) -> StatusListRecord:
+    return StatusListRecord(row.id, row.provider_id, row.purpose, row.size, row.state, row.next_seq, row.version, row.created_at)
+
+
+# -- the keyed permutation
+
+
+def permute_index(key: bytes, size: int, seq: int) -> int:
+    """The ``seq``-th index of a list: a keyed permutation of ``[0, size)``.
+
+    A balanced Feistel network over ``2·h`` bits (``2^(2h) ≥ size``) is a bijection of that domain
+    whatever its round function; cycle-walking (re-applying it until the value falls below ``size``)
+    restricts it to a bijection of ``[0, size)``. Expected walks < 4, since ``2^(2h) < 4·size``.
+    """
+    if not 0 <= seq < size:
+        raise RangeError(f"sequence number {seq} outside [0, {size})")
+    half = max(1, ((size - 1).bit_length() + 1) // 2)
+    mask = (1 << half) - 1
+    x = seq
+    while True:
+        left, right = x >> half, x & mask
+        for rnd in range(FEISTEL_ROUNDS):
+            digest = hmac.new(key, bytes([rnd]) + right.to_bytes(8, "big"), hashlib.sha256).digest()
+            left, right = right, left ^ (int.from_bytes(digest[:8], "big") & mask)
+        x = (left << half) | right
+        if x < size:
+            return x
+
+
+# -- bit arithmetic
+# TODO(after merge): reuse app.status.bitstring.set_bit (written on the status branch) instead of this copy.
+
+
+def _set_bit(bits: bytearray, index: int, value: bool = True) -> None:
+    """Bitstring Status List §3.1: index 0 is the most significant (left-most) bit of byte 0.
+
+    Not PostgreSQL's ``set_bit``, which counts from the least significant bit (security-notes §13).
+    """
+    mask = 0x80 >> (index & 7)
+    if value:
+        bits[index >> 3] |= mask
+    else:
+        bits[index >> 3] &= ~mask & 0xFF
+
+
+def _get_bit(bits: bytes, index: int) -> bool:
+    return bool(bits[index >> 3] & (0x80 >> (index & 7)))
+
+
+# -- lists
+
+
+def create_status_list(session: Session, provider_id: int, purpose: str, *, size: int = MIN_SIZE) -> StatusListRecord:
+    if purpose not in PURPOSES:
+        raise MalformedValueError(f"status purpose must be one of {PURPOSES}")
+    if size < MIN_SIZE or size % 8:
+        raise RangeError(f"a status list has at least {MIN_SIZE} entries, a multiple of 8")
+    row = StatusList(
+        id=str(uuid.uuid4()),
+        provider_id=provider_id,
+        purpose=purpose,
+        size=size,
+        perm_key=secrets.token_bytes(32),
+        next_seq=0,
+        state="open",
+        version=0,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return _record(row)
+
+
+def get_status_list(session: Session, status_list_id: str) -> StatusListRecord:
+    row = session.get(StatusList, status_list_id)
+    if row is None:
+        raise NotFoundError(f"no status list {status_list_id}")
+    return _record(row)
+
+
+def list_status_lists(session: Session, provider_id: int) -> list[StatusListRecord]:
+    rows = session.scalars(select(StatusList).where(StatusList.provider_id == provider_id).order_by(StatusList.created_at, StatusList.id))
+    return [_record(r) for r in rows]
+
+
+def seal_status_lists(session: Session, provider_id: int | None = None) -> int:
+    """Close every open list to further allocation; run after restoring a backup (see module docstring).
+
+    Returns how many lists were sealed. Sealed lists are still published and still accept status changes.
+    """
+    stmt = update(StatusList).where(StatusList.state == "open").values(state="sealed")
+    if provider_id is not None:
+        stmt = stmt.where(StatusList.provider_id == provider_id)
+    return session.execute(stmt).rowcount
+
+
+# -- allocation
+
+
+def allocate_index(session: Session, status_list_id: str, credential_id: str) -> Allocation:
+    """Allocate the next index of a given list for ``credential_id``, in the caller's transaction.
+
+    Raises ``ConflictError`` ``STATUS_LIST_FULL`` when the list is full or sealed.
+    """
+    for _ in range(64):
+        row = session.execute(
+            update(StatusList)
+            .where(StatusList.id == status_list_id, StatusList.state == "open", StatusList.next_seq < StatusList.size)
+            .values(next_seq=StatusList.next_seq + 1)
+            .returning(StatusList.next_seq, StatusList.size, StatusList.perm_key, StatusList.purpose)
+        ).one_or_none()
+        if row is None:
+            lst = session.get(StatusList, status_list_id, populate_existing=True)
+            if lst is None:
+                raise NotFoundError(f"no status list {status_list_id}")
+            if lst.state == "open":
+                session.execute(update(StatusList).where(StatusList.id == status_list_id, StatusList.state == "open").values(state="full"))
+            raise ConflictError(f"status list {status_list_id} takes no more entries", code="STATUS_LIST_FULL")
+        next_seq, size, key, purpose = row
+        seq = next_seq - 1
+        index = permute_index(key, size, seq)
+        inserted = insert_ignore(
+            session,
+            StatusAllocation.__table__,
+            {"status_list_id": status_list_id, "idx": index, "seq": seq, "credential_id": credential_id, "created_at": utcnow()},
+            ["status_list_id", "idx"],
+            returning=[StatusAllocation.idx],
+        ).first()
+        if inserted is not None:
+            return Allocation(status_list_id, index, purpose)
+        # The index is taken although the counter had not reached it: only possible after a restore
+        # or a key change. Burn this counter value and take the next one; never reuse.
+    raise ConflictError(f"status list {status_list_id} keeps colliding; seal it", code="STATUS_LIST_INCONSISTENT")
+
+
+def allocate(session: Session, provider_id: int, purpose: str, credential_id: str, *, size: int = MIN_SIZE) -> Allocation:
+    """Allocate an index in the provider's open list for ``purpose``, opening a new list when needed."""
+    if purpose not in PURPOSES:
+        raise MalformedValueError(f"status purpose must be one of {PURPOSES}")
+    for _ in range(8):
+        list_id = session.scalars(
+            select(StatusList.id)
+            .where(StatusList.provider_id == provider_id, StatusList.purpose == purpose, StatusList.state == "open")
+            .order_by(StatusList.created_at, StatusList.id)
+            .limit(1)
+        ).first()
+        if list_id is None:
+            list_id = create_status_list(session, provider_id, purpose, size=size).id
+        try:
+            return allocate_index(session, list_id, credential_id)
+        except ConflictError as exc:
+            if exc.code != "STATUS_LIST_FULL":
+                raise
+    raise ConflictError("could not find a status list with room", code="STATUS_LIST_FULL")
+
+
+def allocations_of(session: Session, credential_id: str) -> list[Allocation]:
+    rows = session.execute(
+        select(StatusAllocation.status_list_id, StatusAllocation.idx, StatusList.purpose)
+        .join(StatusList, StatusList.id == StatusAllocation.status_list_id)
+        .where(StatusAllocation.credential_id == credential_id)
+        .order_by(StatusList.purpose)
+    )
+    return [Allocation(r[0], r[1], r[2]) for r in rows]
+
+
+# -- status changes
+
+
+def _lock_list(session: Session, status_list_id: str) -> StatusList:
+    """Row-lock the list (PostgreSQL ``FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` already holds the write lock)."""
+    row = session.scalars(select(StatusList).where(StatusList.id == status_list_id).with_for_update(), execution_options={"populate_existing": True}).one_or_none()
+    if row is None:
+        raise NotFoundError(f"no status list {status_list_id}")
+    return row
+
+
+def set_status(session: Session, status_list_id: str, index: int, value: bool, *, by: str, reason: str | None = None) -> bool:
+    """Record that the entry ``index`` of the list is now set (``True``) or clear; returns whether it changed.
+
+    Revocation is final: clearing a revoked entry raises ``ConflictError`` ``REVOCATION_IS_FINAL``.
+    Only allocated indices can change (``NotFoundError`` otherwise).
+
+    The list row is locked first (the version bump), which orders changes of one list by commit;
+    the lock is held for three short statements. A repeated revocation is answered before locking:
+    a revoked entry stays revoked, so an unlocked read of it is already the final answer.
+    """
+    allocated, current = _entry(session, status_list_id, index)
+    if allocated and current and value:
+        purpose = session.scalar(select(StatusList.purpose).where(StatusList.id == status_list_id))
+        if purpose == "revocation":
+            return False
+    locked = session.execute(
+        update(StatusList)
+        .where(StatusList.id == status_list_id)
+        .values(version=StatusList.version + 1)
+        .returning(StatusList.purpose, StatusList.size)
+    ).one_or_none()
+    if locked is None:
+        raise NotFoundError(f"no status list {status_list_id}")
+    purpose, size = locked
+    if not 0 <= index < size:
+        raise RangeError(f"index {index} outside the list")
+    allocated, current = _entry(session, status_list_id, index)  # again, now under the lock
+    if not allocated:
+        raise NotFoundError(f"index {index} of list {status_list_id} was never allocated")
+    if purpose == "revocation" and current and not value:
+        raise ConflictError("a revoked credential cannot be un-revoked", code="REVOCATION_IS_FINAL")
+    if current == value:
+        # Nothing to record. The version bump above only costs the publisher one needless rebuild.
+        return False
+    session.execute(
+        insert(StatusChange).values(
+            status_list_id=status_list_id, idx=index, purpose=purpose, value=value, at=utcnow(), by=by, reason=reason
+        )
+    )
+    return True
+
+
+def _entry(session: Session, status_list_id: str, index: int) -> tuple[bool, bool]:
+    """(is the index allocated, is its entry currently set), in one round trip."""
+    last_value = (
+        select(StatusChange.value)
+        .where(StatusChange.status_list_id == status_list_id, StatusChange.idx == index)
+        .order_by(StatusChange.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    row = session.execute(
+        select(StatusAllocation.idx, last_value).where(StatusAllocation.status_list_id == status_list_id, StatusAllocation.idx == index)
+    ).first()
+    return (False, False) if row is None else (True, bool(row[1]))
+
+
+def set_credential_status(
+    session: Session, provider_id: int, credential_id: str, purpose: str, value: bool, *, by: str, reason: str | None = None
+) -> bool:
+    """``set_status`` addressed by credential: revoke (purpose revocation, True), suspend / lift a suspension."""
+    row = session.execute(
+        select(StatusAllocation.status_list_id, StatusAllocation.idx)
+        .join(StatusList, StatusList.id == StatusAllocation.status_list_id)
+        .where(StatusAllocation.credential_id == credential_id, StatusList.provider_id == provider_id, StatusList.purpose == purpose)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"credential {credential_id} has no {purpose} entry")
+    return set_status(session, row[0], row[1], value, by=by, reason=reason)
+
+
+def status_of(session: Session, status_list_id: str, index: int) -> bool:
+    return _entry(session, status_list_id, index)[1]
+
+
+def status_history(session: Session, status_list_id: str, index: int) -> list[dict]:
+    rows = session.scalars(
+        select(StatusChange).where(StatusChange.status_list_id == status_list_id, StatusChange.idx == index).order_by(StatusChange.id)
+    )
+    return [{"value": r.value, "at": r.at, "by": r.by, "reason": r.reason, "purpose": r.purpose} for r in rows]
+
+
+def current_bits(session: Session, status_list_id: str) -> bytes:
+    """The list's bitstring, derived from its change rows (index 0 = most significant bit of byte 0)."""
+    size = session.scalars(select(StatusList.size).where(StatusList.id == status_list_id)).first()
+    if size is None:
+        raise NotFoundError(f"no status list {status_list_id}")
+    return _build_bits(session, status_list_id, size)
+
+
+def _build_bits(session: Session, status_list_id: str, size: int) -> bytes:
+    # The last change of each index wins; ids are in commit order per list (changes lock the list row).
+    latest = (
+        select(StatusChange.idx, func.max(StatusChange.id).label("last_id"))
+        .where(StatusChange.status_list_id == status_list_id)
+        .group_by(StatusChange.idx)
+        .subquery()
+    )
+    rows = session.execute(
+        select(StatusChange.idx).join(latest, StatusChange.id == latest.c.last_id).where(StatusChange.value.is_(True))
+    )
+    bits = bytearray(size // 8)
+    for (index,) in rows:
+        _set_bit(bits, index)
+    return bytes(bits)
+
+
+def list_version(session: Session, status_list_id: str) -> int:
+    version = session.scalars(select(StatusList.version).where(StatusList.id == status_list_id)).first()
+    if version is None:
+        raise NotFoundError(f"no status list {status_list_id}")
+    return version
+
+
+def published_bits(session: Session, status_list_id: str) -> PublishedBits:
+    """The bitstring to publish, rebuilt from the change rows only when the list changed since the last build.
+
+    Call inside ``Database.transaction()``: a stale cache is rebuilt under the list's row lock and stored.
+    """
+    row = session.execute(
+        select(StatusList.version, StatusList.cache_version, StatusList.cache_bits).where(StatusList.id == status_list_id)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"no status list {status_list_id}")
+    if row.cache_version == row.version and row.cache_bits is not None:
+        return PublishedBits(row.version, bytes(row.cache_bits))
+    lst = _lock_list(session, status_list_id)
+    if lst.cache_version == lst.version and lst.cache_bits is not None:
+        return PublishedBits(lst.version, bytes(lst.cache_bits))
+    bits = _build_bits(session, status_list_id, lst.size)
+    session.execute(update(StatusList).where(StatusList.id == status_list_id).values(cache_version=lst.version, cache_bits=bits))
+    return PublishedBits(lst.version, bits)

@@ -1,0 +1,149 @@
+"""Engines and migrations: the schema comes from Alembic, SQLite is configured for durability and serialized writers."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import OperationalError
+
+from app.store import Database, current_revision, downgrade, normalize_url, upgrade
+from app.store.models import Base
+
+TABLES = {
+    "providers",
+    "api_keys",
+    "signing_keys",
+    "specifications",
+    "specification_isced",
+    "credentials",
+    "status_lists",
+    "status_allocations",
+    "status_changes",
+    "idempotency_keys",
+    "batch_jobs",
+    "batch_items",
+}
+
+
+def test_normalize_url_routes_postgresql_to_psycopg3():
+    assert normalize_url("postgresql://u@h:5432/db") == "postgresql+psycopg://u@h:5432/db"
+    assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_migrations_apply_to_empty_database_and_downgrade_to_base(database_url):
+    upgrade(database_url)
+    assert current_revision(database_url) == "0001"
+    db = Database(database_url)
+    try:
+        assert TABLES <= set(inspect(db.engine).get_table_names())
+        # The models and the migration describe the same schema (types, constraints, indexes).
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        assert diff == []
+    finally:
+        db.dispose()
+
+    downgrade(database_url, "base")
+    assert current_revision(database_url) is None
+    db = Database(database_url)
+    try:
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+    finally:
+        db.dispose()
+    upgrade(database_url)  # and back up again
+    assert current_revision(database_url) == "0001"
+
+
+def test_transaction_commits_or_rolls_back(database, provider):
+    from app.store import providers
+
+    with pytest.raises(RuntimeError):
+        with database.transaction() as s:
+            providers.create_provider(s, slug="gone", legal_name="Gone", country="FR", did="did:web:gone.example", did_method="web")
+            raise RuntimeError("boom")
+    with database.read() as s:
+        assert [p.slug for p in providers.list_providers(s)] == ["uni-example"]
+
+
+# -- SQLite specifics (always on SQLite, whatever TEST_DATABASE_URL says)
+
+
+@pytest.fixture
+def sqlite_db(tmp_path):
+    url = f"sqlite:///{tmp_path / 'pragmas.db'}"
+    upgrade(url)
+    db = Database(url, busy_timeout_ms=200)
+    yield db
+    db.dispose()
+
+
+def test_sqlite_runs_wal_with_foreign_keys_and_full_sync(sqlite_db):
+    with sqlite_db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 200
+
+
+def test_sqlite_foreign_keys_are_enforced(sqlite_db):
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError):
+        with sqlite_db.transaction() as s:
+            s.execute(
+                text(
+                    "INSERT INTO api_keys (provider_id, key_hash, prefix, created_at) VALUES (999, 'x', 'x', '2026-01-01 00:00:00')"
+                )
+            )
+
+
+def test_sqlite_write_transactions_begin_immediate(sqlite_db):
+    """A second writer cannot even begin while the first holds a (read-only so far) write transaction.
+
+    With pysqlite's default deferred BEGIN both would start, and the lock-upgrade deadlock would
+    fail one of them *without* waiting for busy_timeout.
+    """
+    with sqlite_db.transaction() as first:
+        first.execute(text("SELECT count(*) FROM providers")).scalar()
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="locked"):
+            with sqlite_db.transaction() as second:
+                second.execute(text("SELECT 1")).scalar()
+        assert time.monotonic() - started >= 0.15  # it waited for busy_timeout (200 ms) first
+        # Readers are not blocked by the writer (WAL + deferred BEGIN).
+        with sqlite_db.read() as reader:
+            assert reader.execute(text("SELECT count(*) FROM providers")).scalar() == 0
+
+
+def test_sqlite_writers_queue_instead_of_failing(tmp_path):
+    url = f"sqlite:///{tmp_path / 'queue.db'}"
+    upgrade(url)
+    db = Database(url, busy_timeout_ms=10_000)
+    try:
+        release = threading.Event()
+        holding = threading.Event()
+
+        def hold():
+            with db.transaction() as s:
+                s.execute(text("SELECT 1"))
+                holding.set()
+                release.wait(5)
+
+        t = threading.Thread(target=hold)
+        t.start()
+        holding.wait(5)
+        threading.Timer(0.3, release.set).start()
+        started = time.monotonic()
+        with db.transaction() as s:  # waits for the holder, then proceeds
+            s.execute(text("SELECT 1"))
+        assert time.monotonic() - started >= 0.2
+        t.join()
+    finally:
+        db.dispose()
