@@ -12,15 +12,59 @@ import json
 import sys
 
 
+def _issuance():
+    from app.issuance import Issuance
+    from app.runtime import get_runtime
+    from app.store import open_database
+
+    runtime = get_runtime()
+    return Issuance(runtime, open_database(runtime.settings, migrate=True))
+
+
+def _demo_provider(settings) -> None:
+    """Development only: a demo provider on first start, its API key printed and kept in var/ (0600)."""
+    import os
+
+    from app.errors import NotFoundError
+    from app.store import providers
+
+    service = _issuance()
+    key_file = settings.keys_dir.parent / "var" / "demo-api-key.txt"
+    with service.db.read() as session:
+        try:
+            providers.get_provider_by_slug(session, "demo")
+            exists = True
+        except NotFoundError:
+            exists = False
+    if not exists:
+        provider, secret = service.create_provider(slug="demo", name="Demo University", country="IE", homepage="https://demo.example.edu")
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secret + "\n")
+        print(f"microcred: created the demo provider {provider.did}", flush=True)
+        print(f"microcred: its API key (also in {key_file}): {secret}", flush=True)
+    elif key_file.exists():
+        print(f"microcred: demo provider's API key is in {key_file}", flush=True)
+    service.db.dispose()
+
+
 def _serve(args: argparse.Namespace) -> int:
+    import os
+
     import uvicorn
 
     from app.settings import get_settings
+    from app.store import upgrade
 
     settings = get_settings()
     host = args.host or settings.host
     port = args.port or settings.port
     workers = args.workers or settings.workers
+    upgrade(settings.database_url)  # once, before the workers start
+    os.environ["MICROCRED_AUTO_MIGRATE"] = "false"
+    if settings.demo_provider and settings.environment != "production":
+        _demo_provider(settings)
     print(f"microcred: serving on http://{host}:{port} with {workers} worker(s)", flush=True)
     # uvloop + httptools: the default asyncio loop lost TCP_NODELAY with several workers (performance-baseline.md).
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, loop="uvloop", http="httptools", log_level="info")
@@ -96,6 +140,40 @@ def _verify(args: argparse.Namespace) -> int:
     return 0 if report["verified"] else 1
 
 
+def _provider(args: argparse.Namespace) -> int:
+    from app.errors import MicrocredError
+
+    service = _issuance()
+    try:
+        if args.action == "create":
+            identifiers = json.loads(args.identifiers) if args.identifiers else None
+            provider, secret = service.create_provider(
+                slug=args.slug, name=args.name, country=args.country, homepage=args.homepage, identifiers=identifiers, did_method=args.did_method
+            )
+            out = {"slug": provider.slug, "did": provider.did, "api_key": secret}
+            print(json.dumps(out) if args.json else f"provider {provider.slug}: {provider.did}\nAPI key (shown once): {secret}")
+        elif args.action == "rotate-key":
+            kid = service.rotate_key(args.slug)
+            print(json.dumps({"slug": args.slug, "verificationMethod": kid}) if args.json else f"new signing key {kid}; retired keys stay in the DID document")
+        elif args.action == "api-key":
+            secret = service.new_api_key(args.slug)
+            print(json.dumps({"slug": args.slug, "api_key": secret}) if args.json else f"new API key (shown once): {secret}")
+        elif args.action == "revoke-api-key":
+            service.revoke_api_key(args.slug, args.key_id)
+            print(json.dumps({"slug": args.slug, "revoked": args.key_id}) if args.json else f"API key {args.key_id} revoked")
+        elif args.action == "list":
+            from app.store import providers
+
+            with service.db.read() as session:
+                rows = [{"slug": p.slug, "did": p.did, "name": p.legal_name, "country": p.country} for p in providers.list_providers(session)]
+            print(json.dumps(rows, indent=None if args.json else 2))
+    except MicrocredError as exc:
+        return _fail(f"{exc.code}: {exc.detail}")
+    finally:
+        service.db.dispose()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="microcred", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -126,6 +204,18 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--challenge")
     verify.add_argument("--domain")
     verify.set_defaults(func=_verify)
+
+    prov = sub.add_parser("provider", help="manage providers (admin)")
+    prov.add_argument("action", choices=["create", "rotate-key", "api-key", "revoke-api-key", "list"])
+    prov.add_argument("--slug")
+    prov.add_argument("--name")
+    prov.add_argument("--country")
+    prov.add_argument("--homepage")
+    prov.add_argument("--identifiers", help='JSON list, e.g. [{"scheme":"ErasmusCode","value":"IRL ZED01"}]')
+    prov.add_argument("--did-method", default="web", choices=["web", "key"])
+    prov.add_argument("--key-id", type=int)
+    prov.add_argument("--json", action="store_true")
+    prov.set_defaults(func=_provider)
     return parser
 
 

@@ -7,6 +7,7 @@ engine from here, so each is configured in exactly one place.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 
 from app.dids.resolver import DidResolver
@@ -14,6 +15,7 @@ from app.jsonld import ContextLoader
 from app.proofs import ProofEngine
 from app.settings import Settings, get_settings
 from app.verification import Verifier
+from app.verification.status_check import StatusChecker
 
 
 @dataclass
@@ -38,8 +40,18 @@ class Runtime:
         return ProofEngine(self.loader, self.resolve_method, budget=self.settings.canonicalization_budget)
 
     @cached_property
+    def status_checker(self) -> StatusChecker:
+        return StatusChecker(
+            self.resolver.fetcher,
+            self.engine,
+            cache_seconds=self.settings.status_cache_seconds,
+            clock=lambda: datetime.now(UTC),
+            max_bytes=self.settings.fetch_max_bytes,
+        )
+
+    @cached_property
     def verifier(self) -> Verifier:
-        return Verifier(self.loader, self.engine, self.resolve_method)
+        return Verifier(self.loader, self.engine, self.resolve_method, status_check=self.status_checker)
 
 
 _runtime: Runtime | None = None

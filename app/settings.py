@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     fetch_allow_loopback: bool = Field(
         False, description="Test-only: let did:web/status fetches reach 127.0.0.1 over http. Refused when environment=production."
     )
+    status_cache_seconds: float = Field(10, description="Longest a verifier reuses a fetched status list (0: fetch every time); a revocation shows after at most this long.")
     did_cache_seconds: int = Field(300, description="Longest a resolved DID document or status list is reused.")
     fetch_connect_timeout_seconds: float = Field(
         2.0, description="Time cap of DNS resolution plus TCP connect of one fetch (never more than fetch_timeout_seconds)."
@@ -68,6 +69,11 @@ class Settings(BaseSettings):
     status_list_max_decoded_bytes: int = Field(
         16_777_216, description="Cap on a decompressed status list (security-notes.md §9: a GZIP list is a bomb vector); 16 MiB = 134M entries."
     )
+
+    # -- issuance
+    suspension_enabled: bool = Field(True, description="Give every credential a suspension entry besides its revocation entry.")
+    status_list_size: int = Field(131_072, ge=131_072, description="Entries per status list (Bitstring Status List minimum: 131,072).")
+    auto_migrate: bool = Field(True, description="Apply database migrations when the app starts (`serve` migrates once, then starts workers with this off).")
 
     # -- demo
     demo_provider: bool = Field(True, description="Create a demo provider on first start (development only).")

@@ -275,7 +275,7 @@ def render_edc(
     issuer: IssuerProfile,
     credential_id: str,
     issued: datetime,
-    status_entry: dict[str, Any] | None = None,
+    status_entry: dict[str, Any] | list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The unsigned Europass EDC (ELM 3.2) credential for ``mc``; ``issued`` is the seal time.
 
@@ -386,13 +386,16 @@ def render_edc(
         credential["identifier"] = n.node("identifier", "Identifier", schemeName="Certificate number", notation=mc.externalId)
     credential["credentialSubject"] = subject
     credential["displayParameter"] = _display(n, mc)
-    if status_entry is not None:
+    if status_entry:
         context.append(CONTEXT_STATUS)
-        entry = dict(status_entry)
-        types = entry.get("type", [])
-        types = [types] if isinstance(types, str) else list(types)
-        if "CredentialStatus" not in types:
-            types = ["CredentialStatus", *types]
-        entry["type"] = types
-        credential["credentialStatus"] = entry
+        entries = []
+        for given in status_entry if isinstance(status_entry, list) else [status_entry]:
+            entry = dict(given)
+            types = entry.get("type", [])
+            types = [types] if isinstance(types, str) else list(types)
+            if "CredentialStatus" not in types:
+                types = ["CredentialStatus", *types]
+            entry["type"] = types
+            entries.append(entry)
+        credential["credentialStatus"] = entries[0] if len(entries) == 1 else entries
     return credential

@@ -216,7 +216,7 @@ def render_ob3(
     issuer: IssuerProfile,
     credential_id: str,
     issued: datetime,
-    status_entry: dict[str, Any] | None = None,
+    status_entry: dict[str, Any] | list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The unsigned Open Badges 3.0 ``OpenBadgeCredential`` for ``mc`` (proof added by the signer)."""
     lang = mc.primaryLanguage
@@ -289,6 +289,6 @@ def render_ob3(
         credential["validUntil"] = iso_datetime(mc.validUntil)
     if mc.links:
         credential["evidence"] = [{"id": url, "type": ["Evidence"]} for url in mc.links]
-    if status_entry is not None:
-        credential["credentialStatus"] = dict(status_entry)
+    if status_entry:
+        credential["credentialStatus"] = [dict(e) for e in status_entry] if isinstance(status_entry, list) else dict(status_entry)
     return credential

@@ -80,6 +80,10 @@ class DidResolver:
         self._fetcher = fetcher
         self._cache: TTLCache[dict] = cache if cache is not None else TTLCache.from_settings(self.settings)
 
+    def clear_cache(self) -> None:
+        """Forget cached did:web documents (after a key rotation, or in tests)."""
+        self._cache.clear()
+
     @property
     def fetcher(self) -> Fetcher:
         # Built on first did:web use, so did:key/did:jwk-only callers never construct a network client.

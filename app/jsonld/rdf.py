@@ -42,7 +42,9 @@ KEYWORDS = frozenset(
 
 def _inline_context(value: Any, loader: ContextLoader) -> Any:
     if isinstance(value, str):
-        return loader.document(value)["@context"]
+        inner = loader.document(value)["@context"]
+        # A pinned context may itself name other contexts; they must be pinned too.
+        return _inline_context(inner, loader) if isinstance(inner, list) and any(isinstance(c, str) for c in inner) else inner
     if isinstance(value, list):
         out: list[Any] = []
         for item in value:

@@ -16,7 +16,7 @@ from app.errors import ConflictError, MalformedValueError, NotFoundError
 from app.store._common import Page, clamp_limit, newest_first, page_of
 from app.store.models import Credential, utcnow
 
-FORMATS = ("edc", "ob3")
+FORMATS = ("edc", "ob3", "vc")  # vc: a ready credential signed through the VC API
 PROOF_FORMATS = ("eddsa-rdfc-2022", "eddsa-jcs-2022", "vc+jwt")
 
 

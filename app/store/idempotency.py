@@ -81,6 +81,26 @@ def begin(session: Session, provider_id: int, key: str, request_hash: str) -> St
     return StoredResponse(row.response_status, bytes(row.response_body or b""), dict(row.response_headers or {}))
 
 
+def lookup(session: Session, provider_id: int, key: str, request_hash: str) -> StoredResponse | None:
+    """Read-only replay check before any work: the stored response, ``None`` if the key is new.
+
+    Same conflict rule as ``begin``; a key claimed but not completed yet reads as new (``begin`` decides).
+    """
+    _check_key(key)
+    row = session.execute(
+        select(IdempotencyRecord.request_hash, IdempotencyRecord.response_status, IdempotencyRecord.response_body, IdempotencyRecord.response_headers).where(
+            IdempotencyRecord.provider_id == provider_id, IdempotencyRecord.key == key
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    if row.request_hash != request_hash:
+        raise ConflictError("this Idempotency-Key was used for a different request", code="IDEMPOTENCY_KEY_REUSED")
+    if row.response_status is None:
+        return None
+    return StoredResponse(row.response_status, bytes(row.response_body or b""), dict(row.response_headers or {}))
+
+
 def store_response(session: Session, provider_id: int, key: str, *, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
     """Record the response of the request that claimed ``key``; same transaction as the credential insert."""
     result = session.execute(

@@ -329,6 +329,18 @@ def set_credential_status(
     return set_status(session, row[0], row[1], value, by=by, reason=reason)
 
 
+def credential_status(session: Session, provider_id: int, credential_id: str, purpose: str) -> bool:
+    """Whether the credential's entry for ``purpose`` is set; ``NotFoundError`` if it has none."""
+    row = session.execute(
+        select(StatusAllocation.status_list_id, StatusAllocation.idx)
+        .join(StatusList, StatusList.id == StatusAllocation.status_list_id)
+        .where(StatusAllocation.credential_id == credential_id, StatusList.provider_id == provider_id, StatusList.purpose == purpose)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"credential {credential_id} has no {purpose} entry")
+    return status_of(session, row[0], row[1])
+
+
 def status_of(session: Session, status_list_id: str, index: int) -> bool:
     return _entry(session, status_list_id, index)[1]
 

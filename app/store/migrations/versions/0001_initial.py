@@ -192,7 +192,7 @@ def upgrade() -> None:
     sa.Column('status_index', sa.Integer(), nullable=True),
     sa.Column('idempotency_key', sa.String(length=255), nullable=True),
     sa.Column('created_at', UTC_TIMESTAMP, nullable=False),
-    sa.CheckConstraint("format IN ('edc', 'ob3')", name=op.f('ck_credentials_format')),
+    sa.CheckConstraint("format IN ('edc', 'ob3', 'vc')", name=op.f('ck_credentials_format')),
     sa.CheckConstraint("proof_format IN ('eddsa-rdfc-2022', 'eddsa-jcs-2022', 'vc+jwt')", name=op.f('ck_credentials_proof_format')),
     sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], name=op.f('fk_credentials_provider_id_providers')),
     sa.ForeignKeyConstraint(['specification_id'], ['specifications.id'], name=op.f('fk_credentials_specification_id_specifications')),

@@ -1,0 +1,108 @@
+"""The issuer API: providers' systems issue, list, read and revoke micro-credentials (W3C VC API shape)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from app import strict_json
+from app.api.deps import bearer, json_body
+from app.errors import MalformedValueError
+from app.issuance import LD_MEDIA_TYPE, Issuance
+
+router = APIRouter(tags=["issuer"])
+public = APIRouter(tags=["public"])
+
+
+def _service(request: Request) -> Issuance:
+    return request.app.state.issuance
+
+
+async def _provider(request: Request):
+    return await run_in_threadpool(_service(request).authenticate, bearer(request))
+
+
+def _idempotency_key(request: Request) -> str | None:
+    return request.headers.get("idempotency-key")
+
+
+def _credential_response(status: int, issued, *, location: bool = True) -> Response:
+    headers = {"Location": f"/credentials/{issued.id}"} if location and issued.id else {}
+    return Response(issued.body, status_code=status, media_type=issued.media_type, headers=headers)
+
+
+@router.post("/credentials/issue", status_code=201, summary="Issue a ready credential (W3C VC API)")
+async def issue_credential(request: Request) -> Response:
+    provider = await _provider(request)
+    body = await json_body(request)
+    if not isinstance(body, dict) or "credential" not in body:
+        raise MalformedValueError("the body is {\"credential\": …, \"options\": …}", errors=[{"pointer": "/credential", "detail": "required"}])
+    service = _service(request)
+    key = _idempotency_key(request)
+    issued = await run_in_threadpool(service.issue_vc_idempotent, provider, body, key)
+    vc: Any = issued.body.decode("ascii") if issued.media_type == "application/vc+jwt" else json.loads(issued.body)
+    if isinstance(vc, str):  # VC 2.0 §4.13: a JOSE-secured credential travels as an enveloped credential
+        vc = {"@context": ["https://www.w3.org/ns/credentials/v2"], "id": f"data:application/vc+jwt,{vc}", "type": "EnvelopedVerifiableCredential"}
+    return Response(strict_json.dumps({"verifiableCredential": vc}).encode(), status_code=201, media_type="application/json", headers={"Location": f"/credentials/{issued.id}"})
+
+
+@router.post("/microcredentials", status_code=201, summary="Issue an EU micro-credential from the neutral record or a specification")
+async def issue_microcredential(request: Request, dryRun: bool = Query(False, description="validate and render, sign and store nothing")) -> Response:
+    provider = await _provider(request)
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise MalformedValueError("the body must be a JSON object")
+    service = _service(request)
+    if dryRun:
+        result = await run_in_threadpool(service.dry_run, provider, body)
+        return Response(strict_json.dumps(result).encode(), media_type="application/json")
+    status, issued, _ = await run_in_threadpool(service.issue, provider, body, idempotency_key=_idempotency_key(request))
+    return _credential_response(status, issued)
+
+
+@router.get("/credentials", summary="List the provider's credentials (cursor-paginated)")
+async def list_credentials(
+    request: Request,
+    limit: int = Query(50, ge=1, le=500),
+    cursor: str | None = Query(None, max_length=200),
+    format: str | None = Query(None, pattern="^(ob3|edc|vc)$"),
+) -> dict[str, Any]:
+    provider = await _provider(request)
+    return await run_in_threadpool(_service(request).list, provider, limit=limit, cursor=cursor, fmt=format)
+
+
+@router.get("/credentials/{credential_id:path}", summary="One of the provider's credentials, as the exact signed bytes")
+async def get_credential(request: Request, credential_id: str) -> Response:
+    provider = await _provider(request)
+    stored = await run_in_threadpool(_service(request).get, provider, credential_id)
+    return Response(stored.body, media_type=stored.media_type)
+
+
+@router.post("/credentials/status", summary="Revoke, suspend, or lift a suspension")
+async def update_status(request: Request) -> dict[str, Any]:
+    provider = await _provider(request)
+    body = await json_body(request)
+    if not isinstance(body, dict) or not isinstance(body.get("credentialId"), str):
+        raise MalformedValueError("the body needs credentialId", errors=[{"pointer": "/credentialId", "detail": "required string"}])
+    new_status = body.get("status")
+    if new_status is None and isinstance(body.get("credentialStatus"), list) and body["credentialStatus"]:
+        new_status = body["credentialStatus"][0].get("status") if isinstance(body["credentialStatus"][0], dict) else None
+    if not isinstance(new_status, str):
+        raise MalformedValueError("the body needs status: revoked, suspended or active", errors=[{"pointer": "/status", "detail": "required string"}])
+    reason = body.get("reason") if isinstance(body.get("reason"), str) else None
+    return await run_in_threadpool(_service(request).change_status, provider, body["credentialId"], new_status, reason=reason)
+
+
+@public.get("/issuers/{slug}/did.json", summary="A provider's did:web DID document")
+async def did_document(request: Request, slug: str) -> Response:
+    doc = await run_in_threadpool(_service(request).did_document, slug)
+    return Response(strict_json.dumps(doc).encode(), media_type="application/did+ld+json")
+
+
+@public.get("/status/{list_id}", summary="A signed BitstringStatusListCredential")
+async def status_list(request: Request, list_id: str) -> Response:
+    body = await run_in_threadpool(_service(request).status_list_credential, list_id)
+    return Response(body, media_type=LD_MEDIA_TYPE, headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,449 @@
+"""Issuance: providers, their DIDs and keys, signed micro-credentials, status changes, status lists.
+
+The domain service behind the issuer API and the admin commands. It knows neither HTTP nor SQL: it
+validates and renders with ``app.credentials``, signs with ``app.proofs``, and keeps everything through
+the repositories of ``app.store``, in one transaction per credential, so that a credential is returned
+only once it is durably stored with the exact signed bytes and its status index (security-notes §15–16).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import urllib.parse
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from app import strict_json
+from app.credentials import IssuerProfile, issue_from_specification, render_edc, render_ob3, validate_input, validate_specification
+from app.errors import AuthError, ConflictError, MalformedValueError, MicrocredError, NotFoundError
+from app.keys import ED25519, FileKeyStore, Signer
+from app.proofs import vc_jose
+from app.runtime import Runtime
+from app.status import bitstring
+from app.store import Database, idempotency, providers, specifications, status
+from app.store import credentials as credential_store
+from app.xsd import format_datetime_stamp
+
+FORMATS = ("ob3", "edc")
+PROOFS = ("eddsa-rdfc-2022", "eddsa-jcs-2022", "vc+jwt")
+MEDIA_TYPES = {"vc+jwt": "application/vc+jwt"}
+LD_MEDIA_TYPE = "application/vc+ld+json"
+VC1 = "https://www.w3.org/2018/credentials/v1"
+VC2 = "https://www.w3.org/ns/credentials/v2"
+STATUS_V1 = "https://www.w3.org/ns/credentials/status/v1"
+
+
+@dataclass(frozen=True)
+class Issued:
+    id: str
+    media_type: str
+    body: bytes
+    format: str
+    proof: str
+
+
+def _slug_ok(slug: str) -> bool:
+    return 2 <= len(slug) <= 40 and all(c.isalnum() and c.isascii() and (c.islower() or c.isdigit()) or c == "-" for c in slug) and slug[0] != "-"
+
+
+class Issuance:
+    """Everything an issuer does, for every provider of this service."""
+
+    def __init__(self, runtime: Runtime, db: Database):
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.db = db
+        self.keys = FileKeyStore(self.settings.keys_dir)
+        self._signers: dict[str, Signer] = {}
+        self._status_cache: dict[str, tuple[int, bytes]] = {}
+
+    # -- providers and their identity (did:web under this service, or did:key)
+
+    def did_web_for(self, slug: str) -> str:
+        """did:web method §3.2: host (port percent-encoded) then path segments joined by colons."""
+        url = urllib.parse.urlsplit(self.settings.base_url)
+        host = url.hostname or "localhost"
+        if url.port:
+            host += f"%3A{url.port}"
+        path = [p for p in url.path.split("/") if p]
+        return ":".join(["did:web", host, *path, "issuers", slug])
+
+    def create_provider(
+        self, *, slug: str, name: str, country: str, homepage: str | None = None, identifiers: list[dict] | None = None, did_method: str = "web"
+    ) -> tuple[Any, str]:
+        """A provider with its signing key and its first API key (returned once; only a hash is kept)."""
+        if not _slug_ok(slug):
+            raise MalformedValueError("slug must be 2–40 lowercase letters, digits or hyphens", code="INVALID_SLUG")
+        if did_method not in ("web", "key"):
+            raise MalformedValueError("did_method must be web or key")
+        key_name = f"{slug}-{secrets.token_hex(4)}"
+        signer = self.keys.create(key_name, ED25519)
+        mb = signer.public_multibase()
+        did = self.did_web_for(slug) if did_method == "web" else f"did:key:{mb}"
+        kid = f"{did}#{mb}"
+        with self.db.transaction() as session:
+            provider = providers.create_provider(
+                session, slug=slug, legal_name=name, country=country.upper(), did=did, did_method=did_method, homepage=homepage, identifiers=identifiers
+            )
+            providers.add_signing_key(session, provider.id, kid=kid, algorithm=ED25519, key_ref=key_name, public_multibase=mb)
+            _, secret = providers.create_api_key(session, provider.id, label="initial")
+        return provider, secret
+
+    def rotate_key(self, slug: str) -> str:
+        """A new active key; the retired one stays in the DID document so earlier credentials verify (§17)."""
+        with self.db.transaction() as session:
+            provider = providers.get_provider_by_slug(session, slug)
+            if provider.did_method != "web":
+                raise ConflictError("a did:key provider cannot rotate: its DID is its key", code="ROTATION_UNSUPPORTED")
+            key_name = f"{slug}-{secrets.token_hex(4)}"
+            signer = self.keys.create(key_name, ED25519)
+            mb = signer.public_multibase()
+            providers.rotate_signing_key(session, provider.id, kid=f"{provider.did}#{mb}", algorithm=ED25519, key_ref=key_name, public_multibase=mb)
+        self._signers.pop(provider.did, None)
+        return f"{provider.did}#{mb}"
+
+    def new_api_key(self, slug: str) -> str:
+        with self.db.transaction() as session:
+            provider = providers.get_provider_by_slug(session, slug)
+            _, secret = providers.create_api_key(session, provider.id, label="rotated")
+        return secret
+
+    def revoke_api_key(self, slug: str, key_id: int) -> None:
+        with self.db.transaction() as session:
+            provider = providers.get_provider_by_slug(session, slug)
+            providers.revoke_api_key(session, provider.id, key_id)
+
+    def authenticate(self, secret: str | None):
+        """The provider an API key belongs to, or ``AuthError`` (401)."""
+        if not secret:
+            raise AuthError("an API key is required: Authorization: Bearer <key>")
+        with self.db.read() as session:
+            key = providers.find_api_key(session, secret)
+            if key is None or key.revoked_at is not None:
+                raise AuthError("the API key is unknown or revoked")
+            return providers.get_provider(session, key.provider_id)
+
+    def did_document(self, slug: str) -> dict[str, Any]:
+        """The did:web DID document: every key, retired ones included, under assertionMethod and authentication."""
+        with self.db.read() as session:
+            provider = providers.get_provider_by_slug(session, slug)
+            if provider.did_method != "web":
+                raise NotFoundError(f"provider {slug} has no did:web document")
+            keys = providers.list_signing_keys(session, provider.id, include_retired=True)
+        methods = [{"id": k.kid, "type": "Multikey", "controller": provider.did, "publicKeyMultibase": k.public_multibase} for k in keys if k.public_multibase]
+        ids = [m["id"] for m in methods]
+        return {
+            "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+            "id": provider.did,
+            "verificationMethod": methods,
+            "assertionMethod": ids,
+            "authentication": ids,
+        }
+
+    def signer_for(self, provider) -> Signer:
+        signer = self._signers.get(provider.did)
+        if signer is None:
+            with self.db.read() as session:
+                key = providers.active_signing_key(session, provider.id, ED25519)
+            signer = self.keys.load(key.key_ref, key.kid)
+            self._signers[provider.did] = signer
+        return signer
+
+    def profile(self, provider) -> IssuerProfile:
+        identifiers = tuple((i.get("scheme", ""), i.get("value", "")) for i in (provider.identifiers or []) if isinstance(i, dict))
+        eidas = next((v for s, v in identifiers if s == "eIDAS"), None) or f"NTR{provider.country}-{provider.slug}"
+        return IssuerProfile(
+            id=provider.did,
+            legal_name={"en": provider.legal_name},
+            country=provider.country,
+            homepage=provider.homepage,
+            eidas_identifier=eidas,
+            identifiers=tuple((s, v) for s, v in identifiers if s != "eIDAS"),
+        )
+
+    # -- status entries (Bitstring Status List §2.1)
+
+    def status_url(self, list_id: str) -> str:
+        return f"{self.settings.base_url.rstrip('/')}/status/{list_id}"
+
+    def _status_entries(self, session, provider, credential_id: str) -> tuple[list[dict[str, Any]], Any]:
+        entries = []
+        first = None
+        purposes = ("revocation", "suspension") if self.settings.suspension_enabled else ("revocation",)
+        for purpose in purposes:
+            alloc = status.allocate(session, provider.id, purpose, credential_id, size=self.settings.status_list_size)
+            first = first or alloc
+            url = self.status_url(alloc.status_list_id)
+            entries.append(
+                {
+                    "id": f"{url}#{alloc.index}",
+                    "type": "BitstringStatusListEntry",
+                    "statusPurpose": purpose,
+                    "statusListIndex": str(alloc.index),
+                    "statusListCredential": url,
+                }
+            )
+        return entries, first
+
+    # -- issuing
+
+    def _sign(self, credential: dict[str, Any], signer: Signer, proof: str) -> tuple[bytes, str]:
+        if proof == "vc+jwt":
+            return vc_jose.secure(credential, signer).encode("ascii"), MEDIA_TYPES["vc+jwt"]
+        secured = self.runtime.engine.add_proof(credential, signer, suite=proof)
+        return strict_json.dumps(secured).encode(), LD_MEDIA_TYPE
+
+    def render(self, provider, mc, *, fmt: str, credential_id: str, issued: datetime, status_entries: list[dict] | None) -> dict[str, Any]:
+        renderer = render_ob3 if fmt == "ob3" else render_edc
+        return renderer(mc, issuer=self.profile(provider), credential_id=credential_id, issued=issued, status_entry=status_entries)
+
+    def validate(self, payload: dict[str, Any], provider) -> tuple[Any, str | None, str | None]:
+        """(validated input, specification id, learner reference) for a POST /microcredentials body."""
+        now = datetime.now(UTC)
+        spec_id = payload.get("specificationId")
+        if spec_id is not None:
+            if not isinstance(spec_id, str):
+                raise MalformedValueError("specificationId must be a string")
+            with self.db.read() as session:
+                spec = specifications.get_specification(session, spec_id, provider_id=provider.id)
+            issuance = payload.get("issuance")
+            if not isinstance(issuance, dict):
+                raise MalformedValueError("with a specificationId, the learner's data goes in 'issuance'", errors=[{"pointer": "/issuance", "detail": "required"}])
+            mc = issue_from_specification(spec.data, issuance, ects_min=self.settings.ects_min, ects_max=self.settings.ects_max, now=now)
+        else:
+            data = payload.get("microcredential")
+            if not isinstance(data, dict):
+                raise MalformedValueError(
+                    "the body needs 'microcredential' (the EU record) or 'specificationId' with 'issuance'",
+                    errors=[{"pointer": "/microcredential", "detail": "required"}],
+                )
+            mc = validate_input(data, ects_min=self.settings.ects_min, ects_max=self.settings.ects_max, now=now)
+        learner = mc.learner
+        ref = learner.id or (str(learner.email) if getattr(learner, "email", None) else None)
+        return mc, spec_id, ref
+
+    def _idempotent(self, provider, key: str | None, payload: Any, prepare, build) -> tuple[int, Issued, bool]:
+        """Run ``build(session)`` once per Idempotency-Key (security-notes §16).
+
+        ``prepare()`` validates outside the transaction; ``build`` allocates, signs and stores inside it,
+        and the response is stored in the same transaction as the credential. A replay returns the stored
+        bytes; the same key with another body is a ``ConflictError``; a refused request stores nothing.
+        """
+        body_hash = idempotency.request_hash(payload) if key else None
+        if key:
+            with self.db.read() as session:
+                replay = idempotency.lookup(session, provider.id, key, body_hash)
+            if replay is not None:
+                return replay.status, _issued_from_response(replay), True
+        prepared = prepare()
+        with self.db.transaction() as session:
+            if key:
+                replay = idempotency.begin(session, provider.id, key, body_hash)
+                if replay is not None:
+                    return replay.status, _issued_from_response(replay), True
+            issued = build(session, prepared)
+            if key:
+                headers = {"content-type": issued.media_type, "x-credential-id": issued.id, "x-format": issued.format, "x-proof": issued.proof}
+                idempotency.store_response(session, provider.id, key, status=201, body=issued.body, headers=headers)
+        return 201, issued, False
+
+    def issue(self, provider, payload: dict[str, Any], *, idempotency_key: str | None = None) -> tuple[int, Issued, bool]:
+        """Validate, render, allocate status, sign and store one micro-credential: (status, credential, replayed)."""
+        fmt = payload.get("format", "ob3")
+        proof = payload.get("proof", "eddsa-rdfc-2022")
+        if fmt not in FORMATS:
+            raise MalformedValueError(f"format must be one of {', '.join(FORMATS)}", errors=[{"pointer": "/format", "detail": "unknown format"}])
+        if proof not in PROOFS:
+            raise MalformedValueError(f"proof must be one of {', '.join(PROOFS)}", errors=[{"pointer": "/proof", "detail": "unknown proof"}])
+        signer = self.signer_for(provider)
+
+        def build(session, prepared) -> Issued:
+            mc, spec_id, learner_ref = prepared
+            credential_id = f"urn:uuid:{uuid.uuid4()}"
+            entries, first = self._status_entries(session, provider, credential_id)
+            credential = self.render(provider, mc, fmt=fmt, credential_id=credential_id, issued=datetime.now(UTC), status_entries=entries)
+            body, media_type = self._sign(credential, signer, proof)
+            credential_store.insert_credential(
+                session,
+                credential_store.NewCredential(
+                    id=credential_id, provider_id=provider.id, format=fmt, proof_format=proof, media_type=media_type, body=body,
+                    learner_ref=learner_ref, status_list_id=first.status_list_id, status_index=first.index,
+                    specification_id=spec_id, idempotency_key=idempotency_key,
+                ),
+            )
+            return Issued(credential_id, media_type, body, fmt, proof)
+
+        return self._idempotent(provider, idempotency_key, payload, lambda: self.validate(payload, provider), build)
+
+    def list(self, provider, *, limit: int, cursor: str | None, fmt: str | None) -> dict[str, Any]:
+        with self.db.read() as session:
+            page = credential_store.list_credentials(session, provider.id, filters=credential_store.CredentialFilter(format=fmt), limit=limit, cursor=cursor)
+        items = [
+            {"id": c.id, "format": c.format, "proof": c.proof_format, "mediaType": c.media_type, "learner": c.learner_ref, "createdAt": format_datetime_stamp(c.created_at)}
+            for c in page.items
+        ]
+        return {"items": items, "next": page.next_cursor}
+
+    def dry_run(self, provider, payload: dict[str, Any]) -> dict[str, Any]:
+        """Validation result and the rendered, unsigned credential; nothing is stored or allocated."""
+        fmt = payload.get("format", "ob3")
+        if fmt not in FORMATS:
+            raise MalformedValueError(f"format must be one of {', '.join(FORMATS)}")
+        mc, _, _ = self.validate(payload, provider)
+        credential = self.render(provider, mc, fmt=fmt, credential_id=f"urn:uuid:{uuid.uuid4()}", issued=datetime.now(UTC), status_entries=None)
+        from app.credentials import warnings
+
+        return {"valid": True, "warnings": warnings(mc), "credential": credential}
+
+    def issue_vc_idempotent(self, provider, body: dict[str, Any], key: str | None) -> Issued:
+        return self._idempotent(provider, key, body, lambda: self._prepare_vc(provider, body.get("credential"), body.get("options")), self._build_vc(provider))[1]
+
+    def issue_vc(self, provider, credential: Any, options: Any = None) -> Issued:
+        """W3C VC API ``POST /credentials/issue``: sign a ready credential as the caller's provider."""
+        return self.issue_vc_idempotent(provider, {"credential": credential, "options": options}, None)
+
+    def _prepare_vc(self, provider, credential: Any, options: Any) -> tuple[dict[str, Any], str]:
+        if not isinstance(credential, dict):
+            raise MalformedValueError("credential must be a JSON object", errors=[{"pointer": "/credential", "detail": "required object"}])
+        options = options if isinstance(options, dict) else {}
+        for forbidden in ("proof", "credentialStatus", "id"):
+            if forbidden in credential:
+                raise MalformedValueError(
+                    f"the issuer sets {forbidden}; a client cannot", code="FORBIDDEN_PROPERTY", errors=[{"pointer": f"/credential/{forbidden}", "detail": "set by the issuer"}]
+                )
+        issuer = credential.get("issuer")
+        issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
+        if issuer_id not in (None, provider.did):
+            raise MalformedValueError("the credential's issuer is not the caller's DID", code="ISSUER_MISMATCH", errors=[{"pointer": "/credential/issuer", "detail": f"must be {provider.did}"}])
+        contexts = credential.get("@context")
+        first = contexts[0] if isinstance(contexts, list) and contexts else contexts
+        if first not in (VC2, VC1):
+            raise MalformedValueError("the first @context must be the VC 2.0 or 1.1 base context", errors=[{"pointer": "/credential/@context", "detail": "unknown base context"}])
+        types = credential.get("type")
+        if not ((isinstance(types, list) and "VerifiableCredential" in types) or types == "VerifiableCredential"):
+            raise MalformedValueError("type must include VerifiableCredential", errors=[{"pointer": "/credential/type", "detail": "missing VerifiableCredential"}])
+        proof = options.get("proofFormat") or options.get("cryptosuite") or "eddsa-rdfc-2022"
+        if proof not in PROOFS:
+            raise MalformedValueError(f"options.cryptosuite must be one of {', '.join(PROOFS)}", errors=[{"pointer": "/options/cryptosuite", "detail": "unsupported"}])
+        doc = dict(credential)
+        doc["issuer"] = dict(issuer, id=provider.did) if isinstance(issuer, dict) else provider.did
+        now = format_datetime_stamp(datetime.now(UTC))
+        if first == VC2:
+            doc.setdefault("validFrom", now)
+        else:
+            doc.setdefault("issuanceDate", now)
+            ctx = list(contexts)
+            if STATUS_V1 not in ctx:
+                ctx.append(STATUS_V1)  # BitstringStatusListEntry is defined for VC 1.1 documents there
+            doc["@context"] = ctx
+        # Validate the document as it will be signed (contexts, data loss) before anything is allocated.
+        probe = dict(doc, id="urn:uuid:00000000-0000-4000-8000-000000000000", credentialStatus=_probe_status(self.status_url("probe")))
+        from app.jsonld import to_quads
+
+        to_quads(probe, self.runtime.loader)
+        return doc, proof
+
+    def _build_vc(self, provider):
+        signer = self.signer_for(provider)
+
+        def build(session, prepared) -> Issued:
+            doc, proof = prepared
+            credential_id = f"urn:uuid:{uuid.uuid4()}"
+            doc = dict(doc, id=credential_id)
+            entries, first_alloc = self._status_entries(session, provider, credential_id)
+            doc["credentialStatus"] = entries if len(entries) > 1 else entries[0]
+            body, media_type = self._sign(doc, signer, proof)
+            credential_store.insert_credential(
+                session,
+                credential_store.NewCredential(
+                    id=credential_id, provider_id=provider.id, format="vc", proof_format=proof, media_type=media_type, body=body,
+                    learner_ref=_subject_id(doc), status_list_id=first_alloc.status_list_id, status_index=first_alloc.index,
+                ),
+            )
+            return Issued(credential_id, media_type, body, "vc", proof)
+
+        return build
+
+    # -- reading and status changes
+
+    def get(self, provider, credential_id: str):
+        with self.db.read() as session:
+            return credential_store.get_credential(session, credential_id, provider_id=provider.id)
+
+    def change_status(self, provider, credential_id: str, new_status: str, *, reason: str | None = None) -> dict[str, Any]:
+        """revoked (final), suspended, or active (lifts a suspension)."""
+        with self.db.transaction() as session:
+            credential_store.get_credential(session, credential_id, provider_id=provider.id)  # 404 for others' credentials
+            if new_status == "revoked":
+                status.set_credential_status(session, provider.id, credential_id, "revocation", True, by=provider.slug, reason=reason)
+            elif new_status == "suspended":
+                self._need_suspension()
+                status.set_credential_status(session, provider.id, credential_id, "suspension", True, by=provider.slug, reason=reason)
+            elif new_status == "active":
+                self._need_suspension()
+                if status.credential_status(session, provider.id, credential_id, "revocation"):
+                    raise ConflictError("a revoked credential cannot be made active again", code="REVOCATION_IS_FINAL")
+                status.set_credential_status(session, provider.id, credential_id, "suspension", False, by=provider.slug, reason=reason)
+            else:
+                raise MalformedValueError("status must be revoked, suspended or active", errors=[{"pointer": "/status", "detail": "unknown status"}])
+            return self.status_of(session, provider.id, credential_id)
+
+    def _need_suspension(self) -> None:
+        if not self.settings.suspension_enabled:
+            raise ConflictError("suspension is not enabled on this service", code="SUSPENSION_DISABLED")
+
+    @staticmethod
+    def status_of(session, provider_id: int, credential_id: str) -> dict[str, Any]:
+        revoked = status.credential_status(session, provider_id, credential_id, "revocation")
+        try:
+            suspended = status.credential_status(session, provider_id, credential_id, "suspension")
+        except NotFoundError:
+            suspended = False
+        return {"credentialId": credential_id, "revoked": revoked, "suspended": suspended, "status": "revoked" if revoked else "suspended" if suspended else "active"}
+
+    def status_list_credential(self, list_id: str) -> bytes:
+        """The signed BitstringStatusListCredential (Bitstring Status List §2.2), rebuilt when the list changes."""
+        with self.db.read() as session:
+            record = status.get_status_list(session, list_id)
+            version = status.list_version(session, list_id)
+            cached = self._status_cache.get(list_id)
+            if cached and cached[0] == version:
+                return cached[1]
+            published = status.published_bits(session, list_id)
+            provider = providers.get_provider(session, record.provider_id)
+        url = self.status_url(list_id)
+        credential = {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "id": url,
+            "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+            "issuer": provider.did,
+            "validFrom": format_datetime_stamp(datetime.now(UTC)),
+            "credentialSubject": {
+                "id": f"{url}#list",
+                "type": "BitstringStatusList",
+                "statusPurpose": record.purpose,
+                "encodedList": bitstring.encode_list(published.bits),
+            },
+        }
+        body = strict_json.dumps(self.runtime.engine.add_proof(credential, self.signer_for(provider))).encode()
+        self._status_cache[list_id] = (published.version, body)
+        return body
+
+
+def _subject_id(doc: dict[str, Any]) -> str | None:
+    subject = doc.get("credentialSubject")
+    if isinstance(subject, list) and subject:
+        subject = subject[0]
+    return subject.get("id") if isinstance(subject, dict) and isinstance(subject.get("id"), str) else None
+
+
+def _issued_from_response(replay) -> Issued:
+    h = replay.headers
+    return Issued(h.get("x-credential-id", ""), h.get("content-type", LD_MEDIA_TYPE), replay.body, h.get("x-format", ""), h.get("x-proof", ""))
+
+
+def _probe_status(url: str) -> list[dict[str, Any]]:
+    return [{"id": f"{url}#0", "type": "BitstringStatusListEntry", "statusPurpose": "revocation", "statusListIndex": "0", "statusListCredential": url}]

@@ -1,0 +1,74 @@
+"""The status check: Bitstring Status List v1.0 §3.2 (Validate Algorithm) against fetched lists.
+
+Each entry's status list credential is fetched through the guarded fetcher, must itself verify (proof
+and issuer binding, by the credential's own issuer) and be within its validity period; then the bit is
+read. A list that cannot be fetched or checked makes the check *indeterminate*, never "not revoked"
+(security-notes §12).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from app import strict_json
+from app.errors import MicrocredError
+from app.net import Fetcher, TTLCache
+from app.proofs import ProofEngine
+from app.status.bitstring import read_status
+from app.verification.report import Check, Report
+from app.xsd import parse_datetime_stamp
+
+
+class StatusChecker:
+    def __init__(self, fetcher: Fetcher, engine: ProofEngine, *, cache_seconds: float, clock: Callable[[], datetime], max_bytes: int):
+        self.fetcher = fetcher
+        self.engine = engine
+        self.clock = clock
+        self.max_bytes = max_bytes
+        self.cache: TTLCache[dict] | None = TTLCache(cache_seconds, 512) if cache_seconds > 0 else None
+
+    def _list_credential(self, url: str, issuer: str | None) -> dict[str, Any]:
+        cached = self.cache.get(url) if self.cache else None
+        if cached is not None:
+            return cached
+        fetched = self.fetcher.fetch(url, accept="application/vc+ld+json, application/json", max_bytes=self.max_bytes)
+        document = strict_json.loads(fetched.content, max_bytes=self.max_bytes)
+        if not isinstance(document, dict):
+            raise MicrocredError("the status list is not a JSON object", code="STATUS_VERIFICATION_ERROR")
+        result = self.engine.verify(document, expected_purpose="assertionMethod")
+        if not result.verified:
+            raise MicrocredError(f"the status list's proof does not verify: {result.reason}", code="STATUS_VERIFICATION_ERROR")
+        list_issuer = document.get("issuer")
+        list_issuer = list_issuer.get("id") if isinstance(list_issuer, dict) else list_issuer
+        if list_issuer != issuer or any(p.controller != issuer or not p.purpose_authorized for p in result.proofs):
+            raise MicrocredError("the status list is not signed by the credential's issuer", code="STATUS_VERIFICATION_ERROR")
+        now = self.clock()
+        if "validUntil" in document and parse_datetime_stamp(document["validUntil"], field="status list validUntil") < now:
+            raise MicrocredError("the status list has expired", code="STATUS_VERIFICATION_ERROR")
+        if self.cache:
+            self.cache.put(url, document)
+        return document
+
+    def __call__(self, credential: dict[str, Any], report: Report) -> Check:
+        raw = credential.get("credentialStatus")
+        entries = raw if isinstance(raw, list) else [raw]
+        found: list[str] = []
+        for entry in entries:
+            if not isinstance(entry, dict):
+                return Check("status", "failed", "credentialStatus entries must be objects", "MALFORMED_VALUE_ERROR")
+            url = entry.get("statusListCredential")
+            try:
+                if not isinstance(url, str):
+                    raise MicrocredError("the status entry names no statusListCredential", code="STATUS_VERIFICATION_ERROR")
+                listed = self._list_credential(url, report.issuer)
+                result = read_status(listed, entry)
+            except MicrocredError as exc:
+                code = exc.code if exc.code.startswith("STATUS_") or exc.code == "RANGE_ERROR" else "STATUS_RETRIEVAL_ERROR"
+                return Check("status", "indeterminate", f"the status could not be checked: {exc.detail}", code, {"statusListCredential": str(url)[:300]})
+            if result.status:
+                word = {"revocation": "revoked", "suspension": "suspended"}.get(result.purpose, f"flagged ({result.purpose})")
+                return Check("status", "failed", f"the credential has been {word} by its issuer", "STATUS_" + word.upper() if word in ("revoked", "suspended") else "STATUS_FLAGGED", {"purpose": result.purpose})
+            found.append(result.purpose)
+        return Check("status", "passed", f"not {' nor '.join('revoked' if p == 'revocation' else 'suspended' if p == 'suspension' else p for p in found)} (checked just now)", details={"purposes": found})

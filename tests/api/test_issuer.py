@@ -1,0 +1,200 @@
+"""The issuer API end to end: real HTTP, real database, real signatures, real did:web and status lists."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import httpx
+import pytest
+
+from app.credentials import eu_completeness, mandatory_score
+from app.status import bitstring
+
+
+def _issue(client, example_input, fmt="ob3", proof="eddsa-rdfc-2022", **headers):
+    return client.post("/microcredentials", json={"format": fmt, "proof": proof, "microcredential": example_input}, headers=headers)
+
+
+def _verify(live, body: bytes, media_type: str):
+    raw = body.decode()
+    return live.app.state.runtime.verifier.verify(raw)
+
+
+@pytest.mark.parametrize("fmt", ["ob3", "edc"])
+@pytest.mark.parametrize("proof", ["eddsa-rdfc-2022", "eddsa-jcs-2022", "vc+jwt"])
+def test_example_issues_signs_and_verifies(live, client, example_input, fmt, proof):
+    r = _issue(client, example_input, fmt, proof)
+    assert r.status_code == 201, r.text
+    assert r.headers["location"].startswith("/credentials/urn:uuid:")
+    if proof == "vc+jwt":
+        assert r.headers["content-type"].startswith("application/vc+jwt")
+    report = _verify(live, r.content, r.headers["content-type"])
+    assert report.verified, report.as_dict()
+    checks = {c.id: c.outcome for c in report.checks}
+    assert checks["issuer_binding"] == "passed" and checks["status"] == "passed"
+    assert mandatory_score(eu_completeness(report.credential)) == (11, 11)
+    # The stored bytes are the returned bytes.
+    again = client.get(r.headers["location"])
+    assert again.status_code == 200 and again.content == r.content
+
+
+def test_auth_required_and_other_providers_credentials_are_404(live, client, example_input):
+    r = httpx.post(f"{live.url}/microcredentials", json={"microcredential": example_input})
+    assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
+    r = httpx.post(f"{live.url}/microcredentials", json={"microcredential": example_input}, headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401
+    issued = _issue(client, example_input)
+    _, other_key = live.app.state.issuance.create_provider(slug="other", name="Other", country="NL")
+    r = httpx.get(f"{live.url}{issued.headers['location']}", headers={"Authorization": f"Bearer {other_key}"})
+    assert r.status_code == 404
+    r = httpx.post(f"{live.url}/credentials/status", json={"credentialId": issued.headers["location"][13:], "status": "revoked"}, headers={"Authorization": f"Bearer {other_key}"})
+    assert r.status_code == 404
+
+
+def _count(client) -> int:
+    return len(client.get("/credentials", params={"limit": 500}).json()["items"])
+
+
+def test_validation_errors_list_every_field_and_store_nothing(client, example_input):
+    bad = copy.deepcopy(example_input)
+    bad["workload"]["ects"] = 75
+    bad["level"]["eqf"] = 11
+    del bad["assessment"]
+    r = _issue(client, bad)
+    assert r.status_code == 422, r.text
+    problem = r.json()
+    pointers = {e["pointer"] for e in problem["errors"]}
+    assert {"/workload/ects", "/level/eqf", "/assessment"} <= pointers
+    assert all("element" in e for e in problem["errors"])
+    assert "Ana" not in r.text  # no personal data echoed
+    assert _count(client) == 0
+
+
+@pytest.mark.parametrize(
+    "body,ctype,status",
+    [
+        (b'{"microcredential": {}, "microcredential": {}}', "application/json", 400),
+        (b'{"format": NaN}', "application/json", 400),
+        (b"[" * 5000 + b"]" * 5000, "application/json", 400),
+        (b"\xff\xfe", "application/json", 400),
+        (b"format=ob3", "application/x-www-form-urlencoded", 415),
+        (b'{"format": "pdf", "microcredential": {}}', "application/json", 400),
+    ],
+)
+def test_malformed_requests_are_problem_json(client, body, ctype, status):
+    r = client.post("/microcredentials", content=body, headers={"Content-Type": ctype})
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert {"type", "title", "detail", "code", "status"} <= set(r.json())
+    assert _count(client) == 0
+
+
+def test_idempotency(client, example_input):
+    a = _issue(client, example_input, **{"Idempotency-Key": "k-1"})
+    b = _issue(client, example_input, **{"Idempotency-Key": "k-1"})
+    assert a.status_code == b.status_code == 201
+    assert a.content == b.content and a.headers["location"] == b.headers["location"]
+    other = copy.deepcopy(example_input)
+    other["externalId"] = "MC-2026-999999"
+    c = _issue(client, other, **{"Idempotency-Key": "k-1"})
+    assert c.status_code == 409 and c.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert _count(client) == 1
+
+
+def test_dry_run_renders_without_storing(client, example_input):
+    r = client.post("/microcredentials", params={"dryRun": "true"}, json={"format": "edc", "microcredential": example_input})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["valid"] is True and "proof" not in body["credential"]
+    assert "EuropeanDigitalCredential" in body["credential"]["type"]
+    assert _count(client) == 0
+
+
+def test_vc_api_issue(live, client, provider):
+    did = provider[0].did
+    credential = {
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/examples/v2"],
+        "type": ["VerifiableCredential", "ExampleCredential"],
+        "issuer": did,
+        "credentialSubject": {"id": "did:example:learner", "name": "Ada"},
+    }
+    r = client.post("/credentials/issue", json={"credential": credential})
+    assert r.status_code == 201, r.text
+    vc = r.json()["verifiableCredential"]
+    assert vc["issuer"] == did and vc["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+    assert live.app.state.runtime.verifier.verify(vc).verified
+    # VC 1.1 input is accepted too.
+    v1 = {"@context": ["https://www.w3.org/2018/credentials/v1"], "type": ["VerifiableCredential"], "credentialSubject": {"id": "did:example:x"}}
+    r = client.post("/credentials/issue", json={"credential": v1, "options": {"cryptosuite": "eddsa-jcs-2022"}})
+    assert r.status_code == 201, r.text
+    assert live.app.state.runtime.verifier.verify(r.json()["verifiableCredential"]).verified
+    jwt = client.post("/credentials/issue", json={"credential": credential, "options": {"proofFormat": "vc+jwt"}})
+    assert jwt.status_code == 201 and jwt.json()["verifiableCredential"]["type"] == "EnvelopedVerifiableCredential"
+    assert live.app.state.runtime.verifier.verify(jwt.json()["verifiableCredential"]).verified
+
+
+@pytest.mark.parametrize(
+    "change,code",
+    [
+        ({"issuer": "did:web:someone.else"}, "ISSUER_MISMATCH"),
+        ({"proof": {"type": "DataIntegrityProof"}}, "FORBIDDEN_PROPERTY"),
+        ({"credentialStatus": {"id": "x"}}, "FORBIDDEN_PROPERTY"),
+        ({"id": "urn:uuid:mine"}, "FORBIDDEN_PROPERTY"),
+        ({"undefinedTerm": "x"}, "DATA_LOSS_DETECTION_ERROR"),
+        ({"@context": ["https://www.w3.org/ns/credentials/v2", "https://evil.example/ctx"]}, "CONTEXT_NOT_ALLOWED"),
+    ],
+)
+def test_vc_api_refuses_what_it_will_not_sign(client, change, code):
+    credential = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "credentialSubject": {"id": "did:example:x"}}
+    credential.update(change)
+    r = client.post("/credentials/issue", json={"credential": credential})
+    assert r.status_code in (400, 422), r.text
+    assert r.json()["code"] == code
+    assert _count(client) == 0
+
+
+def _status_bit(live, credential: dict, purpose: str) -> bool:
+    entries = credential["credentialStatus"]
+    entry = next(e for e in (entries if isinstance(entries, list) else [entries]) if e["statusPurpose"] == purpose)
+    status_list = httpx.get(entry["statusListCredential"]).json()
+    assert live.app.state.runtime.verifier.verify(status_list).verified
+    bits = bitstring.decode_list(status_list["credentialSubject"]["encodedList"])
+    return bitstring.get_bit(bits, bitstring.parse_index(entry["statusListIndex"]))
+
+
+def test_revoke_suspend_and_lift(live, client, example_input):
+    r = _issue(client, example_input)
+    credential = r.json()
+    cid = credential["id"]
+    assert not _status_bit(live, credential, "revocation")
+    s = client.post("/credentials/status", json={"credentialId": cid, "status": "suspended"})
+    assert s.status_code == 200 and s.json()["status"] == "suspended"
+    assert _status_bit(live, credential, "suspension")
+    report = live.app.state.runtime.verifier.verify(r.content.decode())
+    assert not report.verified and report.check("status").outcome == "failed"
+    s = client.post("/credentials/status", json={"credentialId": cid, "status": "active"})
+    assert s.json()["status"] == "active" and not _status_bit(live, credential, "suspension")
+    assert live.app.state.runtime.verifier.verify(r.content.decode()).verified
+    s = client.post("/credentials/status", json={"credentialId": cid, "status": "revoked"})
+    assert s.json()["status"] == "revoked" and _status_bit(live, credential, "revocation")
+    again = client.post("/credentials/status", json={"credentialId": cid, "status": "active"})
+    assert again.status_code == 409 and again.json()["code"] == "REVOCATION_IS_FINAL"
+    report = live.app.state.runtime.verifier.verify(r.content.decode())
+    assert not report.verified and "revoked" in report.check("status").reason
+
+
+def test_did_web_document_and_key_rotation(live, client, provider, example_input):
+    before = _issue(client, example_input).content.decode()
+    slug = provider[0].slug
+    doc = httpx.get(f"{live.url}/issuers/{slug}/did.json").json()
+    assert doc["id"] == provider[0].did and provider[0].did.startswith("did:web:127.0.0.1%3A")
+    new_kid = live.app.state.issuance.rotate_key(slug)
+    doc = httpx.get(f"{live.url}/issuers/{slug}/did.json").json()
+    assert len(doc["verificationMethod"]) == 2 and new_kid in doc["assertionMethod"]
+    after = _issue(client, example_input).json()
+    assert after["proof"]["verificationMethod"] == new_kid
+    verifier = live.app.state.runtime.verifier
+    live.app.state.runtime.resolver.clear_cache()
+    assert verifier.verify(before).verified  # signed with the retired key: still valid
+    assert verifier.verify(json.dumps(after)).verified
