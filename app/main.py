@@ -41,4 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(issuer.router)
     app.include_router(issuer.public)
+
+    from wallet_demo import pages
+
+    pages.install(app)
     return app
