@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import health, issuer, problems
+from app.api import catalogue, health, issuer, problems
 from app.runtime import Runtime
 from app.settings import Settings, get_settings
 
@@ -18,12 +18,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        from app.catalogue import Catalogue
         from app.issuance import Issuance
         from app.store import open_database
 
         db = open_database(settings, migrate=settings.auto_migrate)
         app.state.db = db
         app.state.issuance = Issuance(runtime, db)
+        app.state.catalogue = Catalogue(settings, db)
         try:
             yield
         finally:
@@ -41,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(issuer.router)
     app.include_router(issuer.public)
+    app.include_router(catalogue.router)
 
     from wallet_demo import pages
 

@@ -1,0 +1,93 @@
+"""Specifications and the public catalogue of micro-credentials (MICROBOL: catalogues of the
+micro-credentials offered by registered providers).
+
+A provider publishes a specification once (the offering: title, outcomes, workload, level, assessment,
+participation, quality assurance…) and issues against it with only the learner's data. Published
+specifications are listed publicly, filterable by provider, country, EQF level, ISCED-F field and ECTS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.credentials import validate_specification
+from app.errors import MalformedValueError, NotFoundError
+from app.settings import Settings
+from app.store import Database, providers, specifications
+from app.xsd import format_datetime_stamp
+
+
+class Catalogue:
+    def __init__(self, settings: Settings, db: Database):
+        self.settings = settings
+        self.db = db
+
+    def create(self, provider, data: Any, *, published: bool = False) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise MalformedValueError("the specification must be a JSON object", errors=[{"pointer": "/specification", "detail": "required object"}])
+        spec = validate_specification(data, ects_min=self.settings.ects_min, ects_max=self.settings.ects_max)
+        clean = spec.model_dump(mode="json", exclude_none=True)
+        lang = spec.primaryLanguage
+        body = spec.awardingBodies[0]
+        with self.db.transaction() as session:
+            record = specifications.create_specification(
+                session,
+                provider.id,
+                clean,
+                title=spec.title[lang],
+                country=body.country,
+                eqf=spec.level.eqf,
+                ects=float(spec.workload.ects) if spec.workload.ects is not None else None,
+                isced=list(spec.fieldsOfEducation),
+                published=published,
+            )
+        return self._view(record, provider)
+
+    def publish(self, provider, spec_id: str, published: bool) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            record = specifications.set_published(session, provider.id, spec_id, published)
+        return self._view(record, provider)
+
+    def get_own(self, provider, spec_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return self._view(specifications.get_specification(session, spec_id, provider_id=provider.id), provider)
+
+    def list_own(self, provider, *, limit: int, cursor: str | None) -> dict[str, Any]:
+        with self.db.read() as session:
+            page = specifications.list_specifications(session, provider.id, limit=limit, cursor=cursor)
+        return {"items": [self._view(r, provider) for r in page.items], "next": page.next_cursor}
+
+    def public(self, *, provider: str | None = None, country: str | None = None, eqf: int | None = None, isced: str | None = None,
+               ects_min: float | None = None, ects_max: float | None = None, text: str | None = None, limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
+        with self.db.read() as session:
+            provider_id = None
+            if provider:
+                try:
+                    provider_id = providers.get_provider_by_slug(session, provider).id
+                except NotFoundError:
+                    return {"items": [], "next": None}
+            filters = specifications.CatalogueFilters(country=country, eqf=eqf, isced=isced, ects_min=ects_min, ects_max=ects_max, text=text, provider_id=provider_id)
+            page = specifications.list_catalogue(session, filters, limit=limit, cursor=cursor)
+            owners = {p.id: p for p in providers.list_providers(session)}
+        return {"items": [self._view(r, owners.get(r.provider_id)) for r in page.items], "next": page.next_cursor}
+
+    def public_one(self, spec_id: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            record = specifications.get_specification(session, spec_id, published_only=True)
+            owner = providers.get_provider(session, record.provider_id)
+        return self._view(record, owner)
+
+    @staticmethod
+    def _view(record, provider) -> dict[str, Any]:
+        return {
+            "id": record.id,
+            "title": record.data.get("title"),
+            "provider": {"slug": provider.slug, "name": provider.legal_name, "did": provider.did, "country": provider.country} if provider else None,
+            "country": record.country,
+            "eqf": record.eqf,
+            "ects": record.ects,
+            "fieldsOfEducation": record.isced,
+            "published": record.published,
+            "updatedAt": format_datetime_stamp(record.updated_at),
+            "specification": record.data,
+        }
