@@ -15,7 +15,7 @@ Repositories take plain values and return frozen dataclasses; ORM objects do not
 
 from app.store import batches, credentials, idempotency, providers, specifications, status
 from app.store._common import Page
-from app.store.db import Database, create_db_engine, current_revision, downgrade, normalize_url, upgrade
+from app.store.db import Database, create_db_engine, current_revision, downgrade, normalize_url, open_database, upgrade
 
 __all__ = [
     "Database",
@@ -27,6 +27,7 @@ __all__ = [
     "downgrade",
     "idempotency",
     "normalize_url",
+    "open_database",
     "providers",
     "specifications",
     "status",

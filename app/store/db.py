@@ -183,3 +183,10 @@ def current_revision(url: str) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+def open_database(settings: Any, *, migrate: bool = True) -> Database:
+    """Start-up: migrate the configured database to head (unless told not to) and open it."""
+    if migrate:
+        upgrade(settings.database_url)
+    return Database.from_settings(settings)
