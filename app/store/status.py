@@ -8,7 +8,7 @@ permutation of ``[0, size)`` (cycle-walking, HMAC-SHA-256 rounds). So:
 
 * indices are unique by construction (a permutation of distinct counters), and the primary key
   ``status_allocations(status_list_id, idx)`` enforces it again in the database;
-* indices look random to anyone without the key (Bitstring Status List §6.2 herd privacy: an index
+* indices look random to anyone without the key (Bitstring Status List, privacy considerations on group privacy: an index
   must not reveal issuance order or volume);
 * the counter increment, the allocation row and the credential row are written in the *same*
   transaction as the credential (the caller's), so a crash mid-batch leaves neither: a rolled-back
@@ -50,7 +50,7 @@ from app.store._common import insert_ignore
 from app.store.models import StatusAllocation, StatusChange, StatusList, utcnow
 
 PURPOSES = ("revocation", "suspension")
-MIN_SIZE = 131_072  # Bitstring Status List §6.1: at least 16 KB (131,072 entries) for herd privacy
+MIN_SIZE = 131_072  # Bitstring Status List: at least 16 KB (131,072 entries), for group privacy
 FEISTEL_ROUNDS = 8
 
 
@@ -115,7 +115,7 @@ def permute_index(key: bytes, size: int, seq: int) -> int:
 
 
 def _set_bit(bits: bytearray, index: int, value: bool = True) -> None:
-    """Bitstring Status List §3.1: index 0 is the most significant (left-most) bit of byte 0.
+    """Bitstring Status List (bitstring expansion): index 0 is the most significant (left-most) bit of byte 0.
 
     Not PostgreSQL's ``set_bit``, which counts from the least significant bit (security-notes §13).
     """

@@ -147,3 +147,16 @@ def test_sqlite_writers_queue_instead_of_failing(tmp_path):
         t.join()
     finally:
         db.dispose()
+
+
+def test_workers_starting_together_migrate_once(database_url):
+    """Worker processes (uvicorn --workers) all call upgrade() at start-up; exactly one migrates.
+
+    Processes, not threads: Alembic keeps its migration context in module globals.
+    """
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        pool.map(upgrade, [database_url] * 4)
+    assert current_revision(database_url) == "0001"

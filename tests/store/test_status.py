@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy import text
 
 from app.store.db import create_db_engine, normalize_url
 from app.store.models import Base
+
+MIGRATION_LOCK_CLASS = 0x6D6963  # "mic"; the second key is the schema, so schemas migrate independently
 
 config = context.config
 if config.config_file_name:  # only when run through the operators' alembic.ini
@@ -58,6 +61,10 @@ def _run(connection) -> None:
     # render_as_batch: SQLite cannot ALTER most things; batch mode rebuilds tables in later migrations.
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Several workers may start at once: one migrates, the others wait, then find nothing to do.
+            # (On SQLite the BEGIN IMMEDIATE of app.store.db serializes them already.)
+            connection.execute(text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))"), {"k": MIGRATION_LOCK_CLASS})
         context.run_migrations()
 
 
