@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import catalogue, health, issuer, problems
+from app.api import batch, catalogue, health, issuer, problems
 from app.runtime import Runtime
 from app.settings import Settings, get_settings
 
@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        from app.batch import BatchRunner
         from app.catalogue import Catalogue
         from app.issuance import Issuance
         from app.store import open_database
@@ -26,6 +27,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = db
         app.state.issuance = Issuance(runtime, db)
         app.state.catalogue = Catalogue(settings, db)
+        app.state.batches = BatchRunner(app.state.issuance)
+        app.state.batches.resume_unfinished()
         try:
             yield
         finally:
@@ -44,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(issuer.router)
     app.include_router(issuer.public)
     app.include_router(catalogue.router)
+    app.include_router(batch.router)
 
     from wallet_demo import pages
 

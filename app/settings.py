@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # -- issuance
     suspension_enabled: bool = Field(True, description="Give every credential a suspension entry besides its revocation entry.")
     status_list_size: int = Field(131_072, ge=131_072, description="Entries per status list (Bitstring Status List minimum: 131,072).")
+    batch_max_records: int = Field(10_000, ge=1, description="Most records one batch request may hold.")
+    batch_max_body_bytes: int = Field(64 * 1_048_576, description="Largest accepted batch request body (JSON or CSV).")
+    batch_processes: int = Field(0, ge=0, description="Signing processes per batch job (0: one per core).")
     auto_migrate: bool = Field(True, description="Apply database migrations when the app starts (`serve` migrates once, then starts workers with this off).")
 
     # -- demo

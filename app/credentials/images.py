@@ -9,6 +9,7 @@ offerings of one provider look different. Pure Python (zlib), no imaging library
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import struct
 import zlib
@@ -54,5 +55,7 @@ def card_png(seed: str) -> bytes:
     return png(WIDTH, HEIGHT, pixel)
 
 
+@functools.lru_cache(maxsize=512)
 def card_png_base64(seed: str) -> str:
+    """Cached: the card depends only on the title, and drawing it pixel by pixel costs ~50 ms."""
     return base64.b64encode(card_png(seed)).decode("ascii")

@@ -55,15 +55,51 @@ def _progress(row: BatchJob) -> JobProgress:
     )
 
 
-def create_job(session: Session, provider_id: int, total: int) -> JobProgress:
+def create_job(session: Session, provider_id: int, total: int, *, request: bytes | None = None) -> JobProgress:
     if total < 0:
         raise MalformedValueError("total must not be negative")
     row = BatchJob(
-        id=str(uuid.uuid4()), provider_id=provider_id, status="queued", total=total, done=0, issued=0, invalid=0, errored=0, created_at=utcnow()
+        id=str(uuid.uuid4()), provider_id=provider_id, status="queued", total=total, done=0, issued=0, invalid=0, errored=0, created_at=utcnow(),
+        request=request,
     )
     session.add(row)
     session.flush()
     return _progress(row)
+
+
+def job_request(session: Session, job_id: str) -> bytes | None:
+    """The request a job was created with (to resume it after a crash)."""
+    return session.scalar(select(BatchJob.request).where(BatchJob.id == job_id))
+
+
+def claim_job(session: Session, job_id: str, *, stale_before: datetime) -> bool:
+    """Take a job to run it: a queued one, or a running one whose worker has not beaten since ``stale_before``.
+
+    Compare-and-set, so of several workers that try at once exactly one wins.
+    """
+    result = session.execute(
+        update(BatchJob)
+        .where(
+            BatchJob.id == job_id,
+            (BatchJob.status == "queued") | ((BatchJob.status == "running") & ((BatchJob.heartbeat_at.is_(None)) | (BatchJob.heartbeat_at < stale_before))),
+        )
+        .values(status="running", heartbeat_at=utcnow(), started_at=func.coalesce(BatchJob.started_at, literal(utcnow(), UTCDateTime)))
+    )
+    return result.rowcount == 1
+
+
+def heartbeat(session: Session, job_id: str) -> None:
+    session.execute(update(BatchJob).where(BatchJob.id == job_id, BatchJob.status == "running").values(heartbeat_at=utcnow()))
+
+
+def unfinished_jobs(session: Session, *, stale_before: datetime) -> list[str]:
+    """Jobs a worker may resume: queued, or running without a recent heartbeat."""
+    rows = session.scalars(
+        select(BatchJob.id).where(
+            (BatchJob.status == "queued") | ((BatchJob.status == "running") & ((BatchJob.heartbeat_at.is_(None)) | (BatchJob.heartbeat_at < stale_before)))
+        )
+    )
+    return list(rows)
 
 
 def start_job(session: Session, job_id: str) -> None:

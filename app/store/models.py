@@ -295,6 +295,10 @@ class BatchJob(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the last sign of life of the worker running the job; a stale one lets another worker resume it
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the normalized request (JSON bytes), kept so that a job can resume after a crash
+    request: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class BatchItem(Base):

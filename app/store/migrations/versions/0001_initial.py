@@ -74,6 +74,8 @@ def upgrade() -> None:
     sa.Column('created_at', UTC_TIMESTAMP, nullable=False),
     sa.Column('started_at', UTC_TIMESTAMP, nullable=True),
     sa.Column('finished_at', UTC_TIMESTAMP, nullable=True),
+    sa.Column('heartbeat_at', UTC_TIMESTAMP, nullable=True),
+    sa.Column('request', sa.LargeBinary(), nullable=True),
     sa.CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name=op.f('ck_batch_jobs_status')),
     sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], name=op.f('fk_batch_jobs_provider_id_providers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_batch_jobs'))

@@ -1,0 +1,298 @@
+"""Batch issuance: many micro-credentials per request, as a job the provider polls.
+
+Semantics for partly invalid input: every record is validated on its own. Valid records are issued,
+invalid ones are reported with their errors (JSON pointers, Annex I element) in the job's per-record
+results; one bad record never stops the others. A request that is itself malformed (not JSON/CSV,
+no records, too many, unknown format) is refused whole with a 4xx and stores nothing.
+
+Work is done in chunks. For each chunk: status indices are allocated in one short transaction; records
+are rendered and signed outside any transaction (in a pool of processes, one per core, for large
+batches); then the credentials and the per-record results are written in one transaction. A process
+killed mid-batch therefore leaves no credential without its record and never reuses an index (an
+index allocated for a chunk that was never written stays unused). Another worker resumes the job from
+the first unrecorded row once the heartbeat is stale; a row recorded twice is refused by the store, so
+nothing is issued twice.
+
+CSV layout (with ``specificationId``; UTF-8, a header row, comma-separated):
+``email,learner_id,given_name,family_name,date_of_birth,awarded_at,grade,external_id,national_id,national_id_country``.
+Empty cells are omitted; names are in the specification's primary language.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import threading
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from app import strict_json
+from app.credentials import issue_from_specification, validate_input
+from app.errors import MalformedValueError, MicrocredError
+from app.issuance import FORMATS, PROOFS, Issuance
+from app.store import batches, specifications
+from app.store import credentials as credential_store
+
+log = logging.getLogger("microcred.batch")
+
+CSV_COLUMNS = (
+    "email", "learner_id", "given_name", "family_name", "date_of_birth", "awarded_at", "grade", "external_id", "national_id", "national_id_country",
+)
+CHUNK = 200
+STALE = timedelta(seconds=120)
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    format: str
+    proof: str
+    specification_id: str | None
+    records: list[dict[str, Any]]
+
+    def to_bytes(self) -> bytes:
+        return strict_json.dumps({"format": self.format, "proof": self.proof, "specificationId": self.specification_id, "records": self.records}).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> BatchRequest:
+        d = json.loads(raw)
+        return cls(d["format"], d["proof"], d["specificationId"], d["records"])
+
+
+def parse_json_request(body: Any, max_records: int) -> BatchRequest:
+    if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+        raise MalformedValueError("the body is {\"format\", \"proof\", \"specificationId\"?, \"records\": [...]}", errors=[{"pointer": "/records", "detail": "required array"}])
+    return _request(body.get("format", "ob3"), body.get("proof", "eddsa-rdfc-2022"), body.get("specificationId"), body["records"], max_records)
+
+
+def parse_csv_request(raw: bytes, *, fmt: str, proof: str, specification_id: str | None, max_records: int, primary_language: str) -> BatchRequest:
+    if not specification_id:
+        raise MalformedValueError("a CSV batch issues against a specification: give specificationId", errors=[{"pointer": "/specificationId", "detail": "required"}])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise MalformedValueError("the CSV file is not UTF-8", code="PARSING_ERROR") from None
+    reader = csv.DictReader(io.StringIO(text))
+    unknown = [c for c in (reader.fieldnames or []) if c not in CSV_COLUMNS]
+    if not reader.fieldnames or unknown:
+        raise MalformedValueError(f"unknown CSV columns: {', '.join(unknown) or '(no header)'}; expected {', '.join(CSV_COLUMNS)}", code="PARSING_ERROR")
+    records = []
+    for row in reader:
+        if len(records) > max_records:
+            break
+        records.append(_issuance_from_row({k: (v or "").strip() for k, v in row.items() if k}, primary_language))
+    return _request(fmt, proof, specification_id, records, max_records)
+
+
+def _issuance_from_row(row: dict[str, str], lang: str) -> dict[str, Any]:
+    learner: dict[str, Any] = {}
+    if row.get("learner_id"):
+        learner["id"] = row["learner_id"]
+    if row.get("email"):
+        learner["email"] = row["email"]
+    if row.get("given_name"):
+        learner["givenName"] = {lang: row["given_name"]}
+    if row.get("family_name"):
+        learner["familyName"] = {lang: row["family_name"]}
+    if row.get("date_of_birth"):
+        learner["dateOfBirth"] = row["date_of_birth"]
+    if row.get("national_id"):
+        learner["nationalId"] = {"value": row["national_id"], "country": row.get("national_id_country", "")}
+    issuance: dict[str, Any] = {"learner": learner}
+    if row.get("awarded_at"):
+        issuance["awardedAt"] = row["awarded_at"]
+    if row.get("external_id"):
+        issuance["externalId"] = row["external_id"]
+    if row.get("grade"):
+        issuance["assessment"] = {"grade": {"value": row["grade"]}}
+    return issuance
+
+
+def _request(fmt: Any, proof: Any, spec_id: Any, records: list, max_records: int) -> BatchRequest:
+    if fmt not in FORMATS:
+        raise MalformedValueError(f"format must be one of {', '.join(FORMATS)}", errors=[{"pointer": "/format", "detail": "unknown format"}])
+    if proof not in PROOFS:
+        raise MalformedValueError(f"proof must be one of {', '.join(PROOFS)}", errors=[{"pointer": "/proof", "detail": "unknown proof"}])
+    if spec_id is not None and not isinstance(spec_id, str):
+        raise MalformedValueError("specificationId must be a string", errors=[{"pointer": "/specificationId", "detail": "string"}])
+    if not records:
+        raise MalformedValueError("the batch has no records", errors=[{"pointer": "/records", "detail": "at least one record"}])
+    if len(records) > max_records:
+        raise MalformedValueError(f"a batch holds at most {max_records} records", code="RANGE_ERROR", errors=[{"pointer": "/records", "detail": f"at most {max_records}"}])
+    return BatchRequest(fmt, proof, spec_id, records)
+
+
+# -- the signing work, done in worker processes for large batches
+
+_child: dict[str, Any] = {}
+
+
+def _child_init(settings_json: str, key_ref: str, kid: str) -> None:
+    from app.keys import FileKeyStore
+    from app.runtime import Runtime
+    from app.settings import Settings
+
+    settings = Settings.model_validate_json(settings_json)
+    _child["runtime"] = Runtime(settings)
+    _child["signer"] = FileKeyStore(settings.keys_dir).load(key_ref, kid)
+
+
+def _sign_many(fmt: str, proof: str, profile, items: list[tuple[Any, str, list[dict], datetime]]) -> list[tuple[bytes, str]]:
+    """Render and sign each (input, credential id, status entries, issued) in this process."""
+    from app.credentials import render_edc, render_ob3
+    from app.proofs import vc_jose
+
+    runtime, signer = _child["runtime"], _child["signer"]
+    out = []
+    renderer = render_ob3 if fmt == "ob3" else render_edc
+    for mc, credential_id, entries, issued in items:
+        credential = renderer(mc, issuer=profile, credential_id=credential_id, issued=issued, status_entry=entries)
+        if proof == "vc+jwt":
+            out.append((vc_jose.secure(credential, signer).encode("ascii"), "application/vc+jwt"))
+        else:
+            out.append((strict_json.dumps(runtime.engine.add_proof(credential, signer, suite=proof)).encode(), "application/vc+ld+json"))
+    return out
+
+
+class BatchRunner:
+    """Runs batch jobs in background threads of this worker process."""
+
+    def __init__(self, issuance: Issuance):
+        self.issuance = issuance
+        self.db = issuance.db
+        self.settings = issuance.settings
+        self._threads: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, provider, request: BatchRequest) -> Any:
+        with self.db.transaction() as session:
+            if request.specification_id:
+                specifications.get_specification(session, request.specification_id, provider_id=provider.id)  # 404 before queuing
+            job = batches.create_job(session, provider.id, len(request.records), request=request.to_bytes())
+        self.start(job.id)
+        return job
+
+    def start(self, job_id: str) -> None:
+        with self._lock:
+            if job_id in self._threads and self._threads[job_id].is_alive():
+                return
+            t = threading.Thread(target=self._run_safely, args=(job_id,), name=f"batch-{job_id[:8]}", daemon=True)
+            self._threads[job_id] = t
+            t.start()
+
+    def resume_unfinished(self) -> list[str]:
+        with self.db.read() as session:
+            jobs = batches.unfinished_jobs(session, stale_before=datetime.now(UTC) - STALE)
+        for job_id in jobs:
+            self.start(job_id)
+        return jobs
+
+    def wait(self, job_id: str, timeout: float | None = None) -> None:
+        t = self._threads.get(job_id)
+        if t:
+            t.join(timeout)
+
+    def _run_safely(self, job_id: str) -> None:
+        try:
+            self.run(job_id)
+        except Exception as exc:  # noqa: BLE001 - a job-level failure is recorded, never lost
+            log.exception("batch job %s failed", job_id)
+            try:
+                with self.db.transaction() as session:
+                    batches.finish_job(session, job_id, error=f"{type(exc).__name__}: {str(exc)[:300]}")
+            except MicrocredError:
+                pass
+
+    def run(self, job_id: str) -> None:
+        with self.db.transaction() as session:
+            if not batches.claim_job(session, job_id, stale_before=datetime.now(UTC) - STALE):
+                return  # another worker has it
+            raw = batches.job_request(session, job_id)
+            progress = batches.job_progress(session, job_id)
+            start = batches.next_row(session, job_id)
+            from app.store import providers
+
+            provider = providers.get_provider(session, progress.provider_id)
+            spec = specifications.get_specification(session, json.loads(raw)["specificationId"], provider_id=provider.id).data if json.loads(raw)["specificationId"] else None
+        request = BatchRequest.from_bytes(raw)
+        del raw
+        signer = self.issuance.signer_for(provider)
+        profile = self.issuance.profile(provider)
+        pool = None
+        remaining = len(request.records) - start
+        processes = self.settings.batch_processes or (os.cpu_count() or 1)
+        if remaining >= 2 * CHUNK and processes > 1:
+            with self.db.read() as session:
+                from app.store import providers as p
+
+                key = p.active_signing_key(session, provider.id, signer.key_type)
+            import multiprocessing
+
+            pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"), initializer=_child_init,
+                                       initargs=(self.settings.model_dump_json(), key.key_ref, key.kid))
+        else:
+            _child.setdefault("runtime", self.issuance.runtime)
+            _child["signer"] = signer
+        try:
+            for offset in range(start, len(request.records), CHUNK):
+                self._chunk(job_id, provider, profile, spec, request, offset, pool, processes)
+        finally:
+            if pool:
+                pool.shutdown(cancel_futures=True)
+        with self.db.transaction() as session:
+            batches.finish_job(session, job_id)
+
+    def _chunk(self, job_id: str, provider, profile, spec, request: BatchRequest, offset: int, pool, processes: int) -> None:
+        rows = request.records[offset: offset + CHUNK]
+        now = datetime.now(UTC)
+        valid: list[tuple[int, Any, str | None]] = []
+        invalid: list[tuple[int, list[dict]]] = []
+        for i, record in enumerate(rows, start=offset):
+            try:
+                if not isinstance(record, dict):
+                    raise MalformedValueError("a record must be a JSON object", errors=[{"pointer": "", "detail": "object"}])
+                if spec is not None:
+                    mc = issue_from_specification(spec, record, ects_min=self.settings.ects_min, ects_max=self.settings.ects_max, now=now)
+                else:
+                    mc = validate_input(record, ects_min=self.settings.ects_min, ects_max=self.settings.ects_max, now=now)
+                learner = mc.learner
+                valid.append((i, mc, learner.id or (str(learner.email) if getattr(learner, "email", None) else None)))
+            except MicrocredError as exc:
+                invalid.append((i, exc.errors or [{"pointer": "", "detail": exc.detail}]))
+        allocated: list[tuple[int, Any, str | None, str, list[dict], Any]] = []
+        with self.db.transaction() as session:
+            for i, mc, ref in valid:
+                cid = f"urn:uuid:{uuid.uuid4()}"
+                entries, first = self.issuance._status_entries(session, provider, cid)
+                allocated.append((i, mc, ref, cid, entries, first))
+        items = [(mc, cid, entries, now) for _, mc, _, cid, entries, _ in allocated]
+        if pool and items:
+            parts = [items[k::processes] for k in range(processes)]
+            futures = [pool.submit(_sign_many, request.format, request.proof, profile, part) for part in parts if part]
+            results_parts = [f.result() for f in futures]
+            signed: list[tuple[bytes, str]] = [None] * len(items)  # type: ignore[list-item]
+            for k, part in enumerate(results_parts):
+                for j, value in enumerate(part):
+                    signed[k + j * processes] = value
+        else:
+            signed = _sign_many(request.format, request.proof, profile, items) if items else []
+        outcomes = {i: ("invalid", None, errs) for i, errs in invalid}
+        with self.db.transaction() as session:
+            for (i, _, ref, cid, _, first), (body, media_type) in zip(allocated, signed):
+                credential_store.insert_credential(
+                    session,
+                    credential_store.NewCredential(
+                        id=cid, provider_id=provider.id, format=request.format, proof_format=request.proof, media_type=media_type, body=body,
+                        learner_ref=ref, status_list_id=first.status_list_id, status_index=first.index, specification_id=request.specification_id,
+                    ),
+                )
+                outcomes[i] = ("issued", cid, None)
+            for i in sorted(outcomes):
+                state, cid, errs = outcomes[i]
+                batches.record_item(session, job_id, i, state, credential_id=cid, errors=errs)
+            batches.heartbeat(session, job_id)

@@ -1,0 +1,99 @@
+"""Batch issuance over HTTP: JSON and CSV, partly invalid input, per-record results, a large batch."""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import pytest
+
+from app.credentials import specification_of
+
+
+def _wait(client, location, timeout=300):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        job = client.get(location).json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"batch did not finish: {job}")
+
+
+def _learner(i):
+    return {"learner": {"email": f"learner{i}@example.org", "givenName": {"en": f"Learner{i}"}, "familyName": {"en": "Example"}}, "awardedAt": "2026-06-30T10:00:00Z"}
+
+
+def _spec(client, example_input):
+    return client.post("/specifications", json={"specification": specification_of(example_input), "published": True}).json()["id"]
+
+
+def test_json_batch_with_invalid_records(live, client, example_input):
+    spec_id = _spec(client, example_input)
+    records = [_learner(i) for i in range(5)]
+    records[2] = {"learner": {}}  # no identifier: invalid
+    records[3] = {"learner": {"email": "x@example.org"}, "title": {"en": "changed"}}  # may not change the offering
+    r = client.post("/microcredentials/batch", json={"format": "ob3", "specificationId": spec_id, "records": records})
+    assert r.status_code == 202, r.text
+    job = _wait(client, r.headers["location"])
+    assert job["status"] == "done" and (job["issued"], job["invalid"], job["total"]) == (3, 2, 5)
+    items = client.get(f"{r.headers['location']}/items").json()["items"]
+    assert [i["status"] for i in items] == ["issued", "issued", "invalid", "invalid", "issued"]
+    assert items[2]["errors"] and items[3]["errors"]
+    credential = client.get(f"/credentials/{items[0]['credentialId']}")
+    report = live.app.state.runtime.verifier.verify(credential.content.decode())
+    assert report.verified, report.as_dict()
+
+
+def test_full_records_batch_edc(live, client, example_input):
+    records = [copy.deepcopy(example_input) for _ in range(3)]
+    records[1]["workload"]["ects"] = 500
+    r = client.post("/microcredentials/batch", json={"format": "edc", "proof": "eddsa-jcs-2022", "records": records})
+    job = _wait(client, r.headers["location"])
+    assert (job["issued"], job["invalid"]) == (2, 1)
+    bad = client.get(f"{r.headers['location']}/items", params={"status": "invalid"}).json()["items"]
+    assert bad[0]["row"] == 1 and any(e["pointer"] == "/workload/ects" for e in bad[0]["errors"])
+
+
+def test_csv_batch(live, client, example_input):
+    spec_id = _spec(client, example_input)
+    csv_text = "email,given_name,family_name,awarded_at,grade\nana@example.org,Ana,Andromeda,2026-06-30T10:00:00Z,Pass\n,,,,\nbo@example.org,Bo,B,2026-06-30T10:00:00Z,Pass\n"
+    r = client.post("/microcredentials/batch", params={"specificationId": spec_id, "format": "ob3"}, content=csv_text.encode(), headers={"Content-Type": "text/csv"})
+    assert r.status_code == 202, r.text
+    job = _wait(client, r.headers["location"])
+    assert (job["issued"], job["invalid"]) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    "body,status",
+    [
+        ({"records": []}, 400),
+        ({"records": "x"}, 400),
+        ({"format": "pdf", "records": [{}]}, 400),
+        ({"specificationId": "no-such-spec", "records": [{}]}, 404),
+    ],
+)
+def test_malformed_batches_are_refused_whole(client, body, status):
+    r = client.post("/microcredentials/batch", json=body)
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert client.get("/credentials").json()["items"] == []
+
+
+def test_csv_with_unknown_columns_refused(client, example_input):
+    spec_id = _spec(client, example_input)
+    r = client.post("/microcredentials/batch", params={"specificationId": spec_id}, content=b"mail,name\nx,y\n", headers={"Content-Type": "text/csv"})
+    assert r.status_code == 400 and "unknown CSV columns" in r.json()["detail"]
+
+
+@pytest.mark.slow
+def test_ten_thousand_records(live, client, example_input):
+    spec_id = _spec(client, example_input)
+    records = [_learner(i) for i in range(10_000)]
+    started = time.time()
+    r = client.post("/microcredentials/batch", json={"format": "ob3", "proof": "eddsa-jcs-2022", "specificationId": spec_id, "records": records}, timeout=120)
+    assert r.status_code == 202, r.text
+    job = _wait(client, r.headers["location"], timeout=900)
+    elapsed = time.time() - started
+    assert job["status"] == "done" and job["issued"] == 10_000, job
+    print(f"10,000-record batch: {elapsed:.1f} s, {10_000 / elapsed:.0f} credentials/s")
