@@ -97,5 +97,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "INTERNAL_ERROR", "Internal error", "The service failed; the error has been logged.")
+        # This handler runs outside the app's middleware (Starlette's ServerErrorMiddleware), so the request
+        # id that ObservabilityMiddleware put in request.state is passed on by hand, to the log and the client.
+        request_id = getattr(request.state, "request_id", None)
+        log.exception("unhandled error on %s %s", request.method, request.url.path, extra={"request_id": request_id})
+        return problem(
+            500, "INTERNAL_ERROR", "Internal error", "The service failed; the error has been logged.",
+            headers={"X-Request-ID": request_id} if request_id else None,
+        )
