@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from tests.live_server import LiveService
+from tests.live_process import LiveService
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 

@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import ROOT, require
 from tests.deploy.conftest import requires_store
-from tests.live_server import free_port, wait_until_up
+from tests.live_process import free_port, wait_until_up
 
 pytestmark = [pytest.mark.slow, requires_store]
 

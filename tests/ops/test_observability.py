@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 
 from app.main import create_app
 from app.settings import Settings
-from tests.live_server import LiveService
+from tests.live_process import LiveService
 
 
 def _app(**overrides):
