@@ -1,7 +1,9 @@
 """The ``microcred`` command line (also ``python -m app``).
 
 Subcommands: ``serve`` runs the HTTP service; ``sign`` and ``verify`` apply the proof engine to a
-document from a file or standard input. Later subcommands join here; names stay stable.
+document from a file or standard input; ``migrate`` upgrades the database schema; ``openapi`` exports
+(or ``--check``s) the OpenAPI document; ``settings-table`` prints the README's settings table.
+Later subcommands join here; names stay stable.
 Exit status: 0 success / verified, 1 not verified, 2 unusable input.
 """
 
@@ -54,6 +56,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from app.observability import configure_logging, reset_multiproc_dir
     from app.settings import get_settings
     from app.store import upgrade
 
@@ -61,13 +64,64 @@ def _serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     workers = args.workers or settings.workers
+    configure_logging(settings)
+    reset_multiproc_dir(settings)
     upgrade(settings.database_url)  # once, before the workers start
     os.environ["MICROCRED_AUTO_MIGRATE"] = "false"
     if settings.demo_provider and settings.environment != "production":
         _demo_provider(settings)
     print(f"microcred: serving on http://{host}:{port} with {workers} worker(s)", flush=True)
     # uvloop + httptools: the default asyncio loop lost TCP_NODELAY with several workers (performance-baseline.md).
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, loop="uvloop", http="httptools", log_level="info")
+    # log_config=None keeps our JSON logging; access_log=False: ours replaces uvicorn's, which logs query strings.
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=host, port=port, workers=workers, loop="uvloop", http="httptools",
+        log_config=None, log_level=settings.log_level.lower(), access_log=False, forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from app.observability import configure_logging
+    from app.settings import get_settings
+
+    settings = get_settings()
+    configure_logging(settings)
+    from app.store import upgrade
+
+    upgrade(settings.database_url)
+    print("microcred: database migrated to the latest revision", flush=True)
+    return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.api import openapi
+
+    out = Path(args.out)
+    if args.check:
+        report = openapi.drift(out)
+        if report:
+            print("\n".join(report), file=sys.stderr)
+            print("the OpenAPI document differs from the code: run `microcred openapi` and commit openapi/", file=sys.stderr)
+            return 1
+        print(f"microcred: {out} matches the code")
+        return 0
+    for path in openapi.export(out):
+        print(f"microcred: wrote {path}")
+    return 0
+
+
+def _settings_table(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app import settings_doc
+
+    if args.update:
+        changed = settings_doc.update(Path(args.update))
+        print(f"microcred: {args.update} {'updated' if changed else 'already up to date'}")
+    else:
+        print(settings_doc.settings_table(), end="")
     return 0
 
 
@@ -216,6 +270,20 @@ def build_parser() -> argparse.ArgumentParser:
     prov.add_argument("--key-id", type=int)
     prov.add_argument("--json", action="store_true")
     prov.set_defaults(func=_provider)
+
+    migrate = sub.add_parser("migrate", help="upgrade the database (settings.database_url) to the latest schema (Alembic head)")
+    migrate.set_defaults(func=_migrate)
+
+    from app.settings import ROOT
+
+    oas = sub.add_parser("openapi", help="write openapi/openapi.json and .yaml from the code, or --check they match it")
+    oas.add_argument("--check", action="store_true", help="exit 1 with a diff summary when the files differ from the code")
+    oas.add_argument("--out", default=str(ROOT / "openapi"), help="folder of the files (default: openapi/ in the project)")
+    oas.set_defaults(func=_openapi)
+
+    table = sub.add_parser("settings-table", help="print the Markdown table of every setting (env var, default, meaning)")
+    table.add_argument("--update", metavar="README", help="rewrite the table between the settings-table markers of this file")
+    table.set_defaults(func=_settings_table)
     return parser
 
 

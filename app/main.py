@@ -7,13 +7,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import batch, catalogue, health, issuer, problems
+from app.api import batch, catalogue, health, issuer, metrics, openapi, problems
+from app.observability import ObservabilityMiddleware, configure_logging
+from app.ratelimit import RateLimiter, RateLimitMiddleware
 from app.runtime import Runtime
 from app.settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings)
     runtime = Runtime(settings)
 
     @asynccontextmanager
@@ -43,7 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.runtime = runtime
     problems.install(app)
+    openapi.install(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(issuer.router)
     app.include_router(issuer.public)
     app.include_router(catalogue.router)
@@ -52,4 +57,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from wallet_demo import pages
 
     pages.install(app)
+    # Added last = outermost: the observability middleware logs and counts the rate limiter's 429s too.
+    if settings.rate_limit_enabled:
+        app.state.rate_limiter = RateLimiter(settings)
+        app.add_middleware(RateLimitMiddleware, limiter=app.state.rate_limiter)
+    app.add_middleware(ObservabilityMiddleware)
     return app

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +81,39 @@ class Settings(BaseSettings):
 
     # -- demo
     demo_provider: bool = Field(True, description="Create a demo provider on first start (development only).")
+
+    # -- operations: logs, metrics, rate limits, probes (app/observability.py, app/ratelimit.py)
+    log_format: Literal["json", "text"] = Field(
+        "json", description="`json`: one JSON object per line on stderr (for log shippers); `text`: one readable line per record."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Lowest level logged (`DEBUG`, `INFO`, `WARNING`, `ERROR`).")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Proxies whose `X-Forwarded-For` `serve` trusts (uvicorn `--forwarded-allow-ips`); set to the load balancer's addresses, "
+        "or the per-address rate limit sees only the balancer.",
+    )
+    metrics_multiproc_dir: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR"),
+        description="prometheus-client's own variable (read by the library at import): with several workers, each writes its metrics "
+        "here and `/metrics` sums them. `serve` empties it at start; one directory per instance.",
+    )
+    rate_limit_enabled: bool = Field(True, description="Answer 429 to clients over their rate (`/health`, `/ready`, `/metrics` are never limited).")
+    rate_limit_per_key_per_minute: int = Field(
+        600, ge=1, description="Requests per minute per API key (Bearer token), per worker process; bursts up to the same number."
+    )
+    rate_limit_per_ip_per_minute: int = Field(
+        1200, ge=1, description="Requests per minute per client address, per worker process; bursts up to the same number."
+    )
+    rate_limit_max_clients: int = Field(
+        100_000, ge=100, description="Most rate-limit buckets (keys plus addresses) one process keeps; the least recently seen are dropped first."
+    )
+    ready_timeout_seconds: float = Field(2.0, gt=0, description="Time cap of each `/ready` check (database ping and the others).")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
 
 @lru_cache

@@ -7,6 +7,7 @@ beyond the names of the fields at fault, so a learner's personal data never land
 
 from __future__ import annotations
 
+import http
 import logging
 
 from fastapi import FastAPI, Request
@@ -19,6 +20,50 @@ from app.errors import MicrocredError
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://microcred.dev/problems/"
 log = logging.getLogger("microcred.errors")
+
+#: The OpenAPI component (``#/components/schemas/Problem``) describing every body ``problem()`` makes;
+#: ``app/api/openapi.py`` adds it to the document. Extension members beyond these are allowed (RFC 9457 §3.2).
+PROBLEM_SCHEMA: dict = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details. `code` is a short, stable, machine-readable name of the error; "
+    "`errors` lists the fields at fault as JSON pointers (RFC 6901) into the request.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string", "format": "uri-reference", "description": "A URI naming the kind of problem."},
+        "title": {"type": "string", "description": "Short summary of the kind of problem."},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599, "description": "The HTTP status code."},
+        "detail": {"type": "string", "description": "What went wrong with this request."},
+        "code": {"type": "string", "description": "Machine-readable error name, e.g. PARSING_ERROR, VALIDATION_ERROR."},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["pointer", "detail"],
+                "properties": {
+                    "pointer": {"type": "string", "description": "JSON pointer to the field at fault (empty: the whole request)."},
+                    "detail": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def problem_responses(*statuses: int, descriptions: dict[int, str] | None = None) -> dict[int | str, dict]:
+    """The ``responses=`` argument of a FastAPI route declaring problem+json answers for ``statuses``.
+
+    ``@router.post("/x", responses=problem_responses(400, 401, 422))``; merge with ``|`` for other responses.
+    """
+    descriptions = descriptions or {}
+    return {
+        status: {
+            "description": descriptions.get(status, http.HTTPStatus(status).phrase),
+            "content": {PROBLEM: {"schema": dict(PROBLEM_REF)}},
+        }
+        for status in statuses
+    }
 
 
 def problem(status: int, code: str, title: str, detail: str, *, errors: list[dict] | None = None, headers: dict | None = None) -> JSONResponse:
@@ -52,5 +97,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "INTERNAL_ERROR", "Internal error", "The service failed; the error has been logged.")
+        # This handler runs outside the app's middleware (Starlette's ServerErrorMiddleware), so the request
+        # id that ObservabilityMiddleware put in request.state is passed on by hand, to the log and the client.
+        request_id = getattr(request.state, "request_id", None)
+        log.exception("unhandled error on %s %s", request.method, request.url.path, extra={"request_id": request_id})
+        return problem(
+            500, "INTERNAL_ERROR", "Internal error", "The service failed; the error has been logged.",
+            headers={"X-Request-ID": request_id} if request_id else None,
+        )

@@ -1,0 +1,88 @@
+"""The real service (``python -m app serve``: uvicorn, uvloop, httptools) in a subprocess on a free port.
+
+Used by the contract and deployment tests: what they check is the process an operator runs, not a
+test client. Its stderr is kept in a file so a test can read the log lines it wrote.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30.0, path: str = "/health") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the service exited with status {process.returncode} before answering")
+        try:
+            if httpx.get(url + path, timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"the service did not answer {path} within {timeout} s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM (uvicorn's graceful shutdown), then SIGKILL if it lingers."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+class LiveService:
+    """``with LiveService(tmp_path, env={...}) as svc: httpx.get(svc.url + "/health")``."""
+
+    def __init__(self, workdir: Path, env: dict[str, str] | None = None, workers: int = 1, argv: list[str] | None = None):
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.stderr_path = workdir / "service.stderr"
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),  # this checkout, whatever the venv's editable install points at
+            "MICROCRED_DATABASE_URL": f"sqlite:///{workdir / 'microcred.db'}",
+            "MICROCRED_KEYS_DIR": str(workdir / "keys"),
+            "MICROCRED_DEMO_PROVIDER": "false",
+            **(env or {}),
+        }
+        (workdir / "keys").mkdir(exist_ok=True)
+        self.argv = argv or [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)]
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> LiveService:
+        self._stderr = open(self.stderr_path, "wb")
+        self.process = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=self._stderr)
+        try:
+            wait_until_up(self.url, self.process)
+        except Exception:
+            self.__exit__()
+            raise RuntimeError(f"service failed to start; its stderr:\n{self.stderr()[-4000:]}") from None
+        return self
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+    def __exit__(self, *exc) -> None:
+        if self.process is not None:
+            stop(self.process)
+        self._stderr.close()
