@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(issuer.router)
     app.include_router(issuer.public)
     app.include_router(catalogue.router)
+    app.include_router(catalogue.public)
     app.include_router(batch.router)
 
     from wallet_demo import pages

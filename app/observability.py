@@ -238,16 +238,17 @@ class ObservabilityMiddleware:
             route = route_template(scope)
             HTTP_REQUESTS.labels(method, route, str(status)).inc()
             HTTP_DURATION.labels(route).observe(duration)
-            # The path only: never the query string, headers, body or client address (module docstring).
+            # The route template only: never the concrete path (it can hold share tokens, offer tokens or a
+            # learner's DID), the query string, headers, body or client address (module docstring).
             access_log.info(
                 "%s %s %s",
                 method,
-                scope["path"],
+                route,
                 status,
                 extra={
                     "request_id": request_id,
                     "method": method,
-                    "path": scope["path"],
+                    "path": route,
                     "route": route,
                     "status": status,
                     "duration_ms": round(duration * 1000, 2),

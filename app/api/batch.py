@@ -10,12 +10,12 @@ from fastapi.responses import JSONResponse
 
 from app import strict_json
 from app.api.deps import UnsupportedMediaType, read_body
-from app.api.issuer import _provider
+from app.api.issuer import PROVIDER_ROUTES, _provider
 from app.batch import parse_csv_request, parse_json_request
 from app.errors import MalformedValueError
 from app.store import batches, specifications
 
-router = APIRouter(tags=["issuer"])
+router = APIRouter(tags=["issuer"], **PROVIDER_ROUTES)
 
 
 def _job_view(job) -> dict[str, Any]:

@@ -9,11 +9,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from app.api.deps import json_body
-from app.api.issuer import _provider
+from app.api.issuer import PROVIDER_ROUTES, _provider
+from app.api.problems import problem_responses
 from app.errors import MalformedValueError
 from wallet_demo import templates
 
-router = APIRouter(tags=["catalogue"])
+router = APIRouter(tags=["catalogue"], **PROVIDER_ROUTES)
+public = APIRouter(tags=["catalogue"], responses=problem_responses(400, 404, 422))
 
 
 def _catalogue(request: Request):
@@ -57,7 +59,7 @@ def _filters(provider, country, eqf, isced, ectsMin, ectsMax, q, limit, cursor) 
     return {"provider": provider, "country": country, "eqf": eqf, "isced": isced, "ects_min": ectsMin, "ects_max": ectsMax, "text": q, "limit": limit, "cursor": cursor}
 
 
-@router.get("/catalogue", summary="The public catalogue of published micro-credentials")
+@public.get("/catalogue", summary="The public catalogue of published micro-credentials")
 async def catalogue(
     request: Request,
     provider: str | None = Query(None, max_length=40),
@@ -73,12 +75,12 @@ async def catalogue(
     return await run_in_threadpool(lambda: _catalogue(request).public(**_filters(provider, country, eqf, isced, ectsMin, ectsMax, q, limit, cursor)))
 
 
-@router.get("/catalogue/{spec_id}", summary="One published specification")
+@public.get("/catalogue/{spec_id}", summary="One published specification")
 async def catalogue_entry(request: Request, spec_id: str) -> dict[str, Any]:
     return await run_in_threadpool(_catalogue(request).public_one, spec_id)
 
 
-@router.get("/catalogue.html", response_class=HTMLResponse, include_in_schema=False)
+@public.get("/catalogue.html", response_class=HTMLResponse, include_in_schema=False)
 async def catalogue_page(
     request: Request,
     provider: str | None = Query(None, max_length=40),

@@ -3,18 +3,59 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app import strict_json
 from app.api.deps import bearer, json_body
+from app.api.openapi import bearer_auth
+from app.api.problems import problem_responses
 from app.errors import MalformedValueError
 from app.issuance import LD_MEDIA_TYPE, Issuance
 
-router = APIRouter(tags=["issuer"])
-public = APIRouter(tags=["public"])
+_EXAMPLE = Path(__file__).resolve().parent.parent / "credentials" / "example_input.json"
+CREDENTIAL_CONTENT = {
+    "application/vc+ld+json": {"schema": {"type": "object", "description": "a W3C Verifiable Credential with an embedded Data Integrity proof"}},
+    "application/vc+jwt": {"schema": {"type": "string", "description": "a VC-JOSE compact JWS (typ vc+jwt)"}},
+}
+
+
+def _json_body_doc(schema: dict, example: Any | None = None) -> dict:
+    """``openapi_extra`` documenting a JSON body these routes parse strictly themselves (app.api.deps.json_body)."""
+    content: dict[str, Any] = {"schema": schema}
+    if example is not None:
+        content["example"] = example
+    return {"requestBody": {"required": True, "content": {"application/json": content}}}
+
+
+def _example_input() -> Any:
+    try:
+        return json.loads(_EXAMPLE.read_text())
+    except OSError:
+        return None
+
+
+MICROCREDENTIAL_BODY = _json_body_doc(
+    {
+        "type": "object",
+        "properties": {
+            "format": {"type": "string", "enum": ["ob3", "edc"], "default": "ob3"},
+            "proof": {"type": "string", "enum": ["eddsa-rdfc-2022", "eddsa-jcs-2022", "vc+jwt"], "default": "eddsa-rdfc-2022"},
+            "microcredential": {"type": "object", "description": "the neutral EU micro-credential record (all 11 Annex I elements)"},
+            "specificationId": {"type": "string", "description": "issue against a published specification…"},
+            "issuance": {"type": "object", "description": "…with only the learner's data, date and grade"},
+        },
+    },
+    {"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": _example_input()},
+)
+
+#: Every issuer route takes the provider's API key (listed as bearerAuth in the OpenAPI document).
+PROVIDER_ROUTES = {"dependencies": [Depends(bearer_auth)], "responses": problem_responses(400, 404, 409, 413, 415, 422)}
+router = APIRouter(tags=["issuer"], **PROVIDER_ROUTES)
+public = APIRouter(tags=["public"], responses=problem_responses(400, 404, 422))
 
 
 def _service(request: Request) -> Issuance:
@@ -34,7 +75,13 @@ def _credential_response(status: int, issued, *, location: bool = True) -> Respo
     return Response(issued.body, status_code=status, media_type=issued.media_type, headers=headers)
 
 
-@router.post("/credentials/issue", status_code=201, summary="Issue a ready credential (W3C VC API)")
+@router.post(
+    "/credentials/issue",
+    status_code=201,
+    summary="Issue a ready credential (W3C VC API)",
+    responses={201: {"description": "the signed credential", "content": {"application/json": {"schema": {"type": "object", "required": ["verifiableCredential"]}}}}},
+    openapi_extra=_json_body_doc({"type": "object", "required": ["credential"], "properties": {"credential": {"type": "object"}, "options": {"type": "object"}}}),
+)
 async def issue_credential(request: Request) -> Response:
     provider = await _provider(request)
     body = await json_body(request)
@@ -49,7 +96,13 @@ async def issue_credential(request: Request) -> Response:
     return Response(strict_json.dumps({"verifiableCredential": vc}).encode(), status_code=201, media_type="application/json", headers={"Location": f"/credentials/{issued.id}"})
 
 
-@router.post("/microcredentials", status_code=201, summary="Issue an EU micro-credential from the neutral record or a specification")
+@router.post(
+    "/microcredentials",
+    status_code=201,
+    summary="Issue an EU micro-credential from the neutral record or a specification",
+    responses={201: {"description": "the signed credential, exactly as stored", "content": CREDENTIAL_CONTENT}, 200: {"description": "dry run: validation result and the unsigned credential"}},
+    openapi_extra=MICROCREDENTIAL_BODY,
+)
 async def issue_microcredential(request: Request, dryRun: bool = Query(False, description="validate and render, sign and store nothing")) -> Response:
     provider = await _provider(request)
     body = await json_body(request)
@@ -74,14 +127,25 @@ async def list_credentials(
     return await run_in_threadpool(_service(request).list, provider, limit=limit, cursor=cursor, fmt=format)
 
 
-@router.get("/credentials/{credential_id:path}", summary="One of the provider's credentials, as the exact signed bytes")
+@router.get(
+    "/credentials/{credential_id:path}",
+    summary="One of the provider's credentials, as the exact signed bytes",
+    responses={200: {"description": "the credential", "content": CREDENTIAL_CONTENT}},
+)
 async def get_credential(request: Request, credential_id: str) -> Response:
     provider = await _provider(request)
     stored = await run_in_threadpool(_service(request).get, provider, credential_id)
     return Response(stored.body, media_type=stored.media_type)
 
 
-@router.post("/credentials/status", summary="Revoke, suspend, or lift a suspension")
+@router.post(
+    "/credentials/status",
+    summary="Revoke, suspend, or lift a suspension",
+    openapi_extra=_json_body_doc(
+        {"type": "object", "required": ["credentialId", "status"], "properties": {"credentialId": {"type": "string"}, "status": {"type": "string", "enum": ["revoked", "suspended", "active"]}, "reason": {"type": "string"}}},
+        {"credentialId": "urn:uuid:…", "status": "revoked", "reason": "issued in error"},
+    ),
+)
 async def update_status(request: Request) -> dict[str, Any]:
     provider = await _provider(request)
     body = await json_body(request)
@@ -96,13 +160,13 @@ async def update_status(request: Request) -> dict[str, Any]:
     return await run_in_threadpool(_service(request).change_status, provider, body["credentialId"], new_status, reason=reason)
 
 
-@public.get("/issuers/{slug}/did.json", summary="A provider's did:web DID document")
+@public.get("/issuers/{slug}/did.json", summary="A provider's did:web DID document", responses={200: {"description": "DID document", "content": {"application/did+ld+json": {"schema": {"type": "object"}}}}})
 async def did_document(request: Request, slug: str) -> Response:
     doc = await run_in_threadpool(_service(request).did_document, slug)
     return Response(strict_json.dumps(doc).encode(), media_type="application/did+ld+json")
 
 
-@public.get("/status/{list_id}", summary="A signed BitstringStatusListCredential")
+@public.get("/status/{list_id}", summary="A signed BitstringStatusListCredential", responses={200: {"description": "status list credential", "content": {"application/vc+ld+json": {"schema": {"type": "object"}}}}})
 async def status_list(request: Request, list_id: str) -> Response:
     body = await run_in_threadpool(_service(request).status_list_credential, list_id)
     return Response(body, media_type=LD_MEDIA_TYPE, headers={"Cache-Control": "no-cache"})

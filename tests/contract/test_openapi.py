@@ -50,7 +50,7 @@ def test_check_exits_1_with_a_diff_summary_when_files_drift(tmp_path):
     assert ok.returncode == 0, ok.stderr
     doc = json.loads((tmp_path / "openapi.json").read_text())
     doc["info"]["title"] = "changed"
-    (tmp_path / "openapi.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    (tmp_path / "openapi.json").write_text(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     (tmp_path / "openapi.yaml").unlink()
     out = subprocess.run([sys.executable, "-m", "app", "openapi", "--check", "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 1

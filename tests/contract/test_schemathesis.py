@@ -13,6 +13,7 @@ import json
 
 import pytest
 import schemathesis
+from schemathesis.checks import positive_data_acceptance
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -42,9 +43,11 @@ def _fuzz(operation, mode: GenerationMode) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def run(case):
-        # All of schemathesis' default checks: not_a_server_error, status code / content type / body schema /
-        # header conformance, negative data rejected, …
-        case.call_and_validate(timeout=10)
+        # schemathesis' default checks (not_a_server_error, status code / content type / body schema / header
+        # conformance, negative data rejected, …) but positive_data_acceptance: the document describes bodies
+        # only as far as their shape (an EU record is validated by the domain against code lists, an opaque
+        # page cursor by the store), so a schema-valid request can rightly be refused with a documented 4xx.
+        case.call_and_validate(timeout=10, excluded_checks=[positive_data_acceptance])
 
     run()
 
@@ -70,7 +73,7 @@ def test_api_conforms_to_its_document(api_schema):
 
 def test_log_lines_are_json_and_carry_no_query_strings(service, api_schema):
     """Runs after the fuzzing (same module): every stderr line the service wrote is one JSON object."""
-    lines = [line for line in service.stderr().splitlines() if line.strip()]
+    lines = [line for line in service.stderr().split("\n") if line.strip()]  # not splitlines(): U+2028, \x85… are inside lines
     assert lines, "the service logged nothing"
     for line in lines:
         record = json.loads(line)
