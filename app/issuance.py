@@ -225,12 +225,15 @@ class Issuance:
         ref = learner.id or (str(learner.email) if getattr(learner, "email", None) else None)
         return mc, spec_id, ref
 
-    def _idempotent(self, provider, key: str | None, payload: Any, prepare, build) -> tuple[int, Issued, bool]:
-        """Run ``build(session)`` once per Idempotency-Key (security-notes §16).
+    def _idempotent(self, provider, key: str | None, payload: Any, prepare, allocate, sign, store) -> tuple[int, Issued, bool]:
+        """Issue once per Idempotency-Key, holding the database's write lock only briefly (security-notes §14–16).
 
-        ``prepare()`` validates outside the transaction; ``build`` allocates, signs and stores inside it,
-        and the response is stored in the same transaction as the credential. A replay returns the stored
-        bytes; the same key with another body is a ``ConflictError``; a refused request stores nothing.
+        ``prepare()`` validates; then one short transaction claims the key and allocates the status
+        indices (``allocate(session, prepared)``); signing (``sign``) runs outside any transaction; a second
+        transaction stores the credential and the response (``store(session, signed)``). A refused request
+        stores nothing. A process that dies between the two leaves indices that are never reused and no
+        credential; its claim on the key is taken over by a retry after a minute. A replay returns the
+        stored bytes; the same key with another body is a ``ConflictError``.
         """
         body_hash = idempotency.request_hash(payload) if key else None
         if key:
@@ -244,7 +247,10 @@ class Issuance:
                 replay = idempotency.begin(session, provider.id, key, body_hash)
                 if replay is not None:
                     return replay.status, _issued_from_response(replay), True
-            issued = build(session, prepared)
+            allocated = allocate(session, prepared)
+        issued, record = sign(prepared, allocated)
+        with self.db.transaction() as session:
+            store(session, record)
             if key:
                 headers = {"content-type": issued.media_type, "x-credential-id": issued.id, "x-format": issued.format, "x-proof": issued.proof}
                 idempotency.store_response(session, provider.id, key, status=201, body=issued.body, headers=headers)
@@ -260,23 +266,23 @@ class Issuance:
             raise MalformedValueError(f"proof must be one of {', '.join(PROOFS)}", errors=[{"pointer": "/proof", "detail": "unknown proof"}])
         signer = self.signer_for(provider)
 
-        def build(session, prepared) -> Issued:
-            mc, spec_id, learner_ref = prepared
+        def allocate(session, prepared):
             credential_id = f"urn:uuid:{uuid.uuid4()}"
             entries, first = self._status_entries(session, provider, credential_id)
+            return credential_id, entries, first
+
+        def sign(prepared, allocated):
+            (mc, spec_id, learner_ref), (credential_id, entries, first) = prepared, allocated
             credential = self.render(provider, mc, fmt=fmt, credential_id=credential_id, issued=datetime.now(UTC), status_entries=entries)
             body, media_type = self._sign(credential, signer, proof)
-            credential_store.insert_credential(
-                session,
-                credential_store.NewCredential(
-                    id=credential_id, provider_id=provider.id, format=fmt, proof_format=proof, media_type=media_type, body=body,
-                    learner_ref=learner_ref, status_list_id=first.status_list_id, status_index=first.index,
-                    specification_id=spec_id, idempotency_key=idempotency_key,
-                ),
+            record = credential_store.NewCredential(
+                id=credential_id, provider_id=provider.id, format=fmt, proof_format=proof, media_type=media_type, body=body,
+                learner_ref=learner_ref, status_list_id=first.status_list_id, status_index=first.index,
+                specification_id=spec_id, idempotency_key=idempotency_key,
             )
-            return Issued(credential_id, media_type, body, fmt, proof)
+            return Issued(credential_id, media_type, body, fmt, proof), record
 
-        return self._idempotent(provider, idempotency_key, payload, lambda: self.validate(payload, provider), build)
+        return self._idempotent(provider, idempotency_key, payload, lambda: self.validate(payload, provider), allocate, sign, credential_store.insert_credential)
 
     def list(self, provider, *, limit: int, cursor: str | None, fmt: str | None) -> dict[str, Any]:
         with self.db.read() as session:
@@ -299,7 +305,7 @@ class Issuance:
         return {"valid": True, "warnings": warnings(mc), "credential": credential}
 
     def issue_vc_idempotent(self, provider, body: dict[str, Any], key: str | None) -> Issued:
-        return self._idempotent(provider, key, body, lambda: self._prepare_vc(provider, body.get("credential"), body.get("options")), self._build_vc(provider))[1]
+        return self._idempotent(provider, key, body, lambda: self._prepare_vc(provider, body.get("credential"), body.get("options")), *self._vc_steps(provider))[1]
 
     def issue_vc(self, provider, credential: Any, options: Any = None) -> Issued:
         """W3C VC API ``POST /credentials/issue``: sign a ready credential as the caller's provider."""
@@ -346,26 +352,25 @@ class Issuance:
         to_quads(probe, self.runtime.loader)
         return doc, proof
 
-    def _build_vc(self, provider):
+    def _vc_steps(self, provider):
         signer = self.signer_for(provider)
 
-        def build(session, prepared) -> Issued:
-            doc, proof = prepared
+        def allocate(session, prepared):
             credential_id = f"urn:uuid:{uuid.uuid4()}"
-            doc = dict(doc, id=credential_id)
-            entries, first_alloc = self._status_entries(session, provider, credential_id)
-            doc["credentialStatus"] = entries if len(entries) > 1 else entries[0]
-            body, media_type = self._sign(doc, signer, proof)
-            credential_store.insert_credential(
-                session,
-                credential_store.NewCredential(
-                    id=credential_id, provider_id=provider.id, format="vc", proof_format=proof, media_type=media_type, body=body,
-                    learner_ref=_subject_id(doc), status_list_id=first_alloc.status_list_id, status_index=first_alloc.index,
-                ),
-            )
-            return Issued(credential_id, media_type, body, "vc", proof)
+            entries, first = self._status_entries(session, provider, credential_id)
+            return credential_id, entries, first
 
-        return build
+        def sign(prepared, allocated):
+            (doc, proof), (credential_id, entries, first) = prepared, allocated
+            doc = dict(doc, id=credential_id, credentialStatus=entries if len(entries) > 1 else entries[0])
+            body, media_type = self._sign(doc, signer, proof)
+            record = credential_store.NewCredential(
+                id=credential_id, provider_id=provider.id, format="vc", proof_format=proof, media_type=media_type, body=body,
+                learner_ref=_subject_id(doc), status_list_id=first.status_list_id, status_index=first.index,
+            )
+            return Issued(credential_id, media_type, body, "vc", proof), record
+
+        return allocate, sign, credential_store.insert_credential
 
     # -- reading and status changes
 

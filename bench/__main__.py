@@ -15,7 +15,11 @@ def main(argv: list[str]) -> int:
         from bench import signing
 
         return signing.main(argv[1:])
-    if which in ("http-issue", "http-verify", "http"):
+    if which == "http-issue":
+        from bench import http_issue
+
+        return http_issue.main(argv[1:])
+    if which in ("http-verify", "http"):
         from bench import http
 
         return http.main([which, *argv[1:]])

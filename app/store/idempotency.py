@@ -19,6 +19,7 @@ transaction fails, its key row rolls back with it and the retry starts afresh.
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,10 +51,18 @@ def _check_key(key: str) -> None:
         raise MalformedValueError(f"Idempotency-Key must be 1–{MAX_KEY_LENGTH} printable characters", code="INVALID_IDEMPOTENCY_KEY")
 
 
+#: A claim older than this without a response was abandoned (its process died between claiming and
+#: storing); a retry may take it over.
+ABANDONED_AFTER = timedelta(seconds=60)
+
+
 def begin(session: Session, provider_id: int, key: str, request_hash: str) -> StoredResponse | None:
     """Claim ``key`` for this request: None if new (go on and issue), else the stored response to replay.
 
-    Raises ``ConflictError`` ``IDEMPOTENCY_KEY_REUSED`` when the key was used for a different request.
+    Raises ``ConflictError`` ``IDEMPOTENCY_KEY_REUSED`` when the key was used for a different request, and
+    ``IDEMPOTENCY_KEY_IN_PROGRESS`` while another request with the key is being served (the claim and the
+    response are stored in two transactions, so that signing holds no lock). A claim abandoned by a
+    process that died is taken over after ``ABANDONED_AFTER``.
     """
     _check_key(key)
     inserted = insert_ignore(
@@ -76,8 +85,20 @@ def begin(session: Session, provider_id: int, key: str, request_hash: str) -> St
     if row.request_hash != request_hash:
         raise ConflictError("this Idempotency-Key was used for a different request", code="IDEMPOTENCY_KEY_REUSED")
     if row.response_status is None:
-        # Only reachable if a caller committed begin() without store_response(): a bug, not a race.
-        raise ConflictError("the request with this Idempotency-Key has no stored response", code="IDEMPOTENCY_KEY_IN_PROGRESS")
+        now = utcnow()
+        taken = session.execute(
+            update(IdempotencyRecord)
+            .where(
+                IdempotencyRecord.provider_id == provider_id,
+                IdempotencyRecord.key == key,
+                IdempotencyRecord.response_status.is_(None),
+                IdempotencyRecord.created_at < now - ABANDONED_AFTER,
+            )
+            .values(created_at=now)
+        )
+        if taken.rowcount == 1:
+            return None
+        raise ConflictError("a request with this Idempotency-Key is still being served; retry shortly", code="IDEMPOTENCY_KEY_IN_PROGRESS")
     return StoredResponse(row.response_status, bytes(row.response_body or b""), dict(row.response_headers or {}))
 
 

@@ -1,0 +1,158 @@
+"""``python3 dev.py bench http-issue``: issuance through HTTP with persistence, the service on 2 workers.
+
+Starts ``microcred serve --workers 2`` on a free port with a fresh SQLite database (or the PostgreSQL of
+``--database-url``), creates a provider with the CLI, then:
+
+1. single requests: 16 concurrent clients POST /microcredentials (the EU example, Open Badges 3.0,
+   eddsa-rdfc-2022) for a fixed time; prints credentials/s, p50 and p99 latency;
+2. a batch of 10,000 records against a specification; prints credentials/s and the peak RSS of the
+   worker processes (VmHWM from /proc) while it ran.
+
+Targets (issue 3): ≥ 600 single credentials/s with p99 ≤ 60 ms; batches ≥ 1,000 credentials/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "app" / "credentials" / "example_input.json"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rss_peak_kb(pid: int) -> int:
+    """Peak resident set (VmHWM) of ``pid`` and its children, in kB."""
+    total = 0
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    peak = 0
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except OSError:
+            continue
+    return peak or total
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bench http-issue")
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--database-url")
+    args = parser.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="microcred-bench-"))
+    port = _free_port()
+    env = dict(
+        os.environ,
+        MICROCRED_DATABASE_URL=args.database_url or f"sqlite:///{tmp / 'bench.db'}",
+        MICROCRED_KEYS_DIR=str(tmp / "keys"),
+        MICROCRED_BASE_URL=f"http://127.0.0.1:{port}",
+        MICROCRED_DEMO_PROVIDER="false",
+        MICROCRED_RATE_LIMIT_ENABLED="false",
+        MICROCRED_LOG_LEVEL="WARNING",
+    )
+    created = subprocess.run([sys.executable, "-m", "app", "provider", "create", "--slug", "bench", "--name", "Bench University", "--country", "IE", "--json"],
+                             env=env, capture_output=True, text=True, cwd=ROOT, check=True)
+    key = json.loads(created.stdout.strip().splitlines()[-1])["api_key"]
+    server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(args.workers)], env=env, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        headers = {"Authorization": f"Bearer {key}"}
+        example = json.loads(EXAMPLE.read_text())
+        body = json.dumps({"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": example}).encode()
+        with httpx.Client(base_url=url, headers=headers, timeout=30) as c:
+            for _ in range(20):  # warm every worker's caches
+                assert c.post("/microcredentials", content=body, headers={"Content-Type": "application/json"}).status_code == 201
+        latencies: list[float] = []
+        errors = [0]
+        lock = threading.Lock()
+        stop_at = time.perf_counter() + args.seconds
+
+        def client() -> None:
+            local = []
+            with httpx.Client(base_url=url, headers={**headers, "Content-Type": "application/json"}, timeout=30) as c:
+                while time.perf_counter() < stop_at:
+                    t = time.perf_counter()
+                    r = c.post("/microcredentials", content=body)
+                    local.append(time.perf_counter() - t)
+                    if r.status_code != 201:
+                        errors[0] += 1
+            with lock:
+                latencies.extend(local)
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=client) for _ in range(args.clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - started
+        latencies.sort()
+        rate = len(latencies) / elapsed
+        p50 = statistics.median(latencies) * 1000
+        p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+        print(f"single requests: {len(latencies)} credentials in {elapsed:.1f} s over {args.clients} clients, {args.workers} workers: "
+              f"{rate:.0f}/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, {errors[0]} errors")
+        print(f"{'met ' if rate >= 600 and p99 <= 60 else 'MISSED'}  single issuance >= 600/s with p99 <= 60 ms")
+
+        with httpx.Client(base_url=url, headers=headers, timeout=120) as c:
+            from app.credentials import specification_of
+
+            spec_id = c.post("/specifications", json={"specification": specification_of(example), "published": True}).json()["id"]
+            records = [{"learner": {"email": f"learner{i}@example.org", "givenName": {"en": f"L{i}"}, "familyName": {"en": "Bench"}}} for i in range(args.batch)]
+            t = time.perf_counter()
+            r = c.post("/microcredentials/batch", json={"format": "ob3", "proof": "eddsa-rdfc-2022", "specificationId": spec_id, "records": records})
+            location = r.headers["location"]
+            peak = 0
+            while True:
+                job = c.get(location).json()
+                peak = max(peak, _rss_peak_kb(server.pid))
+                if job["status"] in ("done", "failed"):
+                    break
+                time.sleep(0.25)
+            took = time.perf_counter() - t
+        batch_rate = job["issued"] / took
+        print(f"batch: {job['issued']:,} of {job['total']:,} issued in {took:.1f} s: {batch_rate:.0f}/s; peak RSS of a worker {peak / 1024:.0f} MB")
+        print(f"{'met ' if batch_rate >= 1000 else 'MISSED'}  batch issuance >= 1,000/s")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(20)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
