@@ -7,9 +7,20 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import health, issuer, problems
+from app.api import health, issuer, problems, verifier
 from app.runtime import Runtime
 from app.settings import Settings, get_settings
+
+
+def _providers_of(db):
+    """This service's providers, for the trust check (they count as trusted issuers)."""
+    from app.store import providers
+
+    def read():
+        with db.read() as session:
+            return providers.list_providers(session)
+
+    return read
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -24,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = open_database(settings, migrate=settings.auto_migrate)
         app.state.db = db
         app.state.issuance = Issuance(runtime, db)
+        runtime.trust_check.attach_providers(_providers_of(db))
         try:
             yield
         finally:
@@ -41,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(issuer.router)
     app.include_router(issuer.public)
+    app.include_router(verifier.router)
 
     from wallet_demo import pages
 
