@@ -437,3 +437,22 @@ def test_upload_refusals_are_problem_json(live, files, code):
     r = httpx.post(f"{live.url}/verify/upload", files=files)
     assert 400 <= r.status_code < 500 and r.headers["content-type"].startswith("application/problem+json"), r.text
     assert r.json()["code"] == code
+
+
+def test_status_lists_are_cached_for_status_cache_seconds(live, client, example_input):
+    from app.verification.status_check import StatusChecker
+
+    runtime = live.app.state.runtime
+    fetched = []
+
+    class Counting:  # the real fetcher, counted
+        def fetch(self, url, **kw):
+            fetched.append(url)
+            return runtime.resolver.fetcher.fetch(url, **kw)
+
+    checker = StatusChecker(Counting(), runtime.engine, cache_seconds=60, clock=lambda: datetime.now(UTC), max_bytes=2_000_000)
+    vc = _issue(client, example_input, "ob3", "eddsa-jcs-2022").json()
+    report = runtime.verifier.verify(vc)
+    for _ in range(3):
+        assert checker(vc, report).outcome == "passed"
+    assert len(fetched) == 2  # one revocation list and one suspension list, each fetched once
