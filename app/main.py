@@ -7,11 +7,22 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import batch, catalogue, health, issuer, metrics, openapi, problems
+from app.api import batch, catalogue, health, issuer, metrics, openapi, problems, verifier
 from app.observability import ObservabilityMiddleware, configure_logging
 from app.ratelimit import RateLimiter, RateLimitMiddleware
 from app.runtime import Runtime
 from app.settings import Settings, get_settings
+
+
+def _providers_of(db):
+    """This service's providers, for the trust check (they count as trusted issuers)."""
+    from app.store import providers
+
+    def read():
+        with db.read() as session:
+            return providers.list_providers(session)
+
+    return read
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -32,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.catalogue = Catalogue(settings, db)
         app.state.batches = BatchRunner(app.state.issuance)
         app.state.batches.resume_unfinished()
+        runtime.trust_check.attach_providers(_providers_of(db))
         try:
             yield
         finally:
@@ -54,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalogue.router)
     app.include_router(catalogue.public)
     app.include_router(batch.router)
+    app.include_router(verifier.router)
 
     from wallet_demo import pages
 

@@ -15,7 +15,9 @@ from app.jsonld import ContextLoader
 from app.proofs import ProofEngine
 from app.settings import Settings, get_settings
 from app.verification import Verifier
+from app.verification.completeness_check import completeness_check
 from app.verification.status_check import StatusChecker
+from app.verification.trust import TrustCheck, TrustRegistry
 
 
 @dataclass
@@ -50,8 +52,15 @@ class Runtime:
         )
 
     @cached_property
+    def trust_check(self) -> TrustCheck:
+        """The operator's registry; the app attaches this service's providers at start-up (``app.main``)."""
+        return TrustCheck(TrustRegistry.load(self.settings.trust_registry_file))
+
+    @cached_property
     def verifier(self) -> Verifier:
-        return Verifier(self.loader, self.engine, self.resolve_method, status_check=self.status_checker)
+        return Verifier(
+            self.loader, self.engine, self.resolve_method, status_check=self.status_checker, trust_check=self.trust_check, completeness_check=completeness_check
+        )
 
 
 _runtime: Runtime | None = None

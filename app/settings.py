@@ -79,6 +79,16 @@ class Settings(BaseSettings):
     batch_processes: int = Field(0, ge=0, description="Signing processes per batch job (0: one per core).")
     auto_migrate: bool = Field(True, description="Apply database migrations when the app starts (`serve` migrates once, then starts workers with this off).")
 
+    # -- verifier
+    trust_registry_file: Path = Field(
+        ROOT / "trust" / "registry.json", description="The operator's trust registry (JSON or YAML): issuers by DID or did:web prefix; this service's providers are trusted too."
+    )
+    challenge_ttl_seconds: int = Field(300, ge=10, le=86_400, description="How long a challenge from POST /challenges can be used (once) in a presentation.")
+    verify_upload_max_bytes: int = Field(262_144, ge=1024, description="Largest credential file accepted by POST /verify/upload and the verification page.")
+    csrf_secret: str | None = Field(
+        None, description="Key of the verification page's CSRF cookie; default: a random key kept in keys_dir (shared by the workers)."
+    )
+
     # -- demo
     demo_provider: bool = Field(True, description="Create a demo provider on first start (development only).")
 

@@ -10,3 +10,6 @@ from wallet_demo import HERE
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    from wallet_demo import verify_page
+
+    app.include_router(verify_page.router)

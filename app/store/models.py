@@ -311,3 +311,20 @@ class BatchItem(Base):
     credential_id: Mapped[str | None] = mapped_column(ForeignKey("credentials.id"))
     errors: Mapped[list | None] = mapped_column(JSONValue)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Challenge(Base):
+    """A verifier's challenge (VC Data Integrity §2.1 ``challenge``): random, expiring, usable once.
+
+    Kept in the database, not in memory, so a challenge handed out by one worker is accepted (once) by
+    any other; ``used_at`` is set by a single conditional UPDATE, so two replays race to one winner.
+    """
+
+    __tablename__ = "challenges"
+    __table_args__ = (Index("ix_challenges_expires_at", "expires_at"),)
+
+    challenge: Mapped[str] = mapped_column(String(64), primary_key=True)
+    domain: Mapped[str | None] = mapped_column(String(253))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -30,7 +30,8 @@ class StatusChecker:
         self.cache: TTLCache[dict] | None = TTLCache(cache_seconds, 512) if cache_seconds > 0 else None
 
     def _list_credential(self, url: str, issuer: str | None) -> dict[str, Any]:
-        cached = self.cache.get(url) if self.cache else None
+        # ``is not None``: an empty TTLCache is falsy (it has __len__), which silently disabled caching.
+        cached = self.cache.get(url) if self.cache is not None else None
         if cached is not None:
             return cached
         fetched = self.fetcher.fetch(url, accept="application/vc+ld+json, application/json", max_bytes=self.max_bytes)
@@ -47,7 +48,7 @@ class StatusChecker:
         now = self.clock()
         if "validUntil" in document and parse_datetime_stamp(document["validUntil"], field="status list validUntil") < now:
             raise MicrocredError("the status list has expired", code="STATUS_VERIFICATION_ERROR")
-        if self.cache:
+        if self.cache is not None:
             self.cache.put(url, document)
         return document
 

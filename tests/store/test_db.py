@@ -14,6 +14,17 @@ from sqlalchemy.exc import OperationalError
 from app.store import Database, current_revision, downgrade, normalize_url, upgrade
 from app.store.models import Base
 
+
+def _head() -> str:
+    from alembic.script import ScriptDirectory
+
+    from app.store.db import _alembic_config
+
+    return ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
+
+
+HEAD = _head()
+
 TABLES = {
     "providers",
     "api_keys",
@@ -39,7 +50,7 @@ def test_normalize_url_routes_postgresql_to_psycopg3():
 
 def test_migrations_apply_to_empty_database_and_downgrade_to_base(database_url):
     upgrade(database_url)
-    assert current_revision(database_url) == "0001"
+    assert current_revision(database_url) == HEAD
     db = Database(database_url)
     try:
         assert TABLES <= set(inspect(db.engine).get_table_names())
@@ -58,7 +69,7 @@ def test_migrations_apply_to_empty_database_and_downgrade_to_base(database_url):
     finally:
         db.dispose()
     upgrade(database_url)  # and back up again
-    assert current_revision(database_url) == "0001"
+    assert current_revision(database_url) == HEAD
 
 
 def test_transaction_commits_or_rolls_back(database, provider):

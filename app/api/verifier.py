@@ -1,0 +1,114 @@
+"""The verifier API (W3C VC API §3.3 Verifying, §3.5 Challenges): thin; the work is in ``app.verification``.
+
+Status codes (security-notes "The response contract", VC API test suites): 200 with the report when the
+credential verified; 422 with the same report (``verified: false``) when a well-formed credential fails;
+400 problem+json when the input is not a credential at all. Verification is CPU work (canonicalization)
+and may fetch DID documents and status lists, so it runs in the thread pool, off the event loop.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from app import strict_json
+from app.api.deps import UnsupportedMediaType, json_body, read_body
+from app.errors import MalformedValueError, ParsingError
+from app.verification.report import Report
+from app.verification.service import VerificationService, public_report
+
+router = APIRouter(tags=["verifier"])
+
+UPLOAD_SUFFIXES = (".json", ".jsonld", ".jwt", ".txt")
+
+
+def verification_service(request: Request) -> VerificationService:
+    """One per app, built on first use from the app's runtime and database."""
+    state = request.app.state
+    service = getattr(state, "verification", None)
+    if service is None:
+        service = state.verification = VerificationService(state.runtime.verifier, state.db, state.settings)
+    return service
+
+
+def _report_response(report: Report) -> Response:
+    return Response(strict_json.dumps(public_report(report)).encode(), status_code=200 if report.verified else 422, media_type="application/json")
+
+
+async def _object_body(request: Request, required: str) -> dict[str, Any]:
+    body = await json_body(request)
+    if not isinstance(body, dict) or required not in body:
+        raise MalformedValueError(f"the body is {{\"{required}\": …, \"options\": {{…}}}}", errors=[{"pointer": f"/{required}", "detail": "required"}])
+    if not isinstance(body.get("options", {}), dict):
+        raise MalformedValueError("options must be an object", errors=[{"pointer": "/options", "detail": "object"}])
+    return body
+
+
+async def form_body(request: Request, *, max_file_bytes: int) -> dict[str, Any]:
+    """A multipart/form-data body, size-capped before parsing: ``{field: str | UploadFile}``."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "multipart/form-data":
+        raise UnsupportedMediaType(f"send multipart/form-data, not {media or 'nothing'}")
+    raw = await read_body(request, max_file_bytes + 64 * 1024)  # the file plus the other fields and the boundaries
+
+    async def stream():
+        yield raw
+
+    try:
+        form = await MultiPartParser(request.headers, stream(), max_files=1, max_fields=8, max_part_size=max_file_bytes).parse()
+    except MultiPartException as exc:
+        raise ParsingError(f"malformed multipart body: {exc.message}") from None
+    return dict(form.items())
+
+
+async def uploaded_text(upload: UploadFile, max_bytes: int) -> bytes:
+    name = upload.filename or ""
+    if PurePath(name).suffix.lower() not in UPLOAD_SUFFIXES:
+        raise UnsupportedMediaType(f"upload a {', '.join(UPLOAD_SUFFIXES)} file", code="UNSUPPORTED_FILE_TYPE")
+    content = await upload.read(max_bytes + 1)
+    if len(content) > max_bytes:
+        raise ParsingError(f"the file is larger than {max_bytes} bytes", code="TOO_LARGE")
+    return content
+
+
+@router.post("/credentials/verify", summary="Verify a credential (W3C VC API verifyCredential)")
+async def verify_credential(request: Request) -> Response:
+    body = await _object_body(request, "verifiableCredential")
+    report = await run_in_threadpool(verification_service(request).verify_credential, body["verifiableCredential"])
+    return _report_response(report)
+
+
+@router.post("/presentations/verify", summary="Verify a presentation and its credentials (W3C VC API verifyPresentation)")
+async def verify_presentation(request: Request) -> Response:
+    body = await _object_body(request, "verifiablePresentation")
+    report = await run_in_threadpool(verification_service(request).verify_presentation, body["verifiablePresentation"], body.get("options"))
+    return _report_response(report)
+
+
+@router.post("/challenges", summary="A single-use challenge for a presentation (W3C VC API createChallenge)")
+async def create_challenge(request: Request) -> Response:
+    domain = None
+    if request.headers.get("content-length", "0") != "0" or request.headers.get("transfer-encoding"):
+        body = await json_body(request)
+        if not isinstance(body, dict):
+            raise MalformedValueError("the body, if any, is {\"domain\": …}")
+        domain = body.get("domain")
+    out = await run_in_threadpool(verification_service(request).new_challenge, domain)
+    return Response(strict_json.dumps(out).encode(), media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+@router.post("/verify/upload", summary="Verify an uploaded credential file (.json, .jsonld, .jwt, .txt)")
+async def verify_upload(request: Request) -> Response:
+    limit = request.app.state.settings.verify_upload_max_bytes
+    form = await form_body(request, max_file_bytes=limit)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise MalformedValueError("the form needs a file field", errors=[{"pointer": "/file", "detail": "required file"}])
+    content = await uploaded_text(upload, limit)
+    report = await run_in_threadpool(verification_service(request).verify_file, content)
+    return _report_response(report)

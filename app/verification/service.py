@@ -1,0 +1,126 @@
+"""The verifier as a service: the W3C VC API's verify operations and challenges, over the pipeline and the store.
+
+VC API §3.3 (Verifying): ``verifyCredential`` takes ``verifiableCredential`` (a Data Integrity credential,
+a compact vc+jwt, or a VC 2.0 §4.13 EnvelopedVerifiableCredential); ``verifyPresentation`` takes
+``verifiablePresentation`` and ``options.challenge``/``options.domain``; ``createChallenge`` hands out
+a challenge. No HTTP here: the router maps ``NotACredential``/``MicrocredError`` to 400 problem+json,
+a report to 200 (verified) or 422 (not verified).
+
+Challenges are single-use and live in the database (``app.store.challenges``) so every worker process
+accepts a challenge exactly once: a replayed presentation fails with INVALID_CHALLENGE_ERROR.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from app.errors import MalformedValueError
+from app.store import challenges
+from app.verification.pipeline import NotACredential, Verifier, _types
+from app.verification.report import Check, Report
+from app.xsd import format_datetime_stamp
+
+MAX_CHALLENGE = 64
+MAX_DOMAIN = 253
+
+
+class VerificationService:
+    def __init__(self, verifier: Verifier, db, settings):
+        self.verifier = verifier
+        self.db = db
+        self.settings = settings
+
+    # -- credentials
+
+    def verify_credential(self, vc: Any) -> Report:
+        """One credential in any of the three shapes; ``NotACredential`` for anything else."""
+        if isinstance(vc, str):
+            kind, value = self.verifier.parse(vc)
+            if kind != "jwt":
+                raise NotACredential("a string verifiableCredential must be a compact vc+jwt")
+            return self.verifier.verify_jwt(value)
+        if not isinstance(vc, dict):
+            raise NotACredential("verifiableCredential must be an object or a compact JWT string")
+        types = _types(vc)
+        if "VerifiablePresentation" in types:
+            raise NotACredential("this is a presentation: send it to POST /presentations/verify")
+        if "VerifiableCredential" not in types and "EnvelopedVerifiableCredential" not in types:
+            raise NotACredential("the document's type does not include VerifiableCredential")
+        return self.verifier.verify(vc)
+
+    def verify_file(self, raw: bytes | str) -> Report:
+        """A pasted or uploaded credential: JSON (bare, or the VC API request shape) or a compact JWT."""
+        kind, value = self.verifier.parse(raw, max_bytes=self.settings.verify_upload_max_bytes)
+        if kind == "json" and isinstance(value, dict) and "verifiableCredential" in value and "type" not in value:
+            value = value["verifiableCredential"]
+        return self.verify_credential(value)
+
+    # -- presentations and challenges
+
+    def new_challenge(self, domain: str | None = None) -> dict[str, Any]:
+        """VC API createChallenge: 256 random bits, an expiry, and the domain the proof must name."""
+        domain = domain or urllib.parse.urlsplit(self.settings.base_url).netloc or None
+        if domain is not None and (not isinstance(domain, str) or len(domain) > MAX_DOMAIN):
+            raise MalformedValueError(f"domain must be a string of at most {MAX_DOMAIN} characters", errors=[{"pointer": "/domain", "detail": "invalid"}])
+        now = datetime.now(UTC)
+        with self.db.transaction() as session:
+            challenges.purge(session, before=now - timedelta(hours=1))
+            record = challenges.create(session, domain=domain, ttl=timedelta(seconds=self.settings.challenge_ttl_seconds), now=now)
+        return {"challenge": record.challenge, "domain": record.domain, "expires": format_datetime_stamp(record.expires_at)}
+
+    def verify_presentation(self, vp: Any, options: Any) -> Report:
+        options = options if options is not None else {}
+        if not isinstance(options, dict):
+            raise MalformedValueError("options must be an object", errors=[{"pointer": "/options", "detail": "object"}])
+        if not isinstance(vp, dict) or "VerifiablePresentation" not in _types(vp):
+            raise NotACredential("verifiablePresentation must be a JSON object whose type includes VerifiablePresentation")
+        challenge, domain = options.get("challenge"), options.get("domain")
+        if not isinstance(challenge, str) or not 0 < len(challenge) <= MAX_CHALLENGE:
+            raise MalformedValueError(
+                "options.challenge is required: get one from POST /challenges", code="INVALID_CHALLENGE_ERROR", errors=[{"pointer": "/options/challenge", "detail": "required"}]
+            )
+        if domain is not None and (not isinstance(domain, str) or len(domain) > MAX_DOMAIN):
+            raise MalformedValueError("options.domain must be a string", errors=[{"pointer": "/options/domain", "detail": "string"}])
+        with self.db.read() as session:
+            record = challenges.get(session, challenge)
+        # The domain the proof must carry is the one the challenge was issued for.
+        expected_domain = record.domain if record and record.domain else domain
+        report = self.verifier.verify_presentation(vp, challenge=challenge, domain=expected_domain)
+        report.checks.insert(self._after_proof(report), self._challenge_check(report, record, challenge, domain))
+        return report
+
+    @staticmethod
+    def _after_proof(report: Report) -> int:
+        ids = [c.id for c in report.checks]
+        return ids.index("proof") + 1 if "proof" in ids else len(ids)
+
+    def _challenge_check(self, report: Report, record, challenge: str, domain: str | None) -> Check:
+        """VC-DI §2.1: the challenge must be ours, unexpired, for this domain, and unused; using it uses it up."""
+        if record is None:
+            return Check("challenge", "failed", "the challenge was not issued by this verifier", "INVALID_CHALLENGE_ERROR")
+        if domain is not None and record.domain is not None and domain != record.domain:
+            return Check("challenge", "failed", f"the challenge was issued for domain {record.domain}, not {domain}", "INVALID_DOMAIN_ERROR")
+        proof = report.check("proof")
+        if proof is None or proof.outcome != "passed":
+            return Check("challenge", "skipped", "not used up: the presentation's proof does not verify")
+        with self.db.transaction() as session:
+            consumed = challenges.consume(session, challenge)
+        if consumed:
+            return Check("challenge", "passed", "a fresh challenge from this verifier, now used up")
+        if record.used_at is not None or record.expires_at > datetime.now(UTC):
+            return Check("challenge", "failed", "the challenge has already been used: a replayed presentation", "INVALID_CHALLENGE_ERROR")
+        return Check("challenge", "failed", "the challenge has expired", "INVALID_CHALLENGE_ERROR")
+
+
+def public_report(report: Report) -> dict[str, Any]:
+    """The report for API clients: without the credential bodies they sent (no personal data echoed back)."""
+
+    def strip(d: dict[str, Any]) -> dict[str, Any]:
+        d.pop("credential", None)
+        for inner in d.get("credentials", []):
+            strip(inner)
+        return d
+
+    return strip(report.as_dict())
