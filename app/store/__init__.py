@@ -9,11 +9,12 @@ the repository functions with a session from ``db.transaction()`` (writes) or ``
 * ``status``: status lists, index allocation (never reused), status changes, the derived bitstring
 * ``idempotency``: Idempotency-Key handling for issuance
 * ``batches``: batch jobs, items and progress
+* ``wallet``: learners, sign-in links, sessions, offers, holdings, shares (tables in ``wallet_models``)
 
 Repositories take plain values and return frozen dataclasses; ORM objects do not leave this package.
 """
 
-from app.store import batches, credentials, idempotency, providers, specifications, status
+from app.store import batches, credentials, idempotency, providers, specifications, status, wallet
 from app.store._common import Page
 from app.store.db import Database, create_db_engine, current_revision, downgrade, normalize_url, open_database, upgrade
 
@@ -32,4 +33,5 @@ __all__ = [
     "specifications",
     "status",
     "upgrade",
+    "wallet",
 ]
