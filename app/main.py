@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import health, issuer, problems
+from app.api import health, issuer, offers, problems
 from app.runtime import Runtime
 from app.settings import Settings, get_settings
 
@@ -24,6 +24,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = open_database(settings, migrate=settings.auto_migrate)
         app.state.db = db
         app.state.issuance = Issuance(runtime, db)
+        from app.wallet import Wallet
+
+        app.state.wallet = Wallet(runtime, db)
         try:
             yield
         finally:
@@ -39,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
     problems.install(app)
     app.include_router(health.router)
+    app.include_router(offers.router)
     app.include_router(issuer.router)
     app.include_router(issuer.public)
 

@@ -10,3 +10,7 @@ from wallet_demo import HERE
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    from wallet_demo import wallet
+
+    app.include_router(wallet.router)
