@@ -402,9 +402,13 @@ class Wallet:
             raise MalformedValueError(f"a share link lasts 1 to {SHARE_MAX_DAYS} days", code="INVALID_EXPIRY")
         raw = token()
         share_id = str(uuid.uuid4())
-        expires = self.clock() + timedelta(days=days)
+        now = self.clock()
+        expires = now + timedelta(days=days)
         with self.db.transaction() as session:
-            store.add_share(session, share_id=share_id, learner_id=learner.id, token_hash=digest(raw), label=(label or "").strip()[:200] or None, expires_at=expires, holding_ids=ids)
+            store.add_share(
+                session, share_id=share_id, learner_id=learner.id, token_hash=digest(raw), label=(label or "").strip()[:200] or None,
+                expires_at=expires, holding_ids=ids, created_at=now,
+            )
         return {"id": share_id, "url": f"{self.base}/wallet/shared/{raw}", "expiresAt": expires}
 
     def shares(self, learner):

@@ -225,10 +225,12 @@ def delete_holding(session: Session, learner_id: int, holding_id: str) -> None:
 # -- shares
 
 
-def add_share(session: Session, *, share_id: str, learner_id: int, token_hash: str, label: str | None, expires_at: datetime, holding_ids: list[str]) -> None:
+def add_share(
+    session: Session, *, share_id: str, learner_id: int, token_hash: str, label: str | None, expires_at: datetime, holding_ids: list[str], created_at: datetime | None = None
+) -> None:
     for hid in holding_ids:
         get_holding(session, learner_id, hid)  # only one's own credentials can be shared
-    session.add(Share(id=share_id, learner_id=learner_id, token_hash=token_hash, label=label, created_at=utcnow(), expires_at=expires_at))
+    session.add(Share(id=share_id, learner_id=learner_id, token_hash=token_hash, label=label, created_at=created_at or utcnow(), expires_at=expires_at))
     session.flush()
     for pos, hid in enumerate(holding_ids):
         session.add(ShareItem(share_id=share_id, holding_id=hid, position=pos))
