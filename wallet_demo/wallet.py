@@ -6,14 +6,13 @@ its CSRF synchronizer token on every state-changing request, and renders templat
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-
-import json
 
 from app.api.deps import read_body
 from app.errors import MicrocredError, NotFoundError

@@ -59,7 +59,6 @@ def test_signin_link_is_logged_single_use_and_sets_a_safe_cookie(live, caplog):
     assert again.status_code == 404
     assert fresh.get("/wallet").status_code == 303  # still signed out
     # Every learner gets an Ed25519 did:key holder key.
-    learner = live.app.state.wallet.complete_signin  # noqa: F841 - the service is reachable
     with live.app.state.wallet.db.read() as s:
         from app.store import wallet as store
 
@@ -224,8 +223,9 @@ def test_import_jwt_credential(live, api, example_input, ana):
 
 
 def test_pdf_embeds_the_signed_credential_and_a_verifier_can_extract_it(live, api, example_input, ana):
-    from pypdf import PdfReader
     import io
+
+    from pypdf import PdfReader
 
     hid = _holding_id(_claim(ana, _offer(api, issue(api, example_input, ana.email))))
     r = ana.post(f"/wallet/credentials/{hid}/pdf")
