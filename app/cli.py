@@ -3,6 +3,7 @@
 Subcommands: ``serve`` runs the HTTP service; ``sign`` and ``verify`` apply the proof engine to a
 document from a file or standard input; ``migrate`` upgrades the database schema; ``openapi`` exports
 (or ``--check``s) the OpenAPI document; ``settings-table`` prints the README's settings table.
+``demo issue --email`` issues the EU example to a learner's wallet.
 Later subcommands join here; names stay stable.
 Exit status: 0 success / verified, 1 not verified, 2 unusable input.
 """
@@ -71,6 +72,7 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.demo_provider and settings.environment != "production":
         _demo_provider(settings)
     print(f"microcred: serving on http://{host}:{port} with {workers} worker(s)", flush=True)
+    print(f"microcred: wallet: {settings.base_url.rstrip('/')}/wallet", flush=True)
     # uvloop + httptools: the default asyncio loop lost TCP_NODELAY with several workers (performance-baseline.md).
     # log_config=None keeps our JSON logging; access_log=False: ours replaces uvicorn's, which logs query strings.
     uvicorn.run(
@@ -228,6 +230,47 @@ def _provider(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    """``demo issue --email``: the demo provider issues the EU example to that e-mail, and prints the claim link."""
+    import copy
+    from pathlib import Path
+
+    from app.errors import MicrocredError
+    from app.settings import get_settings
+    from app.store import providers
+    from app.wallet import Wallet, normalize_email
+
+    settings = get_settings()
+    if settings.environment == "production":
+        return _fail("the demo commands are for development only")
+    try:
+        email = normalize_email(args.email)
+        path = Path(args.input) if args.input else Path(__file__).resolve().parent / "samples" / "eu-microcredential.example.json"
+        record = copy.deepcopy(json.loads(path.read_text()))
+    except (MicrocredError, OSError, ValueError) as exc:
+        return _fail(getattr(exc, "detail", str(exc)))
+    record.setdefault("learner", {}).pop("id", None)  # the e-mail is the learner reference the wallet matches
+    record["learner"]["email"] = email
+    _demo_provider(settings)
+    service = _issuance()
+    try:
+        with service.db.read() as session:
+            provider = providers.get_provider_by_slug(session, "demo")
+        _, issued, _ = service.issue(provider, {"format": args.format, "proof": args.proof, "microcredential": record})
+        offer = Wallet(service.runtime, service.db).create_offer(provider, issued.id)
+    except MicrocredError as exc:
+        return _fail(f"{exc.code}: {exc.detail}")
+    finally:
+        service.db.dispose()
+    if args.json:
+        print(json.dumps({"credentialId": issued.id, "offerUrl": offer["offerUrl"], "expiresAt": offer["expiresAt"], "wallet": f"{service.runtime.settings.base_url.rstrip('/')}/wallet"}))
+    else:
+        print(f"issued {issued.id} to {email} ({args.format}, {args.proof})")
+        print(f"claim link (single use, until {offer['expiresAt']}): {offer['offerUrl']}")
+        print(f"or sign in as {email} at {settings.base_url.rstrip('/')}/wallet: the offer waits there")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="microcred", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -284,6 +327,15 @@ def build_parser() -> argparse.ArgumentParser:
     table = sub.add_parser("settings-table", help="print the Markdown table of every setting (env var, default, meaning)")
     table.add_argument("--update", metavar="README", help="rewrite the table between the settings-table markers of this file")
     table.set_defaults(func=_settings_table)
+
+    demo = sub.add_parser("demo", help="development demo: issue to a learner's wallet")
+    demo.add_argument("action", choices=["issue"])
+    demo.add_argument("--email", required=True, help="the demo learner's e-mail (they sign in to the wallet with it)")
+    demo.add_argument("--format", default="ob3", choices=["ob3", "edc"])
+    demo.add_argument("--proof", default="eddsa-rdfc-2022", choices=["eddsa-rdfc-2022", "eddsa-jcs-2022", "vc+jwt"])
+    demo.add_argument("--input", help="a microcredential record (default: the EU example)")
+    demo.add_argument("--json", action="store_true")
+    demo.set_defaults(func=_demo)
     return parser
 
 

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import batch, catalogue, health, issuer, metrics, openapi, problems, verifier
+from app.api import batch, catalogue, health, issuer, metrics, offers, openapi, problems, verifier
 from app.observability import ObservabilityMiddleware, configure_logging
 from app.ratelimit import RateLimiter, RateLimitMiddleware
 from app.runtime import Runtime
@@ -44,6 +44,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.batches = BatchRunner(app.state.issuance)
         app.state.batches.resume_unfinished()
         runtime.trust_check.attach_providers(_providers_of(db))
+        from app.wallet import Wallet
+
+        app.state.wallet = Wallet(runtime, db)
         try:
             yield
         finally:
@@ -61,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     openapi.install(app)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(offers.router)
     app.include_router(issuer.router)
     app.include_router(issuer.public)
     app.include_router(catalogue.router)

@@ -84,7 +84,7 @@ class Settings(BaseSettings):
         ROOT / "trust" / "registry.json", description="The operator's trust registry (JSON or YAML): issuers by DID or did:web prefix; this service's providers are trusted too."
     )
     challenge_ttl_seconds: int = Field(300, ge=10, le=86_400, description="How long a challenge from POST /challenges can be used (once) in a presentation.")
-    verify_upload_max_bytes: int = Field(262_144, ge=1024, description="Largest credential file accepted by POST /verify/upload and the verification page.")
+    verify_upload_max_bytes: int = Field(4_194_304, ge=1024, description="Largest file accepted by POST /verify/upload and the verification page (a wallet PDF included).")
     csrf_secret: str | None = Field(
         None, description="Key of the verification page's CSRF cookie; default: a random key kept in keys_dir (shared by the workers)."
     )

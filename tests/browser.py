@@ -28,7 +28,9 @@ ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is running, the main thread has a running event
+# loop, and tests that later call asyncio.run() (tests/net/test_fetcher.py) would fail in a full run.
+@pytest.fixture(scope="module")
 def browser():
     require(Path(CHROMIUM).exists(), "Debian's chromium is needed for browser tests (apt-get install chromium)")
     try:

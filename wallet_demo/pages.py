@@ -13,3 +13,7 @@ def install(app: FastAPI) -> None:
     from wallet_demo import verify_page
 
     app.include_router(verify_page.router)
+
+    from wallet_demo import wallet
+
+    app.include_router(wallet.router)

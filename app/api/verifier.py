@@ -24,7 +24,7 @@ from app.verification.service import VerificationService, public_report
 
 router = APIRouter(tags=["verifier"])
 
-UPLOAD_SUFFIXES = (".json", ".jsonld", ".jwt", ".txt")
+UPLOAD_SUFFIXES = (".json", ".jsonld", ".jwt", ".txt", ".pdf")
 
 
 def verification_service(request: Request) -> VerificationService:
@@ -73,6 +73,13 @@ async def uploaded_text(upload: UploadFile, max_bytes: int) -> bytes:
     content = await upload.read(max_bytes + 1)
     if len(content) > max_bytes:
         raise ParsingError(f"the file is larger than {max_bytes} bytes", code="TOO_LARGE")
+    if content.startswith(b"%PDF-"):
+        # The wallet's PDF carries the signed credential as an embedded file (app/pdf_credential.py).
+        from fastapi.concurrency import run_in_threadpool
+
+        from app.pdf_credential import extract_credential_from_pdf
+
+        return (await run_in_threadpool(extract_credential_from_pdf, content)).encode()
     return content
 
 
@@ -102,7 +109,7 @@ async def create_challenge(request: Request) -> Response:
     return Response(strict_json.dumps(out).encode(), media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
-@router.post("/verify/upload", summary="Verify an uploaded credential file (.json, .jsonld, .jwt, .txt)")
+@router.post("/verify/upload", summary="Verify an uploaded credential file (.json, .jsonld, .jwt, .txt, or the wallet's .pdf)")
 async def verify_upload(request: Request) -> Response:
     limit = request.app.state.settings.verify_upload_max_bytes
     form = await form_body(request, max_file_bytes=limit)

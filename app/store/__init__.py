@@ -10,11 +10,12 @@ the repository functions with a session from ``db.transaction()`` (writes) or ``
 * ``idempotency``: Idempotency-Key handling for issuance
 * ``batches``: batch jobs, items and progress
 * ``challenges``: the verifier's single-use presentation challenges
+* ``wallet``: learners, sign-in links, sessions, offers, holdings, shares (tables in ``wallet_models``)
 
 Repositories take plain values and return frozen dataclasses; ORM objects do not leave this package.
 """
 
-from app.store import batches, challenges, credentials, idempotency, providers, specifications, status
+from app.store import batches, challenges, credentials, idempotency, providers, specifications, status, wallet
 from app.store._common import Page
 from app.store.db import Database, create_db_engine, current_revision, downgrade, normalize_url, open_database, upgrade
 
@@ -34,4 +35,5 @@ __all__ = [
     "specifications",
     "status",
     "upgrade",
+    "wallet",
 ]

@@ -38,6 +38,15 @@ TABLES = {
     "idempotency_keys",
     "batch_jobs",
     "batch_items",
+    "learners",
+    "holdings",
+    "shares",
+    "credential_offers",
+    "signin_links",
+    "wallet_sessions",
+    "share_items",
+    "share_views",
+    "challenges",
 }
 
 

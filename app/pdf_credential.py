@@ -1,0 +1,173 @@
+"""A credential as a PDF that a person can read and a machine can check.
+
+``render_pdf`` lays out the credential's facts (in each of its languages), a QR code (segno) linking to a
+verification page, and embeds the exact signed credential as a PDF attachment (ISO 32000-1 §7.11.4
+embedded file streams, via fpdf2 ``embed_file``; PDF/A-3 calls the same mechanism an "associated file").
+
+``extract_credential_from_pdf`` is what a verifier calls on an uploaded PDF: it reads the embedded
+files with pypdf and returns the credential text (JSON or a compact JWS), decompressing with a cap so a
+small PDF cannot inflate into a huge string (security-notes §9 applies to any compressed input).
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from pathlib import Path
+from typing import Any
+
+from app.errors import MicrocredError
+
+#: names the wallet gives the attachment; any .json/.jwt attachment is accepted from other producers
+ATTACHMENT_NAMES = ("credential.json", "credential.jwt")
+MAX_PDF_BYTES = 10 * 1024 * 1024
+MAX_CREDENTIAL_BYTES = 1_048_576
+_FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+
+
+class PdfCredentialError(MicrocredError):
+    """The PDF is unreadable, carries no credential, or carries one too large to accept."""
+
+    code = "PDF_NO_CREDENTIAL"
+    status = 400
+    title = "No credential found in the PDF"
+
+
+# -- reading -------------------------------------------------------------------------------------------
+
+
+def _inflate(data: bytes, cap: int) -> bytes:
+    d = zlib.decompressobj()
+    out = d.decompress(data, cap + 1)
+    if len(out) > cap or d.unconsumed_tail:
+        raise PdfCredentialError(f"the embedded credential is larger than {cap} bytes", code="PDF_ATTACHMENT_TOO_LARGE")
+    return out
+
+
+def _stream_bytes(stream: Any, cap: int) -> bytes:
+    """The decoded bytes of an embedded file stream: no filter or FlateDecode only, with a size cap."""
+    filters = stream.get("/Filter")
+    names = [str(f) for f in (filters if isinstance(filters, list) else [filters] if filters else [])]
+    raw = stream._data  # the encoded bytes as stored; decoding happens here, under the cap
+    if len(raw) > MAX_PDF_BYTES:
+        raise PdfCredentialError("the embedded file is too large", code="PDF_ATTACHMENT_TOO_LARGE")
+    if not names:
+        data = raw
+    elif names == ["/FlateDecode"] and not stream.get("/DecodeParms"):
+        data = _inflate(raw, cap)
+    else:
+        raise PdfCredentialError(f"embedded file filter {names} is not supported", code="PDF_UNSUPPORTED_FILTER")
+    if len(data) > cap:
+        raise PdfCredentialError(f"the embedded credential is larger than {cap} bytes", code="PDF_ATTACHMENT_TOO_LARGE")
+    return data
+
+
+def _embedded_files(node: Any, depth: int = 0) -> list[tuple[str, Any]]:
+    """(name, file specification) pairs of an EmbeddedFiles name tree (ISO 32000-1 §7.9.6), depth-bounded."""
+    if depth > 8 or node is None:
+        return []
+    node = node.get_object()
+    out: list[tuple[str, Any]] = []
+    names = node.get("/Names")
+    if names is not None:
+        names = names.get_object()
+        for i in range(0, min(len(names), 200) - 1, 2):
+            out.append((str(names[i]), names[i + 1].get_object()))
+    for kid in (node.get("/Kids") or [])[:50]:
+        out.extend(_embedded_files(kid, depth + 1))
+    return out
+
+
+def extract_credential_from_pdf(data: bytes, *, max_bytes: int = MAX_CREDENTIAL_BYTES) -> str:
+    """The signed credential embedded in a PDF (as text: JSON or a compact JWS), or ``PdfCredentialError``."""
+    if not isinstance(data, bytes | bytearray) or not bytes(data[:1024]).lstrip().startswith(b"%PDF-"):
+        raise PdfCredentialError("not a PDF file", code="PDF_INVALID")
+    if len(data) > MAX_PDF_BYTES:
+        raise PdfCredentialError(f"PDF larger than {MAX_PDF_BYTES} bytes", code="PDF_TOO_LARGE")
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(bytes(data)), strict=False)
+        root = reader.trailer["/Root"].get_object()
+        tree = root.get("/Names", {}).get_object().get("/EmbeddedFiles") if root.get("/Names") else None
+        files = _embedded_files(tree)
+    except (PyPdfError, KeyError, ValueError, TypeError, AttributeError, RecursionError) as exc:
+        raise PdfCredentialError(f"the PDF could not be read: {type(exc).__name__}", code="PDF_INVALID") from None
+    candidates = sorted(files, key=lambda f: (f[0] not in ATTACHMENT_NAMES, f[0]))
+    for name, spec in candidates:
+        if not (name.endswith(".json") or name.endswith(".jwt") or name in ATTACHMENT_NAMES):
+            continue
+        try:
+            stream = spec["/EF"].get_object().get("/F").get_object()
+            body = _stream_bytes(stream, max_bytes)
+            return body.decode("utf-8")
+        except PdfCredentialError:
+            raise
+        except (KeyError, AttributeError, UnicodeDecodeError, PyPdfError, TypeError) as exc:
+            raise PdfCredentialError(f"the attachment {name[:60]} could not be read: {type(exc).__name__}", code="PDF_INVALID") from None
+    raise PdfCredentialError("the PDF carries no embedded credential (credential.json or credential.jwt)")
+
+
+# -- writing -------------------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        if "label" in value or "title" in value or "name" in value:
+            return _text(value.get("label") or value.get("title") or value.get("name"))
+        return " / ".join(f"{v}" if len(value) == 1 else f"[{k}] {v}" for k, v in value.items() if isinstance(v, str | int | float))
+    if isinstance(value, list):
+        return "; ".join(_text(v) for v in value)
+    return str(value)
+
+
+def render_pdf(*, facts: list[tuple[str, Any]], title: str, status_line: str, credential: bytes, media_type: str, verify_url: str) -> bytes:
+    """A readable one-credential document: facts, a QR code to ``verify_url``, the credential attached."""
+    import segno
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(True, margin=18)
+    pdf.set_title(title[:200])
+    pdf.set_creator("microcred wallet")
+    if (_FONT_DIR / "DejaVuSans.ttf").exists():
+        pdf.add_font("body", "", str(_FONT_DIR / "DejaVuSans.ttf"))
+        pdf.add_font("body", "B", str(_FONT_DIR / "DejaVuSans-Bold.ttf"))
+        family, clean = "body", (lambda s: s)
+    else:  # core font: Latin-1 only
+        family, clean = "helvetica", (lambda s: s.encode("latin-1", "replace").decode("latin-1"))
+    pdf.add_page()
+    width = pdf.epw
+
+    qr = segno.make(verify_url, error="m")
+    png = io.BytesIO()
+    qr.save(png, kind="png", scale=6, border=2)
+    png.seek(0)
+    pdf.image(png, x=pdf.w - pdf.r_margin - 38, y=pdf.t_margin, w=38, h=38)
+
+    pdf.set_font(family, "B", 18)
+    pdf.multi_cell(width - 44, 9, clean(title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(family, "", 10)
+    pdf.multi_cell(width - 44, 5, clean(status_line), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.set_font(family, "", 8)
+    pdf.multi_cell(width - 44, 4, clean(f"Scan the code or open {verify_url} to check this credential online. The signed credential is attached to this PDF (credential.{'jwt' if media_type.endswith('jwt') else 'json'})."), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_y(max(pdf.get_y(), pdf.t_margin + 42))
+
+    for label, value in facts:
+        if value in (None, "", [], {}):
+            continue
+        pdf.set_font(family, "B", 10)
+        pdf.multi_cell(width, 6, clean(label), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(family, "", 10)
+        lines = value if isinstance(value, list) else [value]
+        for line in lines:
+            pdf.multi_cell(width, 5, clean(("• " if len(lines) > 1 else "") + _text(line)), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1.5)
+
+    name = "credential.jwt" if media_type.endswith("jwt") else "credential.json"
+    pdf.embed_file(bytes=credential, basename=name, mime_type=media_type.split(";")[0], desc="The signed verifiable credential", compress=True)
+    return bytes(pdf.output())

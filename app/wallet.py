@@ -1,0 +1,479 @@
+"""The holder side: a learner's demo wallet, free of HTTP.
+
+* Sign-in by e-mail link: a one-time link (256 random bits, 15 minutes) is written to the service log
+  (logger ``microcred.wallet``); no third-party IdP. In test mode the links are also kept in ``outbox``.
+* Sessions: a random cookie value (kept hashed) bound to a server-side row that holds the CSRF
+  synchronizer token (OWASP CSRF Prevention Cheat Sheet, "Synchronizer Token Pattern").
+* Holder key: each learner gets an Ed25519 key (``FileKeyStore`` under ``keys/``) and its did:key
+  (W3C CCG did:key v0.7), used to sign presentations.
+* Offers: a provider asks for a claim link to one issued credential: single-use, expiring, 256 random
+  bits (the OID4VCI "pre-authorized code" shape, without the protocol). Pending offers also appear in
+  the wallet of the learner whose e-mail or DID is the credential's ``learner_ref``.
+* Holdings: claimed or imported credentials as the exact bytes received; an import that does not
+  verify is kept but marked, and never shown as valid. The status shown is re-checked on every view.
+* Shares: links (≥128 random bits, default 7 days) to a page that re-verifies each shared credential
+  when opened; each opening is recorded with its time and a coarse user agent (no IP address).
+* Presentations: W3C VC Data Model 2.0 §4.13 verifiable presentations, signed with the holder key by
+  Data Integrity (eddsa-rdfc-2022, ``proofPurpose: authentication`` with the verifier's challenge and domain).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import sys
+import urllib.parse
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from app import strict_json
+from app.credentials.completeness import eu_completeness, summary
+from app.errors import MalformedValueError, MicrocredError, NotFoundError
+from app.keys import ED25519, FileKeyStore
+from app.store import Database
+from app.store import wallet as store
+from app.verification import NotACredential, Report
+
+log = logging.getLogger("microcred.wallet")
+
+SIGNIN_TTL = timedelta(minutes=15)
+SESSION_TTL = timedelta(hours=12)
+OFFER_TTL = timedelta(days=30)
+SHARE_DEFAULT_DAYS = 7
+SHARE_MAX_DAYS = 365
+MAX_IMPORT_BYTES = 1_048_576
+VC2 = "https://www.w3.org/ns/credentials/v2"
+_EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
+
+
+class Gone(MicrocredError):
+    """A share link that was revoked or has expired (HTTP 410)."""
+
+    code = "LINK_GONE"
+    status = 410
+    title = "This link is no longer available"
+
+
+def token() -> str:
+    """256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def normalize_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    if len(email) > 320 or not _EMAIL.match(email):
+        raise MalformedValueError("enter a valid e-mail address", code="INVALID_EMAIL")
+    return email
+
+
+def coarse_agent(user_agent: str | None) -> str:
+    """``Chrome on Linux``-style: a browser family and a platform, never the full string."""
+    ua = user_agent or ""
+    browser = next(
+        (name for key, name in (("Edg/", "Edge"), ("OPR/", "Opera"), ("HeadlessChrome", "Headless Chrome"), ("Chrome/", "Chrome"), ("Firefox/", "Firefox"), ("Safari/", "Safari"), ("curl/", "curl"), ("python-httpx", "a script"), ("python", "a script")) if key in ua),
+        "another client",
+    )
+    platform = next(
+        (name for key, name in (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"), ("Windows", "Windows"), ("Mac OS X", "macOS"), ("Linux", "Linux")) if key in ua),
+        None,
+    )
+    return f"{browser} on {platform}" if platform else browser
+
+
+@dataclass
+class Card:
+    """What the wallet shows of one held credential; ``state`` is re-derived from a fresh verification."""
+
+    id: str
+    state: str  # valid | expired | not-yet-valid | suspended | revoked | invalid | unknown | unverified
+    reason: str
+    title: Any = None
+    provider: Any = None
+    date: str | None = None
+    ects: float | None = None
+    eqf: Any = None
+    source: str = "offer"
+    problem: str | None = None
+    media_type: str = "application/vc+ld+json"
+    languages: list[str] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    elements: list[dict[str, Any]] = field(default_factory=list)
+    report: dict[str, Any] = field(default_factory=dict)
+    credential: dict[str, Any] | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.state == "valid"
+
+
+def state_of(report: Report) -> tuple[str, str]:
+    """(state, reason) from a verification report: the first failing blocking check decides."""
+    for check in report.checks:
+        if check.outcome not in ("failed", "indeterminate"):
+            continue
+        if check.id in ("well_formed", "proof", "issuer_binding"):
+            return "invalid", check.reason
+        if check.id == "validity":
+            return ("not-yet-valid" if "before" in check.reason else "expired"), check.reason
+        if check.id == "status":
+            if check.code == "STATUS_REVOKED":
+                return "revoked", check.reason
+            if check.code == "STATUS_SUSPENDED":
+                return "suspended", check.reason
+            if check.outcome == "indeterminate":
+                return "unknown", check.reason
+            return "invalid", check.reason
+    if report.verified:
+        return "valid", "verified just now: signature, issuer, validity period and status"
+    return "invalid", "the credential does not verify"
+
+
+class Wallet:
+    """Every holder-side operation, for every learner of this service."""
+
+    def __init__(self, runtime, db: Database, *, clock=None):
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.db = db
+        self.keys = FileKeyStore(self.settings.keys_dir)
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.base = self.settings.base_url.rstrip("/")
+        #: test mode only: (email, link) of every sign-in link sent, for tests to follow
+        self.outbox: list[tuple[str, str]] = []
+        _ensure_log_output()
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base.startswith("https://")
+
+    # -- sign-in -----------------------------------------------------------------------------------
+
+    def request_signin(self, email: str, next_path: str | None = None) -> None:
+        """Write a one-time sign-in link for ``email`` to the service log (the demo's "mailbox")."""
+        email = normalize_email(email)
+        raw = token()
+        with self.db.transaction() as session:
+            store.add_signin_link(session, token_hash=digest(raw), email=email, expires_at=self.clock() + SIGNIN_TTL)
+        link = f"{self.base}/wallet/signin/{raw}" + (f"?next={urllib.parse.quote(next_path, safe='/')}" if safe_next(next_path) else "")
+        log.info("sign-in link for %s: %s", email, link)
+        if self.settings.environment == "test":
+            self.outbox.append((email, link))
+
+    def complete_signin(self, raw: str):
+        """Use a sign-in link once: the learner (created on first sign-in, with a holder key), or NotFoundError."""
+        now = self.clock()
+        with self.db.transaction() as session:
+            email = store.use_signin_link(session, digest(raw or ""), now)
+            if email is None:
+                raise NotFoundError("this sign-in link is unknown, used or expired; ask for a new one", code="SIGNIN_LINK_INVALID")
+            learner = store.find_learner_by_email(session, email)
+            if learner is None:
+                key_name = f"holder-{uuid.uuid4().hex}"
+                signer = self.keys.create(key_name, ED25519)
+                learner = store.create_learner(session, email=email, holder_did=f"did:key:{signer.public_multibase()}", key_ref=key_name)
+        return learner
+
+    def learner(self, learner_id: int):
+        with self.db.read() as session:
+            return store.get_learner(session, learner_id)
+
+    # -- sessions ----------------------------------------------------------------------------------
+
+    def new_session(self, learner_id: int | None) -> tuple[str, str]:
+        """(cookie value, CSRF token) of a new session; only the cookie's hash is stored."""
+        raw, csrf = token(), token()
+        with self.db.transaction() as session:
+            store.add_session(session, id_hash=digest(raw), learner_id=learner_id, csrf_token=csrf, expires_at=self.clock() + SESSION_TTL)
+        return raw, csrf
+
+    def session(self, raw: str | None):
+        if not raw or len(raw) > 100:
+            return None
+        with self.db.read() as session:
+            return store.get_session(session, digest(raw), self.clock())
+
+    def end_session(self, raw: str | None) -> None:
+        if raw:
+            with self.db.transaction() as session:
+                store.delete_session(session, digest(raw))
+
+    @staticmethod
+    def csrf_ok(sess, submitted: str | None) -> bool:
+        return bool(sess and submitted and hmac.compare_digest(sess.csrf_token.encode(), submitted.encode()))
+
+    # -- reading credentials -----------------------------------------------------------------------
+
+    def _verify(self, body: bytes) -> Report | None:
+        try:
+            return self.runtime.verifier.verify(body)
+        except NotACredential:
+            return None
+
+    def card(self, holding, *, detail: bool = False) -> Card:
+        report = self._verify(holding.body)
+        if report is None:
+            card = Card(holding.id, "invalid", "not a readable credential")
+        else:
+            state, reason = state_of(report)
+            if not holding.verified_on_receipt and state == "valid":
+                state, reason = "unverified", "this imported credential did not verify when it was imported"
+            card = Card(holding.id, state, reason, report=report.as_dict() if detail else {}, credential=report.credential)
+            if report.credential:
+                try:
+                    s = summary(report.credential)
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    s = {"title": report.credential.get("name") or "Verifiable credential", "issuer": report.issuer}
+                card.title = s.get("title")
+                card.provider = s.get("awardingBody") or s.get("issuer") or report.issuer
+                card.date = s.get("date")
+                card.ects = s.get("ects")
+                card.eqf = s.get("eqf")
+                card.languages = s.get("languages") or []
+                card.summary = s
+                if detail:
+                    try:
+                        card.elements = [e.as_dict() for e in eu_completeness(report.credential)]
+                    except (ValueError, KeyError, TypeError, AttributeError):
+                        card.elements = []
+        card.source, card.problem, card.media_type = holding.source, holding.problem, holding.media_type
+        return card
+
+    def cards(self, learner) -> list[Card]:
+        with self.db.read() as session:
+            holdings = store.list_holdings(session, learner.id)
+        return [self.card(h) for h in holdings]
+
+    def holding(self, learner, holding_id: str):
+        with self.db.read() as session:
+            return store.get_holding(session, learner.id, holding_id)
+
+    def detail(self, learner, holding_id: str) -> Card:
+        return self.card(self.holding(learner, holding_id), detail=True)
+
+    # -- offers (provider side and learner side) ---------------------------------------------------
+
+    def create_offer(self, provider, credential_id: str, *, ttl: timedelta = OFFER_TTL) -> dict[str, Any]:
+        """A claim link and its QR code (SVG) for one of ``provider``'s credentials."""
+        import segno
+
+        from app.store import credentials as credential_store
+
+        raw = token()
+        expires = self.clock() + ttl
+        with self.db.transaction() as session:
+            stored = credential_store.get_credential(session, credential_id, provider_id=provider.id)
+            offer = store.add_offer(session, offer_id=str(uuid.uuid4()), token_hash=digest(raw), credential_id=stored.id, learner_ref=stored.learner_ref, expires_at=expires)
+        url = f"{self.base}/wallet/claim/{raw}"
+        svg = segno.make(url, error="m").svg_inline(scale=4, title="Claim your credential")
+        return {"offerId": offer.id, "offerUrl": url, "qrSvg": svg, "expiresAt": expires.isoformat().replace("+00:00", "Z")}
+
+    def _offer_view(self, session, offer) -> dict[str, Any]:
+        body, media_type, _ = store.issued_credential(session, offer.credential_id)
+        return {"offer": offer, "body": body, "media_type": media_type}
+
+    def offer_preview(self, raw: str) -> dict[str, Any]:
+        """The credential an offer link is for (unclaimed and unexpired), or NotFoundError."""
+        with self.db.read() as session:
+            offer = store.find_offer(session, token_hash=digest(raw or ""))
+            if offer is None or offer.claimed_at is not None or offer.expires_at <= self.clock():
+                raise NotFoundError("this claim link is unknown, already used or expired", code="OFFER_INVALID")
+            view = self._offer_view(session, offer)
+        view["card"] = self._preview_card(offer.id, view["body"], view["media_type"])
+        return view
+
+    def _preview_card(self, ident: str, body: bytes, media_type: str) -> Card:
+        return self.card(store.HoldingRow(ident, 0, None, "offer", media_type, body, True, None, self.clock()))
+
+    def pending_offers(self, learner) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            offers = store.pending_offers(session, [learner.email, learner.holder_did], self.clock())
+            views = [self._offer_view(session, o) for o in offers if not store.holds_credential(session, learner.id, o.credential_id)]
+        for v in views:
+            v["card"] = self._preview_card(v["offer"].id, v["body"], v["media_type"])
+        return views
+
+    def claim(self, learner, *, raw: str | None = None, offer_id: str | None = None):
+        """Claim an offer (by its link, or by id when it was addressed to this learner): once only."""
+        now = self.clock()
+        with self.db.transaction() as session:
+            if raw is not None:
+                offer = store.find_offer(session, token_hash=digest(raw))
+            else:
+                offer = store.find_offer(session, offer_id=offer_id)
+                if offer is not None and offer.learner_ref not in (learner.email, learner.holder_did):
+                    offer = None  # another learner's offer: as if it did not exist
+            if offer is None or not store.claim_offer(session, offer.id, learner.id, now):
+                raise NotFoundError("this offer is unknown, already claimed or expired", code="OFFER_INVALID")
+            body, media_type, _ = store.issued_credential(session, offer.credential_id)
+            return store.add_holding(
+                session, holding_id=str(uuid.uuid4()), learner_id=learner.id, credential_id=offer.credential_id, source="offer",
+                media_type=media_type, body=body, verified=True, problem=None,
+            )
+
+    # -- import ------------------------------------------------------------------------------------
+
+    def import_credential(self, learner, data: bytes):
+        """Keep an uploaded credential (JSON, JWT, or a PDF with one embedded); mark it if it does not verify."""
+        if len(data) > MAX_IMPORT_BYTES * 10:
+            raise MalformedValueError("the file is too large", code="TOO_LARGE")
+        if data[:5] == b"%PDF-":
+            from app.pdf_credential import extract_credential_from_pdf
+
+            data = extract_credential_from_pdf(data).encode()
+        if len(data) > MAX_IMPORT_BYTES:
+            raise MalformedValueError("the credential is too large", code="TOO_LARGE")
+        try:
+            kind, value = self.runtime.verifier.parse(data)
+            report = self.runtime.verifier.verify(data)
+        except NotACredential as exc:
+            raise MalformedValueError(f"this file is not a verifiable credential: {exc.detail}", code=exc.code) from None
+        if report.kind != "credential":
+            raise MalformedValueError("import a credential, not a presentation", code="NOT_A_CREDENTIAL")
+        state, reason = state_of(report)
+        verified = state == "valid"
+        credential_id = report.credential.get("id") if isinstance(report.credential, dict) and isinstance(report.credential.get("id"), str) else None
+        media_type = "application/vc+jwt" if kind == "jwt" or report.format == "vc+jwt" else "application/vc+ld+json"
+        body = data.strip() if kind == "jwt" else data
+        with self.db.transaction() as session:
+            return store.add_holding(
+                session, holding_id=str(uuid.uuid4()), learner_id=learner.id, credential_id=(credential_id or "")[:500] or None, source="import",
+                media_type=media_type, body=body, verified=verified, problem=None if verified else f"{state}: {reason}"[:2000],
+            )
+
+    def delete(self, learner, holding_id: str) -> None:
+        with self.db.transaction() as session:
+            store.delete_holding(session, learner.id, holding_id)
+
+    # -- download ----------------------------------------------------------------------------------
+
+    def pdf(self, learner, holding_id: str) -> tuple[bytes, str]:
+        """(PDF bytes, file name): the facts, the credential attached, a QR code to a share link made for it."""
+        from app.pdf_credential import render_pdf
+
+        holding = self.holding(learner, holding_id)
+        card = self.card(holding, detail=True)
+        share = self.create_share(learner, [holding_id], days=SHARE_MAX_DAYS, label="QR code of a PDF download")
+        localized = _loc
+
+        def lang_lines(value):
+            if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+                return [f"[{k}] {v}" if len(value) > 1 else v for k, v in value.items()]
+            return value
+
+        s = card.summary
+        facts = [
+            ("Learner", lang_lines(s.get("learnerName"))),
+            ("Awarded by", lang_lines(card.provider)),
+            ("Country", localized((s.get("awardingBodyCountry") or {}).get("label"))),
+            ("Date of issue", card.date),
+            ("Workload", f"{card.ects:g} ECTS" if card.ects else None),
+            ("EQF level", card.eqf),
+            ("Learning outcomes", [localized(lo) for lo in s.get("learningOutcomes") or []]),
+            ("Assessment", lang_lines(s.get("assessment"))),
+            ("Form of participation", lang_lines(s.get("participation"))),
+            ("Quality assurance", [localized(q) for q in s.get("qualityAssurance") or []]),
+            ("Grade", localized((s.get("grade") or {}).get("value") if isinstance(s.get("grade"), dict) else s.get("grade"))),
+            ("Issuer", (card.credential or {}).get("issuer", {}).get("id") if isinstance((card.credential or {}).get("issuer"), dict) else (card.credential or {}).get("issuer")),
+            ("Credential id", holding.credential_id),
+        ]
+        title = localized(card.title) or "Verifiable credential"
+        status_line = f"Status when this PDF was made ({self.clock():%Y-%m-%d %H:%M} UTC): {card.state}. {card.reason}"
+        body = render_pdf(facts=facts, title=title, status_line=status_line, credential=holding.body, media_type=holding.media_type, verify_url=share["url"])
+        return body, f"credential-{holding.id[:8]}.pdf"
+
+    # -- shares ------------------------------------------------------------------------------------
+
+    def create_share(self, learner, holding_ids: list[str], *, days: int = SHARE_DEFAULT_DAYS, label: str | None = None) -> dict[str, Any]:
+        ids = list(dict.fromkeys(h for h in holding_ids if isinstance(h, str)))
+        if not ids:
+            raise MalformedValueError("choose at least one credential to share", code="NOTHING_TO_SHARE")
+        if len(ids) > 50:
+            raise MalformedValueError("share at most 50 credentials at once")
+        if not 1 <= days <= SHARE_MAX_DAYS:
+            raise MalformedValueError(f"a share link lasts 1 to {SHARE_MAX_DAYS} days", code="INVALID_EXPIRY")
+        raw = token()
+        share_id = str(uuid.uuid4())
+        now = self.clock()
+        expires = now + timedelta(days=days)
+        with self.db.transaction() as session:
+            store.add_share(
+                session, share_id=share_id, learner_id=learner.id, token_hash=digest(raw), label=(label or "").strip()[:200] or None,
+                expires_at=expires, holding_ids=ids, created_at=now,
+            )
+        return {"id": share_id, "url": f"{self.base}/wallet/shared/{raw}", "expiresAt": expires}
+
+    def shares(self, learner):
+        with self.db.read() as session:
+            return store.list_shares(session, learner.id)
+
+    def revoke_share(self, learner, share_id: str) -> None:
+        with self.db.transaction() as session:
+            store.revoke_share(session, learner.id, share_id, self.clock())
+
+    def open_share(self, raw: str, user_agent: str | None) -> tuple[Any, list[Card]]:
+        """The shared credentials, each re-verified now; records the view. 404 unknown, 410 revoked or expired."""
+        now = self.clock()
+        with self.db.transaction() as session:
+            share = store.find_share_by_token(session, digest(raw or ""))
+            if share is None:
+                raise NotFoundError("no such link")
+            if share.revoked_at is not None or share.expires_at <= now:
+                raise Gone("this link was revoked or has expired")
+            store.record_view(session, share.id, now, coarse_agent(user_agent))
+            holdings = store.shared_holdings(session, share)
+        return share, [self.card(h, detail=True) for h in holdings]
+
+    # -- presentations -----------------------------------------------------------------------------
+
+    def present(self, learner, holding_ids: list[str], *, challenge: str, domain: str) -> dict[str, Any]:
+        """A verifiable presentation of the chosen credentials, signed by the holder key for the verifier's challenge."""
+        challenge, domain = (challenge or "").strip(), (domain or "").strip()
+        if not challenge or not domain or len(challenge) > 500 or len(domain) > 500:
+            raise MalformedValueError("a presentation needs the verifier's challenge and domain", code="CHALLENGE_REQUIRED")
+        items = []
+        for hid in dict.fromkeys(holding_ids):
+            holding = self.holding(learner, hid)
+            if holding.media_type.endswith("jwt"):
+                items.append({"@context": [VC2], "id": f"data:application/vc+jwt,{holding.body.decode('ascii')}", "type": "EnvelopedVerifiableCredential"})
+            else:
+                items.append(strict_json.loads(holding.body))
+        if not items:
+            raise MalformedValueError("choose at least one credential to present", code="NOTHING_TO_PRESENT")
+        vp = {"@context": [VC2], "type": ["VerifiablePresentation"], "id": f"urn:uuid:{uuid.uuid4()}", "holder": learner.holder_did, "verifiableCredential": items}
+        mb = learner.holder_did.removeprefix("did:key:")
+        signer = self.keys.load(learner.key_ref, f"{learner.holder_did}#{mb}")
+        return self.runtime.engine.add_proof(vp, signer, suite="eddsa-rdfc-2022", proof_purpose="authentication", challenge=challenge, domain=domain)
+
+
+def _loc(value: Any) -> str:
+    """A language map as one line of text: English first, else the first language."""
+    if isinstance(value, dict):
+        text = value.get("en") if isinstance(value.get("en"), str) else next((v for v in value.values() if isinstance(v, str)), "")
+        return text
+    if isinstance(value, list):
+        return ", ".join(_loc(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def safe_next(path: str | None) -> bool:
+    """Only this service's wallet pages are valid redirect targets (no open redirect)."""
+    return bool(path) and path.startswith("/wallet") and "//" not in path and "\\" not in path and len(path) < 300
+
+
+def _ensure_log_output() -> None:
+    """The sign-in links must reach the service log even when only uvicorn's loggers are configured."""
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        log.addHandler(handler)
+    if log.level == logging.NOTSET or log.level > logging.INFO:
+        log.setLevel(logging.INFO)
