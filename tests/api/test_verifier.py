@@ -428,7 +428,7 @@ def test_upload_json_and_jwt_files(live, client, example_input):
     "files,code",
     [
         ({"file": ("x.exe", b"{}", "application/octet-stream")}, "UNSUPPORTED_FILE_TYPE"),
-        ({"file": ("x.json", b"{" + b" " * 300_000 + b"}", "application/json")}, "TOO_LARGE"),
+        ({"file": ("x.json", b"{" + b" " * 4_200_000 + b"}", "application/json")}, "TOO_LARGE"),
         ({"file": ("x.json", b"hello", "application/json")}, "PARSING_ERROR"),
         ({"other": ("x.json", b"{}", "application/json")}, "MALFORMED_VALUE_ERROR"),
     ],

@@ -179,4 +179,4 @@ def test_workers_starting_together_migrate_once(database_url):
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(4) as pool:
         pool.map(upgrade, [database_url] * 4)
-    assert current_revision(database_url) == "0001"
+    assert current_revision(database_url) == HEAD

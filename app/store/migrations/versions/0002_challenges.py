@@ -16,7 +16,7 @@ from alembic import op
 
 UTC_TIMESTAMP = sa.DateTime(timezone=True)
 
-revision: str = "0002_challenges"
+revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

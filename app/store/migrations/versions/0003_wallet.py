@@ -1,7 +1,7 @@
 """Wallet tables: learners, sign-in links, sessions, credential offers, holdings, shares and share views.
 
 Revision ID: 0003
-Revises: 0002_challenges (re-pointed to 0002 when the verifier branch's 0002_challenges is merged)
+Revises: 0002 (challenges)
 Create Date: 2026-11-23
 
 Written out in full, like 0001 (a migration is a frozen record of one schema). Tokens are stored as
@@ -19,7 +19,7 @@ BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 UTC_TIMESTAMP = sa.DateTime(timezone=True)
 
 revision: str = "0003"
-down_revision: str | None = "0002_challenges"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
