@@ -271,6 +271,21 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _status_lists(args: argparse.Namespace) -> int:
+    """After restoring a database backup: seal every open status list so no index can be handed out twice."""
+    from app.runtime import get_runtime
+    from app.store import open_database, status
+
+    db = open_database(get_runtime().settings, migrate=True)
+    try:
+        with db.transaction() as session:
+            sealed = status.seal_status_lists(session)
+    finally:
+        db.dispose()
+    print(json.dumps({"sealed": sealed}) if args.json else f"sealed {sealed} status list(s); new credentials go to fresh lists")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="microcred", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -301,6 +316,11 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--challenge")
     verify.add_argument("--domain")
     verify.set_defaults(func=_verify)
+
+    lists = sub.add_parser("status-lists", help="status list maintenance (admin)")
+    lists.add_argument("action", choices=["seal"], help="seal: after restoring a backup, close every open list")
+    lists.add_argument("--json", action="store_true")
+    lists.set_defaults(func=_status_lists)
 
     prov = sub.add_parser("provider", help="manage providers (admin)")
     prov.add_argument("action", choices=["create", "rotate-key", "api-key", "revoke-api-key", "list"])

@@ -143,6 +143,26 @@ class Issuance:
             "authentication": ids,
         }
 
+    def local_did_document(self, did: str) -> dict[str, Any] | None:
+        """The DID document of a did:web this service hosts (``did:web:<host>:issuers:<slug>``), else None."""
+        prefix = self.did_web_for("")
+        if not did.startswith(prefix) or ":" in did[len(prefix):]:
+            return None
+        try:
+            return self.did_document(did[len(prefix):])
+        except NotFoundError:
+            return None
+
+    def local_status_list(self, url: str) -> bytes | None:
+        """The signed status list credential behind one of this service's status URLs, else None."""
+        prefix = self.status_url("")
+        if not url.startswith(prefix) or "/" in url[len(prefix):] or not url[len(prefix):]:
+            return None
+        try:
+            return self.status_list_credential(url[len(prefix):])
+        except NotFoundError:
+            return None
+
     def signer_for(self, provider) -> Signer:
         signer = self._signers.get(provider.did)
         if signer is None:

@@ -44,6 +44,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.batches = BatchRunner(app.state.issuance)
         app.state.batches.resume_unfinished()
         runtime.trust_check.attach_providers(_providers_of(db))
+        # What this service publishes itself (its did:web documents, its status lists) is read from its own
+        # data rather than fetched over the network: authoritative, always current, no loopback needed.
+        runtime.resolver.local = app.state.issuance.local_did_document
+        runtime.status_checker.local = app.state.issuance.local_status_list
         from app.wallet import Wallet
 
         app.state.wallet = Wallet(runtime, db)

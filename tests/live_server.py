@@ -39,14 +39,8 @@ def start(database_url: str, tmp_path, **overrides) -> LiveServer:
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        database_url=database_url,
-        keys_dir=tmp_path / "keys",
-        base_url=url,
-        fetch_allow_loopback=True,
-        environment="test",
-        **overrides,
-    )
+    options = {"fetch_allow_loopback": True, "environment": "test", **overrides}
+    settings = Settings(database_url=database_url, keys_dir=tmp_path / "keys", base_url=url, **options)
     app = create_app(settings)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)

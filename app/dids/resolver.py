@@ -12,6 +12,7 @@ verification relationship the proof purpose names (DID Core §5.3: assertionMeth
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 import re
 
 from app.dids.did_key import resolve_did_key
@@ -79,6 +80,9 @@ class DidResolver:
         self.settings = settings or get_settings()
         self._fetcher = fetcher
         self._cache: TTLCache[dict] = cache if cache is not None else TTLCache.from_settings(self.settings)
+        #: did:web DIDs this service hosts itself are answered from its own data, never over the network
+        #: (set by the app: ``Issuance.local_did_document``); ``None`` for a DID it does not host.
+        self.local: Callable[[str], dict | None] | None = None
 
     def clear_cache(self) -> None:
         """Forget cached did:web documents (after a key rotation, or in tests)."""
@@ -98,6 +102,8 @@ class DidResolver:
             document = resolve_did_key(did)
         elif method == "jwk":
             document = resolve_did_jwk(did)
+        elif method == "web" and self.local is not None and (own := self.local(did)) is not None:
+            document = own
         elif method == "web":
             # A deep copy out of the cache: callers must never be able to edit what later callers get.
             return copy.deepcopy(self._cache.get_or_load(did, lambda: resolve_did_web(did, self.fetcher)))

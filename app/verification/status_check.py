@@ -28,14 +28,25 @@ class StatusChecker:
         self.clock = clock
         self.max_bytes = max_bytes
         self.cache: TTLCache[dict] | None = TTLCache(cache_seconds, 512) if cache_seconds > 0 else None
+        self._own: dict[str, tuple[bytes, dict[str, Any]]] = {}
+
+    #: status lists this service publishes itself are read from its own data (set by the app:
+    #: ``Issuance.local_status_list``), always current and never over the network; ``None`` otherwise.
+    local: Callable[[str], bytes | None] | None = None
 
     def _list_credential(self, url: str, issuer: str | None) -> dict[str, Any]:
-        # ``is not None``: an empty TTLCache is falsy (it has __len__), which silently disabled caching.
-        cached = self.cache.get(url) if self.cache is not None else None
-        if cached is not None:
-            return cached
-        fetched = self.fetcher.fetch(url, accept="application/vc+ld+json, application/json", max_bytes=self.max_bytes)
-        document = strict_json.loads(fetched.content, max_bytes=self.max_bytes)
+        own = self.local(url) if self.local is not None else None
+        if own is not None:
+            seen = self._own.get(url)
+            if seen is not None and seen[0] == own:  # the same signed bytes as last time: already checked
+                return seen[1]
+        else:
+            # ``is not None``: an empty TTLCache is falsy (it has __len__), which silently disabled caching.
+            cached = self.cache.get(url) if self.cache is not None else None
+            if cached is not None:
+                return cached
+        content = own if own is not None else self.fetcher.fetch(url, accept="application/vc+ld+json, application/json", max_bytes=self.max_bytes).content
+        document = strict_json.loads(content, max_bytes=self.max_bytes)
         if not isinstance(document, dict):
             raise MicrocredError("the status list is not a JSON object", code="STATUS_VERIFICATION_ERROR")
         result = self.engine.verify(document, expected_purpose="assertionMethod")
@@ -48,7 +59,9 @@ class StatusChecker:
         now = self.clock()
         if "validUntil" in document and parse_datetime_stamp(document["validUntil"], field="status list validUntil") < now:
             raise MicrocredError("the status list has expired", code="STATUS_VERIFICATION_ERROR")
-        if self.cache is not None:
+        if own is not None:
+            self._own[url] = (own, document)
+        elif self.cache is not None:
             self.cache.put(url, document)
         return document
 

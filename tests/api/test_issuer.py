@@ -198,3 +198,25 @@ def test_did_web_document_and_key_rotation(live, client, provider, example_input
     live.app.state.runtime.resolver.clear_cache()
     assert verifier.verify(before).verified  # signed with the retired key: still valid
     assert verifier.verify(json.dumps(after)).verified
+
+
+def test_own_did_web_and_status_lists_need_no_network(database_url, tmp_path, example_input):
+    """Without the loopback allowance (as in development and production) the service still verifies its own
+    credentials: its did:web documents and status lists are read from its own data, not fetched."""
+    from tests import live_server
+
+    server = live_server.start(database_url, tmp_path, fetch_allow_loopback=False, status_cache_seconds=0)
+    try:
+        _, key = server.app.state.issuance.create_provider(slug="own", name="Own University", country="IE")
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as c:
+            issued = c.post("/microcredentials", json={"microcredential": example_input})
+            assert issued.status_code == 201
+            ok = c.post("/credentials/verify", json={"verifiableCredential": issued.json()})
+            assert ok.status_code == 200, ok.text
+            c.post("/credentials/status", json={"credentialId": issued.json()["id"], "status": "revoked"})
+            revoked = c.post("/credentials/verify", json={"verifiableCredential": issued.json()})
+            assert revoked.status_code == 422 and revoked.json()["errors"][0]["code"] == "STATUS_REVOKED"
+            # Someone else's did:web on a loopback address is still refused without the allowance.
+            assert not server.app.state.runtime.resolver.settings.fetch_allow_loopback
+    finally:
+        server.stop()
