@@ -140,6 +140,9 @@ def _child_init(settings_json: str, key_ref: str, kid: str) -> None:
     settings = Settings.model_validate_json(settings_json)
     _child["runtime"] = Runtime(settings)
     _child["signer"] = FileKeyStore(settings.keys_dir).load(key_ref, kid)
+    from app.performance import tune_gc
+
+    tune_gc()
 
 
 def _sign_many(fmt: str, proof: str, profile, items: list[tuple[Any, str, list[dict], datetime]]) -> list[tuple[bytes, str]]:

@@ -10,6 +10,7 @@ from app import __version__
 from app.api import batch, catalogue, health, issuer, metrics, offers, openapi, problems, verifier
 from app.observability import ObservabilityMiddleware, configure_logging
 from app.ratelimit import RateLimiter, RateLimitMiddleware
+from app.performance import tune_gc
 from app.runtime import Runtime
 from app.settings import Settings, get_settings
 
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # data rather than fetched over the network: authoritative, always current, no loopback needed.
         runtime.resolver.local = app.state.issuance.local_did_document
         runtime.status_checker.local = app.state.issuance.local_status_list
+        tune_gc()
         from app.wallet import Wallet
 
         app.state.wallet = Wallet(runtime, db)

@@ -82,6 +82,8 @@ class _Prepared:
         self.loader = loader
         self.tokens: set[str] = set()
         self.contexts: list[Any] = []
+        #: the (fresh) objects of the prepared copy that hold an ``@context``, to prune in place
+        self.holders: list[dict[str, Any]] = []
 
     def node(self, node: Any, top: bool) -> Any:
         if isinstance(node, list):
@@ -100,6 +102,7 @@ class _Prepared:
                 if top:
                     ctx = [{"@vocab": UNDEFINED_VOCAB}, *(ctx if isinstance(ctx, list) else [ctx])]
                 self.contexts.append(ctx)
+                self.holders.append(out)
                 out[key] = ctx
                 continue
             if key.startswith("@") and key not in KEYWORDS and key[1:].isalpha():
@@ -117,7 +120,9 @@ class _Prepared:
     def prune(self, document: dict[str, Any]) -> dict[str, Any]:
         """Drop term definitions the document cannot use; see ``_prune``."""
         used = _closure(self.contexts, self.tokens)
-        return _replace_contexts(document, used)
+        for holder in self.holders:
+            holder["@context"] = _prune(holder["@context"], used)
+        return document
 
 
 def _closure(contexts: list[Any], used: set[str]) -> set[str]:
@@ -164,14 +169,6 @@ def _prune(ctx: Any, used: set[str]) -> Any:
                 definition = dict(definition, **{"@context": _prune(definition["@context"], used)})
             out[term] = definition
     return out
-
-
-def _replace_contexts(node: Any, used: set[str]) -> Any:
-    if isinstance(node, list):
-        return [_replace_contexts(x, used) for x in node]
-    if not isinstance(node, dict):
-        return node
-    return {k: (_prune(v, used) if k == "@context" else v if k in ("@value", "@json") else _replace_contexts(v, used)) for k, v in node.items()}
 
 
 def _term_name(iri: str) -> str:

@@ -67,14 +67,16 @@ class _State:
         self.budget = budget
         self.work = 0
         self.bnode_quads: dict[str, list[Quad]] = defaultdict(list)
+        bnode_quads = self.bnode_quads
+        # Hot loop (every quad of a credential): terms are N-Quads strings, a blank node starts with "_".
         for quad in quads:
-            for index, _ in _POSITIONS:
-                term = quad[index]
-                if _is_blank(term):
-                    # A blank node used twice in one quad is listed once (§4.4 step 2).
-                    lst = self.bnode_quads[term]
-                    if not lst or lst[-1] is not quad:
-                        lst.append(quad)
+            s, _, o, g = quad
+            if s[0] == "_":
+                bnode_quads[s].append(quad)
+            if o[0] == "_" and o != s:  # a blank node used twice in one quad is listed once (§4.4 step 2)
+                bnode_quads[o].append(quad)
+            if g and g[0] == "_" and g != s and g != o:
+                bnode_quads[g].append(quad)
         self.canonical = IdentifierIssuer("_:c14n")
         self._first_degree: dict[str, str] = {}
 
@@ -92,10 +94,15 @@ class _State:
         if found is not None:
             return found
         lines = []
-        for quad in self.bnode_quads[node]:
-            lines.append(
-                serialize(tuple((("_:a" if t == node else "_:z") if _is_blank(t) else t) for t in quad))  # type: ignore[arg-type]
-            )
+        for s, p, o, g in self.bnode_quads[node]:
+            if s[0] == "_":
+                s = "_:a" if s == node else "_:z"
+            if o[0] == "_":
+                o = "_:a" if o == node else "_:z"
+            if g:
+                lines.append(f"{s} {p} {o} {('_:a' if g == node else '_:z') if g[0] == '_' else g} .\n")
+            else:
+                lines.append(f"{s} {p} {o} .\n")
         lines.sort()
         found = self._first_degree[node] = self._hash("".join(lines).encode())
         return found
@@ -179,7 +186,17 @@ class _State:
                 for existing in issuer.issued:  # dicts keep issue order
                     self.canonical.issue(existing)
         relabel = self.canonical.issued
-        lines = sorted(serialize(tuple(relabel.get(t, t) for t in quad)) for quad in self.quads)  # type: ignore[arg-type]
+        lines = []
+        for s, p, o, g in self.quads:
+            if s[0] == "_":
+                s = relabel[s]
+            if o[0] == "_":
+                o = relabel[o]
+            if g:
+                lines.append(f"{s} {p} {o} {relabel[g] if g[0] == '_' else g} .\n")
+            else:
+                lines.append(f"{s} {p} {o} .\n")
+        lines.sort()
         # Step 6 of §4.4 merges duplicate quads: identical lines after relabelling are one quad.
         out = []
         prev = None
