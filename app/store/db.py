@@ -106,6 +106,67 @@ def _sqlite_engine(url: str, *, busy_timeout_ms: int, pool_size: int, max_overfl
     return engine
 
 
+class _SqliteWriterLock:
+    """Queue SQLite writers on a lock that wakes the next one at once.
+
+    SQLite lets one writer in at a time and makes the others poll with growing sleeps (up to 100 ms each)
+    until ``busy_timeout``: under concurrent issuance most of the time went to sleeping. A thread lock
+    (writers of this process) plus an ``flock`` on ``<database>.writer`` (writers of every worker process)
+    hands the write lock over promptly. Re-entrant within a thread (a nested transaction then meets
+    SQLite's own lock and fails after ``busy_timeout``, as before); waits at most ``timeout`` seconds.
+    Readers are not affected (WAL).
+    """
+
+    def __init__(self, database: str, timeout: float):
+        import threading
+
+        self._path = f"{database}.writer"
+        self._timeout = timeout
+        self._thread_lock = threading.RLock()
+        self._local = threading.local()
+        self._fd: int | None = None
+
+    def __enter__(self) -> None:
+        import fcntl
+        import os
+        import time
+
+        from sqlalchemy.exc import OperationalError
+
+        if not self._thread_lock.acquire(timeout=self._timeout):
+            raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked (writer queue timed out)"))
+        depth = getattr(self._local, "depth", 0)
+        self._local.depth = depth + 1
+        if depth:
+            return
+        try:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            deadline = time.monotonic() + self._timeout
+            while True:
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked (writer queue timed out)")) from None
+                    time.sleep(0.0005)
+        except BaseException:
+            self._local.depth = depth
+            self._thread_lock.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        import fcntl
+
+        self._local.depth -= 1
+        try:
+            if self._local.depth == 0 and self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+
 class Database:
     """An engine plus two session factories: ``transaction()`` for writes, ``read()`` for reads.
 
@@ -121,6 +182,10 @@ class Database:
         self._write = sessionmaker(self.engine, expire_on_commit=False)
         # Readers on SQLite use a deferred BEGIN: they take no write lock and see one WAL snapshot.
         self._read = sessionmaker(self.engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"}), expire_on_commit=False)
+        busy = engine_options.get("busy_timeout_ms", 30_000) / 1000
+        self._writer = (
+            _SqliteWriterLock(self.engine.url.database, busy) if self.is_sqlite and self.engine.url.database not in (None, "", ":memory:") else None
+        )
 
     @classmethod
     def from_settings(cls, settings: Any) -> Database:
@@ -135,7 +200,11 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A write transaction (``BEGIN IMMEDIATE`` on SQLite): commit on success, roll back on error."""
-        with self._write() as session, session.begin():
+        if self._writer is None:
+            with self._write() as session, session.begin():
+                yield session
+            return
+        with self._writer, self._write() as session, session.begin():
             yield session
 
     @contextmanager
