@@ -432,11 +432,13 @@ class Issuance:
     def status_list_credential(self, list_id: str) -> bytes:
         """The signed BitstringStatusListCredential (Bitstring Status List §2.2), rebuilt when the list changes."""
         with self.db.read() as session:
-            record = status.get_status_list(session, list_id)
             version = status.list_version(session, list_id)
-            cached = self._status_cache.get(list_id)
-            if cached and cached[0] == version:
-                return cached[1]
+        cached = self._status_cache.get(list_id)
+        if cached and cached[0] == version:
+            return cached[1]
+        # A write transaction: published_bits rebuilds and stores the list's cached bits when it changed.
+        with self.db.transaction() as session:
+            record = status.get_status_list(session, list_id)
             published = status.published_bits(session, list_id)
             provider = providers.get_provider(session, record.provider_id)
         url = self.status_url(list_id)

@@ -12,6 +12,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -94,6 +95,13 @@ def install(app: FastAPI) -> None:
             exc.status_code, "HTTP_ERROR"
         )
         return problem(exc.status_code, code, str(exc.detail) if exc.status_code != 404 else "Not found", str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(OperationalError)
+    async def _database_busy(request: Request, exc: OperationalError) -> JSONResponse:
+        # The database is unreachable or locked beyond its timeout: a temporary condition of the service,
+        # logged in full, answered 503 so that clients retry (nothing was stored: the transaction rolled back).
+        log.error("database unavailable on %s %s: %s", request.method, request.url.path, str(exc).splitlines()[0][:300])
+        return problem(503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable", "The database is busy or unreachable; retry shortly.", headers={"Retry-After": "1"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
