@@ -210,6 +210,16 @@ class Issuance:
 
     # -- issuing
 
+    def _allocator(self, provider):
+        """The allocation step of ``_idempotent``: a fresh credential id and its status entries."""
+
+        def allocate(session, prepared):
+            credential_id = f"urn:uuid:{uuid.uuid4()}"
+            entries, first = self._status_entries(session, provider, credential_id)
+            return credential_id, entries, first
+
+        return allocate
+
     def _sign(self, credential: dict[str, Any], signer: Signer, proof: str) -> tuple[bytes, str]:
         if proof == "vc+jwt":
             return vc_jose.secure(credential, signer).encode("ascii"), MEDIA_TYPES["vc+jwt"]
@@ -286,11 +296,6 @@ class Issuance:
             raise MalformedValueError(f"proof must be one of {', '.join(PROOFS)}", errors=[{"pointer": "/proof", "detail": "unknown proof"}])
         signer = self.signer_for(provider)
 
-        def allocate(session, prepared):
-            credential_id = f"urn:uuid:{uuid.uuid4()}"
-            entries, first = self._status_entries(session, provider, credential_id)
-            return credential_id, entries, first
-
         def sign(prepared, allocated):
             (mc, spec_id, learner_ref), (credential_id, entries, first) = prepared, allocated
             credential = self.render(provider, mc, fmt=fmt, credential_id=credential_id, issued=datetime.now(UTC), status_entries=entries)
@@ -302,7 +307,7 @@ class Issuance:
             )
             return Issued(credential_id, media_type, body, fmt, proof), record
 
-        return self._idempotent(provider, idempotency_key, payload, lambda: self.validate(payload, provider), allocate, sign, credential_store.insert_credential)
+        return self._idempotent(provider, idempotency_key, payload, lambda: self.validate(payload, provider), self._allocator(provider), sign, credential_store.insert_credential)
 
     def list(self, provider, *, limit: int, cursor: str | None, fmt: str | None) -> dict[str, Any]:
         with self.db.read() as session:
@@ -375,11 +380,6 @@ class Issuance:
     def _vc_steps(self, provider):
         signer = self.signer_for(provider)
 
-        def allocate(session, prepared):
-            credential_id = f"urn:uuid:{uuid.uuid4()}"
-            entries, first = self._status_entries(session, provider, credential_id)
-            return credential_id, entries, first
-
         def sign(prepared, allocated):
             (doc, proof), (credential_id, entries, first) = prepared, allocated
             doc = dict(doc, id=credential_id, credentialStatus=entries if len(entries) > 1 else entries[0])
@@ -390,7 +390,7 @@ class Issuance:
             )
             return Issued(credential_id, media_type, body, "vc", proof), record
 
-        return allocate, sign, credential_store.insert_credential
+        return self._allocator(provider), sign, credential_store.insert_credential
 
     # -- reading and status changes
 
