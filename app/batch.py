@@ -36,6 +36,7 @@ from app import strict_json
 from app.credentials import issue_from_specification, validate_input
 from app.errors import MalformedValueError, MicrocredError
 from app.issuance import FORMATS, PROOFS, Issuance
+from app.observability import CREDENTIALS_ISSUED
 from app.store import batches, specifications
 from app.store import credentials as credential_store
 
@@ -299,3 +300,4 @@ class BatchRunner:
                 state, cid, errs = outcomes[i]
                 batches.record_item(session, job_id, i, state, credential_id=cid, errors=errs)
             batches.heartbeat(session, job_id)
+        CREDENTIALS_ISSUED.labels(request.format, request.proof).inc(len(allocated))

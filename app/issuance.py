@@ -20,6 +20,7 @@ from app import strict_json
 from app.credentials import IssuerProfile, issue_from_specification, render_edc, render_ob3, validate_input, validate_specification
 from app.errors import AuthError, ConflictError, MalformedValueError, MicrocredError, NotFoundError
 from app.keys import ED25519, FileKeyStore, Signer
+from app.observability import CREDENTIALS_ISSUED
 from app.proofs import vc_jose
 from app.runtime import Runtime
 from app.status import bitstring
@@ -284,6 +285,7 @@ class Issuance:
             if key:
                 headers = {"content-type": issued.media_type, "x-credential-id": issued.id, "x-format": issued.format, "x-proof": issued.proof}
                 idempotency.store_response(session, provider.id, key, status=201, body=issued.body, headers=headers)
+        CREDENTIALS_ISSUED.labels(issued.format, issued.proof).inc()
         return 201, issued, False
 
     def issue(self, provider, payload: dict[str, Any], *, idempotency_key: str | None = None) -> tuple[int, Issued, bool]:

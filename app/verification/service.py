@@ -19,6 +19,7 @@ from typing import Any
 from app.errors import MalformedValueError
 from app.store import challenges
 from app.verification.pipeline import NotACredential, Verifier, _types
+from app.verification.report import BLOCKING as BLOCKING_IDS
 from app.verification.report import Check, Report
 from app.xsd import format_datetime_stamp
 
@@ -40,7 +41,7 @@ class VerificationService:
             kind, value = self.verifier.parse(vc)
             if kind != "jwt":
                 raise NotACredential("a string verifiableCredential must be a compact vc+jwt")
-            return self.verifier.verify_jwt(value)
+            return _counted(self.verifier.verify_jwt(value))
         if not isinstance(vc, dict):
             raise NotACredential("verifiableCredential must be an object or a compact JWT string")
         types = _types(vc)
@@ -48,7 +49,7 @@ class VerificationService:
             raise NotACredential("this is a presentation: send it to POST /presentations/verify")
         if "VerifiableCredential" not in types and "EnvelopedVerifiableCredential" not in types:
             raise NotACredential("the document's type does not include VerifiableCredential")
-        return self.verifier.verify(vc)
+        return _counted(self.verifier.verify(vc))
 
     def verify_file(self, raw: bytes | str) -> Report:
         """A pasted or uploaded credential: JSON (bare, or the VC API request shape) or a compact JWT."""
@@ -89,7 +90,7 @@ class VerificationService:
         expected_domain = record.domain if record and record.domain else domain
         report = self.verifier.verify_presentation(vp, challenge=challenge, domain=expected_domain)
         report.checks.insert(self._after_proof(report), self._challenge_check(report, record, challenge, domain))
-        return report
+        return _counted(report)
 
     @staticmethod
     def _after_proof(report: Report) -> int:
@@ -124,3 +125,13 @@ def public_report(report: Report) -> dict[str, Any]:
         return d
 
     return strip(report.as_dict())
+
+
+def _counted(report: Report) -> Report:
+    """Count the report in ``microcred_verifications_total`` (outcome, first failing check: bounded labels)."""
+    from app.observability import VERIFICATIONS
+
+    failing = next((c for c in report.checks if c.outcome in ("failed", "indeterminate") and c.id in BLOCKING_IDS), None)
+    outcome = "verified" if report.verified else (failing.outcome if failing else "failed")
+    VERIFICATIONS.labels(outcome, failing.id if failing else "none").inc()
+    return report
