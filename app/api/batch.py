@@ -33,7 +33,20 @@ def _job_view(job) -> dict[str, Any]:
     }
 
 
-@router.post("/microcredentials/batch", status_code=202, summary="Issue many micro-credentials as a job (JSON or CSV)")
+@router.post(
+    "/microcredentials/batch",
+    status_code=202,
+    summary="Issue many micro-credentials as a job (JSON or CSV)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "object", "required": ["records"], "properties": {"format": {"type": "string", "enum": ["ob3", "edc"]}, "proof": {"type": "string", "enum": ["eddsa-rdfc-2022", "eddsa-jcs-2022", "vc+jwt"]}, "specificationId": {"type": "string"}, "records": {"type": "array", "items": {"type": "object"}}}}},
+                "text/csv": {"schema": {"type": "string"}, "example": "email,given_name,family_name,awarded_at,grade\nana@example.org,Ana,Andromeda,2026-06-30T10:00:00Z,Pass\n"},
+            },
+        }
+    },
+)
 async def submit_batch(
     request: Request,
     format: str = Query("ob3", pattern="^(ob3|edc)$", description="for CSV uploads"),

@@ -22,7 +22,12 @@ def _catalogue(request: Request):
     return request.app.state.catalogue
 
 
-@router.post("/specifications", status_code=201, summary="Publish (or draft) a micro-credential specification")
+@router.post(
+    "/specifications",
+    status_code=201,
+    summary="Publish (or draft) a micro-credential specification",
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "required": ["specification"], "properties": {"specification": {"type": "object"}, "published": {"type": "boolean", "default": True}}}}}}},
+)
 async def create_specification(request: Request) -> dict[str, Any]:
     provider = await _provider(request)
     body = await json_body(request)
@@ -46,7 +51,11 @@ async def get_specification(request: Request, spec_id: str) -> dict[str, Any]:
     return await run_in_threadpool(_catalogue(request).get_own, provider, spec_id)
 
 
-@router.post("/specifications/{spec_id}/publish", summary="Publish or withdraw a specification from the catalogue")
+@router.post(
+    "/specifications/{spec_id}/publish",
+    summary="Publish or withdraw a specification from the catalogue",
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "required": ["published"], "properties": {"published": {"type": "boolean"}}}}}}},
+)
 async def publish_specification(request: Request, spec_id: str) -> dict[str, Any]:
     provider = await _provider(request)
     body = await json_body(request)

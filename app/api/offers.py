@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from app.api.issuer import _provider
+from app.api.issuer import PROVIDER_ROUTES, _provider
 
-router = APIRouter(tags=["issuer"])
+router = APIRouter(tags=["issuer"], **PROVIDER_ROUTES)
 
 
 @router.post("/credentials/{credential_id:path}/offer", status_code=201, summary="A single-use, expiring claim link (and QR code) for a learner's wallet")

@@ -17,12 +17,23 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app import strict_json
+from app.api.problems import problem_responses
 from app.api.deps import UnsupportedMediaType, json_body, read_body
 from app.errors import MalformedValueError, ParsingError
 from app.verification.report import Report
 from app.verification.service import VerificationService, public_report
 
-router = APIRouter(tags=["verifier"])
+router = APIRouter(tags=["verifier"], responses=problem_responses(400, 413, 415, 422))
+
+REPORT = {"type": "object", "required": ["verified", "checks"], "properties": {"verified": {"type": "boolean"}, "verdict": {"type": "string"}, "checks": {"type": "array"}, "errors": {"type": "array"}, "warnings": {"type": "array"}}}
+_REPORT_RESPONSES = {
+    200: {"description": "verified: the report", "content": {"application/json": {"schema": REPORT}}},
+    422: {"description": "a well-formed credential that failed: the same report (verified: false); or a problem", "content": {"application/json": {"schema": REPORT}, "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+}
+
+
+def _body_doc(schema: dict, media: str = "application/json") -> dict:
+    return {"requestBody": {"required": True, "content": {media: {"schema": schema}}}}
 
 UPLOAD_SUFFIXES = (".json", ".jsonld", ".jwt", ".txt", ".pdf")
 
@@ -83,14 +94,24 @@ async def uploaded_text(upload: UploadFile, max_bytes: int) -> bytes:
     return content
 
 
-@router.post("/credentials/verify", summary="Verify a credential (W3C VC API verifyCredential)")
+@router.post(
+    "/credentials/verify",
+    summary="Verify a credential (W3C VC API verifyCredential)",
+    responses=_REPORT_RESPONSES,
+    openapi_extra=_body_doc({"type": "object", "required": ["verifiableCredential"], "properties": {"verifiableCredential": {"oneOf": [{"type": "object"}, {"type": "string"}]}, "options": {"type": "object"}}}),
+)
 async def verify_credential(request: Request) -> Response:
     body = await _object_body(request, "verifiableCredential")
     report = await run_in_threadpool(verification_service(request).verify_credential, body["verifiableCredential"])
     return _report_response(report)
 
 
-@router.post("/presentations/verify", summary="Verify a presentation and its credentials (W3C VC API verifyPresentation)")
+@router.post(
+    "/presentations/verify",
+    summary="Verify a presentation and its credentials (W3C VC API verifyPresentation)",
+    responses=_REPORT_RESPONSES,
+    openapi_extra=_body_doc({"type": "object", "required": ["verifiablePresentation", "options"], "properties": {"verifiablePresentation": {"type": "object"}, "options": {"type": "object", "properties": {"challenge": {"type": "string"}, "domain": {"type": "string"}}}}}),
+)
 async def verify_presentation(request: Request) -> Response:
     body = await _object_body(request, "verifiablePresentation")
     report = await run_in_threadpool(verification_service(request).verify_presentation, body["verifiablePresentation"], body.get("options"))
@@ -109,7 +130,12 @@ async def create_challenge(request: Request) -> Response:
     return Response(strict_json.dumps(out).encode(), media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
-@router.post("/verify/upload", summary="Verify an uploaded credential file (.json, .jsonld, .jwt, .txt, or the wallet's .pdf)")
+@router.post(
+    "/verify/upload",
+    summary="Verify an uploaded credential file (.json, .jsonld, .jwt, .txt, or the wallet's .pdf)",
+    responses=_REPORT_RESPONSES,
+    openapi_extra=_body_doc({"type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}, "multipart/form-data"),
+)
 async def verify_upload(request: Request) -> Response:
     limit = request.app.state.settings.verify_upload_max_bytes
     form = await form_body(request, max_file_bytes=limit)
