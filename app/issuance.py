@@ -8,7 +8,6 @@ only once it is durably stored with the exact signed bytes and its status index 
 
 from __future__ import annotations
 
-import json
 import secrets
 import urllib.parse
 import uuid
@@ -17,8 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app import strict_json
-from app.credentials import IssuerProfile, issue_from_specification, render_edc, render_ob3, validate_input, validate_specification
-from app.errors import AuthError, ConflictError, MalformedValueError, MicrocredError, NotFoundError
+from app.credentials import IssuerProfile, issue_from_specification, render_edc, render_ob3, validate_input
+from app.errors import AuthError, ConflictError, MalformedValueError, NotFoundError
 from app.keys import ED25519, FileKeyStore, Signer
 from app.observability import CREDENTIALS_ISSUED
 from app.proofs import vc_jose
