@@ -54,6 +54,8 @@ def _env(tmp: Path, port: int) -> dict[str, str]:
         MICROCRED_DEMO_PROVIDER="false",
         MICROCRED_DID_CACHE_SECONDS="300",
         MICROCRED_STATUS_CACHE_SECONDS="60",
+        MICROCRED_RATE_LIMIT_ENABLED="false",  # a load generator on one address is not what the limiter is for
+        MICROCRED_LOG_LEVEL="WARNING",
     )
     env.pop("DATABASE_URL", None)
     return env
@@ -147,7 +149,8 @@ def verify_http() -> int:
         )
         api_key = json.loads(made.stdout.strip().splitlines()[-1])["api_key"]
         proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", "--workers", "2", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            # stderr to a file, never an unread pipe: the service logs a line per request and would block on a full pipe.
+            [sys.executable, "-m", "app", "serve", "--workers", "2", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "service.log", "wb")
         )
         try:
             _wait_up(url, proc)
