@@ -42,7 +42,8 @@ def live(database_url, tmp_path):
 
 def _signin_link_from_log(caplog, email: str) -> str:
     for message in reversed(caplog.messages):
-        m = re.search(rf"sign-in link for {re.escape(email)}: (\S+)", message)
+        local, _, domain = email.partition("@")
+        m = re.search(rf"sign-in link for {re.escape(local[:1])}\*\*\*@{re.escape(domain)}: (\S+)", message)
         if m:
             return m.group(1)
     raise AssertionError(f"no sign-in link for {email} in the log: {caplog.messages}")
