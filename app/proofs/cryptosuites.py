@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import json
+
 import rfc8785
 
 from app.errors import MalformedValueError, RangeError
@@ -42,8 +44,56 @@ def rdfc(document: dict[str, Any], loader: ContextLoader, budget: int) -> bytes:
     return canonicalize(to_quads(document, loader), budget=budget).nquads.encode()
 
 
+_SAFE = 2**53
+
+
+def _jcs_ready(value: Any) -> Any:
+    """``value`` in a form whose ``json.dumps`` output *is* its RFC 8785 serialization, or ``None``.
+
+    Holds when every object key is ASCII (so code-point order is UTF-16 order, §3.2.3), every float is
+    integral within ±2^53 (so ECMAScript prints it as an integer, §3.2.2.3; it is converted here), and
+    every integer is within ±2^53. String escaping is the same in both (§3.2.2.2: only ", \ and control
+    characters, lowercase hex). Anything else returns ``None`` and goes to the rfc8785 library.
+    """
+    if isinstance(value, str) or value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if -_SAFE < value < _SAFE else None
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and -_SAFE < value < _SAFE else None
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if not k.isascii():
+                return None
+            converted = _jcs_ready(v)
+            if converted is None and v is not None:
+                return None
+            out[k] = converted
+        return out
+    if isinstance(value, list):
+        items = []
+        for v in value:
+            converted = _jcs_ready(v)
+            if converted is None and v is not None:
+                return None
+            items.append(converted)
+        return items
+    return None
+
+
 def jcs(document: dict[str, Any], loader: ContextLoader, budget: int) -> bytes:
-    """RFC 8785 JSON Canonicalization Scheme; refuses numbers JCS cannot represent exactly."""
+    """RFC 8785 JSON Canonicalization Scheme; refuses numbers JCS cannot represent exactly.
+
+    The common case (ASCII keys, integral numbers) is serialized by the C JSON encoder, about 4× faster
+    than the rfc8785 library, which handles everything else; a property test checks they agree.
+    """
+    ready = _jcs_ready(document)
+    if ready is not None:
+        try:
+            return json.dumps(ready, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: let rfc8785 name the problem
     try:
         return rfc8785.dumps(document)
     except rfc8785.IntegerDomainError as exc:

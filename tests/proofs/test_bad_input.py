@@ -208,3 +208,32 @@ def test_malformed_multibase(value):
     with pytest.raises(MicrocredError) as err:
         multikey.decode(value)
     assert err.value.code in ("INVALID_MULTIBASE", "INVALID_KEY_LENGTH", "UNSUPPORTED_KEY_TYPE")
+
+
+# -- JCS: the fast path is RFC 8785 exactly
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.floats(allow_nan=False, allow_infinity=False, width=64)
+    | st.sampled_from([0.0, -0.0, 2.0, 1e21, 1e-7, 123456789.0, 0.1]) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), _json, max_size=5))
+def test_jcs_fast_path_matches_rfc8785(document):
+    import rfc8785
+
+    from app.proofs.cryptosuites import jcs
+
+    try:
+        expected = rfc8785.dumps(document)
+    except rfc8785.CanonicalizationError:
+        with pytest.raises(MicrocredError):
+            jcs(document, None, 0)
+        return
+    assert jcs(document, None, 0) == expected
