@@ -32,6 +32,30 @@ def shared_dir() -> Path:
     return SHARED
 
 
+@pytest.fixture
+def live(database_url, tmp_path):
+    """A real service on 127.0.0.1 over a fresh database (tests/live_server.py)."""
+    from tests import live_server
+
+    server = live_server.start(database_url, tmp_path, status_cache_seconds=0)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def provider(live):
+    """(provider record, API key) of a provider of the live service."""
+    return live.app.state.issuance.create_provider(slug="uniz", name="University of Zed", country="IE", homepage="https://uniz.example.edu")
+
+
+@pytest.fixture(scope="session")
+def example_input():
+    """The European Commission's reference micro-credential as the neutral input record."""
+    return json.loads((SHARED / "samples" / "microcredential-input.example.json").read_text())
+
+
 @pytest.fixture(scope="session")
 def loader():
     from app.jsonld import ContextLoader

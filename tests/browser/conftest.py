@@ -1,4 +1,5 @@
-"""The live service with a provider, as in the API tests, plus the real browser."""
+"""The live service with a provider, as in the API tests (``live``, ``provider``, ``example_input`` come
+from tests/conftest.py), plus the real browser."""
 
-from tests.api.conftest import client, example_input, live, provider  # noqa: F401
+from tests.api.conftest import client  # noqa: F401
 from tests.browser import browser  # noqa: F401

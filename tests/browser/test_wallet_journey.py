@@ -20,7 +20,6 @@ import httpx
 import pytest
 
 from app.pdf_credential import extract_credential_from_pdf
-from tests import live_server
 from tests.browser import browser, screenshot  # noqa: F401 - the fixture
 from tests.conftest import SHARED
 
@@ -29,15 +28,6 @@ pytestmark = pytest.mark.browser
 EMAIL = "learner@example.org"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-
-
-@pytest.fixture
-def live(database_url, tmp_path):
-    server = live_server.start(database_url, tmp_path, status_cache_seconds=0)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _signin_link_from_log(caplog, email: str) -> str:

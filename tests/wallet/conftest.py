@@ -3,41 +3,19 @@
 from __future__ import annotations
 
 import copy
-import json
 import re
 
 import httpx
 import pytest
 
-from tests import live_server
-from tests.conftest import SHARED
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-@pytest.fixture
-def live(database_url, tmp_path):
-    server = live_server.start(database_url, tmp_path, status_cache_seconds=0)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def provider(live):
-    return live.app.state.issuance.create_provider(slug="uniz", name="University of Zed", country="IE", homepage="https://uniz.example.edu")
 
 
 @pytest.fixture
 def api(live, provider):
     with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {provider[1]}"}, timeout=60) as c:
         yield c
-
-
-@pytest.fixture(scope="session")
-def example_input():
-    return json.loads((SHARED / "samples" / "microcredential-input.example.json").read_text())
 
 
 def learner_input(example_input, email: str) -> dict:
