@@ -22,16 +22,19 @@ redefinition of an unused protected term. This makes parsing about 3× faster.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pyoxigraph as ox
 
-from app.errors import ContextError, DataLossError, MalformedValueError
+from app.errors import ContextError, DataLossError, MalformedValueError, MicrocredError
+from app.jsonld import to_rdf
 from app.jsonld.loader import ContextLoader
 from app.jsonld.rdfc import Quad
 
 UNDEFINED_VOCAB = "urn:microcred:undefined-term:"
 RELATIVE_BASE = "https://relative-iri.microcred.invalid/"
+log = logging.getLogger(__name__)
 
 #: JSON-LD 1.1 §9.1 keywords; any other key of the form "@name" is ignored by expansion (so: data loss).
 KEYWORDS = frozenset(
@@ -176,19 +179,37 @@ def _term_name(iri: str) -> str:
 
 
 def to_quads(document: dict[str, Any], loader: ContextLoader) -> list[Quad]:
-    """The RDF dataset of ``document`` (JSON-LD 1.1 Deserialize JSON-LD to RDF) as N-Quads term tuples."""
+    """The RDF dataset of ``document`` (JSON-LD 1.1 Deserialize JSON-LD to RDF) as N-Quads term tuples.
+
+    The walk over cached processed contexts (``app.jsonld.to_rdf``) takes the documents it covers,
+    which is every credential microcred issues; pyoxigraph, below, takes the rest.
+    """
     if not isinstance(document, dict):
         raise MalformedValueError("a JSON-LD document here must be a JSON object")
     if "@context" not in document:
         raise ContextError("the document has no @context", code="MISSING_CONTEXT")
+    try:
+        return to_rdf.to_quads(document, loader)
+    except to_rdf.Unsupported:
+        pass
+    except MicrocredError:
+        raise
+    except Exception:  # a bug in the fast walk must cost speed, not an answer
+        log.exception("the JSON-LD fast path failed; using the general parser")
+    return _general_quads(document, loader)
+
+
+def _general_quads(document: dict[str, Any], loader: ContextLoader) -> list[Quad]:
+    """pyoxigraph's JSON-LD parser over inlined, pruned contexts, with the sentinel data-loss checks."""
     walk = _Prepared(loader)
     prepared = walk.prune(walk.node(document, True))
     try:
         parsed = ox.parse(json.dumps(prepared).encode(), format=ox.RdfFormat.JSON_LD, base_iri=RELATIVE_BASE)
-        quads = [
+        # dict.fromkeys: an RDF dataset is a set (RDFC-1.0 §4.1); a repeated JSON value is one quad.
+        quads = list(dict.fromkeys(
             (str(q.subject), str(q.predicate), str(q.object), "" if isinstance(q.graph_name, ox.DefaultGraph) else str(q.graph_name))
             for q in parsed
-        ]
+        ))
     except SyntaxError as exc:
         raise MalformedValueError(f"JSON-LD processing failed: {str(exc)[:300]}", code="JSONLD_ERROR") from None
     dropped: set[str] = set()

@@ -48,7 +48,7 @@ _SAFE = 2**53
 
 
 def _jcs_ready(value: Any) -> Any:
-    """``value`` in a form whose ``json.dumps`` output *is* its RFC 8785 serialization, or ``None``.
+    r"""``value`` in a form whose ``json.dumps`` output *is* its RFC 8785 serialization, or ``None``.
 
     Holds when every object key is ASCII (so code-point order is UTF-16 order, §3.2.3), every float is
     integral within ±2^53 (so ECMAScript prints it as an integer, §3.2.2.3; it is converted here), and

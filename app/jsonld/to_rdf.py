@@ -1,0 +1,462 @@
+"""JSON-LD 1.1 Expansion (§5.1) and Deserialize JSON-LD to RDF (§8.2, Object to RDF §8.6) in one walk,
+over processed contexts that are computed once per process.
+
+Why: pyoxigraph processes every context on every parse, and a type-scoped context (Open Badges defines
+most of its terms in them) again for every node of that type, so most of the time of a credential's
+canonicalization went into re-reading the same contexts. Here the Context Processing Algorithm (§4.1)
+is pyld's own, run once per (active context, local context) pair and cached; the per-document walk is
+then dictionary lookups.
+
+It covers the JSON-LD that credentials use: pinned context URLs at the top, node objects with ``id``
+and ``type``, type- and property-scoped contexts, ``@set`` and ``@language`` containers, ``@id``,
+``@vocab`` and datatype coercion, term languages, compact IRIs, blank node identifiers, native
+numbers and booleans. Anything else (embedded contexts, ``@list``, ``@graph``, ``@nest``, ``@reverse``,
+``@index``/``@id``/``@type`` maps, value objects, ``@json``, directions, IRIs or language tags with
+unusual characters) raises ``Unsupported`` and ``app.jsonld.rdf`` uses the general parser, pyoxigraph,
+instead. The tests hold the two to the same output on every vector, sample and issued credential and on
+generated documents, so this is an optimization and never a second opinion.
+
+Data loss (Data Integrity §2.3) is reported exactly as the general path reports it: terms and types no
+context defines, and relative IRIs (the base is null).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import weakref
+from typing import Any
+
+from pyld import jsonld
+
+from app.errors import DataLossError
+from app.jsonld.loader import ContextLoader
+from app.jsonld.rdfc import Quad
+
+RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+XSD_STRING, XSD_BOOLEAN, XSD_INTEGER, XSD_DOUBLE = (XSD + n for n in ("string", "boolean", "integer", "double"))
+RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+#: An IRI this walk writes itself; anything else with a colon is left to the general parser (RFC 3987
+#: IRIREF characters of N-Quads, minus the ones a parser might reject or rewrite).
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\x00-\x20<>\"{}|\\^`]*")
+#: A relative reference that is plainly one (reported as data loss, like the general path does).
+_RELATIVE = re.compile(r"[A-Za-z0-9._~/\-#?=&%!$'()*+,;@]*")
+_KEYWORD_LIKE = re.compile(r"@[A-Za-z]+")
+_LANGUAGE = re.compile(r"[a-z]{1,8}(-[a-z0-9]{1,8})*")
+_BLANK = re.compile(r"_:[A-Za-z0-9_.\-]+")
+KEYWORDS = frozenset(
+    "@base @container @context @direction @graph @id @import @included @index @json @language @list @nest "
+    "@none @prefix @propagate @protected @reverse @set @type @value @version @vocab".split()
+)
+
+#: Canonical N-Quads string escaping (RDFC-1.0 §4.4 step 7; the same as pyoxigraph's Display).
+_ESCAPES = {0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r", 0x22: '\\"', 0x5C: "\\\\"}
+_ESCAPES.update({c: f"\\u{c:04X}" for c in [*range(0x20), 0x7F] if c not in _ESCAPES})
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f\x7f"\\]')
+_MAX_CACHED = 4096
+
+
+class Unsupported(Exception):
+    """The document uses JSON-LD this walk does not implement; the general parser must handle it."""
+
+
+def _literal(lexical: str, datatype: str | None, language: str | None) -> str:
+    text = '"' + (lexical.translate(_ESCAPES) if _NEEDS_ESCAPE.search(lexical) else lexical) + '"'
+    if language is not None:
+        return f"{text}@{language}"
+    if datatype is None or datatype == XSD_STRING:
+        return text
+    return f"{text}^^<{datatype}>"
+
+
+def _double(value: float) -> str:
+    """The canonical xsd:double form (JSON-LD 1.1 §8.6 step 10: ``%1.15E`` without the padding zeros).
+
+    Numbers whose shortest round-trip form has more than 15 significant digits are where formatters
+    disagree (pyld and pyoxigraph do), so the walk leaves them to the general parser.
+    """
+    mantissa, exponent = f"{value:.15E}".split("E")
+    mantissa = mantissa.rstrip("0")
+    if mantissa.endswith("."):
+        mantissa += "0"
+    if float(f"{mantissa}E{exponent}") != value:
+        raise Unsupported("a double with more than 15 significant digits")
+    return f"{mantissa}E{int(exponent)}"
+
+
+class _Term:
+    """What a key means in one active context, resolved once."""
+
+    __slots__ = ("key", "predicate", "context", "coerce", "language", "language_map", "_child", "_reference")
+
+    def __init__(self, key: str, predicate: str, context: dict, coerce: str | None, language: str | None, language_map: bool):
+        self.key = key
+        self.predicate = predicate  # "<iri>"
+        #: the active context the values are expanded in: the property-scoped context applied (§5.1.2 step 3)
+        self.context = context
+        self.coerce = coerce  # None, "@id", "@vocab" or a datatype IRI
+        self.language = language
+        self.language_map = language_map
+        self._child: dict | None = None
+        self._reference: dict | None = None
+
+
+class Expander:
+    """Processed contexts and term resolutions for one ``ContextLoader``; thread-safe."""
+
+    def __init__(self, loader: ContextLoader):
+        self.loader = loader
+        self._processor = jsonld.JsonLdProcessor()
+        self._options = {
+            "documentLoader": loader.pyld_loader,
+            "contextResolver": jsonld.ContextResolver({}, loader.pyld_loader),
+            "processingMode": "json-ld-1.1",
+            "base": None,
+        }
+        self._lock = threading.Lock()
+        # Keyed by id() of an active context; the context itself is held in the value so the id stays
+        # its own. Bounded: a document cannot grow them past _MAX_CACHED entries.
+        self._contexts: dict[tuple, tuple[dict, dict]] = {}
+        self._tops: dict[tuple[str, ...], dict] = {}
+        self._terms: dict[tuple[int, str], tuple[dict, _Term | str | None]] = {}
+        self._types: dict[tuple[int, str], tuple[dict, str | None]] = {}
+
+    @staticmethod
+    def _put(cache: dict, key: Any, value: Any) -> None:
+        if len(cache) > _MAX_CACHED:
+            cache.clear()
+        cache[key] = value
+
+    # -- contexts (§4.1, pyld's implementation), each computed once
+
+    def _process(self, active: dict, local: Any, kind: str, name: str) -> dict:
+        key = (id(active), kind, name)
+        hit = self._contexts.get(key)
+        if hit is not None:
+            return hit[1]
+        with self._lock:
+            try:
+                result = self._processor._process_context(
+                    active, local, self._options, override_protected=kind == "property", propagate=kind != "type"
+                )
+            except jsonld.JsonLdError as exc:
+                raise Unsupported(f"context processing: {exc}") from None
+            if result.get("@base") is not None or result.get("@direction") is not None:
+                raise Unsupported("@base or @direction in a context")
+            self._put(self._contexts, key, (active, result))
+        return result
+
+    def top(self, urls: tuple[str, ...]) -> dict:
+        found = self._tops.get(urls)
+        if found is None:
+            for url in urls:
+                self.loader.document(url)  # refuses an unpinned URL with the loader's own error
+            initial = self._processor._get_initial_context(self._options)
+            found = self._process(initial, list(urls), "top", "\n".join(urls))
+            with self._lock:
+                self._put(self._tops, urls, found)
+        return found
+
+    def scoped(self, active: dict, source: dict, term: str, kind: str) -> dict:
+        """``active`` with the scoped context that ``term`` has in ``source`` applied.
+
+        ``kind`` "type": a type-scoped context, not propagated to nested nodes (§4.1.2 step 6);
+        "property": a property-scoped context, which may override protected terms (§4.1.2 step 5.5).
+        """
+        mapping = source["mappings"].get(term)
+        local = mapping.get("@context") if mapping else None
+        if local is None or local is False:
+            return active
+        return self._process(active, local, kind, f"{id(source)}:{term}")
+
+    # -- IRI expansion (§5.2), cached for keys and types
+
+    def term(self, active: dict, key: str) -> _Term | str | None:
+        """A key's meaning: a ``_Term``, the keyword it is an alias of, or None when nothing defines it."""
+        cache_key = (id(active), key)
+        hit = self._terms.get(cache_key)
+        if hit is not None:
+            return hit[1]
+        result = self._term(active, key)
+        with self._lock:
+            self._put(self._terms, cache_key, (active, result))
+        return result
+
+    def _term(self, active: dict, key: str) -> _Term | str | None:
+        if key in active["mappings"] and active["mappings"][key] is None:
+            raise Unsupported("a term defined as null")  # dropped without a trace: the general path decides
+        iri = self._processor._expand_iri(active, key, vocab=True)
+        if iri is None or (not iri.startswith("@") and ":" not in iri):
+            return None
+        if iri.startswith("@"):
+            return iri
+        if iri.startswith("_:") or not _ABSOLUTE.fullmatch(iri):
+            raise Unsupported(f"property IRI {iri!r}")
+        outer = active["mappings"].get(key) or {}
+        if outer.get("reverse"):
+            raise Unsupported("reverse property")
+        context = self.scoped(active, active, key, "property")
+        # Values are expanded with the term as the property-scoped context defines it (§5.1.2 step 3).
+        mapping = context["mappings"].get(key, outer) if context is not active else outer
+        if mapping is None:
+            raise Unsupported("a term its own scoped context removes")
+        for m in (outer, mapping):
+            if "@index" in m or "@nest" in m or "@direction" in m:
+                raise Unsupported("index, nest or direction on a term")
+            if any(c not in ("@set", "@language") for c in m.get("@container") or []):
+                raise Unsupported(f"container {m.get('@container')}")
+        coerce = mapping.get("@type")
+        if coerce in ("@json", "@none"):
+            raise Unsupported(f"@type {coerce}")
+        if coerce not in (None, "@id", "@vocab") and not _ABSOLUTE.fullmatch(coerce):
+            raise Unsupported(f"datatype {coerce!r}")
+        if context.get("@direction") is not None:
+            raise Unsupported("@direction")
+        language = mapping["@language"] if "@language" in mapping else context.get("@language")
+        if language is not None and not _LANGUAGE.fullmatch(language):
+            raise Unsupported(f"language {language!r}")
+        return _Term(key, f"<{iri}>", context, coerce, language, "@language" in (outer.get("@container") or []))
+
+    def child_context(self, term: _Term, reference: bool) -> dict:
+        """The active context for a node object that is a value of ``term`` (§5.1.2 steps 7-8).
+
+        A type-scoped context is not used for a new node object unless it is a bare reference
+        (``{"id": …}``); the property-scoped context is then applied to what remains.
+        """
+        cached = term._reference if reference else term._child
+        if cached is not None:
+            return cached
+        context = term.context
+        if "previousContext" in context and not reference:
+            context = context["previousContext"]
+        context = self.scoped(context, term.context, term.key, "property")
+        if reference:
+            term._reference = context
+        else:
+            term._child = context
+        return context
+
+    def type_iri(self, active: dict, value: str) -> str | None:
+        """A ``@type`` value expanded (vocabulary-relative); None when nothing defines it."""
+        cache_key = (id(active), value)
+        hit = self._types.get(cache_key)
+        if hit is not None:
+            return hit[1]
+        iri = self._processor._expand_iri(active, value, vocab=True, base=None)
+        if iri is not None and iri.startswith("_:"):
+            raise Unsupported("blank node type")
+        if iri is not None and ":" in iri and not _ABSOLUTE.fullmatch(iri):
+            raise Unsupported(f"type IRI {iri!r}")
+        result = iri if iri is not None and ":" in iri else None
+        with self._lock:
+            self._put(self._types, cache_key, (active, result))
+        return result
+
+    def id_iri(self, active: dict, value: str, vocab: bool = False) -> str:
+        """An identifier expanded (document-relative with a null base, or vocabulary-relative)."""
+        if value.startswith("_:"):
+            return value
+        if vocab or value.find(":") > 0:
+            iri = self._processor._expand_iri(active, value, vocab=vocab, base=None)
+            if iri is None:
+                raise Unsupported("keyword-like identifier")
+            return iri
+        return value
+
+
+_expanders: weakref.WeakKeyDictionary[ContextLoader, Expander] = weakref.WeakKeyDictionary()
+_expanders_lock = threading.Lock()
+
+
+def expander(loader: ContextLoader) -> Expander:
+    found = _expanders.get(loader)
+    if found is None:
+        with _expanders_lock:
+            found = _expanders.setdefault(loader, Expander(loader))
+    return found
+
+
+class _Walk:
+    def __init__(self, expander: Expander):
+        self.x = expander
+        self.quads: dict[Quad, None] = {}
+        self.labels: dict[str, str] = {}
+        self.counter = 0
+        self.dropped: set[str] = set()
+        self.relative: set[str] = set()
+
+    def fresh(self) -> str:
+        self.counter += 1
+        return f"_:b{self.counter}"
+
+    def node_term(self, iri: str) -> str | None:
+        """An IRI or blank node as an N-Quads term; None (and noted) for a relative reference."""
+        if iri.startswith("_:"):
+            if not _BLANK.fullmatch(iri):
+                raise Unsupported("blank node label")
+            found = self.labels.get(iri)
+            if found is None:
+                found = self.labels[iri] = self.fresh()
+            return found
+        if ":" in iri:
+            if not _ABSOLUTE.fullmatch(iri):
+                raise Unsupported("IRI with unusual characters")
+            return f"<{iri}>"
+        if not _RELATIVE.fullmatch(iri):
+            raise Unsupported("unusual relative reference")
+        self.relative.add(iri)
+        return None
+
+    def node(self, element: dict[str, Any], active: dict, top: bool) -> str | None:
+        """Expansion §5.1.2 steps 9-14 for a node object, emitting its quads; returns its subject."""
+        # Type-scoped contexts (step 11), in lexicographic order, each looked up in the context in force
+        # before any of them applies.
+        type_scoped = active
+        type_values: list[str] = []
+        for key, value in element.items():
+            if key == "@context":
+                if not top:
+                    raise Unsupported("embedded @context")
+                continue
+            if (key if key.startswith("@") else self.x.term(type_scoped, key)) == "@type":
+                values = value if isinstance(value, list) else [value]
+                if not all(isinstance(v, str) for v in values):
+                    raise Unsupported("non-string @type")
+                type_values.extend(values)
+        for name in sorted(set(type_values)):
+            active = self.x.scoped(active, type_scoped, name, "type")
+
+        subject: str | None = None
+        identified = False
+        properties: list[tuple[_Term, Any]] = []
+        types: list[str] = []
+        for key, value in element.items():
+            if key == "@context":
+                continue
+            meaning: Any
+            if key.startswith("@"):
+                if key in ("@id", "@type"):
+                    meaning = key
+                elif key in KEYWORDS:
+                    raise Unsupported(f"keyword {key}")
+                elif _KEYWORD_LIKE.fullmatch(key):
+                    raise DataLossError(f"'{key}' is not a JSON-LD keyword; expansion would drop it")
+                else:
+                    raise Unsupported(f"key {key!r}")
+            else:
+                meaning = self.x.term(active, key)
+            if meaning is None:
+                self.dropped.add(key)
+            elif meaning == "@id":
+                if not isinstance(value, str):
+                    raise Unsupported("non-string @id")
+                subject = self.node_term(self.x.id_iri(active, value))
+                identified = True
+            elif meaning == "@type":
+                for name in value if isinstance(value, list) else [value]:
+                    iri = self.x.type_iri(type_scoped, name)
+                    if iri is None:
+                        self.dropped.add(name)
+                    else:
+                        types.append(iri)
+            elif isinstance(meaning, str):
+                raise Unsupported(f"alias of {meaning}")
+            else:
+                properties.append((meaning, value))
+        if not identified:
+            subject = self.fresh()
+        if subject is None:  # a relative @id, already noted as data loss
+            return None
+        for iri in types:
+            self.quads[(subject, RDF_TYPE, f"<{iri}>", "")] = None
+        for term, value in properties:
+            self.values(subject, term, value)
+        return subject
+
+    def values(self, subject: str, term: _Term, value: Any) -> None:
+        if value is None:
+            return
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, list):
+                    raise Unsupported("nested array")
+                self.values(subject, term, item)
+            return
+        if isinstance(value, dict):
+            if term.language_map:
+                self.language_map(subject, term, value)
+                return
+            # A bare reference keeps the type-scoped context (pyld: "subject reference found, do not revert").
+            only = next(iter(value)) if len(value) == 1 else None
+            reference = only is not None and (only if only.startswith("@") else self.x.term(term.context, only)) == "@id"
+            obj = self.node(value, self.x.child_context(term, reference), False)
+        else:
+            obj = self.scalar(term, value)
+        if obj is not None:
+            self.quads[(subject, term.predicate, obj, "")] = None
+
+    def language_map(self, subject: str, term: _Term, value: dict[str, Any]) -> None:
+        for language, texts in value.items():
+            if not _LANGUAGE.fullmatch(language):
+                raise Unsupported(f"language map key {language!r}")
+            for text in texts if isinstance(texts, list) else [texts]:
+                if text is None:
+                    continue
+                if not isinstance(text, str):
+                    raise Unsupported("non-string in a language map")
+                self.quads[(subject, term.predicate, _literal(text, None, language), "")] = None
+
+    def scalar(self, term: _Term, value: Any) -> str | None:
+        """Value Expansion (§5.3.2) and Object to RDF (§8.6) for a native value."""
+        coerce = term.coerce
+        if isinstance(value, str):
+            if coerce == "@id" or coerce == "@vocab":
+                return self.node_term(self.x.id_iri(term.context, value, vocab=coerce == "@vocab"))
+            if coerce is not None:
+                return _literal(value, coerce, None)
+            return _literal(value, None, term.language)
+        if coerce in ("@id", "@vocab"):
+            coerce = None  # coercion to an IRI applies to strings only
+        if isinstance(value, bool):
+            return _literal("true" if value else "false", coerce or XSD_BOOLEAN, None)
+        if isinstance(value, int):
+            if abs(value) >= 10**21 or coerce == XSD_DOUBLE:
+                return _literal(_double(float(value)), coerce or XSD_DOUBLE, None)
+            return _literal(str(value), coerce or XSD_INTEGER, None)
+        if isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                raise Unsupported("non-finite number")
+            if not value.is_integer() or abs(value) >= 1e21 or coerce == XSD_DOUBLE:
+                return _literal(_double(value), coerce or XSD_DOUBLE, None)
+            return _literal(str(int(value)), coerce or XSD_INTEGER, None)
+        raise Unsupported(f"value of type {type(value).__name__}")
+
+
+def to_quads(document: dict[str, Any], loader: ContextLoader) -> list[Quad]:
+    """The RDF dataset of ``document`` as N-Quads term tuples (duplicates merged), or ``Unsupported``.
+
+    Raises ``DataLossError`` for undefined terms and relative IRIs, ``ContextError`` for an unpinned
+    context, as ``app.jsonld.rdf.to_quads`` does.
+    """
+    context = document.get("@context")
+    urls = (context,) if isinstance(context, str) else tuple(context) if isinstance(context, list) else None
+    if not urls or not all(isinstance(u, str) for u in urls):
+        raise Unsupported("@context is not a list of URLs")
+    x = expander(loader)
+    walk = _Walk(x)
+    try:
+        walk.node(document, x.top(urls), True)
+    except RecursionError:
+        raise Unsupported("too deep") from None
+    if walk.dropped:
+        names = ", ".join(sorted(walk.dropped)[:10])
+        raise DataLossError(f"terms not defined by any @context would be dropped by JSON-LD expansion: {names}")
+    if walk.relative:
+        names = ", ".join(sorted(walk.relative)[:10])
+        raise DataLossError(f"relative IRIs are not allowed (Data Integrity requires a null base): {names}")
+    return list(walk.quads)
+
+
+__all__ = ["Expander", "Unsupported", "expander", "to_quads"]
