@@ -16,14 +16,16 @@ unusual characters) raises ``Unsupported`` and ``app.jsonld.rdf`` uses the gener
 instead. The tests hold the two to the same output on every vector, sample and issued credential and on
 generated documents, so this is an optimization and never a second opinion.
 
-Data loss (Data Integrity §2.3) is reported exactly as the general path reports it: terms and types no
-context defines, and relative IRIs (the base is null).
+Data loss (Data Integrity §2.3): an unknown ``@``-keyword and a relative IRI (the base is null) are
+refused here as the general path refuses them; a term that no context defines sends the document to
+the general path, which walks all of it and gives the verdict.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from decimal import Decimal
 import weakref
 from typing import Any
 
@@ -72,18 +74,14 @@ def _literal(lexical: str, datatype: str | None, language: str | None) -> str:
 
 
 def _double(value: float) -> str:
-    """The canonical xsd:double form (JSON-LD 1.1 §8.6 step 10: ``%1.15E`` without the padding zeros).
-
-    Numbers whose shortest round-trip form has more than 15 significant digits are where formatters
-    disagree (pyld and pyoxigraph do), so the walk leaves them to the general parser.
-    """
-    mantissa, exponent = f"{value:.15E}".split("E")
-    mantissa = mantissa.rstrip("0")
-    if mantissa.endswith("."):
-        mantissa += "0"
-    if float(f"{mantissa}E{exponent}") != value:
-        raise Unsupported("a double with more than 15 significant digits")
-    return f"{mantissa}E{int(exponent)}"
+    """The canonical xsd:double form (JSON-LD 1.1 §8.6 step 10), as pyoxigraph writes it: the shortest
+    digits that read back as the same double (XSD 1.1 canonical mapping), in ``d.dddEn`` notation."""
+    if value == 0:
+        return "-0.0E0" if str(value).startswith("-") else "0.0E0"
+    sign, digits, exponent = Decimal(repr(value)).as_tuple()
+    text = "".join(map(str, digits)).rstrip("0") or "0"
+    power = len(digits) - 1 + exponent  # type: ignore[operator]
+    return f"{'-' if sign else ''}{text[0]}.{text[1:] or '0'}E{power}"
 
 
 class _Term:
@@ -284,15 +282,16 @@ class _Walk:
         self.quads: dict[Quad, None] = {}
         self.labels: dict[str, str] = {}
         self.counter = 0
-        self.dropped: set[str] = set()
         self.relative: set[str] = set()
 
     def fresh(self) -> str:
         self.counter += 1
         return f"_:b{self.counter}"
 
-    def node_term(self, iri: str) -> str | None:
-        """An IRI or blank node as an N-Quads term; None (and noted) for a relative reference."""
+    def node_term(self, iri: str) -> str:
+        """An IRI or blank node as an N-Quads term; a relative reference is kept as ``<ref>`` and noted
+        (``self.relative``) only when a quad uses it, as the general parser reports only what reaches
+        the RDF."""
         if iri.startswith("_:"):
             if not _BLANK.fullmatch(iri):
                 raise Unsupported("blank node label")
@@ -306,10 +305,21 @@ class _Walk:
             return f"<{iri}>"
         if not _RELATIVE.fullmatch(iri):
             raise Unsupported("unusual relative reference")
-        self.relative.add(iri)
-        return None
+        return f"<{iri}>"
 
-    def node(self, element: dict[str, Any], active: dict, top: bool) -> str | None:
+    def drop(self, name: str) -> None:
+        """A term no context defines: data loss, which the general parser reports. It walks the whole
+        document and may find a harder error further on (a malformed ``@id`` under the undefined key,
+        say), so the walk does not try to give the verdict itself."""
+        raise Unsupported(f"an undefined term: {name[:80]!r}")
+
+    def emit(self, s: str, p: str, o: str) -> None:
+        self.quads[(s, p, o, "")] = None
+        for term in (s, o):
+            if term[0] == "<" and ":" not in term:
+                self.relative.add(term[1:-1])
+
+    def node(self, element: dict[str, Any], active: dict, top: bool) -> str:
         """Expansion §5.1.2 steps 9-14 for a node object, emitting its quads; returns its subject."""
         # Type-scoped contexts (step 11), in lexicographic order, each looked up in the context in force
         # before any of them applies.
@@ -328,8 +338,8 @@ class _Walk:
         for name in sorted(set(type_values)):
             active = self.x.scoped(active, type_scoped, name, "type")
 
-        subject: str | None = None
-        identified = False
+        subject = ""
+        identified = types_seen = False
         properties: list[tuple[_Term, Any]] = []
         types: list[str] = []
         for key, value in element.items():
@@ -348,17 +358,21 @@ class _Walk:
             else:
                 meaning = self.x.term(active, key)
             if meaning is None:
-                self.dropped.add(key)
+                if not _empty(value):  # a null value is dropped before its key is looked at
+                    self.drop(key)
             elif meaning == "@id":
-                if not isinstance(value, str):
-                    raise Unsupported("non-string @id")
+                if not isinstance(value, str) or identified:
+                    raise Unsupported("a non-string or second @id")  # colliding keywords: the general path's error
                 subject = self.node_term(self.x.id_iri(active, value))
                 identified = True
             elif meaning == "@type":
+                if types_seen:
+                    raise Unsupported("a second key for @type")
+                types_seen = True
                 for name in value if isinstance(value, list) else [value]:
                     iri = self.x.type_iri(type_scoped, name)
                     if iri is None:
-                        self.dropped.add(name)
+                        self.drop(name)
                     else:
                         types.append(iri)
             elif isinstance(meaning, str):
@@ -367,10 +381,8 @@ class _Walk:
                 properties.append((meaning, value))
         if not identified:
             subject = self.fresh()
-        if subject is None:  # a relative @id, already noted as data loss
-            return None
         for iri in types:
-            self.quads[(subject, RDF_TYPE, f"<{iri}>", "")] = None
+            self.emit(subject, RDF_TYPE, f"<{iri}>")
         for term, value in properties:
             self.values(subject, term, value)
         return subject
@@ -394,8 +406,7 @@ class _Walk:
             obj = self.node(value, self.x.child_context(term, reference), False)
         else:
             obj = self.scalar(term, value)
-        if obj is not None:
-            self.quads[(subject, term.predicate, obj, "")] = None
+        self.emit(subject, term.predicate, obj)
 
     def language_map(self, subject: str, term: _Term, value: dict[str, Any]) -> None:
         for language, texts in value.items():
@@ -406,9 +417,9 @@ class _Walk:
                     continue
                 if not isinstance(text, str):
                     raise Unsupported("non-string in a language map")
-                self.quads[(subject, term.predicate, _literal(text, None, language), "")] = None
+                self.emit(subject, term.predicate, _literal(text, None, language))
 
-    def scalar(self, term: _Term, value: Any) -> str | None:
+    def scalar(self, term: _Term, value: Any) -> str:
         """Value Expansion (§5.3.2) and Object to RDF (§8.6) for a native value."""
         coerce = term.coerce
         if isinstance(value, str):
@@ -421,17 +432,24 @@ class _Walk:
             coerce = None  # coercion to an IRI applies to strings only
         if isinstance(value, bool):
             return _literal("true" if value else "false", coerce or XSD_BOOLEAN, None)
+        if (isinstance(value, int) or (isinstance(value, float) and value.is_integer())) and abs(value) > 2**53:
+            raise Unsupported("an integer beyond 2^53")  # formatters differ on where the digits end
         if isinstance(value, int):
-            if abs(value) >= 10**21 or coerce == XSD_DOUBLE:
+            if coerce == XSD_DOUBLE:
                 return _literal(_double(float(value)), coerce or XSD_DOUBLE, None)
             return _literal(str(value), coerce or XSD_INTEGER, None)
         if isinstance(value, float):
             if value != value or value in (float("inf"), float("-inf")):
                 raise Unsupported("non-finite number")
-            if not value.is_integer() or abs(value) >= 1e21 or coerce == XSD_DOUBLE:
+            if not value.is_integer() or coerce == XSD_DOUBLE:
                 return _literal(_double(value), coerce or XSD_DOUBLE, None)
             return _literal(str(int(value)), coerce or XSD_INTEGER, None)
         raise Unsupported(f"value of type {type(value).__name__}")
+
+
+def _empty(value: Any) -> bool:
+    """Expands to nothing: null, or an array of nothing."""
+    return value is None or (isinstance(value, list) and all(_empty(v) for v in value))
 
 
 def to_quads(document: dict[str, Any], loader: ContextLoader) -> list[Quad]:
@@ -450,9 +468,6 @@ def to_quads(document: dict[str, Any], loader: ContextLoader) -> list[Quad]:
         walk.node(document, x.top(urls), True)
     except RecursionError:
         raise Unsupported("too deep") from None
-    if walk.dropped:
-        names = ", ".join(sorted(walk.dropped)[:10])
-        raise DataLossError(f"terms not defined by any @context would be dropped by JSON-LD expansion: {names}")
     if walk.relative:
         names = ", ".join(sorted(walk.relative)[:10])
         raise DataLossError(f"relative IRIs are not allowed (Data Integrity requires a null base): {names}")
