@@ -8,6 +8,7 @@ only once it is durably stored with the exact signed bytes and its status index 
 
 from __future__ import annotations
 
+import copy
 import secrets
 import urllib.parse
 import uuid
@@ -59,6 +60,7 @@ class Issuance:
         self.keys = FileKeyStore(self.settings.keys_dir)
         self._signers: dict[str, Signer] = {}
         self._status_cache: dict[str, tuple[int, bytes]] = {}
+        self._did_documents: dict[str, dict[str, Any]] = {}
 
     # -- providers and their identity (did:web under this service, or did:key)
 
@@ -103,6 +105,7 @@ class Issuance:
             mb = signer.public_multibase()
             providers.rotate_signing_key(session, provider.id, kid=f"{provider.did}#{mb}", algorithm=ED25519, key_ref=key_name, public_multibase=mb)
         self._signers.pop(provider.did, None)
+        self._did_documents.pop(provider.did, None)
         return f"{provider.did}#{mb}"
 
     def new_api_key(self, slug: str) -> str:
@@ -143,15 +146,24 @@ class Issuance:
             "authentication": ids,
         }
 
-    def local_did_document(self, did: str) -> dict[str, Any] | None:
-        """The DID document of a did:web this service hosts (``did:web:<host>:issuers:<slug>``), else None."""
+    def local_did_document(self, did: str, fresh: bool = False) -> dict[str, Any] | None:
+        """The DID document of a did:web this service hosts (``did:web:<host>:issuers:<slug>``), else None.
+
+        Kept per process: keys are only ever added to a provider's document (a retired key stays, §17),
+        so a kept document can lack a key another worker has just added but never holds a wrong one.
+        The resolver asks again with ``fresh`` when a verification method is not in the kept document.
+        """
         prefix = self.did_web_for("")
         if not did.startswith(prefix) or ":" in did[len(prefix):]:
             return None
+        if not fresh and (kept := self._did_documents.get(did)) is not None:
+            return copy.deepcopy(kept)
         try:
-            return self.did_document(did[len(prefix):])
+            document = self.did_document(did[len(prefix):])
         except NotFoundError:
             return None
+        self._did_documents[did] = document
+        return copy.deepcopy(document)
 
     def local_status_list(self, url: str) -> bytes | None:
         """The signed status list credential behind one of this service's status URLs, else None."""
@@ -432,8 +444,7 @@ class Issuance:
 
     def status_list_credential(self, list_id: str) -> bytes:
         """The signed BitstringStatusListCredential (Bitstring Status List §2.2), rebuilt when the list changes."""
-        with self.db.read() as session:
-            version = status.list_version(session, list_id)
+        version = status.current_version(self.db, list_id)  # on every verification: the cheapest read there is
         cached = self._status_cache.get(list_id)
         if cached and cached[0] == version:
             return cached[1]

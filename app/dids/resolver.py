@@ -82,7 +82,8 @@ class DidResolver:
         self._cache: TTLCache[dict] = cache if cache is not None else TTLCache.from_settings(self.settings)
         #: did:web DIDs this service hosts itself are answered from its own data, never over the network
         #: (set by the app: ``Issuance.local_did_document``); ``None`` for a DID it does not host.
-        self.local: Callable[[str], dict | None] | None = None
+        #: ``local(did, fresh)``: ``fresh`` when a kept document lacked the method asked for.
+        self.local: Callable[[str, bool], dict | None] | None = None
 
     def clear_cache(self) -> None:
         """Forget cached did:web documents (after a key rotation, or in tests)."""
@@ -95,14 +96,17 @@ class DidResolver:
             self._fetcher = Fetcher(self.settings)
         return self._fetcher
 
-    def resolve(self, did: str) -> dict:
-        """DID Core §7.1 resolve(): the DID document of ``did``. Raises ``DidResolutionError``."""
+    def resolve(self, did: str, *, fresh: bool = False) -> dict:
+        """DID Core §7.1 resolve(): the DID document of ``did``. Raises ``DidResolutionError``.
+
+        ``fresh``: for a DID this service hosts, read its document again rather than the kept one.
+        """
         method = method_of(did)
         if method == "key":
             document = resolve_did_key(did)
         elif method == "jwk":
             document = resolve_did_jwk(did)
-        elif method == "web" and self.local is not None and (own := self.local(did)) is not None:
+        elif method == "web" and self.local is not None and (own := self.local(did, fresh)) is not None:
             document = own
         elif method == "web":
             # A deep copy out of the cache: callers must never be able to edit what later callers get.
@@ -125,10 +129,12 @@ class DidResolver:
         if not fragment or not _FRAGMENT.fullmatch(fragment):
             raise DidResolutionError("the verification method's fragment is empty or malformed", code="INVALID_VERIFICATION_METHOD")
         document = self.resolve(did)
-        for method in _embedded_methods(document):
-            if isinstance(method.get("id"), str) and _absolute(method["id"], did) == vm_id:
-                break
-        else:
+        method = _find_method(document, vm_id, did)
+        if method is None and self.local is not None and method_of(did) == "web":
+            # A document this service hosts may have gained a key in another worker since it was kept.
+            document = self.resolve(did, fresh=True)
+            method = _find_method(document, vm_id, did)
+        if method is None:
             raise DidResolutionError(f"{vm_id} is not a verification method of {did}", code="INVALID_VERIFICATION_METHOD")
         if method.get("controller") != did:
             raise DidResolutionError(
@@ -139,3 +145,10 @@ class DidResolver:
         resolved = copy.deepcopy(method)
         resolved["id"] = vm_id
         return resolved, document
+
+
+def _find_method(document: dict, vm_id: str, did: str) -> dict | None:
+    for method in _embedded_methods(document):
+        if isinstance(method.get("id"), str) and _absolute(method["id"], did) == vm_id:
+            return method
+    return None

@@ -26,6 +26,7 @@ import base64
 import binascii
 import gzip
 import re
+import threading
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,8 @@ MIN_ENTRIES = 131_072
 #: Default cap on a decompressed list (security-notes.md §9). 16 MiB is 134 million 1-bit entries,
 #: far beyond any real list, and still a bounded amount of memory per request.
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+_expanded: dict[tuple[str, int], bytes] = {}
+_expanded_lock = threading.Lock()
 
 #: §2.1 statusSize: "indicates the size of the status entry in bits"; we read up to 8 bits per entry
 #: (a statusMessage array of 2^8 entries is already absurd, and bigger sizes are a memory lever).
@@ -193,11 +196,28 @@ def decode_list(encoded: str, *, max_bytes: int = DEFAULT_MAX_BYTES, require_pre
     # base64.urlsafe_b64decode silently drops characters outside the alphabet; check it ourselves.
     if not text or not _BASE64URL_RE.fullmatch(text) or len(text) % 4 == 1:
         raise MalformedValueError("encodedList is not base64url without padding")
+    return _expand(text, max_bytes)
+
+
+def _expand(text: str, max_bytes: int) -> bytes:
+    """Base64url-decode and GUNZIP, remembered for small lists: a verifier reads the same few lists over
+    and over (every credential of a provider points to one), and expanding one cost more than the rest
+    of the status check. Failures raise and are not remembered; at most 64 lists of up to 1 MB."""
+    key = (text, max_bytes)
+    found = _expanded.get(key)
+    if found is not None:
+        return found
     try:
         compressed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
         raise MalformedValueError("encodedList is not base64url without padding") from None
-    return gunzip_capped(compressed, max_bytes=max_bytes)
+    bits = gunzip_capped(compressed, max_bytes=max_bytes)
+    if len(bits) <= 1024 * 1024:
+        with _expanded_lock:
+            if len(_expanded) >= 64:
+                _expanded.pop(next(iter(_expanded)))  # the oldest
+            _expanded[key] = bits
+    return bits
 
 
 def gunzip_capped(compressed: bytes, *, max_bytes: int) -> bytes:

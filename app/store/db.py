@@ -182,6 +182,7 @@ class Database:
         self._write = sessionmaker(self.engine, expire_on_commit=False)
         # Readers on SQLite use a deferred BEGIN: they take no write lock and see one WAL snapshot.
         self._read = sessionmaker(self.engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"}), expire_on_commit=False)
+        self._placeholder = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
         busy = engine_options.get("busy_timeout_ms", 30_000) / 1000
         self._writer = (
             _SqliteWriterLock(self.engine.url.database, busy) if self.is_sqlite and self.engine.url.database not in (None, "", ":memory:") else None
@@ -215,6 +216,27 @@ class Database:
                 yield session
             finally:
                 session.rollback()
+
+    def read_value(self, sql: str, *params: Any) -> Any:
+        """The first column of the first row of ``sql`` (``?`` placeholders), or None.
+
+        On a pooled DBAPI connection, past SQLAlchemy's statement layer: for the one-row lookups made on
+        every request (a status list's version), where that layer cost eight times the query. A single
+        statement reads one consistent snapshot; the pool rolls the connection back when it returns.
+        """
+        if self._placeholder != "?":
+            sql = sql.replace("?", self._placeholder)
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            connection.close()
+        return row[0] if row else None
 
     def dispose(self) -> None:
         self.engine.dispose()

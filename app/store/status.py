@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session
 from app.errors import ConflictError, MalformedValueError, NotFoundError, RangeError
 from app.store._common import insert_ignore
 from app.store.models import StatusAllocation, StatusChange, StatusList, utcnow
+from app.store.db import Database
 
 PURPOSES = ("revocation", "suspension")
 MIN_SIZE = 131_072  # Bitstring Status List: at least 16 KB (131,072 entries), for group privacy
@@ -375,6 +376,14 @@ def _build_bits(session: Session, status_list_id: str, size: int) -> bytes:
     for (index,) in rows:
         _set_bit(bits, index)
     return bytes(bits)
+
+
+def current_version(db: Database, status_list_id: str) -> int:
+    """``list_version`` in one raw read (``Database.read_value``), for the check made on every verification."""
+    version = db.read_value(f"SELECT version FROM {StatusList.__tablename__} WHERE id = ?", status_list_id)
+    if version is None:
+        raise NotFoundError(f"no status list {status_list_id}")
+    return version
 
 
 def list_version(session: Session, status_list_id: str) -> int:
