@@ -220,3 +220,22 @@ def test_own_did_web_and_status_lists_need_no_network(database_url, tmp_path, ex
             assert not server.app.state.runtime.resolver.settings.fetch_allow_loopback
     finally:
         server.stop()
+
+
+def test_a_key_another_worker_added_is_found(live, client, provider, example_input):
+    """Each process keeps its own did:web documents (keys are only ever added); a credential signed with
+    a key that another worker has just added must still verify here at once, not after some expiry."""
+    from app.issuance import Issuance
+
+    verifier = live.app.state.runtime.verifier
+    assert verifier.verify(_issue(client, example_input).content.decode()).verified  # this process now keeps the document
+    kept = live.app.state.issuance.local_did_document(provider[0].did)
+    other = Issuance(live.app.state.runtime, live.app.state.db)  # another worker: same database and keys, its own caches
+    new_kid = other.rotate_key(provider[0].slug)
+    assert new_kid not in json.dumps(live.app.state.issuance.local_did_document(provider[0].did))  # still the kept one
+    assert kept == live.app.state.issuance.local_did_document(provider[0].did)
+    _, issued, _ = other.issue(provider[0], {"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": example_input})
+    assert json.loads(issued.body)["proof"]["verificationMethod"] == new_kid
+    report = verifier.verify(issued.body.decode())
+    assert report.verified, report
+    assert new_kid in json.dumps(live.app.state.issuance.local_did_document(provider[0].did))  # and it is kept from now on
