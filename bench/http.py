@@ -5,7 +5,8 @@ a free port, SQLite in a temporary folder, with the test-only loopback allowance
 did:web documents and status lists. DID documents and status lists are cached (``did_cache_seconds``,
 ``status_cache_seconds``), so a verification is the proof, the issuer binding, the validity, a cached
 status read, trust and EU completeness. The reference EU credential (the shared sample, OB3 with an
-eddsa-rdfc-2022 proof) is issued once, then 16 concurrent keep-alive clients verify it for ~15 s.
+eddsa-rdfc-2022 proof) is issued 64 times, then 16 concurrent keep-alive clients (``bench.loadgen``: one
+asyncio loop, so the client takes little of the two cores from the service) verify them for ~15 s.
 
 In the same run, in process: the full verification pipeline against the pyld-only reference pipeline
 (``bench.signing.PyldOnly``) on the same kind of credential, since only same-run ratios mean something
@@ -16,19 +17,21 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
 
+from bench import loadgen
+from bench.loadgen import build_request
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT.parent / "shared" / "samples" / "microcredential-input.example.json"
 CLIENTS = 16
+CREDENTIALS = 64
 SECONDS = 15.0
 TARGET_RPS = 500
 
@@ -73,36 +76,6 @@ def _wait_up(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
             pass
         time.sleep(0.2)
     raise RuntimeError("the service did not come up")
-
-
-def _load(url: str, body: bytes, seconds: float) -> tuple[list[float], int, float]:
-    latencies: list[list[float]] = [[] for _ in range(CLIENTS)]
-    errors = [0] * CLIENTS
-    start = threading.Barrier(CLIENTS + 1)
-    stop_at = [0.0]
-
-    def client(i: int) -> None:
-        with httpx.Client(base_url=url, headers={"Content-Type": "application/json"}, timeout=10) as c:
-            start.wait()
-            while time.perf_counter() < stop_at[0]:
-                t = time.perf_counter()
-                try:
-                    ok = c.post("/credentials/verify", content=body).status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                latencies[i].append(time.perf_counter() - t)
-                errors[i] += not ok
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    stop_at[0] = time.perf_counter() + seconds
-    began = time.perf_counter()
-    start.wait()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - began
-    return [x for per in latencies for x in per], sum(errors), elapsed
 
 
 def _in_process() -> tuple[float, float, float]:
@@ -155,31 +128,30 @@ def verify_http() -> int:
         try:
             _wait_up(url, proc)
             sample = json.loads(SAMPLE.read_text())
-            issued = httpx.post(
-                f"{url}/microcredentials", json={"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": sample},
-                headers={"Authorization": f"Bearer {api_key}"}, timeout=30,
-            )
-            issued.raise_for_status()
-            body = json.dumps({"verifiableCredential": issued.json(), "options": {}}).encode()
-            check = httpx.post(f"{url}/credentials/verify", content=body, headers={"Content-Type": "application/json"}, timeout=30)
+            bodies = []
+            with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30) as c:
+                for _ in range(CREDENTIALS):  # distinct credentials: every verification does the whole work
+                    issued = c.post("/microcredentials", json={"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": sample})
+                    issued.raise_for_status()
+                    bodies.append(json.dumps({"verifiableCredential": issued.json(), "options": {}}).encode())
+            check = httpx.post(f"{url}/credentials/verify", content=bodies[0], headers={"Content-Type": "application/json"}, timeout=30)
             if check.status_code != 200:
                 print(f"the reference credential did not verify: {check.status_code} {check.text[:500]}")
                 return 1
-            _load(url, body, 2.0)  # warm both workers' DID and status caches and their connections
-            latencies, errors, elapsed = _load(url, body, SECONDS)
+            requests = [build_request(url, "POST", "/credentials/verify", body) for body in bodies]
+            loadgen.run(url, requests, clients=CLIENTS, seconds=2.0)  # warm both workers' DID and status caches
+            result = loadgen.run(url, requests, clients=CLIENTS, seconds=SECONDS)
         finally:
             proc.terminate()
             try:
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    latencies.sort()
-    rps = len(latencies) / elapsed
-    p50 = statistics.median(latencies)
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    rps, elapsed, errors = result.rate, result.elapsed, len(result.latencies) - result.count(200)
+    p50, p99 = result.percentile(0.5), result.percentile(0.99)
     full, proof, pyld = _in_process()
-    print(f"POST /credentials/verify, reference EU credential (OB3, eddsa-rdfc-2022, status entries), 2 workers, {CLIENTS} clients, {elapsed:.1f} s")
-    print(f"  {len(latencies):,} requests, {errors} not 200: {rps:,.0f} verifications/s, p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
+    print(f"POST /credentials/verify, {CREDENTIALS} distinct EU reference credentials (OB3, eddsa-rdfc-2022, status entries), 2 workers, {CLIENTS} clients, {elapsed:.1f} s")
+    print(f"  {len(result.latencies):,} requests, {errors} not 200: {rps:,.0f} verifications/s, p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
     print("in process, one core, same run (reference credential, did:key):")
     print(f"  full pipeline (proof, binding, validity, trust, EU completeness) {full * 1000:7.3f} ms  {1 / full:7,.0f}/s")
     print(f"  proof only (pyoxigraph, bounded RDFC-1.0)                      {proof * 1000:7.3f} ms  {1 / proof:7,.0f}/s")
