@@ -284,18 +284,27 @@ class Issuance:
             if replay is not None:
                 return replay.status, _issued_from_response(replay), True
         prepared = prepare()
-        with self.db.transaction() as session:
+
+        def claim(session):
             if key:
                 replay = idempotency.begin(session, provider.id, key, body_hash)
                 if replay is not None:
-                    return replay.status, _issued_from_response(replay), True
-            allocated = allocate(session, prepared)
+                    return replay, None
+            return None, allocate(session, prepared)
+
+        # Both steps are grouped with other requests' (Database.grouped): one disk flush for many.
+        replay, allocated = self.db.grouped(claim)
+        if replay is not None:
+            return replay.status, _issued_from_response(replay), True
         issued, record = sign(prepared, allocated)
-        with self.db.transaction() as session:
+
+        def keep(session):
             store(session, record)
             if key:
                 headers = {"content-type": issued.media_type, "x-credential-id": issued.id, "x-format": issued.format, "x-proof": issued.proof}
                 idempotency.store_response(session, provider.id, key, status=201, body=issued.body, headers=headers)
+
+        self.db.grouped(keep)
         CREDENTIALS_ISSUED.labels(issued.format, issued.proof).inc()
         return 201, issued, False
 

@@ -17,15 +17,16 @@ import argparse
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
+
+from bench import loadgen
+from bench.loadgen import build_request
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "app" / "credentials" / "example_input.json"
@@ -97,36 +98,12 @@ def main(argv: list[str]) -> int:
         with httpx.Client(base_url=url, headers=headers, timeout=30) as c:
             for _ in range(20):  # warm every worker's caches
                 assert c.post("/microcredentials", content=body, headers={"Content-Type": "application/json"}).status_code == 201
-        latencies: list[float] = []
-        errors = [0]
-        lock = threading.Lock()
-        stop_at = time.perf_counter() + args.seconds
-
-        def client() -> None:
-            local = []
-            with httpx.Client(base_url=url, headers={**headers, "Content-Type": "application/json"}, timeout=30) as c:
-                while time.perf_counter() < stop_at:
-                    t = time.perf_counter()
-                    r = c.post("/microcredentials", content=body)
-                    local.append(time.perf_counter() - t)
-                    if r.status_code != 201:
-                        errors[0] += 1
-            with lock:
-                latencies.extend(local)
-
-        started = time.perf_counter()
-        threads = [threading.Thread(target=client) for _ in range(args.clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - started
-        latencies.sort()
-        rate = len(latencies) / elapsed
-        p50 = statistics.median(latencies) * 1000
-        p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
-        print(f"single requests: {len(latencies)} credentials in {elapsed:.1f} s over {args.clients} clients, {args.workers} workers: "
-              f"{rate:.0f}/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, {errors[0]} errors")
+        request = build_request(url, "POST", "/microcredentials", body, {"Authorization": f"Bearer {key}"})
+        result = loadgen.run(url, [request], clients=args.clients, seconds=args.seconds)
+        rate, errors = result.rate, len(result.latencies) - result.count(201)
+        p50, p99 = result.percentile(0.5) * 1000, result.percentile(0.99) * 1000
+        print(f"single requests: {len(result.latencies)} credentials in {result.elapsed:.1f} s over {args.clients} clients, {args.workers} workers: "
+              f"{rate:.0f}/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, {errors} errors")
         print(f"{'met ' if rate >= 600 and p99 <= 60 else 'MISSED'}  single issuance >= 600/s with p99 <= 60 ms")
 
         with httpx.Client(base_url=url, headers=headers, timeout=120) as c:

@@ -14,18 +14,28 @@ repositories above, so the differences are absorbed here:
   only lets us choose the BEGIN if its own transaction handling is switched off; that is the
   documented SQLAlchemy recipe ("Serializable isolation / Savepoints / Transactional DDL").
 * PostgreSQL goes through psycopg 3 with a bounded pool that checks connections before use.
+* Group commit (``Database.grouped``): with ``synchronous=FULL`` a commit waits for the disk, and
+  commits are serialized; issuing one credential per commit capped a service at the disk's flush
+  rate. Concurrent units of work of one process share a transaction instead, each in its own
+  SAVEPOINT, so one that fails is undone alone and the others commit together, durably.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import queue
+import threading
+from concurrent.futures import Future
+
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -184,6 +194,8 @@ class Database:
         self._read = sessionmaker(self.engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"}), expire_on_commit=False)
         self._placeholder = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
         busy = engine_options.get("busy_timeout_ms", 30_000) / 1000
+        self._committer: _GroupCommitter | None = None
+        self._committer_lock = threading.Lock()
         self._writer = (
             _SqliteWriterLock(self.engine.url.database, busy) if self.is_sqlite and self.engine.url.database not in (None, "", ":memory:") else None
         )
@@ -207,6 +219,20 @@ class Database:
             return
         with self._writer, self._write() as session, session.begin():
             yield session
+
+    def grouped(self, work: Callable[[Session], T]) -> T:
+        """Run ``work(session)`` in a write transaction shared with other callers, and return its result
+        once that transaction has committed (or raise what ``work`` raised, with its writes undone).
+
+        ``work`` runs on the group-commit thread inside its own SAVEPOINT; it must not keep the session.
+        """
+        committer = self._committer
+        if committer is None:
+            with self._committer_lock:
+                if self._committer is None:
+                    self._committer = _GroupCommitter(self)
+                committer = self._committer
+        return committer.submit(work)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -239,7 +265,72 @@ class Database:
         return row[0] if row else None
 
     def dispose(self) -> None:
+        if self._committer is not None:
+            self._committer.stop()
+            self._committer = None
         self.engine.dispose()
+
+
+class _GroupCommitter:
+    """One thread that runs queued units of work together, up to ``MAX_GROUP`` per transaction.
+
+    A caller waits for its group's commit, during which the next group gathers: the busier the
+    service, the larger the groups and the fewer the disk flushes per credential.
+    """
+
+    MAX_GROUP = 64
+
+    def __init__(self, db: Database):
+        self._db = db
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="microcred-group-commit", daemon=True)
+        self._thread.start()
+
+    def submit(self, work: Callable[[Session], T]) -> T:
+        future: Future = Future()
+        self._queue.put((work, future))
+        return future.result()
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            group = [item]
+            while len(group) < self.MAX_GROUP:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # stop after this group
+                    break
+                group.append(item)
+            self._commit(group)
+
+    def _commit(self, group: list[tuple[Callable[[Session], Any], Future]]) -> None:
+        outcomes: list[tuple[Future, bool, Any]] = []
+        try:
+            with self._db.transaction() as session:
+                for work, future in group:
+                    try:
+                        with session.begin_nested():
+                            outcomes.append((future, True, work(session)))
+                    except Exception as exc:  # this caller's failure, its savepoint rolled back
+                        outcomes.append((future, False, exc))
+        except BaseException as exc:  # the transaction itself failed: nothing of the group is stored
+            for _, future in group:
+                future.set_exception(exc)
+            return
+        for future, ok, value in outcomes:
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
 
 
 def _alembic_config(url: str):

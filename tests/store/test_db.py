@@ -92,6 +92,89 @@ def test_transaction_commits_or_rolls_back(database, provider):
         assert [p.slug for p in providers.list_providers(s)] == ["uni-example"]
 
 
+def _create(slug: str):
+    from app.store import providers
+
+    def work(session):
+        return providers.create_provider(session, slug=slug, legal_name=slug.title(), country="FR", did=f"did:web:{slug}.example", did_method="web").slug
+
+    return work
+
+
+def test_grouped_work_commits_together_and_a_failure_is_undone_alone(database, provider):
+    """Group commit: units of work queued while a commit runs share the next transaction, each in its own
+    savepoint; the one that fails is undone and raises to its caller, the others are stored."""
+    from sqlalchemy import event
+
+    from app.store import providers
+
+    commits = []
+    event.listen(database.engine, "commit", lambda conn: commits.append(1))
+    gate, started = threading.Event(), threading.Event()
+
+    def blocker(session):
+        _create("first")(session)
+        started.set()
+        gate.wait(10)  # holds the group-commit thread, so the next units queue up
+        return "first"
+
+    def failing(session):
+        _create("half-done")(session)
+        raise ValueError("refused after a write")
+
+    results: dict[str, object] = {}
+
+    def call(name, work):
+        try:
+            results[name] = database.grouped(work)
+        except Exception as exc:
+            results[name] = exc
+
+    threads = [threading.Thread(target=call, args=("blocker", blocker))]
+    threads[0].start()
+    assert started.wait(10)
+    for name, work in [("a", _create("alpha")), ("bad", failing), ("b", _create("beta")), ("c", _create("gamma"))]:
+        threads.append(threading.Thread(target=call, args=(name, work)))
+        threads[-1].start()
+    deadline = time.monotonic() + 10
+    while database._committer._queue.qsize() < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    commits.clear()
+    gate.set()
+    for t in threads:
+        t.join(20)
+    assert results["blocker"] == "first" and (results["a"], results["b"], results["c"]) == ("alpha", "beta", "gamma")
+    assert isinstance(results["bad"], ValueError)
+    assert len(commits) == 2, (len(commits), results)  # the blocker's group, then the four queued units in one transaction
+    with database.read() as s:
+        assert sorted(p.slug for p in providers.list_providers(s)) == ["alpha", "beta", "first", "gamma", "uni-example"]
+
+
+def test_grouped_work_under_concurrency_loses_and_duplicates_nothing(database, provider):
+    from app.store import status
+
+    def allocate(i):
+        return lambda session: status.allocate(session, provider.id, "revocation", f"urn:uuid:cred-{i}", size=131072).index
+
+    out: list[int] = []
+    lock = threading.Lock()
+
+    def worker(start):
+        for i in range(start, start + 25):
+            index = database.grouped(allocate(i))
+            with lock:
+                out.append(index)
+
+    threads = [threading.Thread(target=worker, args=(n * 25,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(out) == 200 and len(set(out)) == 200
+    with database.read() as s:
+        assert len(status.allocations_of(s, "urn:uuid:cred-199")) == 1
+
+
 # -- SQLite specifics (always on SQLite, whatever TEST_DATABASE_URL says)
 
 
