@@ -75,10 +75,16 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"microcred: wallet: {settings.base_url.rstrip('/')}/wallet", flush=True)
     # uvloop + httptools: the default asyncio loop lost TCP_NODELAY with several workers (performance-baseline.md).
     # log_config=None keeps our JSON logging; access_log=False: ours replaces uvicorn's, which logs query strings.
-    uvicorn.run(
-        "app.main:create_app", factory=True, host=host, port=port, workers=workers, loop="uvloop", http="httptools",
+    options = dict(
+        app="app.main:create_app", factory=True, loop="uvloop", http="httptools",
         log_config=None, log_level=settings.log_level.lower(), access_log=False, forwarded_allow_ips=settings.forwarded_allow_ips,
     )
+    if workers > 1:
+        from app import workers as worker_processes
+
+        # One listening socket per worker (SO_REUSEPORT), so connections spread over them: app/workers.py.
+        return worker_processes.serve(host, port, workers, options)
+    uvicorn.run(host=host, port=port, **options)
     return 0
 
 

@@ -34,16 +34,25 @@ def insert_ignore(session: Session, table: Table, values: dict[str, Any], confli
     costs two extra round trips.
     """
     name = session.get_bind().dialect.name
-    if name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - only the two supported databases
-        raise NotImplementedError(f"database {name!r} is not supported")
-    stmt = insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict_columns)
-    if returning is not None:
-        stmt = stmt.returning(*returning)
-    return session.execute(stmt)
+    key = (name, table.name, tuple(conflict_columns), tuple(str(c) for c in returning or ()))
+    stmt = _INSERT_IGNORE.get(key)
+    if stmt is None:
+        # Built once per shape and executed with the values as parameters: constructing the statement
+        # cost more than running it (this is on every issuance's path).
+        if name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:  # pragma: no cover - only the two supported databases
+            raise NotImplementedError(f"database {name!r} is not supported")
+        stmt = insert(table).on_conflict_do_nothing(index_elements=conflict_columns)
+        if returning is not None:
+            stmt = stmt.returning(*returning)
+        _INSERT_IGNORE[key] = stmt
+    return session.execute(stmt, values)
+
+
+_INSERT_IGNORE: dict[tuple, Any] = {}
 
 
 def clamp_limit(limit: int) -> int:

@@ -126,13 +126,16 @@ def insert_credential(session: Session, credential: NewCredential) -> StoredCred
     try:
         # A Core insert of the row's values: the unit-of-work flush cost more than the insert itself,
         # on the hot path of issuance. ``row`` stays transient; it only shapes the returned record.
-        session.execute(insert(Credential.__table__).values(values))
+        session.execute(_INSERT, values)
     except IntegrityError as exc:
         # Only on a caller bug or a reused id; the caller's transaction (or savepoint) must roll back.
         raise ConflictError(
             f"credential {credential.id} exists, or its status entry was not allocated to it", code="CREDENTIAL_CONFLICT"
         ) from exc
     return _stored(row)
+
+
+_INSERT = insert(Credential.__table__)
 
 
 def get_credential(session: Session, credential_id: str, *, provider_id: int | None = None) -> StoredCredential:

@@ -42,7 +42,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.errors import ConflictError, MalformedValueError, NotFoundError, RangeError
@@ -181,18 +181,29 @@ def seal_status_lists(session: Session, provider_id: int | None = None) -> int:
 # -- allocation
 
 
+# The two statements of every allocation, built once: constructing them cost more than running them.
+_LISTS = StatusList.__table__.c
+_TAKE_NEXT_SEQ = (
+    update(StatusList.__table__)
+    .where(_LISTS.id == bindparam("list_id"), _LISTS.state == "open", _LISTS.next_seq < _LISTS.size)
+    .values(next_seq=_LISTS.next_seq + 1)
+    .returning(_LISTS.next_seq, _LISTS.size, _LISTS.perm_key, _LISTS.purpose)
+)
+_OPEN_LIST = (
+    select(_LISTS.id)
+    .where(_LISTS.provider_id == bindparam("provider_id"), _LISTS.purpose == bindparam("purpose"), _LISTS.state == "open")
+    .order_by(_LISTS.created_at, _LISTS.id)
+    .limit(1)
+)
+
+
 def allocate_index(session: Session, status_list_id: str, credential_id: str) -> Allocation:
     """Allocate the next index of a given list for ``credential_id``, in the caller's transaction.
 
     Raises ``ConflictError`` ``STATUS_LIST_FULL`` when the list is full or sealed.
     """
     for _ in range(64):
-        row = session.execute(
-            update(StatusList)
-            .where(StatusList.id == status_list_id, StatusList.state == "open", StatusList.next_seq < StatusList.size)
-            .values(next_seq=StatusList.next_seq + 1)
-            .returning(StatusList.next_seq, StatusList.size, StatusList.perm_key, StatusList.purpose)
-        ).one_or_none()
+        row = session.execute(_TAKE_NEXT_SEQ, {"list_id": status_list_id}).one_or_none()
         if row is None:
             lst = session.get(StatusList, status_list_id, populate_existing=True)
             if lst is None:
@@ -222,12 +233,7 @@ def allocate(session: Session, provider_id: int, purpose: str, credential_id: st
     if purpose not in PURPOSES:
         raise MalformedValueError(f"status purpose must be one of {PURPOSES}")
     for _ in range(8):
-        list_id = session.scalars(
-            select(StatusList.id)
-            .where(StatusList.provider_id == provider_id, StatusList.purpose == purpose, StatusList.state == "open")
-            .order_by(StatusList.created_at, StatusList.id)
-            .limit(1)
-        ).first()
+        list_id = session.execute(_OPEN_LIST, {"provider_id": provider_id, "purpose": purpose}).scalar()
         if list_id is None:
             list_id = create_status_list(session, provider_id, purpose, size=size).id
         try:

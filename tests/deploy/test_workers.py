@@ -1,0 +1,95 @@
+"""Several workers, one listening socket each (app/workers.py): the kernel spreads connections over them.
+
+With uvicorn's own ``--workers`` every worker accepts from one shared socket and a burst of keep-alive
+connections could all land on one process. Checked here on the real ``serve --workers 2``: each worker
+listens on the port itself, connections opened together reach both, and a worker that dies is replaced.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.live_process import LiveService
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    out = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            out.add(target[8:-1])
+    return out
+
+
+def _tcp(port: int) -> list[tuple[str, str, str]]:
+    """(local port hex state, inode) rows of /proc/net/tcp for ``port``: (state, inode, remote)."""
+    rows = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        parts = line.split()
+        local, remote, state, inode = parts[1], parts[2], parts[3], parts[9]
+        if int(local.split(":")[1], 16) == port:
+            rows.append((state, inode, remote))
+    return rows
+
+
+def _workers(svc) -> list[int]:
+    """The supervisor's children that listen on the service's port (not multiprocessing's helpers)."""
+    listening = {i for s, i, _ in _tcp(svc.port) if s == "0A"}
+    return [c for c in _children(svc.process.pid) if _socket_inodes(c) & listening]
+
+
+def _wait_for_workers(svc, n: int, timeout: float = 30) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while len(workers := _workers(svc)) < n:
+        assert time.monotonic() < deadline, f"{n} workers should listen on the port"
+        time.sleep(0.2)
+    return workers
+
+
+def test_each_worker_listens_itself_and_connections_reach_both(tmp_path):
+    with LiveService(tmp_path, workers=2) as svc:
+        workers = _wait_for_workers(svc, 2)
+        listening = {i for s, i, _ in _tcp(svc.port) if s == "0A"}
+        assert len(listening) == 2  # one listening socket per worker, none shared
+
+        # 32 keep-alive connections opened together, as a pool or a load generator does.
+        conns = [socket.create_connection(("127.0.0.1", svc.port)) for _ in range(32)]
+        try:
+            for c in conns:
+                c.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            for c in conns:
+                assert c.recv(4096).startswith(b"HTTP/1.1 200")
+            served = {w: 0 for w in workers}
+            established = {i for s, i, _ in _tcp(svc.port) if s == "01"}
+            for w in workers:
+                served[w] = len(_socket_inodes(w) & established)
+            assert sum(served.values()) == 32
+            assert all(n > 0 for n in served.values()), served  # both workers took connections
+        finally:
+            for c in conns:
+                c.close()
+
+
+def test_a_worker_that_dies_is_replaced(tmp_path):
+    with LiveService(tmp_path, workers=2) as svc:
+        victim = _wait_for_workers(svc, 2)[0]
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while victim in _children(svc.process.pid) or len(_workers(svc)) < 2:
+            assert time.monotonic() < deadline, "the supervisor should start a new worker"
+            time.sleep(0.2)
+        for _ in range(10):
+            assert httpx.get(f"{svc.url}/health", timeout=5).status_code == 200
