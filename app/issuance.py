@@ -61,6 +61,7 @@ class Issuance:
         self._signers: dict[str, Signer] = {}
         self._status_cache: dict[str, tuple[int, bytes]] = {}
         self._did_documents: dict[str, dict[str, Any]] = {}
+        self._providers: dict[int, Any] = {}
 
     # -- providers and their identity (did:web under this service, or did:key)
 
@@ -123,11 +124,14 @@ class Issuance:
         """The provider an API key belongs to, or ``AuthError`` (401)."""
         if not secret:
             raise AuthError("an API key is required: Authorization: Bearer <key>")
-        with self.db.read() as session:
-            key = providers.find_api_key(session, secret)
-            if key is None or key.revoked_at is not None:
-                raise AuthError("the API key is unknown or revoked")
-            return providers.get_provider(session, key.provider_id)
+        provider_id = providers.provider_of_key(self.db, secret)  # every request: revocation counts at once
+        if provider_id is None:
+            raise AuthError("the API key is unknown or revoked")
+        provider = self._providers.get(provider_id)
+        if provider is None:  # a provider's record never changes once created (only its keys do)
+            with self.db.read() as session:
+                provider = self._providers[provider_id] = providers.get_provider(session, provider_id)
+        return provider
 
     def did_document(self, slug: str) -> dict[str, Any]:
         """The did:web DID document: every key, retired ones included, under assertionMethod and authentication."""

@@ -16,8 +16,8 @@ repositories above, so the differences are absorbed here:
 * PostgreSQL goes through psycopg 3 with a bounded pool that checks connections before use.
 * Group commit (``Database.grouped``): with ``synchronous=FULL`` a commit waits for the disk, and
   commits are serialized; issuing one credential per commit capped a service at the disk's flush
-  rate. Concurrent units of work of one process share a transaction instead, each in its own
-  SAVEPOINT, so one that fails is undone alone and the others commit together, durably.
+  rate. Concurrent units of work of one process share a transaction instead; one that fails is
+  undone alone (the others run again without it) and the others commit together, durably.
 """
 
 from __future__ import annotations
@@ -224,7 +224,8 @@ class Database:
         """Run ``work(session)`` in a write transaction shared with other callers, and return its result
         once that transaction has committed (or raise what ``work`` raised, with its writes undone).
 
-        ``work`` runs on the group-commit thread inside its own SAVEPOINT; it must not keep the session.
+        ``work`` runs on the group-commit thread and may run more than once (see ``_commit``): it must only
+        touch the session, and not keep it.
         """
         committer = self._committer
         if committer is None:
@@ -313,24 +314,38 @@ class _GroupCommitter:
             self._commit(group)
 
     def _commit(self, group: list[tuple[Callable[[Session], Any], Future]]) -> None:
-        outcomes: list[tuple[Future, bool, Any]] = []
-        try:
-            with self._db.transaction() as session:
-                for work, future in group:
-                    try:
-                        with session.begin_nested():
-                            outcomes.append((future, True, work(session)))
-                    except Exception as exc:  # this caller's failure, its savepoint rolled back
-                        outcomes.append((future, False, exc))
-        except BaseException as exc:  # the transaction itself failed: nothing of the group is stored
-            for _, future in group:
-                future.set_exception(exc)
-            return
-        for future, ok, value in outcomes:
-            if ok:
+        """Optimistic: the whole group in one transaction, without savepoints (they cost a third of the
+        committer's time). If a unit fails, the transaction is rolled back, that unit gets its error,
+        and the others run again in a fresh transaction; their first run left nothing behind. A unit
+        must therefore only touch the session (no effects elsewhere), as every caller's does."""
+        pending = list(group)
+        while pending:
+            failed: tuple[int, Exception] | None = None
+            results: list[Any] = []
+            try:
+                with self._db.transaction() as session:
+                    for i, (work, _) in enumerate(pending):
+                        try:
+                            results.append(work(session))
+                        except Exception as exc:  # this unit's failure: undo the attempt, retry the rest
+                            failed = (i, exc)
+                            raise _Retry from None
+            except _Retry:
+                assert failed is not None
+                index, error = failed
+                pending.pop(index)[1].set_exception(error)
+                continue
+            except BaseException as exc:  # the transaction itself failed: nothing of the group is stored
+                for _, future in pending:
+                    future.set_exception(exc)
+                return
+            for (_, future), value in zip(pending, results):
                 future.set_result(value)
-            else:
-                future.set_exception(value)
+            return
+
+
+class _Retry(Exception):
+    """Rolls back a group's attempt after one of its units failed."""
 
 
 def _alembic_config(url: str):
