@@ -5,9 +5,11 @@ invalid ones are reported with their errors (JSON pointers, Annex I element) in 
 results; one bad record never stops the others. A request that is itself malformed (not JSON/CSV,
 no records, too many, unknown format) is refused whole with a 4xx and stores nothing.
 
-Work is done in chunks. For each chunk: status indices are allocated in one short transaction; records
-are rendered and signed outside any transaction (in a pool of processes, one per core, for large
-batches); then the credentials and the per-record results are written in one transaction. A process
+Work is done in chunks, pipelined. For each chunk: status indices are allocated in one short
+transaction (a run of counter values per list); records are rendered and signed outside any
+transaction (in a pool of processes, one per core, for large batches) while the next chunk is
+validated and allocated; then the credentials and the per-record results are written in one
+transaction. A process
 killed mid-batch therefore leaves no credential without its record and never reuses an index (an
 index allocated for a chunk that was never written stays unused). Another worker resumes the job from
 the first unrecorded row once the heartbeat is stale; a row recorded twice is refused by the store, so
@@ -27,7 +29,7 @@ import logging
 import os
 import threading
 import uuid
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -243,15 +245,26 @@ class BatchRunner:
             _child.setdefault("runtime", self.issuance.runtime)
             _child["signer"] = signer
         try:
-            for offset in range(start, len(request.records), CHUNK):
-                self._chunk(job_id, provider, profile, spec, request, offset, pool, processes)
+            # A pipeline: while the pool signs one chunk, this thread validates and allocates the next,
+            # then stores the signed one. A chunk allocated but never stored (the process died) only
+            # leaves unused indices, as before; the job resumes from its first unrecorded row.
+            offsets = list(range(start, len(request.records), CHUNK))
+            current = self._prepare(provider, spec, request, offsets[0]) if offsets else None
+            pending = self._dispatch(request, profile, current, pool, processes) if current else None
+            for offset in offsets[1:]:
+                following = self._prepare(provider, spec, request, offset)
+                self._store(job_id, provider, request, current, self._collect(pending, processes))
+                current, pending = following, self._dispatch(request, profile, following, pool, processes)
+            if current is not None:
+                self._store(job_id, provider, request, current, self._collect(pending, processes))
         finally:
             if pool:
                 pool.shutdown(cancel_futures=True)
         with self.db.transaction() as session:
             batches.finish_job(session, job_id)
 
-    def _chunk(self, job_id: str, provider, profile, spec, request: BatchRequest, offset: int, pool, processes: int) -> None:
+    def _prepare(self, provider, spec, request: BatchRequest, offset: int) -> _Prepared:
+        """Validate one chunk's records and allocate status indices for the valid ones (one transaction)."""
         rows = request.records[offset: offset + CHUNK]
         now = datetime.now(UTC)
         valid: list[tuple[int, Any, str | None]] = []
@@ -268,36 +281,52 @@ class BatchRunner:
                 valid.append((i, mc, learner.id or (str(learner.email) if getattr(learner, "email", None) else None)))
             except MicrocredError as exc:
                 invalid.append((i, exc.errors or [{"pointer": "", "detail": exc.detail}]))
-        allocated: list[tuple[int, Any, str | None, str, list[dict], Any]] = []
+        ids = [f"urn:uuid:{uuid.uuid4()}" for _ in valid]
         with self.db.transaction() as session:
-            for i, mc, ref in valid:
-                cid = f"urn:uuid:{uuid.uuid4()}"
-                entries, first = self.issuance._status_entries(session, provider, cid)
-                allocated.append((i, mc, ref, cid, entries, first))
-        items = [(mc, cid, entries, now) for _, mc, _, cid, entries, _ in allocated]
+            statuses = self.issuance.status_entries_many(session, provider, ids)
+        allocated = [(i, mc, ref, cid, entries, first) for (i, mc, ref), cid, (entries, first) in zip(valid, ids, statuses)]
+        return _Prepared(now, allocated, invalid)
+
+    def _dispatch(self, request: BatchRequest, profile, prepared: _Prepared, pool, processes: int):
+        """Start signing a prepared chunk: futures on the pool, or the signed list when there is no pool."""
+        items = [(mc, cid, entries, prepared.now) for _, mc, _, cid, entries, _ in prepared.allocated]
         if pool and items:
             parts = [items[k::processes] for k in range(processes)]
-            futures = [pool.submit(_sign_many, request.format, request.proof, profile, part) for part in parts if part]
-            results_parts = [f.result() for f in futures]
-            signed: list[tuple[bytes, str]] = [None] * len(items)  # type: ignore[list-item]
-            for k, part in enumerate(results_parts):
-                for j, value in enumerate(part):
-                    signed[k + j * processes] = value
-        else:
-            signed = _sign_many(request.format, request.proof, profile, items) if items else []
-        outcomes = {i: ("invalid", None, errs) for i, errs in invalid}
+            return [pool.submit(_sign_many, request.format, request.proof, profile, part) for part in parts if part]
+        return _sign_many(request.format, request.proof, profile, items) if items else []
+
+    @staticmethod
+    def _collect(pending, processes: int) -> list[tuple[bytes, str]]:
+        if not pending or not isinstance(pending[0], Future):
+            return pending or []
+        results_parts = [f.result() for f in pending]
+        signed: list[tuple[bytes, str]] = [None] * sum(len(part) for part in results_parts)  # type: ignore[list-item]
+        for k, part in enumerate(results_parts):
+            for j, value in enumerate(part):
+                signed[k + j * processes] = value
+        return signed
+
+    def _store(self, job_id: str, provider, request: BatchRequest, prepared: _Prepared, signed: list[tuple[bytes, str]]) -> None:
+        """Write a chunk's credentials and every row's outcome in one transaction."""
+        outcomes = {i: ("invalid", None, errs) for i, errs in prepared.invalid}
+        credentials = []
+        for (i, _, ref, cid, _, first), (body, media_type) in zip(prepared.allocated, signed):
+            credentials.append(credential_store.NewCredential(
+                id=cid, provider_id=provider.id, format=request.format, proof_format=request.proof, media_type=media_type, body=body,
+                learner_ref=ref, status_list_id=first.status_list_id, status_index=first.index, specification_id=request.specification_id,
+            ))
+            outcomes[i] = ("issued", cid, None)
         with self.db.transaction() as session:
-            for (i, _, ref, cid, _, first), (body, media_type) in zip(allocated, signed):
-                credential_store.insert_credential(
-                    session,
-                    credential_store.NewCredential(
-                        id=cid, provider_id=provider.id, format=request.format, proof_format=request.proof, media_type=media_type, body=body,
-                        learner_ref=ref, status_list_id=first.status_list_id, status_index=first.index, specification_id=request.specification_id,
-                    ),
-                )
-                outcomes[i] = ("issued", cid, None)
-            for i in sorted(outcomes):
-                state, cid, errs = outcomes[i]
-                batches.record_item(session, job_id, i, state, credential_id=cid, errors=errs)
+            credential_store.insert_credentials(session, credentials)
+            batches.record_items(session, job_id, [(i, *outcomes[i]) for i in sorted(outcomes)])
             batches.heartbeat(session, job_id)
-        CREDENTIALS_ISSUED.labels(request.format, request.proof).inc(len(allocated))
+        CREDENTIALS_ISSUED.labels(request.format, request.proof).inc(len(prepared.allocated))
+
+
+@dataclass
+class _Prepared:
+    """One chunk between validation and storage."""
+
+    now: datetime
+    allocated: list[tuple[int, Any, str | None, str, list[dict], Any]]
+    invalid: list[tuple[int, list[dict]]]

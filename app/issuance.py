@@ -206,23 +206,28 @@ class Issuance:
         return f"{self.settings.base_url.rstrip('/')}/status/{list_id}"
 
     def _status_entries(self, session, provider, credential_id: str) -> tuple[list[dict[str, Any]], Any]:
-        entries = []
-        first = None
+        return self.status_entries_many(session, provider, [credential_id])[0]
+
+    def status_entries_many(self, session, provider, credential_ids: list[str]) -> list[tuple[list[dict[str, Any]], Any]]:
+        """For each credential id: its ``BitstringStatusListEntry`` objects and its first allocation."""
         purposes = ("revocation", "suspension") if self.settings.suspension_enabled else ("revocation",)
-        for purpose in purposes:
-            alloc = status.allocate(session, provider.id, purpose, credential_id, size=self.settings.status_list_size)
-            first = first or alloc
-            url = self.status_url(alloc.status_list_id)
-            entries.append(
-                {
-                    "id": f"{url}#{alloc.index}",
-                    "type": "BitstringStatusListEntry",
-                    "statusPurpose": purpose,
-                    "statusListIndex": str(alloc.index),
-                    "statusListCredential": url,
-                }
-            )
-        return entries, first
+        by_purpose = [status.allocate_many(session, provider.id, purpose, credential_ids, size=self.settings.status_list_size) for purpose in purposes]
+        out = []
+        for allocations in zip(*by_purpose):
+            entries = []
+            for purpose, alloc in zip(purposes, allocations):
+                url = self.status_url(alloc.status_list_id)
+                entries.append(
+                    {
+                        "id": f"{url}#{alloc.index}",
+                        "type": "BitstringStatusListEntry",
+                        "statusPurpose": purpose,
+                        "statusListIndex": str(alloc.index),
+                        "statusListCredential": url,
+                    }
+                )
+            out.append((entries, allocations[0]))
+        return out
 
     # -- issuing
 

@@ -11,11 +11,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.errors import ConflictError, MalformedValueError, NotFoundError
-from app.store._common import insert_ignore
 from app.store.models import BatchItem, BatchJob, UTCDateTime, utcnow
 
 ITEM_STATUSES = ("issued", "invalid", "error")
@@ -117,21 +117,34 @@ def record_item(
     session: Session, job_id: str, row_number: int, status: str, *, credential_id: str | None = None, errors: list | None = None
 ) -> None:
     """Record one row's outcome and bump the job's counters; a row recorded twice is refused."""
-    if status not in ITEM_STATUSES:
-        raise MalformedValueError(f"item status must be one of {ITEM_STATUSES}")
-    if (status == "issued") != (credential_id is not None):
-        raise MalformedValueError("an issued item names its credential, and only an issued item does")
-    inserted = insert_ignore(
-        session,
-        BatchItem.__table__,
-        {"job_id": job_id, "row_number": row_number, "status": status, "credential_id": credential_id, "errors": errors, "created_at": utcnow()},
-        ["job_id", "row_number"],
-        returning=[BatchItem.row_number],
-    ).first()
-    if inserted is None:
-        raise ConflictError(f"row {row_number} of job {job_id} already recorded", code="BATCH_ROW_DONE")
-    counter = {"issued": BatchJob.issued, "invalid": BatchJob.invalid, "error": BatchJob.errored}[status]
-    session.execute(update(BatchJob).where(BatchJob.id == job_id).values({BatchJob.done: BatchJob.done + 1, counter: counter + 1}))
+    record_items(session, job_id, [(row_number, status, credential_id, errors)])
+
+
+def record_items(session: Session, job_id: str, items: list[tuple[int, str, str | None, list | None]]) -> None:
+    """Record rows' outcomes ``(row, status, credential id, errors)`` and bump the job's counters, in two
+    statements whatever the number of rows; a row recorded twice is refused (``BATCH_ROW_DONE``)."""
+    if not items:
+        return
+    counts = {"issued": 0, "invalid": 0, "error": 0}
+    now = utcnow()
+    rows = []
+    for row_number, status, credential_id, errors in items:
+        if status not in ITEM_STATUSES:
+            raise MalformedValueError(f"item status must be one of {ITEM_STATUSES}")
+        if (status == "issued") != (credential_id is not None):
+            raise MalformedValueError("an issued item names its credential, and only an issued item does")
+        counts[status] += 1
+        rows.append({"job_id": job_id, "row_number": row_number, "status": status, "credential_id": credential_id, "errors": errors, "created_at": now})
+    try:
+        session.execute(insert(BatchItem.__table__), rows)
+    except IntegrityError as exc:  # the caller's transaction must roll back (on PostgreSQL it is aborted)
+        raise ConflictError(f"a row of job {job_id} is already recorded", code="BATCH_ROW_DONE") from exc
+    session.execute(
+        update(BatchJob).where(BatchJob.id == job_id).values(
+            {BatchJob.done: BatchJob.done + len(rows), BatchJob.issued: BatchJob.issued + counts["issued"],
+             BatchJob.invalid: BatchJob.invalid + counts["invalid"], BatchJob.errored: BatchJob.errored + counts["error"]}
+        )
+    )
 
 
 def finish_job(session: Session, job_id: str, *, error: str | None = None) -> JobProgress:

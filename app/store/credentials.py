@@ -100,39 +100,49 @@ def insert_credential(session: Session, credential: NewCredential) -> StoredCred
     (foreign key to ``status_allocations``), so a credential never exists without its index record.
     A ``ConflictError`` here leaves the transaction unusable: let it propagate and roll back.
     """
-    if credential.format not in FORMATS:
-        raise MalformedValueError(f"format must be one of {FORMATS}")
-    if credential.proof_format not in PROOF_FORMATS:
-        raise MalformedValueError(f"proof format must be one of {PROOF_FORMATS}")
-    if not isinstance(credential.body, bytes | bytearray | memoryview):
-        raise MalformedValueError("the credential body is stored as the exact signed bytes")
-    if (credential.status_list_id is None) != (credential.status_index is None):
-        raise MalformedValueError("status_list_id and status_index go together")
-    row = Credential(
-        id=credential.id,
-        provider_id=credential.provider_id,
-        specification_id=credential.specification_id,
-        format=credential.format,
-        proof_format=credential.proof_format,
-        media_type=credential.media_type,
-        body=bytes(credential.body),
-        learner_ref=credential.learner_ref,
-        status_list_id=credential.status_list_id,
-        status_index=credential.status_index,
-        idempotency_key=credential.idempotency_key,
-        created_at=utcnow(),
-    )
-    values = {c.name: getattr(row, c.key) for c in Credential.__table__.columns}
+    return insert_credentials(session, [credential])[0]
+
+
+def insert_credentials(session: Session, credentials: list[NewCredential]) -> list[StoredCredential]:
+    """``insert_credential`` for many, in one statement (a batch chunk's credentials)."""
+    rows, values = [], []
+    created = utcnow()
+    for credential in credentials:
+        if credential.format not in FORMATS:
+            raise MalformedValueError(f"format must be one of {FORMATS}")
+        if credential.proof_format not in PROOF_FORMATS:
+            raise MalformedValueError(f"proof format must be one of {PROOF_FORMATS}")
+        if not isinstance(credential.body, bytes | bytearray | memoryview):
+            raise MalformedValueError("the credential body is stored as the exact signed bytes")
+        if (credential.status_list_id is None) != (credential.status_index is None):
+            raise MalformedValueError("status_list_id and status_index go together")
+        row = Credential(
+            id=credential.id,
+            provider_id=credential.provider_id,
+            specification_id=credential.specification_id,
+            format=credential.format,
+            proof_format=credential.proof_format,
+            media_type=credential.media_type,
+            body=bytes(credential.body),
+            learner_ref=credential.learner_ref,
+            status_list_id=credential.status_list_id,
+            status_index=credential.status_index,
+            idempotency_key=credential.idempotency_key,
+            created_at=created,
+        )
+        rows.append(row)
+        values.append({c.name: getattr(row, c.key) for c in Credential.__table__.columns})
+    if not values:
+        return []
     try:
-        # A Core insert of the row's values: the unit-of-work flush cost more than the insert itself,
-        # on the hot path of issuance. ``row`` stays transient; it only shapes the returned record.
+        # A Core insert of the rows' values: the unit-of-work flush cost more than the insert itself,
+        # on the hot path of issuance. The rows stay transient; they only shape the returned records.
         session.execute(_INSERT, values)
     except IntegrityError as exc:
-        # Only on a caller bug or a reused id; the caller's transaction (or savepoint) must roll back.
-        raise ConflictError(
-            f"credential {credential.id} exists, or its status entry was not allocated to it", code="CREDENTIAL_CONFLICT"
-        ) from exc
-    return _stored(row)
+        # Only on a caller bug or a reused id; the caller's transaction must roll back.
+        which = f"credential {credentials[0].id}" if len(credentials) == 1 else "a credential of these"
+        raise ConflictError(f"{which} exists, or its status entry was not allocated to it", code="CREDENTIAL_CONFLICT") from exc
+    return [_stored(row) for row in rows]
 
 
 _INSERT = insert(Credential.__table__)

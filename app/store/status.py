@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.errors import ConflictError, MalformedValueError, NotFoundError, RangeError
@@ -189,6 +190,12 @@ _TAKE_NEXT_SEQ = (
     .values(next_seq=_LISTS.next_seq + 1)
     .returning(_LISTS.next_seq, _LISTS.size, _LISTS.perm_key, _LISTS.purpose)
 )
+_TAKE_SEQ_RUN = (
+    update(StatusList.__table__)
+    .where(_LISTS.id == bindparam("list_id"), _LISTS.state == "open", _LISTS.next_seq + bindparam("n") <= _LISTS.size)
+    .values(next_seq=_LISTS.next_seq + bindparam("n"))
+    .returning(_LISTS.next_seq, _LISTS.size, _LISTS.perm_key, _LISTS.purpose)
+)
 _OPEN_LIST = (
     select(_LISTS.id)
     .where(_LISTS.provider_id == bindparam("provider_id"), _LISTS.purpose == bindparam("purpose"), _LISTS.state == "open")
@@ -242,6 +249,42 @@ def allocate(session: Session, provider_id: int, purpose: str, credential_id: st
             if exc.code != "STATUS_LIST_FULL":
                 raise
     raise ConflictError("could not find a status list with room", code="STATUS_LIST_FULL")
+
+
+def allocate_many(session: Session, provider_id: int, purpose: str, credential_ids: list[str], *, size: int = MIN_SIZE) -> list[Allocation]:
+    """``allocate`` for each of ``credential_ids`` (in order), in three statements when the open list has room.
+
+    Takes a run of counter values with one UPDATE and writes the allocation rows with one INSERT, inside
+    a savepoint; when the list lacks room or an index is taken (only after a restore, see
+    ``allocate_index``), the savepoint is undone and each id is allocated on its own instead.
+    """
+    if purpose not in PURPOSES:
+        raise MalformedValueError(f"status purpose must be one of {PURPOSES}")
+    n = len(credential_ids)
+    if n == 0:
+        return []
+    list_id = session.execute(_OPEN_LIST, {"provider_id": provider_id, "purpose": purpose}).scalar()
+    if list_id is not None:
+        try:
+            with session.begin_nested():
+                row = session.execute(_TAKE_SEQ_RUN, {"list_id": list_id, "n": n}).one_or_none()
+                if row is None:
+                    raise _NoRun()
+                end, size_, key, purpose_ = row
+                now = utcnow()
+                rows = [
+                    {"status_list_id": list_id, "idx": permute_index(key, size_, seq), "seq": seq, "credential_id": cid, "created_at": now}
+                    for seq, cid in zip(range(end - n, end), credential_ids)
+                ]
+                session.execute(insert(StatusAllocation.__table__), rows)
+            return [Allocation(list_id, r["idx"], purpose_) for r in rows]
+        except (_NoRun, IntegrityError):
+            pass
+    return [allocate(session, provider_id, purpose, cid, size=size) for cid in credential_ids]
+
+
+class _NoRun(Exception):
+    """The open list has no room for the whole run."""
 
 
 def allocations_of(session: Session, credential_id: str) -> list[Allocation]:

@@ -306,3 +306,43 @@ def test_a_killed_issuer_leaves_consistent_rows_and_never_reuses_an_index(databa
         assert len(creds) >= 10 + 40 + 50
     else:
         assert len(creds) == 10 + 50  # the uncommitted batch vanished entirely
+
+
+# -- runs of allocations (batch issuance)
+
+
+def test_a_run_of_allocations_is_the_same_as_one_by_one(database, provider):
+    """allocate_many takes a run of counter values at once: the same indices, in order, as single allocations."""
+    ids = [f"urn:uuid:run-{i}" for i in range(50)]
+    with database.transaction() as s:
+        first = status.allocate(s, provider.id, "revocation", "urn:uuid:single")
+        run = status.allocate_many(s, provider.id, "revocation", ids)
+        lst = status.get_status_list(s, first.status_list_id)
+    key = database.read_value("SELECT perm_key FROM status_lists WHERE id = ?", first.status_list_id)
+    assert [a.index for a in run] == [permute_index(bytes(key), lst.size, seq) for seq in range(1, 51)]
+    assert {a.status_list_id for a in run} == {first.status_list_id} and len({a.index for a in run}) == 50
+    with database.read() as s:
+        assert [status.allocations_of(s, cid)[0].index for cid in ids] == [a.index for a in run]
+
+
+def test_a_run_that_does_not_fit_spills_into_a_new_list(database, provider):
+    with database.transaction() as s:
+        lst = status.create_status_list(s, provider.id, "revocation", size=status.MIN_SIZE)
+        s.execute(status.update(status.StatusList).where(status.StatusList.id == lst.id).values(next_seq=lst.size - 3))
+        run = status.allocate_many(s, provider.id, "revocation", [f"urn:uuid:spill-{i}" for i in range(10)])
+    lists = [a.status_list_id for a in run]
+    assert lists[:3] == [lst.id] * 3 and len(set(lists[3:])) == 1 and lists[3] != lst.id
+    with database.read() as s:
+        assert status.get_status_list(s, lst.id).state == "full"
+
+
+def test_a_run_that_meets_a_taken_index_falls_back_and_never_reuses_it(database, provider):
+    """After a restore the counter can be behind the allocations; the run is undone and each id is
+    allocated on its own, which burns the taken counter values (``allocate_index``)."""
+    with database.transaction() as s:
+        taken = status.allocate(s, provider.id, "revocation", "urn:uuid:before")
+        s.execute(status.update(status.StatusList).where(status.StatusList.id == taken.status_list_id).values(next_seq=0))  # "restored"
+        run = status.allocate_many(s, provider.id, "revocation", [f"urn:uuid:after-{i}" for i in range(5)])
+    assert taken.index not in {a.index for a in run} and len({a.index for a in run}) == 5
+    with database.read() as s:
+        assert status.allocations_of(s, "urn:uuid:before")[0].index == taken.index
