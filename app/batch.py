@@ -30,6 +30,7 @@ import os
 import threading
 import uuid
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,7 +48,7 @@ log = logging.getLogger("microcred.batch")
 CSV_COLUMNS = (
     "email", "learner_id", "given_name", "family_name", "date_of_birth", "awarded_at", "grade", "external_id", "national_id", "national_id_country",
 )
-CHUNK = 200
+CHUNK = 500
 STALE = timedelta(seconds=120)
 
 
@@ -135,25 +136,33 @@ def _request(fmt: Any, proof: Any, spec_id: Any, records: list, max_records: int
 _child: dict[str, Any] = {}
 
 
-def _child_init(settings_json: str, key_ref: str, kid: str) -> None:
+def _child_init(settings_json: str) -> None:
+    """A signing process of the batch pool: the runtime once; signers are loaded by the first task that needs them."""
     from app.keys import FileKeyStore
+    from app.performance import tune_gc
     from app.runtime import Runtime
     from app.settings import Settings
 
     settings = Settings.model_validate_json(settings_json)
     _child["runtime"] = Runtime(settings)
-    _child["signer"] = FileKeyStore(settings.keys_dir).load(key_ref, kid)
-    from app.performance import tune_gc
-
+    _child["keys"] = FileKeyStore(settings.keys_dir)
+    _child["signers"] = {}
     tune_gc()
 
 
-def _sign_many(fmt: str, proof: str, profile, items: list[tuple[Any, str, list[dict], datetime]]) -> list[tuple[bytes, str]]:
-    """Render and sign each (input, credential id, status entries, issued) in this process."""
+def _sign_in_child(fmt: str, proof: str, profile, key: tuple[str, str], items: list) -> list[tuple[bytes, str]]:
+    """``_sign_many`` in a pool process, with the provider's key named by ``key`` (key_ref, kid)."""
+    signer = _child["signers"].get(key)
+    if signer is None:
+        signer = _child["signers"][key] = _child["keys"].load(*key)
+    return _sign_many(_child["runtime"], signer, fmt, proof, profile, items)
+
+
+def _sign_many(runtime, signer, fmt: str, proof: str, profile, items: list[tuple[Any, str, list[dict], datetime]]) -> list[tuple[bytes, str]]:
+    """Render and sign each (input, credential id, status entries, issued)."""
     from app.credentials import render_edc, render_ob3
     from app.proofs import vc_jose
 
-    runtime, signer = _child["runtime"], _child["signer"]
     out = []
     renderer = render_ob3 if fmt == "ob3" else render_edc
     for mc, credential_id, entries, issued in items:
@@ -174,6 +183,27 @@ class BatchRunner:
         self.settings = issuance.settings
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        self._processes = self.settings.batch_processes or (os.cpu_count() or 1)
+
+    def _signing_pool(self) -> ProcessPoolExecutor:
+        """The signing processes, started by the first large batch and kept for the next ones: starting
+        them (a Python each, importing the app) took most of a second, on every batch."""
+        with self._lock:
+            if self._pool is None:
+                import multiprocessing
+
+                self._pool = ProcessPoolExecutor(
+                    self._processes, mp_context=multiprocessing.get_context("spawn"), initializer=_child_init, initargs=(self.settings.model_dump_json(),)
+                )
+            return self._pool
+
+    def close(self) -> None:
+        """Stop the signing processes (at shutdown)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def submit(self, provider, request: BatchRequest) -> Any:
         with self.db.transaction() as session:
@@ -208,6 +238,11 @@ class BatchRunner:
             self.run(job_id)
         except Exception as exc:  # noqa: BLE001 - a job-level failure is recorded, never lost
             log.exception("batch job %s failed", job_id)
+            if isinstance(exc, BrokenProcessPool):  # a signing process died: the next job starts a fresh pool
+                with self._lock:
+                    broken, self._pool = self._pool, None
+                if broken is not None:
+                    broken.shutdown(wait=False, cancel_futures=True)
             try:
                 with self.db.transaction() as session:
                     batches.finish_job(session, job_id, error=f"{type(exc).__name__}: {str(exc)[:300]}")
@@ -229,37 +264,30 @@ class BatchRunner:
         del raw
         signer = self.issuance.signer_for(provider)
         profile = self.issuance.profile(provider)
-        pool = None
-        remaining = len(request.records) - start
-        processes = self.settings.batch_processes or (os.cpu_count() or 1)
-        if remaining >= 2 * CHUNK and processes > 1:
+        pool = key = None
+        processes = self._processes
+        if len(request.records) - start >= 2 * CHUNK and processes > 1:
             with self.db.read() as session:
                 from app.store import providers as p
 
-                key = p.active_signing_key(session, provider.id, signer.key_type)
-            import multiprocessing
-
-            pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"), initializer=_child_init,
-                                       initargs=(self.settings.model_dump_json(), key.key_ref, key.kid))
-        else:
-            _child.setdefault("runtime", self.issuance.runtime)
-            _child["signer"] = signer
+                active = p.active_signing_key(session, provider.id, signer.key_type)
+            pool, key = self._signing_pool(), (active.key_ref, active.kid)
+        sign = _Signing(self.issuance.runtime, signer, key, request, profile, pool, processes)
         try:
             # A pipeline: while the pool signs one chunk, this thread validates and allocates the next,
             # then stores the signed one. A chunk allocated but never stored (the process died) only
             # leaves unused indices, as before; the job resumes from its first unrecorded row.
             offsets = list(range(start, len(request.records), CHUNK))
             current = self._prepare(provider, spec, request, offsets[0]) if offsets else None
-            pending = self._dispatch(request, profile, current, pool, processes) if current else None
+            pending = sign.dispatch(current) if current else None
             for offset in offsets[1:]:
                 following = self._prepare(provider, spec, request, offset)
-                self._store(job_id, provider, request, current, self._collect(pending, processes))
-                current, pending = following, self._dispatch(request, profile, following, pool, processes)
+                self._store(job_id, provider, request, current, sign.collect(pending))
+                current, pending = following, sign.dispatch(following)
             if current is not None:
-                self._store(job_id, provider, request, current, self._collect(pending, processes))
+                self._store(job_id, provider, request, current, sign.collect(pending))
         finally:
-            if pool:
-                pool.shutdown(cancel_futures=True)
+            sign.cancel(pending)
         with self.db.transaction() as session:
             batches.finish_job(session, job_id)
 
@@ -287,25 +315,6 @@ class BatchRunner:
         allocated = [(i, mc, ref, cid, entries, first) for (i, mc, ref), cid, (entries, first) in zip(valid, ids, statuses)]
         return _Prepared(now, allocated, invalid)
 
-    def _dispatch(self, request: BatchRequest, profile, prepared: _Prepared, pool, processes: int):
-        """Start signing a prepared chunk: futures on the pool, or the signed list when there is no pool."""
-        items = [(mc, cid, entries, prepared.now) for _, mc, _, cid, entries, _ in prepared.allocated]
-        if pool and items:
-            parts = [items[k::processes] for k in range(processes)]
-            return [pool.submit(_sign_many, request.format, request.proof, profile, part) for part in parts if part]
-        return _sign_many(request.format, request.proof, profile, items) if items else []
-
-    @staticmethod
-    def _collect(pending, processes: int) -> list[tuple[bytes, str]]:
-        if not pending or not isinstance(pending[0], Future):
-            return pending or []
-        results_parts = [f.result() for f in pending]
-        signed: list[tuple[bytes, str]] = [None] * sum(len(part) for part in results_parts)  # type: ignore[list-item]
-        for k, part in enumerate(results_parts):
-            for j, value in enumerate(part):
-                signed[k + j * processes] = value
-        return signed
-
     def _store(self, job_id: str, provider, request: BatchRequest, prepared: _Prepared, signed: list[tuple[bytes, str]]) -> None:
         """Write a chunk's credentials and every row's outcome in one transaction."""
         outcomes = {i: ("invalid", None, errs) for i, errs in prepared.invalid}
@@ -321,6 +330,44 @@ class BatchRunner:
             batches.record_items(session, job_id, [(i, *outcomes[i]) for i in sorted(outcomes)])
             batches.heartbeat(session, job_id)
         CREDENTIALS_ISSUED.labels(request.format, request.proof).inc(len(prepared.allocated))
+
+
+@dataclass
+class _Signing:
+    """How one job's chunks get signed: on the pool (split across its processes) or in this thread."""
+
+    runtime: Any
+    signer: Any
+    key: tuple[str, str] | None
+    request: BatchRequest
+    profile: Any
+    pool: ProcessPoolExecutor | None
+    processes: int
+
+    def dispatch(self, prepared: _Prepared) -> list:
+        """Start signing a prepared chunk: futures on the pool, or the signed list when there is no pool."""
+        items = [(mc, cid, entries, prepared.now) for _, mc, _, cid, entries, _ in prepared.allocated]
+        fmt, proof = self.request.format, self.request.proof
+        if self.pool is not None and items:
+            parts = [items[k::self.processes] for k in range(self.processes)]
+            return [self.pool.submit(_sign_in_child, fmt, proof, self.profile, self.key, part) for part in parts if part]
+        return _sign_many(self.runtime, self.signer, fmt, proof, self.profile, items) if items else []
+
+    def collect(self, pending: list) -> list[tuple[bytes, str]]:
+        if not pending or not isinstance(pending[0], Future):
+            return pending or []
+        parts = [f.result() for f in pending]
+        signed: list[tuple[bytes, str]] = [None] * sum(len(part) for part in parts)  # type: ignore[list-item]
+        for k, part in enumerate(parts):
+            for j, value in enumerate(part):
+                signed[k + j * self.processes] = value
+        return signed
+
+    @staticmethod
+    def cancel(pending: list | None) -> None:
+        for f in pending or []:
+            if isinstance(f, Future):
+                f.cancel()
 
 
 @dataclass

@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            app.state.batches.close()
             db.dispose()
 
     app = FastAPI(

@@ -35,7 +35,6 @@ Revocation is final; a suspension can be lifted.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import uuid
@@ -105,7 +104,7 @@ def permute_index(key: bytes, size: int, seq: int) -> int:
     while True:
         left, right = x >> half, x & mask
         for rnd in range(FEISTEL_ROUNDS):
-            digest = hmac.new(key, bytes([rnd]) + right.to_bytes(8, "big"), hashlib.sha256).digest()
+            digest = hmac.digest(key, bytes([rnd]) + right.to_bytes(8, "big"), "sha256")  # one-shot HMAC, same value
             left, right = right, left ^ (int.from_bytes(digest[:8], "big") & mask)
         x = (left << half) | right
         if x < size:

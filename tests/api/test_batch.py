@@ -97,3 +97,56 @@ def test_ten_thousand_records(live, client, example_input):
     elapsed = time.time() - started
     assert job["status"] == "done" and job["issued"] == 10_000, job
     print(f"10,000-record batch: {elapsed:.1f} s, {10_000 / elapsed:.0f} credentials/s")
+
+
+def _signed_by(live, provider_did, credential_id):
+    import json
+
+    stored = live.app.state.issuance.get(_provider_record(live, provider_did), credential_id)
+    doc = json.loads(stored.body)
+    return doc["proof"]["verificationMethod"].split("#")[0], doc
+
+
+def _provider_record(live, did):
+    from app.store import providers
+
+    with live.app.state.db.read() as s:
+        return next(p for p in providers.list_providers(s) if p.did == did)
+
+
+@pytest.mark.slow
+def test_batches_of_two_providers_at_once_are_each_signed_by_their_own_key(live, example_input):
+    """Concurrent batches of different providers, on the signing pool (kept between jobs) and in the job's
+    own thread: every credential carries and verifies with its own provider's key."""
+    import httpx
+
+    made = [live.app.state.issuance.create_provider(slug=slug, name=slug.title(), country="IE") for slug in ("alpha-uni", "beta-uni")]
+    jobs = []
+    for (provider, key), size in zip(made, (1_000, 40)):  # 1,000 = two chunks: the pool; 40: in the thread
+        with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
+            spec_id = _spec(c, example_input)
+            r = c.post("/microcredentials/batch", json={"format": "ob3", "proof": "eddsa-jcs-2022", "specificationId": spec_id, "records": [_learner(i) for i in range(size)]})
+            assert r.status_code == 202, r.text
+            jobs.append((provider, key, r.headers["location"]))
+    pool = None
+    for round_ in range(2):  # the second round runs on the pool the first one started
+        for provider, key, location in jobs:
+            with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
+                job = _wait(c, location)
+                assert job["status"] == "done" and job["issued"] == job["total"], job
+                items = c.get(f"{location}/items", params={"limit": 500}).json()["items"]
+                for item in items[:: max(1, len(items) // 10)]:
+                    signer, doc = _signed_by(live, provider.did, item["credentialId"])
+                    assert signer == provider.did and doc["issuer"]["id"] == provider.did
+                    assert live.app.state.runtime.verifier.verify(doc).verified
+        if round_ == 0:
+            pool = live.app.state.batches._pool
+            assert pool is not None
+            relaunched = []
+            for provider, key, _ in jobs:
+                with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
+                    r = c.post("/microcredentials/batch", json={"format": "ob3", "proof": "eddsa-jcs-2022", "specificationId": _spec(c, example_input),
+                                                               "records": [_learner(i) for i in range(1_000)]})
+                    relaunched.append((provider, key, r.headers["location"]))
+            jobs = relaunched
+    assert live.app.state.batches._pool is pool  # kept, not started again
