@@ -1,7 +1,7 @@
 """In-process signing and verification: microcred's pipeline against a pyld-only one, same run.
 
 (a) the reference micro-credential (~3 KB JSON); (b) the same with 1,000 learning outcomes.
-microcred: pyoxigraph JSON-LD → RDF over inlined pinned contexts, bounded RDFC-1.0, Ed25519 (pynacl).
+microcred: JSON-LD → RDF over contexts processed once (app/jsonld/to_rdf.py), bounded RDFC-1.0, Ed25519 (pynacl).
 Reference: pyld ``normalize`` (URDNA2015 = RDFC-1.0) of document and proof configuration with the same
 pinned loader (pyld caches resolved contexts), SHA-256, the same Ed25519 signature.
 """
