@@ -57,7 +57,10 @@ KEYWORDS = frozenset(
 _ESCAPES = {0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r", 0x22: '\\"', 0x5C: "\\\\"}
 _ESCAPES.update({c: f"\\u{c:04X}" for c in [*range(0x20), 0x7F] if c not in _ESCAPES})
 _NEEDS_ESCAPE = re.compile(r'[\x00-\x1f\x7f"\\]')
-_MAX_CACHED = 4096
+#: Bounds of the caches. Processed contexts are the large entries (tens of kB: a shallow copy of the
+#: term mappings each); a document combining many typed nodes cannot make them hold more than ~20 MB.
+_MAX_CONTEXTS = 512
+_MAX_CACHED = 8192
 
 
 class Unsupported(Exception):
@@ -114,26 +117,27 @@ class Expander:
             "base": None,
         }
         self._lock = threading.Lock()
-        # Keyed by id() of an active context; the context itself is held in the value so the id stays
-        # its own. Bounded: a document cannot grow them past _MAX_CACHED entries.
-        self._contexts: dict[tuple, tuple[dict, dict]] = {}
+        # Keyed by id() of contexts: every context whose id is in a key is held in that entry's value,
+        # so an id in a key always belongs to a live object and can never be reused by another.
+        # Bounded (_MAX_CONTEXTS, _MAX_CACHED).
+        self._contexts: dict[tuple, tuple[dict, Any, dict]] = {}
         self._tops: dict[tuple[str, ...], dict] = {}
         self._terms: dict[tuple[int, str], tuple[dict, _Term | str | None]] = {}
         self._types: dict[tuple[int, str], tuple[dict, str | None]] = {}
 
     @staticmethod
     def _put(cache: dict, key: Any, value: Any) -> None:
-        if len(cache) > _MAX_CACHED:
+        if len(cache) >= _MAX_CACHED:
             cache.clear()
         cache[key] = value
 
     # -- contexts (§4.1, pyld's implementation), each computed once
 
-    def _process(self, active: dict, local: Any, kind: str, name: str) -> dict:
-        key = (id(active), kind, name)
+    def _process(self, active: dict, local: Any, kind: str, name: str, source: dict | None = None) -> dict:
+        key = (id(active), kind, name, id(source))
         hit = self._contexts.get(key)
         if hit is not None:
-            return hit[1]
+            return hit[2]
         with self._lock:
             try:
                 result = self._processor._process_context(
@@ -143,7 +147,13 @@ class Expander:
                 raise Unsupported(f"context processing: {exc}") from None
             if result.get("@base") is not None or result.get("@direction") is not None:
                 raise Unsupported("@base or @direction in a context")
-            self._put(self._contexts, key, (active, result))
+            if len(self._contexts) >= _MAX_CONTEXTS:
+                # The term caches hold contexts too: forget everything together, so that what is held
+                # stays within the bound whatever documents come in.
+                self._contexts.clear()
+                self._terms.clear()
+                self._types.clear()
+            self._contexts[key] = (active, source, result)
         return result
 
     def top(self, urls: tuple[str, ...]) -> dict:
@@ -167,7 +177,7 @@ class Expander:
         local = mapping.get("@context") if mapping else None
         if local is None or local is False:
             return active
-        return self._process(active, local, kind, f"{id(source)}:{term}")
+        return self._process(active, local, kind, term, source)
 
     # -- IRI expansion (§5.2), cached for keys and types
 

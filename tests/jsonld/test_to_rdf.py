@@ -244,3 +244,18 @@ def test_mutated_issued_documents_give_what_the_general_parser_gives(data):
     except to_rdf.Unsupported:
         walked = general
     assert walked == general
+
+
+def test_caches_stay_bounded_and_correct_when_they_overflow(monkeypatch):
+    """Documents that combine many typed nodes make many processed contexts; the caches forget them
+    all together past a bound (they refer to each other), and the answers stay right."""
+    loader = ContextLoader(ROOT / "contexts")  # its own caches
+    monkeypatch.setattr(to_rdf, "_MAX_CONTEXTS", 6)
+    kinds = ["Profile", "Address", "Alignment", "Achievement", "IdentityObject", "Criteria", "Image"]
+    x = to_rdf.expander(loader)
+    for i in range(len(kinds)):
+        for j in range(len(kinds)):
+            document = {"@context": OB3, "type": ["VerifiableCredential", "OpenBadgeCredential"], "issuer": DID,
+                        "credentialSubject": {"type": ["AchievementSubject"], "achievement": {"type": [kinds[i], kinds[j]], "name": f"n{i}{j}"}}}
+            assert _outcome(to_rdf.to_quads, document, loader) == _outcome(rdf._general_quads, document, loader)
+            assert len(x._contexts) <= 6
