@@ -184,6 +184,7 @@ class BatchRunner:
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
+        self._closing = False
         self._processes = self.settings.batch_processes or (os.cpu_count() or 1)
 
     def _signing_pool(self) -> ProcessPoolExecutor:
@@ -200,6 +201,7 @@ class BatchRunner:
 
     def close(self) -> None:
         """Stop the signing processes (at shutdown)."""
+        self._closing = True
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
@@ -237,6 +239,9 @@ class BatchRunner:
         try:
             self.run(job_id)
         except Exception as exc:  # noqa: BLE001 - a job-level failure is recorded, never lost
+            if self._closing:  # shutting down: the job stays running and resumes from its last chunk
+                log.warning("batch job %s interrupted by shutdown; it resumes at the next start", job_id)
+                return
             log.exception("batch job %s failed", job_id)
             if isinstance(exc, BrokenProcessPool):  # a signing process died: the next job starts a fresh pool
                 with self._lock:

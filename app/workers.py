@@ -48,13 +48,21 @@ def _worker(host: str, port: int, options: dict[str, Any]) -> None:
 
 def serve(host: str, port: int, workers: int, options: dict[str, Any]) -> int:
     """Run ``workers`` uvicorn servers (``options``: uvicorn.Config arguments besides host and port)."""
-    reuseport_socket(host, port).close()  # fail here, once, if the port is taken by someone else
+    try:
+        reuseport_socket(host, port).close()  # fail here, once, if the port is taken by someone else
+    except OSError as exc:
+        log.error("cannot listen on %s:%s: %s", host, port, exc)
+        print(f"microcred: cannot listen on {host}:{port}: {exc.strerror or exc}", flush=True)
+        return 1
     context = multiprocessing.get_context("spawn")
     stopping = False
+    started: dict[int, float] = {}  # slot → when its process started
+    delay: dict[int, float] = {}  # slot → wait before the next restart (doubles while it keeps dying young)
 
-    def start() -> multiprocessing.process.BaseProcess:
-        process = context.Process(target=_worker, args=(host, port, options), name="microcred-worker")
+    def start(slot: int) -> multiprocessing.process.BaseProcess:
+        process = context.Process(target=_worker, args=(host, port, options), name=f"microcred-worker-{slot}")
         process.start()
+        started[slot] = time.monotonic()
         return process
 
     def stop(signum: int, frame: Any) -> None:
@@ -62,14 +70,23 @@ def serve(host: str, port: int, workers: int, options: dict[str, Any]) -> int:
         stopping = True
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    processes = [start() for _ in range(workers)]
+    processes = [start(i) for i in range(workers)]
+    restart_at: dict[int, float] = {}
     try:
         while not stopping:
             time.sleep(0.2)
+            now = time.monotonic()
             for i, process in enumerate(processes):
-                if not process.is_alive() and not stopping:
-                    log.warning("worker %s exited with %s; starting another", process.pid, process.exitcode)
-                    processes[i] = start()
+                if process.is_alive() or stopping:
+                    continue
+                if i not in restart_at:
+                    # One that dies within 10 s of starting (a bad setting, say) is restarted ever more slowly.
+                    delay[i] = min(30.0, delay.get(i, 0.5) * 2) if now - started[i] < 10 else 0.0
+                    restart_at[i] = now + delay[i]
+                    log.warning("worker %s exited with %s; starting another in %.1f s", process.pid, process.exitcode, delay[i])
+                if now >= restart_at[i]:
+                    del restart_at[i]
+                    processes[i] = start(i)
     finally:
         for process in processes:
             if process.is_alive():

@@ -196,6 +196,7 @@ class Database:
         busy = engine_options.get("busy_timeout_ms", 30_000) / 1000
         self._committer: _GroupCommitter | None = None
         self._committer_lock = threading.Lock()
+        self._closed = False
         self._writer = (
             _SqliteWriterLock(self.engine.url.database, busy) if self.is_sqlite and self.engine.url.database not in (None, "", ":memory:") else None
         )
@@ -230,6 +231,8 @@ class Database:
         committer = self._committer
         if committer is None:
             with self._committer_lock:
+                if self._closed:
+                    raise RuntimeError("the database is closing")
                 if self._committer is None:
                     self._committer = _GroupCommitter(self)
                 committer = self._committer
@@ -266,9 +269,11 @@ class Database:
         return row[0] if row else None
 
     def dispose(self) -> None:
-        if self._committer is not None:
-            self._committer.stop()
-            self._committer = None
+        with self._committer_lock:
+            self._closed = True  # grouped work is refused from now on; plain transactions still reconnect
+            committer, self._committer = self._committer, None
+        if committer is not None:
+            committer.stop()
         self.engine.dispose()
 
 
@@ -284,15 +289,21 @@ class _GroupCommitter:
     def __init__(self, db: Database):
         self._db = db
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._stopping = False
         self._thread = threading.Thread(target=self._run, name="microcred-group-commit", daemon=True)
         self._thread.start()
 
     def submit(self, work: Callable[[Session], T]) -> T:
+        """Queue ``work`` and wait for its group's outcome. Not from inside a unit of work (it would wait
+        for itself)."""
+        if self._stopping:
+            raise RuntimeError("the database is closing")
         future: Future = Future()
         self._queue.put((work, future))
         return future.result()
 
     def stop(self) -> None:
+        self._stopping = True
         self._queue.put(None)
         self._thread.join(timeout=10)
 
@@ -300,7 +311,14 @@ class _GroupCommitter:
         while True:
             item = self._queue.get()
             if item is None:
-                return
+                # Units queued behind the stop would wait forever: they fail instead, having written nothing.
+                while True:
+                    try:
+                        late = self._queue.get_nowait()
+                    except queue.Empty:
+                        return
+                    if late is not None:
+                        late[1].set_exception(RuntimeError("the database is closing"))
             group = [item]
             while len(group) < self.MAX_GROUP:
                 try:

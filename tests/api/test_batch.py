@@ -150,3 +150,21 @@ def test_batches_of_two_providers_at_once_are_each_signed_by_their_own_key(live,
                     relaunched.append((provider, key, r.headers["location"]))
             jobs = relaunched
     assert live.app.state.batches._pool is pool  # kept, not started again
+
+
+@pytest.mark.slow
+def test_a_batch_interrupted_by_shutdown_is_left_to_resume_not_failed(live, client, example_input):
+    """Stopping the service (its batch runner closes the signing pool) mid-job must not mark the job
+    failed: it stays running and a worker resumes it from its first unrecorded row."""
+    spec_id = _spec(client, example_input)
+    r = client.post("/microcredentials/batch", json={"format": "ob3", "proof": "eddsa-rdfc-2022", "specificationId": spec_id, "records": [_learner(i) for i in range(4_000)]})
+    location = r.headers["location"]
+    deadline = time.time() + 120
+    while (job := client.get(location).json())["done"] == 0:
+        assert time.time() < deadline and job["status"] != "failed", job
+        time.sleep(0.05)
+    runner = live.app.state.batches
+    runner.close()
+    runner.wait(job["id"], timeout=60)
+    job = client.get(location).json()
+    assert job["status"] == "running" and 0 < job["done"] < 4_000, job

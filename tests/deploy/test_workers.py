@@ -93,3 +93,21 @@ def test_a_worker_that_dies_is_replaced(tmp_path):
             time.sleep(0.2)
         for _ in range(10):
             assert httpx.get(f"{svc.url}/health", timeout=5).status_code == 200
+
+
+def test_a_taken_port_is_reported_once_and_serve_exits(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.live_process import ROOT
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "MICROCRED_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+               "MICROCRED_KEYS_DIR": str(tmp_path / "keys"), "MICROCRED_DEMO_PROVIDER": "false"}
+        done = subprocess.run([sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stdout

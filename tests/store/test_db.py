@@ -263,3 +263,10 @@ def test_workers_starting_together_migrate_once(database_url):
     with ctx.Pool(4) as pool:
         pool.map(upgrade, [database_url] * 4)
     assert current_revision(database_url) == HEAD
+
+
+def test_grouped_work_after_close_fails_instead_of_waiting(database, provider):
+    assert database.grouped(_create("before")) == "before"
+    database.dispose()
+    with pytest.raises(RuntimeError, match="closing"):
+        database.grouped(_create("after"))
