@@ -202,7 +202,7 @@ def decode_list(encoded: str, *, max_bytes: int = DEFAULT_MAX_BYTES, require_pre
 def _expand(text: str, max_bytes: int) -> bytes:
     """Base64url-decode and GUNZIP, remembered for small lists: a verifier reads the same few lists over
     and over (every credential of a provider points to one), and expanding one cost more than the rest
-    of the status check. Failures raise and are not remembered; at most 64 lists of up to 1 MB."""
+    of the status check. Failures raise and are not remembered; at most 64 lists (2M entries each)."""
     key = (text, max_bytes)
     found = _expanded.get(key)
     if found is not None:
@@ -212,7 +212,7 @@ def _expand(text: str, max_bytes: int) -> bytes:
     except (binascii.Error, ValueError):
         raise MalformedValueError("encodedList is not base64url without padding") from None
     bits = gunzip_capped(compressed, max_bytes=max_bytes)
-    if len(bits) <= 1024 * 1024:
+    if len(bits) <= 256 * 1024 and len(text) <= 64 * 1024:  # at most ~20 MB held, whatever lists come in
         with _expanded_lock:
             if len(_expanded) >= 64:
                 _expanded.pop(next(iter(_expanded)))  # the oldest
