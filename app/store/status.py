@@ -260,8 +260,8 @@ def allocate_many(session: Session, provider_id: int, purpose: str, credential_i
     if purpose not in PURPOSES:
         raise MalformedValueError(f"status purpose must be one of {PURPOSES}")
     n = len(credential_ids)
-    if n == 0:
-        return []
+    if n < 2:  # one id (single issuance): no run, and no savepoint
+        return [allocate(session, provider_id, purpose, cid, size=size) for cid in credential_ids]
     list_id = session.execute(_OPEN_LIST, {"provider_id": provider_id, "purpose": purpose}).scalar()
     if list_id is not None:
         try:
