@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import threading
+import time
 import uuid
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -143,11 +144,26 @@ def _child_init(settings_json: str) -> None:
     from app.runtime import Runtime
     from app.settings import Settings
 
+    _exit_with_parent()
     settings = Settings.model_validate_json(settings_json)
     _child["runtime"] = Runtime(settings)
     _child["keys"] = FileKeyStore(settings.keys_dir)
     _child["signers"] = {}
     tune_gc()
+
+
+def _exit_with_parent() -> None:
+    """A signing process whose worker died (killed, crashed) must not live on as an orphan holding its
+    memory: it watches for being re-parented and exits."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _sign_in_child(fmt: str, proof: str, profile, key: tuple[str, str], items: list) -> list[tuple[bytes, str]]:

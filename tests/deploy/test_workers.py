@@ -111,3 +111,35 @@ def test_a_taken_port_is_reported_once_and_serve_exits(tmp_path):
                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in done.stdout
+
+
+def test_signing_processes_do_not_outlive_a_killed_worker(tmp_path, example_input):
+    """A worker killed mid-batch (SIGKILL: no shutdown code runs) must not leave its signing processes
+    running as orphans."""
+    from app.credentials import specification_of
+
+    with LiveService(tmp_path, workers=1) as svc:
+        from tests.live_process import ROOT  # noqa: F401  (the service runs this checkout)
+
+        import subprocess
+        import sys
+
+        made = subprocess.run([sys.executable, "-m", "app", "provider", "create", "--slug", "orphans", "--name", "Orphans", "--country", "IE", "--json"],
+                              cwd=ROOT, env=svc.env, capture_output=True, text=True, check=True)
+        import json
+
+        key = json.loads(made.stdout.strip().splitlines()[-1])["api_key"]
+        with httpx.Client(base_url=svc.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
+            spec_id = c.post("/specifications", json={"specification": specification_of(example_input), "published": True}).json()["id"]
+            records = [{"learner": {"email": f"l{i}@example.org", "givenName": {"en": "L"}, "familyName": {"en": "O"}}} for i in range(10_000)]
+            assert c.post("/microcredentials/batch", json={"format": "ob3", "specificationId": spec_id, "records": records}).status_code == 202
+        deadline = time.monotonic() + 60
+        while len(signers := [c for c in _children(svc.process.pid) if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]) < 2:
+            assert time.monotonic() < deadline, "the batch should start its signing processes"
+            time.sleep(0.2)
+        os.kill(svc.process.pid, signal.SIGKILL)
+        svc.process.wait(10)
+        deadline = time.monotonic() + 15
+        while any(Path(f"/proc/{pid}").exists() and "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace") for pid in signers):
+            assert time.monotonic() < deadline, f"signing processes {signers} outlived their worker"
+            time.sleep(0.2)
