@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import copy
 import secrets
+import threading
 import urllib.parse
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -62,6 +64,7 @@ class Issuance:
         self._status_cache: dict[str, tuple[int, bytes]] = {}
         self._did_documents: dict[str, dict[str, Any]] = {}
         self._providers: dict[int, Any] = {}
+        self._reserved = _Reservations(db, self.settings.status_list_size)
 
     # -- providers and their identity (did:web under this service, or did:key)
 
@@ -232,12 +235,21 @@ class Issuance:
     # -- issuing
 
     def _allocator(self, provider):
-        """The allocation step of ``_idempotent``: a fresh credential id and its status entries."""
+        """The allocation step of ``_idempotent``: a fresh credential id, its status entries from indices
+        this process has reserved, and the allocation rows ``keep`` will write with the credential."""
 
-        def allocate(session, prepared):
+        def allocate(prepared):
             credential_id = f"urn:uuid:{uuid.uuid4()}"
-            entries, first = self._status_entries(session, provider, credential_id)
-            return credential_id, entries, first
+            purposes = ("revocation", "suspension") if self.settings.suspension_enabled else ("revocation",)
+            entries, rows = [], []
+            for purpose in purposes:
+                list_id, index, seq = self._reserved.take(provider.id, purpose)
+                url = self.status_url(list_id)
+                entries.append(
+                    {"id": f"{url}#{index}", "type": "BitstringStatusListEntry", "statusPurpose": purpose, "statusListIndex": str(index), "statusListCredential": url}
+                )
+                rows.append((list_id, index, seq, credential_id))
+            return credential_id, entries, status.Allocation(rows[0][0], rows[0][1], purposes[0]), rows
 
         return allocate
 
@@ -279,12 +291,13 @@ class Issuance:
     def _idempotent(self, provider, key: str | None, payload: Any, prepare, allocate, sign, store) -> tuple[int, Issued, bool]:
         """Issue once per Idempotency-Key, holding the database's write lock only briefly (security-notes §14–16).
 
-        ``prepare()`` validates; then one short transaction claims the key and allocates the status
-        indices (``allocate(session, prepared)``); signing (``sign``) runs outside any transaction; a second
-        transaction stores the credential and the response (``store(session, signed)``). A refused request
-        stores nothing. A process that dies between the two leaves indices that are never reused and no
-        credential; its claim on the key is taken over by a retry after a minute. A replay returns the
-        stored bytes; the same key with another body is a ``ConflictError``.
+        ``prepare()`` validates; with a key, one short transaction claims it; ``allocate(prepared)`` takes
+        status indices this process has reserved (``_Reservations``); signing (``sign``) runs outside any
+        transaction; one transaction then binds the indices, stores the credential and the response
+        (``store(session, signed)``). A refused request stores nothing. A process that dies before the
+        last step leaves indices that are never reused and no credential; its claim on the key is taken
+        over by a retry after a minute. A replay returns the stored bytes; the same key with another
+        body is a ``ConflictError``.
         """
         body_hash = idempotency.request_hash(payload) if key else None
         if key:
@@ -293,27 +306,27 @@ class Issuance:
             if replay is not None:
                 return replay.status, _issued_from_response(replay), True
         prepared = prepare()
-
-        def claim(session):
-            if key:
-                replay = idempotency.begin(session, provider.id, key, body_hash)
-                if replay is not None:
-                    return replay, None
-            return None, allocate(session, prepared)
-
-        # Both steps are grouped with other requests' (Database.grouped): one disk flush for many.
-        replay, allocated = self.db.grouped(claim)
-        if replay is not None:
-            return replay.status, _issued_from_response(replay), True
+        if key:
+            replay = self.db.grouped(lambda session: idempotency.begin(session, provider.id, key, body_hash))
+            if replay is not None:
+                return replay.status, _issued_from_response(replay), True
+        allocated = allocate(prepared)  # reserved indices: no database write here
         issued, record = sign(prepared, allocated)
 
         def keep(session):
+            status.record_allocations(session, allocated[3])
             store(session, record)
             if key:
                 headers = {"content-type": issued.media_type, "x-credential-id": issued.id, "x-format": issued.format, "x-proof": issued.proof}
                 idempotency.store_response(session, provider.id, key, status=201, body=issued.body, headers=headers)
 
-        self.db.grouped(keep)
+        # Grouped with other requests' writes (Database.grouped): one disk flush for many.
+        try:
+            self.db.grouped(keep)
+        except ConflictError as exc:
+            if exc.code == "STATUS_LIST_INCONSISTENT":
+                self._reserved.forget({row[0] for row in allocated[3]})
+            raise
         CREDENTIALS_ISSUED.labels(issued.format, issued.proof).inc()
         return 201, issued, False
 
@@ -328,7 +341,7 @@ class Issuance:
         signer = self.signer_for(provider)
 
         def sign(prepared, allocated):
-            (mc, spec_id, learner_ref), (credential_id, entries, first) = prepared, allocated
+            (mc, spec_id, learner_ref), (credential_id, entries, first, _) = prepared, allocated
             credential = self.render(provider, mc, fmt=fmt, credential_id=credential_id, issued=datetime.now(UTC), status_entries=entries)
             body, media_type = self._sign(credential, signer, proof)
             record = credential_store.NewCredential(
@@ -412,7 +425,7 @@ class Issuance:
         signer = self.signer_for(provider)
 
         def sign(prepared, allocated):
-            (doc, proof), (credential_id, entries, first) = prepared, allocated
+            (doc, proof), (credential_id, entries, first, _) = prepared, allocated
             doc = dict(doc, id=credential_id, credentialStatus=entries if len(entries) > 1 else entries[0])
             body, media_type = self._sign(doc, signer, proof)
             record = credential_store.NewCredential(
@@ -504,3 +517,40 @@ def _issued_from_response(replay) -> Issued:
 
 def _probe_status(url: str) -> list[dict[str, Any]]:
     return [{"id": f"{url}#0", "type": "BitstringStatusListEntry", "statusPurpose": "revocation", "statusListIndex": "0", "statusListCredential": url}]
+
+
+class _Reservations:
+    """Status-list indices this process has taken ahead, per (provider, purpose).
+
+    Single issuance then writes once (the credential with its allocation rows) instead of twice; a
+    run of counter values is reserved in one short transaction every ``RUN`` credentials. Values a
+    process reserved and never used (it stopped) stay unused: indices are never reused, and a run of
+    32 out of a list of 131,072 costs nothing that matters.
+    """
+
+    RUN = 32
+
+    def __init__(self, db, size: int):
+        self.db = db
+        self.size = size
+        self._runs: dict[tuple[int, str], deque[tuple[str, int, int]]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, provider_id: int, purpose: str) -> tuple[str, int, int]:
+        """(list id, index, seq) for one credential."""
+        key = (provider_id, purpose)
+        with self._lock:
+            queue = self._runs.get(key)
+            if queue:
+                return queue.popleft()
+        run = self.db.grouped(lambda session: status.reserve_run(session, provider_id, purpose, self.RUN, size=self.size))
+        items = [(run.status_list_id, index, seq) for seq, index in run.allocations()]
+        with self._lock:
+            self._runs.setdefault(key, deque()).extend(items[1:])
+        return items[0]
+
+    def forget(self, status_list_ids: set[str]) -> None:
+        """Drop what is reserved in these lists (one of their indices turned out to be taken)."""
+        with self._lock:
+            for key, queue in self._runs.items():
+                self._runs[key] = deque(item for item in queue if item[0] not in status_list_ids)

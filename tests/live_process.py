@@ -38,6 +38,26 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30.0, pa
     raise RuntimeError(f"the service did not answer {path} within {timeout} s")
 
 
+def tcp_sockets(port: int) -> list[tuple[str, str]]:
+    """(state, inode) of the IPv4 TCP sockets on local ``port`` (/proc/net/tcp; "0A" is LISTEN, "01" ESTABLISHED)."""
+    rows = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        parts = line.split()
+        if int(parts[1].split(":")[1], 16) == port:
+            rows.append((parts[3], parts[9]))
+    return rows
+
+
+def wait_for_listeners(port: int, count: int, timeout: float = 60.0) -> None:
+    """Until ``count`` sockets listen on ``port``: with several workers each listens itself (app/workers.py),
+    and /health answering means only that one of them is up."""
+    deadline = time.monotonic() + timeout
+    while len([1 for state, _ in tcp_sockets(port) if state == "0A"]) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{count} workers did not all listen on port {port} within {timeout} s")
+        time.sleep(0.1)
+
+
 def stop(process: subprocess.Popen) -> None:
     """SIGTERM (uvicorn's graceful shutdown), then SIGKILL if it lingers."""
     if process.poll() is None:
@@ -66,6 +86,7 @@ class LiveService:
             **(env or {}),
         }
         (workdir / "keys").mkdir(exist_ok=True)
+        self.workers = workers if argv is None else 1
         self.argv = argv or [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)]
         self.process: subprocess.Popen | None = None
 
@@ -74,6 +95,8 @@ class LiveService:
         self.process = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=self._stderr)
         try:
             wait_until_up(self.url, self.process)
+            if self.workers > 1:
+                wait_for_listeners(self.port, self.workers)
         except Exception:
             self.__exit__()
             raise RuntimeError(f"service failed to start; its stderr:\n{self.stderr()[-4000:]}") from None

@@ -40,6 +40,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -280,6 +281,65 @@ def allocate_many(session: Session, provider_id: int, purpose: str, credential_i
         except (_NoRun, IntegrityError):
             pass
     return [allocate(session, provider_id, purpose, cid, size=size) for cid in credential_ids]
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """Counter values ``[start, end)`` of a list taken ahead by one process (``reserve_run``)."""
+
+    status_list_id: str
+    purpose: str
+    size: int
+    key: bytes
+    start: int
+    end: int
+
+    def allocations(self) -> list[tuple[int, int]]:
+        """(seq, index) for each reserved counter value."""
+        return [(seq, permute_index(self.key, self.size, seq)) for seq in range(self.start, self.end)]
+
+
+def reserve_run(session: Session, provider_id: int, purpose: str, n: int, *, size: int = MIN_SIZE) -> Reserved:
+    """Take up to ``n`` counter values of the provider's open list for ``purpose`` (opening a list when
+    needed), for a process to hand out itself; ``record_allocations`` binds each to its credential later.
+
+    A value taken and never recorded (the process stopped) stays unused: an index is never reused.
+    """
+    if purpose not in PURPOSES:
+        raise MalformedValueError(f"status purpose must be one of {PURPOSES}")
+    for _ in range(8):
+        list_id = session.execute(_OPEN_LIST, {"provider_id": provider_id, "purpose": purpose}).scalar()
+        if list_id is None:
+            list_id = create_status_list(session, provider_id, purpose, size=size).id
+        lst = _lock_list(session, list_id)
+        taken = min(n, lst.size - lst.next_seq) if lst.state == "open" else 0
+        if taken <= 0:
+            session.execute(update(StatusList).where(StatusList.id == list_id, StatusList.state == "open").values(state="full"))
+            continue
+        start = lst.next_seq
+        values: dict[str, Any] = {"next_seq": start + taken}
+        if start + taken == lst.size:
+            values["state"] = "full"
+        session.execute(update(StatusList).where(StatusList.id == list_id).values(**values))
+        return Reserved(list_id, lst.purpose, lst.size, bytes(lst.perm_key), start, start + taken)
+    raise ConflictError("could not find a status list with room", code="STATUS_LIST_FULL")
+
+
+def record_allocations(session: Session, rows: list[tuple[str, int, int, str]]) -> None:
+    """Bind reserved (list, index, seq) values to their credentials: ``(list id, index, seq, credential id)``.
+
+    Refused (``STATUS_LIST_INCONSISTENT``; the caller's transaction must roll back) when an index is
+    bound already, which only a restore without sealing the lists can cause.
+    """
+    if not rows:
+        return
+    now = utcnow()
+    try:
+        session.execute(insert(StatusAllocation.__table__), [
+            {"status_list_id": list_id, "idx": idx, "seq": seq, "credential_id": cid, "created_at": now} for list_id, idx, seq, cid in rows
+        ])
+    except IntegrityError as exc:
+        raise ConflictError("a reserved status index is taken already; seal the lists (see the backup notes)", code="STATUS_LIST_INCONSISTENT") from exc
 
 
 class _NoRun(Exception):

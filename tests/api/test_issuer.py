@@ -239,3 +239,29 @@ def test_a_key_another_worker_added_is_found(live, client, provider, example_inp
     report = verifier.verify(issued.body.decode())
     assert report.verified, report
     assert new_kid in json.dumps(live.app.state.issuance.local_did_document(provider[0].did))  # and it is kept from now on
+
+
+def test_indices_reserved_by_a_worker_are_never_handed_out_again(live, client, provider, example_input):
+    """Each worker reserves runs of status indices ahead; another worker, or this one after a restart,
+    never hands out an index of a run it did not reserve itself, used or not."""
+    from app.issuance import Issuance
+
+    def indices(body: bytes) -> set[tuple[str, str]]:
+        doc = json.loads(body)
+        entries = doc["credentialStatus"] if isinstance(doc["credentialStatus"], list) else [doc["credentialStatus"]]
+        return {(e["statusListCredential"], e["statusListIndex"]) for e in entries}
+
+    first = [indices(_issue(client, example_input).content) for _ in range(3)]
+    reserved = {(live.app.state.issuance.status_url(lst), str(idx)) for q in live.app.state.issuance._reserved._runs.values() for lst, idx, _ in q}
+    assert len(reserved) >= 2 * 29  # the rest of two runs of 32 (revocation and suspension)
+    other = Issuance(live.app.state.runtime, live.app.state.db)  # another worker, or this one restarted
+    payload = {"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": example_input}
+    second = [indices(other.issue(provider[0], payload)[1].body) for _ in range(3)]
+    used_first = set().union(*first)
+    used_second = set().union(*second)
+    assert len(used_first) == 3 * 2 and len(used_second) == 3 * 2
+    assert not used_second & (used_first | reserved)
+    revoked = json.loads(other.issue(provider[0], payload)[1].body)
+    r = client.post("/credentials/status", json={"credentialId": revoked["id"], "status": "revoked"})
+    assert r.status_code == 200, r.text
+    assert not live.app.state.runtime.verifier.verify(revoked).verified

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.live_process import LiveService
+from tests.live_process import LiveService, tcp_sockets
 
 
 def _children(pid: int) -> list[int]:
@@ -35,14 +35,7 @@ def _socket_inodes(pid: int) -> set[str]:
 
 
 def _tcp(port: int) -> list[tuple[str, str, str]]:
-    """(local port hex state, inode) rows of /proc/net/tcp for ``port``: (state, inode, remote)."""
-    rows = []
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        parts = line.split()
-        local, remote, state, inode = parts[1], parts[2], parts[3], parts[9]
-        if int(local.split(":")[1], 16) == port:
-            rows.append((state, inode, remote))
-    return rows
+    return [(state, inode, "") for state, inode in tcp_sockets(port)]
 
 
 def _workers(svc) -> list[int]:

@@ -346,3 +346,32 @@ def test_a_run_that_meets_a_taken_index_falls_back_and_never_reuses_it(database,
     assert taken.index not in {a.index for a in run} and len({a.index for a in run}) == 5
     with database.read() as s:
         assert status.allocations_of(s, "urn:uuid:before")[0].index == taken.index
+
+
+# -- runs reserved ahead (single issuance)
+
+
+def test_reserved_runs_take_what_is_left_and_close_a_full_list(database, provider):
+    with database.transaction() as s:
+        lst = status.create_status_list(s, provider.id, "revocation", size=status.MIN_SIZE)
+        s.execute(status.update(status.StatusList).where(status.StatusList.id == lst.id).values(next_seq=lst.size - 5))
+        first = status.reserve_run(s, provider.id, "revocation", 32)
+        second = status.reserve_run(s, provider.id, "revocation", 32)
+    assert (first.status_list_id, first.start, first.end) == (lst.id, lst.size - 5, lst.size)
+    assert second.status_list_id != lst.id and (second.start, second.end) == (0, 32)
+    assert len({i for _, i in first.allocations()}) == 5
+    with database.read() as s:
+        assert status.get_status_list(s, lst.id).state == "full"
+
+
+def test_recording_a_reserved_index_that_is_taken_is_refused(database, provider):
+    with database.transaction() as s:
+        run = status.reserve_run(s, provider.id, "revocation", 2)
+        (seq, idx), (seq2, idx2) = run.allocations()
+        status.record_allocations(s, [(run.status_list_id, idx, seq, "urn:uuid:a")])
+    with pytest.raises(ConflictError) as exc:
+        with database.transaction() as s:
+            status.record_allocations(s, [(run.status_list_id, idx2, seq2, "urn:uuid:b"), (run.status_list_id, idx, seq, "urn:uuid:c")])
+    assert exc.value.code == "STATUS_LIST_INCONSISTENT"
+    with database.read() as s:
+        assert status.allocations_of(s, "urn:uuid:b") == []  # nothing of the refused call is stored
