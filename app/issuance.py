@@ -305,13 +305,15 @@ class Issuance:
                 replay = idempotency.lookup(session, provider.id, key, body_hash)
             if replay is not None:
                 return replay.status, _issued_from_response(replay), True
-        prepared = prepare()
+        with self.db.cpu_gate:
+            prepared = prepare()
         if key:
             replay = self.db.grouped(lambda session: idempotency.begin(session, provider.id, key, body_hash))
             if replay is not None:
                 return replay.status, _issued_from_response(replay), True
         allocated = allocate(prepared)  # reserved indices: no database write here
-        issued, record = sign(prepared, allocated)
+        with self.db.cpu_gate:  # render and sign: a group's commit waits for this, not for the GIL
+            issued, record = sign(prepared, allocated)
 
         def keep(session):
             status.record_allocations(session, allocated[3])

@@ -36,11 +36,21 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 async def json_body(request: Request) -> Any:
     """The request body parsed as strict I-JSON, after checking its media type."""
-    settings = request.app.state.settings
+    check_json_media_type(request)
+    return parse_json(request, await read_body(request, request.app.state.settings.max_body_bytes))
+
+
+def check_json_media_type(request: Request) -> None:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in JSON_TYPES:
         raise UnsupportedMediaType(f"send JSON (Content-Type: application/json), not {media or 'nothing'}")
-    raw = await read_body(request, settings.max_body_bytes)
+
+
+def parse_json(request: Request, raw: bytes) -> Any:
+    """``raw`` (read with ``read_body``) parsed as strict I-JSON; ``json_body`` in two steps, for a route
+    that reads the body on the event loop and parses it in its worker thread."""
+    check_json_media_type(request)
+    settings = request.app.state.settings
     return strict_json.loads(raw, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)
 
 

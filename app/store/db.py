@@ -18,16 +18,22 @@ repositories above, so the differences are absorbed here:
   commits are serialized; issuing one credential per commit capped a service at the disk's flush
   rate. Concurrent units of work of one process share a transaction instead; one that fails is
   undone alone (the others run again without it) and the others commit together, durably.
+* ``Database.cpu_gate``: each statement of a transaction gives up the GIL while the driver works and
+  must get it back, which with a signing thread running takes up to the 5 ms switch interval. A
+  group's transaction then held SQLite's write lock, which every worker process shares, for 5–10 ms
+  instead of about one. Long stretches of Python (signing) run under the gate, and the committer
+  holds it for its transaction, so that transaction competes for the GIL with the event loop alone.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+from collections import deque
 from concurrent.futures import Future
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -177,6 +183,63 @@ class _SqliteWriterLock:
             self._thread_lock.release()
 
 
+class CpuGate:
+    """A first-come, first-served lock taken by long stretches of Python and by the group committer
+    (module docstring), which goes ahead of every waiting signer.
+
+    ``threading.Lock`` wakes an arbitrary waiter: with eight requests queued, an unlucky one waited
+    for many others and made the latency's tail. Here the lock is handed to the oldest waiter. It
+    knows which thread holds it, so ``Database.grouped`` can refuse to wait for a commit from under
+    it (the committer would wait for the gate, the holder for the committer).
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._taken = False
+        self._owner: int | None = None
+        self._waiting: deque[threading.Lock] = deque()
+        self._urgent: deque[threading.Lock] = deque()
+
+    def acquire(self, *, urgent: bool = False) -> None:
+        with self._mutex:
+            if not self._taken:
+                self._taken = True
+                self._owner = threading.get_ident()
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            (self._urgent if urgent else self._waiting).append(turn)
+        turn.acquire()  # released by the holder that hands the gate over
+        self._owner = threading.get_ident()
+
+    def release(self) -> None:
+        with self._mutex:
+            self._owner = None
+            queue_ = self._urgent or self._waiting
+            if queue_:
+                queue_.popleft().release()  # stays taken: the next holder has it
+            else:
+                self._taken = False
+
+    def __enter__(self) -> None:
+        self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    @contextmanager
+    def urgent(self) -> Iterator[None]:
+        """Held ahead of every waiter that is not urgent itself."""
+        self.acquire(urgent=True)
+        try:
+            yield
+        finally:
+            self.release()
+
+    def held(self) -> bool:
+        return self._owner == threading.get_ident()
+
+
 class Database:
     """An engine plus two session factories: ``transaction()`` for writes, ``read()`` for reads.
 
@@ -197,6 +260,7 @@ class Database:
         self._committer: _GroupCommitter | None = None
         self._committer_lock = threading.Lock()
         self._closed = False
+        self.cpu_gate = CpuGate()
         self._writer = (
             _SqliteWriterLock(self.engine.url.database, busy) if self.is_sqlite and self.engine.url.database not in (None, "", ":memory:") else None
         )
@@ -212,13 +276,14 @@ class Database:
         )
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A write transaction (``BEGIN IMMEDIATE`` on SQLite): commit on success, roll back on error."""
-        if self._writer is None:
-            with self._write() as session, session.begin():
-                yield session
-            return
-        with self._writer, self._write() as session, session.begin():
+    def transaction(self, *, gated: bool = False) -> Iterator[Session]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite): commit on success, roll back on error.
+
+        ``gated``: hold ``cpu_gate`` from when the write lock is taken to the commit (the group committer).
+        Not before: waiting for another process's commit under the gate would idle this one's signing.
+        """
+        gate = self.cpu_gate.urgent() if gated else nullcontext()
+        with self._writer or nullcontext(), gate, self._write() as session, session.begin():
             yield session
 
     def grouped(self, work: Callable[[Session], T]) -> T:
@@ -226,8 +291,10 @@ class Database:
         once that transaction has committed (or raise what ``work`` raised, with its writes undone).
 
         ``work`` runs on the group-commit thread and may run more than once (see ``_commit``): it must only
-        touch the session, and not keep it.
+        touch the session, and not keep it. Not from under ``cpu_gate``, which the committer needs.
         """
+        if self.cpu_gate.held():
+            raise RuntimeError("Database.grouped() called under cpu_gate: the commit would wait for the caller")
         committer = self._committer
         if committer is None:
             with self._committer_lock:
@@ -341,7 +408,7 @@ class _GroupCommitter:
             failed: tuple[int, Exception] | None = None
             results: list[Any] = []
             try:
-                with self._db.transaction() as session:
+                with self._db.transaction(gated=True) as session:
                     for i, (work, _) in enumerate(pending):
                         try:
                             results.append(work(session))

@@ -270,3 +270,77 @@ def test_grouped_work_after_close_fails_instead_of_waiting(database, provider):
     database.dispose()
     with pytest.raises(RuntimeError, match="closing"):
         database.grouped(_create("after"))
+
+
+# -- the CPU gate (Database.cpu_gate): first come, first served; the committer goes first
+
+
+def _queue_on(gate, name: str, order: list[str], *, urgent: bool = False) -> threading.Thread:
+    """Start a thread that waits for ``gate`` and records ``name`` once it holds it; return once it is queued."""
+    queued = len(gate._urgent if urgent else gate._waiting)
+
+    def run():
+        gate.acquire(urgent=urgent)
+        try:
+            order.append(name)
+        finally:
+            gate.release()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while len(gate._urgent if urgent else gate._waiting) == queued and time.monotonic() < deadline:
+        time.sleep(0.001)
+    return thread
+
+
+def test_cpu_gate_serves_waiters_in_arrival_order_and_the_urgent_first():
+    """threading.Lock wakes any waiter, which let one request wait behind many later ones; the gate hands
+    itself to the oldest waiter, and to an urgent one (the group committer) before any other."""
+    from app.store.db import CpuGate
+
+    gate, order = CpuGate(), []
+    with gate:
+        assert gate.held()
+        threads = [_queue_on(gate, name, order) for name in ("a", "b", "c", "d")]
+        threads.append(_queue_on(gate, "commit", order, urgent=True))
+        assert order == []  # everyone waits while the gate is held
+    for t in threads:
+        t.join(10)
+    assert order == ["commit", "a", "b", "c", "d"]
+    assert not gate.held()
+    with gate:  # free again: taken at once
+        pass
+
+
+def test_grouped_work_from_under_the_cpu_gate_is_refused_instead_of_deadlocking(database, provider):
+    """The committer takes the gate for its transaction: a caller holding it would wait for itself."""
+    with database.cpu_gate:
+        with pytest.raises(RuntimeError, match="cpu_gate"):
+            database.grouped(_create("never"))
+    assert database.grouped(_create("after")) == "after"
+    with database.read() as s:
+        from app.store import providers
+
+        assert "never" not in {p.slug for p in providers.list_providers(s)}
+
+
+def test_group_commit_waits_for_the_gate_holder_and_holds_the_gate_for_its_transaction(database, provider):
+    """A group's transaction runs under the gate: signing started after it waits until it has committed."""
+    from sqlalchemy import event
+
+    events: list[str] = []
+    event.listen(database.engine, "commit", lambda conn: events.append("commit"))
+    result: dict[str, object] = {}
+    with database.cpu_gate:  # a "signer" holds the gate; the commit must wait for it
+        committer = threading.Thread(target=lambda: result.setdefault("unit", database.grouped(_create("gated"))))
+        committer.start()
+        deadline = time.monotonic() + 10
+        while not database.cpu_gate._urgent and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert database.cpu_gate._urgent and events == []  # queued ahead of everyone, nothing committed yet
+        signer = _queue_on(database.cpu_gate, "next signer", events)
+    committer.join(10)
+    signer.join(10)
+    assert result["unit"] == "gated"
+    assert events == ["commit", "next signer"]
