@@ -387,16 +387,20 @@ class _GroupCommitter:
                     if late is not None:
                         late[1].set_exception(RuntimeError("the database is closing"))
             group = [item]
-            while len(group) < self.MAX_GROUP:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.put(None)  # stop after this group
-                    break
-                group.append(item)
+            self._gather(group)
             self._commit(group)
+
+    def _gather(self, group: list) -> None:
+        """Add the units queued by now to ``group``, up to ``MAX_GROUP``."""
+        while len(group) < self.MAX_GROUP:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is None:
+                self._queue.put(None)  # stop after this group
+                return
+            group.append(item)
 
     def _commit(self, group: list[tuple[Callable[[Session], Any], Future]]) -> None:
         """Optimistic: the whole group in one transaction, without savepoints (they cost a third of the
@@ -409,6 +413,9 @@ class _GroupCommitter:
             results: list[Any] = []
             try:
                 with self._db.transaction(gated=True) as session:
+                    # Units that queued while this waited for the write lock and the gate join the group:
+                    # they would otherwise wait for a commit of their own.
+                    self._gather(pending)
                     for i, (work, _) in enumerate(pending):
                         try:
                             results.append(work(session))

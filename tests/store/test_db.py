@@ -344,3 +344,35 @@ def test_group_commit_waits_for_the_gate_holder_and_holds_the_gate_for_its_trans
     signer.join(10)
     assert result["unit"] == "gated"
     assert events == ["commit", "next signer"]
+
+
+def test_units_queued_while_the_committer_waits_for_its_locks_join_its_transaction(database, provider):
+    """The committer gathers its group again once it holds the write lock and the gate: units queued while
+    it waited share its commit instead of waiting for one of their own."""
+    from sqlalchemy import event
+
+    commits: list[int] = []
+    event.listen(database.engine, "commit", lambda conn: commits.append(1))
+    results: dict[str, object] = {}
+
+    def call(name):
+        results[name] = database.grouped(_create(name))
+
+    threads = []
+    with database.cpu_gate:  # the committer takes the first unit, then waits here for the gate
+        threads.append(threading.Thread(target=call, args=("first",)))
+        threads[0].start()
+        deadline = time.monotonic() + 10
+        while not database.cpu_gate._urgent and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert database.cpu_gate._urgent
+        for name in ("second", "third"):
+            threads.append(threading.Thread(target=call, args=(name,)))
+            threads[-1].start()
+        while database._committer._queue.qsize() < 2 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert commits == []
+    for t in threads:
+        t.join(10)
+    assert results == {"first": "first", "second": "second", "third": "third"}
+    assert len(commits) == 1
