@@ -149,7 +149,8 @@ def record_items(session: Session, job_id: str, items: list[tuple[int, str, str 
 
 def finish_job(session: Session, job_id: str, *, error: str | None = None) -> JobProgress:
     """running → done, or → failed with ``error`` (a job-level failure, not a bad row)."""
-    row = session.get(BatchJob, job_id, with_for_update=True)
+    # FOR NO KEY UPDATE: the job's rows hold KEY SHARE locks on it through their foreign key (status._lock_list).
+    row = session.get(BatchJob, job_id, with_for_update={"key_share": True})
     if row is None:
         raise NotFoundError(f"no batch job {job_id}")
     row.status = "failed" if error else "done"

@@ -360,8 +360,14 @@ def allocations_of(session: Session, credential_id: str) -> list[Allocation]:
 
 
 def _lock_list(session: Session, status_list_id: str) -> StatusList:
-    """Row-lock the list (PostgreSQL ``FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` already holds the write lock)."""
-    row = session.scalars(select(StatusList).where(StatusList.id == status_list_id).with_for_update(), execution_options={"populate_existing": True}).one_or_none()
+    """Row-lock the list (SQLite's ``BEGIN IMMEDIATE`` already holds the write lock).
+
+    PostgreSQL ``FOR NO KEY UPDATE``, not ``FOR UPDATE``: a transaction that recorded allocations holds
+    a KEY SHARE lock on the list through the foreign key, and two such transactions that both wanted
+    ``FOR UPDATE`` waited for each other (a deadlock, seen under load). The list's key never changes.
+    """
+    query = select(StatusList).where(StatusList.id == status_list_id).with_for_update(key_share=True)
+    row = session.scalars(query, execution_options={"populate_existing": True}).one_or_none()
     if row is None:
         raise NotFoundError(f"no status list {status_list_id}")
     return row

@@ -375,3 +375,42 @@ def test_recording_a_reserved_index_that_is_taken_is_refused(database, provider)
     assert exc.value.code == "STATUS_LIST_INCONSISTENT"
     with database.read() as s:
         assert status.allocations_of(s, "urn:uuid:b") == []  # nothing of the refused call is stored
+
+
+def test_workers_recording_into_a_list_and_reserving_from_it_do_not_deadlock(database, provider):
+    """Two workers' group commits each record allocations in a list (on PostgreSQL the foreign key takes a
+    KEY SHARE lock on the list's row) and then reserve a run from it. With ``FOR UPDATE`` each waited for
+    the other's KEY SHARE: PostgreSQL found a deadlock and one issuance failed with 503 under load. The
+    list is locked ``FOR NO KEY UPDATE`` (it never changes its key), which KEY SHARE does not block."""
+    import threading
+
+    from tests.database_fixture import on_postgresql
+
+    with database.transaction() as s:
+        run = status.reserve_run(s, provider.id, "revocation", 2)
+    rows = [(run.status_list_id, idx, seq, f"urn:uuid:w{n}") for n, (seq, idx) in enumerate(run.allocations())]
+    recorded = [threading.Event(), threading.Event()]
+    out: dict[int, object] = {}
+
+    def worker(n: int) -> None:
+        try:
+            with database.transaction() as s:
+                status.record_allocations(s, [rows[n]])
+                recorded[n].set()
+                if on_postgresql():  # both hold their KEY SHARE before either reserves (SQLite serializes writers)
+                    recorded[1 - n].wait(10)
+                out[n] = status.reserve_run(s, provider.id, "revocation", 32)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            out[n] = exc
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in (0, 1)]
+    for t in threads:
+        t.start()
+        if not on_postgresql():
+            t.join(20)
+    for t in threads:
+        t.join(20)
+    assert all(isinstance(out.get(n), status.Reserved) for n in (0, 1)), out
+    assert {out[0].start, out[1].start} == {2, 34}  # disjoint runs
+    with database.read() as s:
+        assert {a.index for r in rows for a in status.allocations_of(s, r[3])} == {r[1] for r in rows}
