@@ -295,6 +295,10 @@ class Database:
         """
         if self.cpu_gate.held():
             raise RuntimeError("Database.grouped() called under cpu_gate: the commit would wait for the caller")
+        return self.grouped_later(work).result()
+
+    def grouped_later(self, work: Callable[[Session], T]) -> Future:
+        """``grouped`` without waiting: the future of ``work``'s result, set once its group committed."""
         committer = self._committer
         if committer is None:
             with self._committer_lock:
@@ -360,14 +364,14 @@ class _GroupCommitter:
         self._thread = threading.Thread(target=self._run, name="microcred-group-commit", daemon=True)
         self._thread.start()
 
-    def submit(self, work: Callable[[Session], T]) -> T:
-        """Queue ``work`` and wait for its group's outcome. Not from inside a unit of work (it would wait
-        for itself)."""
+    def submit(self, work: Callable[[Session], T]) -> Future:
+        """Queue ``work``; the future of its group's outcome. Not waited for from inside a unit of work
+        (it would wait for itself)."""
         if self._stopping:
             raise RuntimeError("the database is closing")
         future: Future = Future()
         self._queue.put((work, future))
-        return future.result()
+        return future
 
     def stop(self) -> None:
         self._stopping = True

@@ -265,3 +265,27 @@ def test_indices_reserved_by_a_worker_are_never_handed_out_again(live, client, p
     r = client.post("/credentials/status", json={"credentialId": revoked["id"], "status": "revoked"})
     assert r.status_code == 200, r.text
     assert not live.app.state.runtime.verifier.verify(revoked).verified
+
+
+def test_reserved_indices_are_refilled_in_the_background_before_they_run_out(live, provider, example_input):
+    """A request that found no reserved index waited for an extra commit (one in 32 made the latency's
+    tail): once fewer than LOW are left, a run is reserved in the background, without a request waiting."""
+    import time
+
+    from app.issuance import Issuance
+
+    issuance = Issuance(live.app.state.runtime, live.app.state.db)  # a fresh worker: nothing reserved yet
+    reserved, key = issuance._reserved, (provider[0].id, "revocation")
+    payload = {"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": example_input}
+    used = set()
+    for _ in range(reserved.RUN - reserved.LOW + 1):  # leaves LOW - 1 of the first run: a refill starts
+        doc = json.loads(issuance.issue(provider[0], payload)[1].body)
+        entries = doc["credentialStatus"] if isinstance(doc["credentialStatus"], list) else [doc["credentialStatus"]]
+        used |= {(e["statusListCredential"], e["statusListIndex"]) for e in entries}
+    deadline = time.monotonic() + 10
+    while len(reserved._runs[key]) < reserved.LOW - 1 + reserved.RUN and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(reserved._runs[key]) == reserved.LOW - 1 + reserved.RUN  # the next run is there, nobody asked
+    assert not reserved._refilling
+    queued = {(issuance.status_url(lst), str(idx)) for lst, idx, _ in reserved._runs[key]}
+    assert len(queued) == reserved.LOW - 1 + reserved.RUN and not queued & used  # never an index twice
