@@ -282,6 +282,8 @@ class Database:
         ``gated``: hold ``cpu_gate`` from when the write lock is taken to the commit (the group committer).
         Not before: waiting for another process's commit under the gate would idle this one's signing.
         """
+        if self.cpu_gate.held():  # the committer may hold the write lock and wait for the gate
+            raise RuntimeError("Database.transaction() called under cpu_gate: it could wait for the committer, which waits for the gate")
         gate = self.cpu_gate.urgent() if gated else nullcontext()
         with self._writer or nullcontext(), gate, self._write() as session, session.begin():
             yield session

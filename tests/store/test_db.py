@@ -313,11 +313,14 @@ def test_cpu_gate_serves_waiters_in_arrival_order_and_the_urgent_first():
         pass
 
 
-def test_grouped_work_from_under_the_cpu_gate_is_refused_instead_of_deadlocking(database, provider):
+def test_writes_from_under_the_cpu_gate_are_refused_instead_of_deadlocking(database, provider):
     """The committer takes the gate for its transaction: a caller holding it would wait for itself."""
     with database.cpu_gate:
         with pytest.raises(RuntimeError, match="cpu_gate"):
             database.grouped(_create("never"))
+        with pytest.raises(RuntimeError, match="cpu_gate"):  # nor a transaction of its own (the write lock)
+            with database.transaction() as session:
+                _create("never")(session)
     assert database.grouped(_create("after")) == "after"
     with database.read() as s:
         from app.store import providers
