@@ -9,6 +9,9 @@ Starts ``microcred serve --workers 2`` on a free port with a fresh SQLite databa
    batch of 10,000 records against a specification; prints credentials/s and the peak RSS of the
    worker processes (VmHWM from /proc) while it ran.
 
+``--batch 0`` measures single requests only. The temporary folder (database, keys, the service's log)
+is removed after a clean run and kept, and named, when a request failed.
+
 Targets (issue 3): ≥ 600 single credentials/s with p99 ≤ 60 ms; batches ≥ 1,000 credentials/s.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -80,6 +84,7 @@ def main(argv: list[str]) -> int:
     created = subprocess.run([sys.executable, "-m", "app", "provider", "create", "--slug", "bench", "--name", "Bench University", "--country", "IE", "--json"],
                              env=env, capture_output=True, text=True, cwd=ROOT, check=True)
     key = json.loads(created.stdout.strip().splitlines()[-1])["api_key"]
+    clean = False
     log = tmp / "service.log"  # warnings and errors of the service, named when a request failed
     server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(args.workers)], env=env, cwd=ROOT,
                               stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
@@ -107,34 +112,38 @@ def main(argv: list[str]) -> int:
             print(f"  responses by status: {dict(sorted(result.statuses.items()))}; the service's log: {log}")
         print(f"{'met ' if rate >= 600 and p99 <= 60 else 'MISSED'}  single issuance >= 600/s with p99 <= 60 ms")
 
-        with httpx.Client(base_url=url, headers=headers, timeout=120) as c:
-            from app.credentials import specification_of
+        if args.batch:  # --batch 0: single requests only
+            with httpx.Client(base_url=url, headers=headers, timeout=120) as c:
+                from app.credentials import specification_of
 
-            spec_id = c.post("/specifications", json={"specification": specification_of(example), "published": True}).json()["id"]
-            records = [{"learner": {"email": f"learner{i}@example.org", "givenName": {"en": f"L{i}"}, "familyName": {"en": "Bench"}}} for i in range(args.batch)]
-            # Warm-up: one batch large enough for the signing pool, which a worker then keeps; the first
-            # batch after a start pays about a second more to start it (same keep-alive connection, so
-            # the same worker takes the measured batch).
-            warm = c.post("/microcredentials/batch", json={"format": "ob3", "proof": "eddsa-rdfc-2022", "specificationId": spec_id, "records": records[:1_000]})
-            while c.get(warm.headers["location"]).json()["status"] not in ("done", "failed"):
-                time.sleep(0.25)
-            t = time.perf_counter()
-            r = c.post("/microcredentials/batch", json={"format": "ob3", "proof": "eddsa-rdfc-2022", "specificationId": spec_id, "records": records})
-            location = r.headers["location"]
-            peak = 0
-            while True:
-                job = c.get(location).json()
-                peak = max(peak, _rss_peak_kb(server.pid))
-                if job["status"] in ("done", "failed"):
-                    break
-                time.sleep(0.25)
-            took = time.perf_counter() - t
-        batch_rate = job["issued"] / took
-        print(f"batch: {job['issued']:,} of {job['total']:,} issued in {took:.1f} s: {batch_rate:.0f}/s; peak RSS of a worker or signing process {peak / 1024:.0f} MB")
-        print(f"{'met ' if batch_rate >= 1000 else 'MISSED'}  batch issuance >= 1,000/s")
+                spec_id = c.post("/specifications", json={"specification": specification_of(example), "published": True}).json()["id"]
+                records = [{"learner": {"email": f"learner{i}@example.org", "givenName": {"en": f"L{i}"}, "familyName": {"en": "Bench"}}} for i in range(args.batch)]
+                # Warm-up: one batch large enough for the signing pool, which a worker then keeps; the first
+                # batch after a start pays about a second more to start it (same keep-alive connection, so
+                # the same worker takes the measured batch).
+                warm = c.post("/microcredentials/batch", json={"format": "ob3", "proof": "eddsa-rdfc-2022", "specificationId": spec_id, "records": records[:1_000]})
+                while c.get(warm.headers["location"]).json()["status"] not in ("done", "failed"):
+                    time.sleep(0.25)
+                t = time.perf_counter()
+                r = c.post("/microcredentials/batch", json={"format": "ob3", "proof": "eddsa-rdfc-2022", "specificationId": spec_id, "records": records})
+                location = r.headers["location"]
+                peak = 0
+                while True:
+                    job = c.get(location).json()
+                    peak = max(peak, _rss_peak_kb(server.pid))
+                    if job["status"] in ("done", "failed"):
+                        break
+                    time.sleep(0.25)
+                took = time.perf_counter() - t
+            batch_rate = job["issued"] / took
+            print(f"batch: {job['issued']:,} of {job['total']:,} issued in {took:.1f} s: {batch_rate:.0f}/s; peak RSS of a worker or signing process {peak / 1024:.0f} MB")
+            print(f"{'met ' if batch_rate >= 1000 else 'MISSED'}  batch issuance >= 1,000/s")
+        clean = not errors
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(20)
+        if clean:  # a run leaves a database of some 100 MB: kept (with the service's log) only after a failure
+            shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
