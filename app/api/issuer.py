@@ -52,6 +52,10 @@ MICROCREDENTIAL_BODY = _json_body_doc(
     {"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": _example_input()},
 )
 
+#: Bodies up to this size are signed on the event loop (the EU example, 5 KB, signs in about 0.3 ms);
+#: larger ones in a worker thread, so that the loop is never held for long.
+SIGN_ON_LOOP_MAX_BYTES = 32_768
+
 #: Every issuer route takes the provider's API key (listed as bearerAuth in the OpenAPI document).
 PROVIDER_ROUTES = {"dependencies": [Depends(bearer_auth)], "responses": problem_responses(400, 404, 409, 413, 415, 422)}
 router = APIRouter(tags=["issuer"], **PROVIDER_ROUTES)
@@ -104,23 +108,30 @@ async def issue_credential(request: Request) -> Response:
     openapi_extra=MICROCREDENTIAL_BODY,
 )
 async def issue_microcredential(request: Request, dryRun: bool = Query(False, description="validate and render, sign and store nothing")) -> Response:
-    # The hot path: the body is read here and everything else (API key, parsing, issuing) happens in one
-    # worker-thread hop; a second hop cost as much CPU as validating the record.
+    # The hot path. One worker-thread hop for what reads or waits for the database (API key, validation,
+    # status indices, an idempotency claim); signing then runs on the event loop (Issuance.finish_issue),
+    # except for a large body, which would hold the loop for milliseconds.
     service = _service(request)
     raw = await read_body(request, request.app.state.settings.max_body_bytes)
     key = _idempotency_key(request)
+    on_loop = len(raw) <= SIGN_ON_LOOP_MAX_BYTES
 
-    def work() -> Response:
+    def start():
         provider = service.authenticate(bearer(request))
         body = parse_json(request, raw)
         if not isinstance(body, dict):
             raise MalformedValueError("the body must be a JSON object")
         if dryRun:
             return Response(strict_json.dumps(service.dry_run(provider, body)).encode(), media_type="application/json")
-        status, issued, _ = service.issue(provider, body, idempotency_key=key)
-        return _credential_response(status, issued)
+        if not on_loop:
+            return service.issue(provider, body, idempotency_key=key)
+        return service.start_issue(provider, body, idempotency_key=key)
 
-    return await run_in_threadpool(work)
+    started = await run_in_threadpool(start)
+    if isinstance(started, Response):
+        return started
+    status, issued, _ = started if isinstance(started, tuple) else await service.finish_issue(started)
+    return _credential_response(status, issued)
 
 
 @router.get("/credentials", summary="List the provider's credentials (cursor-paginated)")

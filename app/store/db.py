@@ -390,11 +390,12 @@ class _GroupCommitter:
                         late = self._queue.get_nowait()
                     except queue.Empty:
                         return
-                    if late is not None:
+                    if late is not None and late[1].set_running_or_notify_cancel():
                         late[1].set_exception(RuntimeError("the database is closing"))
-            group = [item]
+            group = [item] if item[1].set_running_or_notify_cancel() else []
             self._gather(group)
-            self._commit(group)
+            if group:
+                self._commit(group)
 
     def _gather(self, group: list) -> None:
         """Add the units queued by now to ``group``, up to ``MAX_GROUP``."""
@@ -406,7 +407,8 @@ class _GroupCommitter:
             if item is None:
                 self._queue.put(None)  # stop after this group
                 return
-            group.append(item)
+            if item[1].set_running_or_notify_cancel():  # a unit whose waiter cancelled it is not run
+                group.append(item)
 
     def _commit(self, group: list[tuple[Callable[[Session], Any], Future]]) -> None:
         """Optimistic: the whole group in one transaction, without savepoints (they cost a third of the

@@ -289,3 +289,21 @@ def test_reserved_indices_are_refilled_in_the_background_before_they_run_out(liv
     assert not reserved._refilling
     queued = {(issuance.status_url(lst), str(idx)) for lst, idx, _ in reserved._runs[key]}
     assert len(queued) == reserved.LOW - 1 + reserved.RUN and not queued & used  # never an index twice
+
+
+def test_a_large_credential_is_signed_off_the_event_loop_and_verifies(live, client, example_input):
+    """Bodies above SIGN_ON_LOOP_MAX_BYTES are signed in a worker thread (the loop would be held for
+    milliseconds); the result is the same kind of credential, stored as returned, and idempotent."""
+    from app.api.issuer import SIGN_ON_LOOP_MAX_BYTES
+
+    big = copy.deepcopy(example_input)
+    outcome = big["learningOutcomes"][0]
+    big["learningOutcomes"] = [dict(outcome, text={"en": f"{outcome['text']['en']} ({n})"}) for n in range(300)]
+    assert len(json.dumps({"microcredential": big})) > SIGN_ON_LOOP_MAX_BYTES
+    r = _issue(client, big, **{"Idempotency-Key": "big-one"})
+    assert r.status_code == 201, r.text
+    report = _verify(live, r.content, r.headers["content-type"])
+    assert report.verified, report.as_dict()
+    assert client.get(r.headers["location"]).content == r.content
+    again = _issue(client, big, **{"Idempotency-Key": "big-one"})
+    assert again.status_code == 201 and again.content == r.content

@@ -379,3 +379,26 @@ def test_units_queued_while_the_committer_waits_for_its_locks_join_its_transacti
         t.join(10)
     assert results == {"first": "first", "second": "second", "third": "third"}
     assert len(commits) == 1
+
+
+def test_a_unit_cancelled_before_its_group_ran_is_not_run_and_the_committer_goes_on(database, provider):
+    """``grouped_later`` hands out a concurrent future: one cancelled while queued is dropped (the
+    committer would otherwise fail setting its result), one already running cannot be cancelled."""
+    release, started = threading.Event(), threading.Event()
+
+    def blocker(session):
+        started.set()
+        release.wait(10)
+        return "blocker"
+
+    running = database.grouped_later(blocker)
+    assert started.wait(10)
+    queued = database.grouped_later(_create("cancelled"))
+    assert queued.cancel() and not running.cancel()
+    release.set()
+    assert running.result(10) == "blocker"
+    assert database.grouped(_create("after")) == "after"
+    with database.read() as s:
+        from app.store import providers
+
+        assert {"after"} <= {p.slug for p in providers.list_providers(s)} and "cancelled" not in {p.slug for p in providers.list_providers(s)}
