@@ -47,9 +47,8 @@ def check_json_media_type(request: Request) -> None:
 
 
 def parse_json(request: Request, raw: bytes) -> Any:
-    """``raw`` (read with ``read_body``) parsed as strict I-JSON; ``json_body`` in two steps, for a route
-    that reads the body on the event loop and parses it in its worker thread."""
-    check_json_media_type(request)
+    """``raw`` (read with ``read_body``) parsed as strict I-JSON: with ``check_json_media_type``, ``json_body``
+    in steps, for a route that reads the body on the event loop and parses it in its worker thread."""
     settings = request.app.state.settings
     return strict_json.loads(raw, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app import strict_json
-from app.api.deps import bearer, json_body, parse_json, read_body
+from app.api.deps import bearer, check_json_media_type, json_body, parse_json, read_body
 from app.api.openapi import bearer_auth
 from app.api.problems import problem_responses
 from app.errors import MalformedValueError
@@ -117,7 +117,8 @@ async def issue_microcredential(request: Request, dryRun: bool = Query(False, de
     on_loop = len(raw) <= SIGN_ON_LOOP_MAX_BYTES
 
     def start():
-        provider = service.authenticate(bearer(request))
+        provider = service.authenticate(bearer(request))  # 401 before 415, as on every route
+        check_json_media_type(request)
         body = parse_json(request, raw)
         if not isinstance(body, dict):
             raise MalformedValueError("the body must be a JSON object")

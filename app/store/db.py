@@ -19,7 +19,7 @@ repositories above, so the differences are absorbed here:
   rate. Concurrent units of work of one process share a transaction instead; one that fails is
   undone alone (the others run again without it) and the others commit together, durably.
 * ``Database.cpu_gate``: each statement of a transaction gives up the GIL while the driver works and
-  must get it back, which with a signing thread running takes up to the 5 ms switch interval. A
+  must get it back, which with signing running in another thread takes up to the 5 ms switch interval. A
   group's transaction then held SQLite's write lock, which every worker process shares, for 5–10 ms
   instead of about one. Long stretches of Python (signing) run under the gate, and the committer
   holds it for its transaction, so that transaction competes for the GIL with the event loop alone.
@@ -462,7 +462,25 @@ def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the database at ``url`` to ``revision`` (start-up and tests call this; no alembic.ini needed)."""
     from alembic import command
 
-    command.upgrade(_alembic_config(url), revision)
+    with _sqlite_migration_lock(url):
+        command.upgrade(_alembic_config(url), revision)
+
+
+@contextmanager
+def _sqlite_migration_lock(url: str) -> Iterator[None]:
+    """Workers that start together migrate one at a time: an ``flock`` on ``<database>.migrate`` for a SQLite
+    file (PostgreSQL takes an advisory lock in ``migrations/env.py``). SQLite's own locking let a worker
+    fail now and then ("database is locked") while another was creating the schema of a new file."""
+    database = make_url(normalize_url(url)).database if is_sqlite(url) else None
+    if not database or database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{database}.migrate", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        yield
 
 
 def downgrade(url: str, revision: str = "base") -> None:

@@ -63,7 +63,7 @@ def _run(connection) -> None:
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
             # Several workers may start at once: one migrates, the others wait, then find nothing to do.
-            # (On SQLite the BEGIN IMMEDIATE of app.store.db serializes them already.)
+            # (On SQLite, app.store.db.upgrade holds a file lock around the whole migration.)
             connection.execute(text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))"), {"k": MIGRATION_LOCK_CLASS})
         context.run_migrations()
 
