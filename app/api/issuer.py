@@ -112,6 +112,8 @@ async def issue_microcredential(request: Request, dryRun: bool = Query(False, de
     # status indices, an idempotency claim); signing then runs on the event loop (Issuance.finish_issue),
     # except for a large body, which would hold the loop for milliseconds.
     service = _service(request)
+    if bearer(request) is None:  # refused before its body is read, as when the key was checked first
+        service.authenticate(None)
     raw = await read_body(request, request.app.state.settings.max_body_bytes)
     key = _idempotency_key(request)
     on_loop = len(raw) <= SIGN_ON_LOOP_MAX_BYTES

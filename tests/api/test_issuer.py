@@ -307,3 +307,36 @@ def test_a_large_credential_is_signed_off_the_event_loop_and_verifies(live, clie
     assert client.get(r.headers["location"]).content == r.content
     again = _issue(client, big, **{"Idempotency-Key": "big-one"})
     assert again.status_code == 201 and again.content == r.content
+
+
+def test_an_ordinary_credential_is_signed_on_the_event_loop_and_a_large_one_on_a_thread(live, client, example_input, monkeypatch):
+    """Where signing runs, observed on the real service (the real method runs; only its thread is noted)."""
+    import asyncio
+
+    issuance = live.app.state.issuance
+    places: list[str] = []
+    real = issuance._sign_started
+
+    def noting(started):
+        try:
+            asyncio.get_running_loop()
+            places.append("loop")
+        except RuntimeError:
+            places.append("thread")
+        return real(started)
+
+    monkeypatch.setattr(issuance, "_sign_started", noting)
+    assert _issue(client, example_input).status_code == 201
+    big = copy.deepcopy(example_input)
+    outcome = big["learningOutcomes"][0]
+    big["learningOutcomes"] = [dict(outcome, text={"en": f"{outcome['text']['en']} ({n})"}) for n in range(300)]
+    assert _issue(client, big).status_code == 201
+    assert places == ["loop", "thread"]
+
+
+def test_a_request_without_an_api_key_is_refused_before_its_body_is_read(live):
+    """The body is read on the event loop before the key is checked in the worker thread; a request with
+    no key at all is refused first, whatever its body (here one larger than the service accepts)."""
+    too_large = b"{" + b" " * (live.settings.max_body_bytes + 10) + b"}"
+    r = httpx.post(f"{live.url}/microcredentials", content=too_large, headers={"Content-Type": "application/json"})
+    assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
