@@ -29,18 +29,16 @@ def _demo_provider(settings) -> None:
     import os
 
     from app.errors import NotFoundError
-    from app.store import providers
 
     service = _issuance()
     key_file = settings.keys_dir.parent / "var" / "demo-api-key.txt"
-    with service.db.read() as session:
-        try:
-            providers.get_provider_by_slug(session, "demo")
-            exists = True
-        except NotFoundError:
-            exists = False
+    try:
+        service.providers.by_slug("demo")
+        exists = True
+    except NotFoundError:
+        exists = False
     if not exists:
-        provider, secret = service.create_provider(slug="demo", name="Demo University", country="IE", homepage="https://demo.example.edu")
+        provider, secret = service.providers.create(slug="demo", name="Demo University", country="IE", homepage="https://demo.example.edu")
         key_file.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
@@ -101,21 +99,66 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def openapi_document() -> dict:
+    """The OpenAPI document the code generates (default settings: the document depends on none)."""
+    from app.main import create_app
+
+    return create_app().openapi()
+
+
+def openapi_files(doc: dict) -> dict[str, str]:
+    """File name → text: sorted keys so the files are stable and merge-friendly; a final newline."""
+    import yaml
+
+    return {
+        "openapi.json": json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+        "openapi.yaml": yaml.safe_dump(doc, sort_keys=True, allow_unicode=True, default_flow_style=False, width=120),
+    }
+
+
+def openapi_export(out_dir, doc: dict | None = None) -> list:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in openapi_files(doc or openapi_document()).items():
+        (out_dir / name).write_text(text, encoding="utf-8")
+        written.append(out_dir / name)
+    return written
+
+
+def openapi_drift(out_dir, doc: dict | None = None, max_lines: int = 40) -> list[str]:
+    """A summary per file that differs from what the code generates (empty: all in step)."""
+    import difflib
+
+    report = []
+    for name, want in openapi_files(doc or openapi_document()).items():
+        path = out_dir / name
+        have = path.read_text(encoding="utf-8") if path.exists() else None
+        if have == want:
+            continue
+        if have is None:
+            report.append(f"{path}: missing")
+            continue
+        diff = list(difflib.unified_diff(have.splitlines(), want.splitlines(), f"{path} (committed)", f"{path} (from the code)", lineterm=""))
+        added = sum(1 for line in diff if line.startswith("+") and not line.startswith("+++"))
+        removed = sum(1 for line in diff if line.startswith("-") and not line.startswith("---"))
+        shown = diff[:max_lines] + ([f"… {len(diff) - max_lines} more diff lines"] if len(diff) > max_lines else [])
+        report.append(f"{path}: differs (+{added} -{removed} lines)\n" + "\n".join(shown))
+    return report
+
+
 def _openapi(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from app.api import openapi
-
     out = Path(args.out)
     if args.check:
-        report = openapi.drift(out)
+        report = openapi_drift(out)
         if report:
             print("\n".join(report), file=sys.stderr)
             print("the OpenAPI document differs from the code: run `microcred openapi` and commit openapi/", file=sys.stderr)
             return 1
         print(f"microcred: {out} matches the code")
         return 0
-    for path in openapi.export(out):
+    for path in openapi_export(out):
         print(f"microcred: wrote {path}")
     return 0
 
@@ -209,25 +252,22 @@ def _provider(args: argparse.Namespace) -> int:
     try:
         if args.action == "create":
             identifiers = json.loads(args.identifiers) if args.identifiers else None
-            provider, secret = service.create_provider(
+            provider, secret = service.providers.create(
                 slug=args.slug, name=args.name, country=args.country, homepage=args.homepage, identifiers=identifiers, did_method=args.did_method
             )
             out = {"slug": provider.slug, "did": provider.did, "api_key": secret}
             print(json.dumps(out) if args.json else f"provider {provider.slug}: {provider.did}\nAPI key (shown once): {secret}")
         elif args.action == "rotate-key":
-            kid = service.rotate_key(args.slug)
+            kid = service.providers.rotate_key(args.slug)
             print(json.dumps({"slug": args.slug, "verificationMethod": kid}) if args.json else f"new signing key {kid}; retired keys stay in the DID document")
         elif args.action == "api-key":
-            secret = service.new_api_key(args.slug)
+            secret = service.providers.new_api_key(args.slug)
             print(json.dumps({"slug": args.slug, "api_key": secret}) if args.json else f"new API key (shown once): {secret}")
         elif args.action == "revoke-api-key":
-            service.revoke_api_key(args.slug, args.key_id)
+            service.providers.revoke_api_key(args.slug, args.key_id)
             print(json.dumps({"slug": args.slug, "revoked": args.key_id}) if args.json else f"API key {args.key_id} revoked")
         elif args.action == "list":
-            from app.store import providers
-
-            with service.db.read() as session:
-                rows = [{"slug": p.slug, "did": p.did, "name": p.legal_name, "country": p.country} for p in providers.list_providers(session)]
+            rows = [{"slug": p.slug, "did": p.did, "name": p.legal_name, "country": p.country} for p in service.providers.list()]
             print(json.dumps(rows, indent=None if args.json else 2))
     except MicrocredError as exc:
         return _fail(f"{exc.code}: {exc.detail}")
@@ -242,16 +282,15 @@ def _demo(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from app.errors import MicrocredError
+    from app.holder import Wallet, normalize_email
     from app.settings import get_settings
-    from app.store import providers
-    from app.wallet import Wallet, normalize_email
 
     settings = get_settings()
     if settings.environment == "production":
         return _fail("the demo commands are for development only")
     try:
         email = normalize_email(args.email)
-        path = Path(args.input) if args.input else Path(__file__).resolve().parent / "samples" / "eu-microcredential.example.json"
+        path = Path(args.input) if args.input else Path(__file__).resolve().parent / "credentials" / "example_input.json"
         record = copy.deepcopy(json.loads(path.read_text()))
     except (MicrocredError, OSError, ValueError) as exc:
         return _fail(getattr(exc, "detail", str(exc)))
@@ -260,9 +299,8 @@ def _demo(args: argparse.Namespace) -> int:
     _demo_provider(settings)
     service = _issuance()
     try:
-        with service.db.read() as session:
-            provider = providers.get_provider_by_slug(session, "demo")
-        _, issued, _ = service.issue(provider, {"format": args.format, "proof": args.proof, "microcredential": record})
+        provider = service.providers.by_slug("demo")
+        issued = service.issue(provider, {"format": args.format, "proof": args.proof, "microcredential": record})
         offer = Wallet(service.runtime, service.db).create_offer(provider, issued.id)
     except MicrocredError as exc:
         return _fail(f"{exc.code}: {exc.detail}")
@@ -293,6 +331,9 @@ def _status_lists(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from app.credentials import FORMATS
+    from app.proofs import PROOF_FORMATS, SUITES, vc_jose
+
     parser = argparse.ArgumentParser(prog="microcred", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HTTP service")
@@ -303,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sign = sub.add_parser("sign", help="add a Data Integrity proof (or secure as vc+jwt) to a document")
     sign.add_argument("input", nargs="?", help="JSON file (default: standard input)")
-    sign.add_argument("--suite", default="eddsa-rdfc-2022", choices=["eddsa-rdfc-2022", "eddsa-jcs-2022", "Ed25519Signature2020", "vc+jwt"])
+    sign.add_argument("--suite", default="eddsa-rdfc-2022", choices=[*SUITES, vc_jose.PROOF_FORMAT])
     keyg = sign.add_mutually_exclusive_group()
     keyg.add_argument("--key", help="secret key as a Multikey (z3u2… for Ed25519)")
     keyg.add_argument("--key-file", help="a key file as written in keys/ ({secretKeyMultibase: …})")
@@ -357,8 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="development demo: issue to a learner's wallet")
     demo.add_argument("action", choices=["issue"])
     demo.add_argument("--email", required=True, help="the demo learner's e-mail (they sign in to the wallet with it)")
-    demo.add_argument("--format", default="ob3", choices=["ob3", "edc"])
-    demo.add_argument("--proof", default="eddsa-rdfc-2022", choices=["eddsa-rdfc-2022", "eddsa-jcs-2022", "vc+jwt"])
+    demo.add_argument("--format", default="ob3", choices=FORMATS)
+    demo.add_argument("--proof", default="eddsa-rdfc-2022", choices=PROOF_FORMATS)
     demo.add_argument("--input", help="a microcredential record (default: the EU example)")
     demo.add_argument("--json", action="store_true")
     demo.set_defaults(func=_demo)

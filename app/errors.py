@@ -98,6 +98,14 @@ class FetchError(MicrocredError):
     title = "Remote document could not be fetched"
 
 
+class UnsupportedMediaType(MicrocredError):
+    """A body sent as a media type the operation does not take (HTTP 415, RFC 9110 §15.5.16)."""
+
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    status = 415
+    title = "Unsupported media type"
+
+
 class NotFoundError(MicrocredError):
     code = "NOT_FOUND"
     status = 404

@@ -7,23 +7,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import batch, catalogue, health, issuer, metrics, offers, openapi, problems, verifier
+from app.api import openapi, problems, router
+from app.api.ratelimit import RateLimiter, RateLimitMiddleware
+from app.holder import Wallet
+from app.issuance import BatchRunner, Catalogue, Issuance
 from app.observability import ObservabilityMiddleware, configure_logging
-from app.ratelimit import RateLimiter, RateLimitMiddleware
 from app.performance import tune_gc
 from app.runtime import Runtime
 from app.settings import Settings, get_settings
-
-
-def _providers_of(db):
-    """This service's providers, for the trust check (they count as trusted issuers)."""
-    from app.store import providers
-
-    def read():
-        with db.read() as session:
-            return providers.list_providers(session)
-
-    return read
+from app.store import open_database
+from app.verification.service import VerificationService
+from wallet_demo import pages
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -33,25 +27,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        from app.batch import BatchRunner
-        from app.catalogue import Catalogue
-        from app.issuance import Issuance
-        from app.store import open_database
-
         db = open_database(settings, migrate=settings.auto_migrate)
         app.state.db = db
-        app.state.issuance = Issuance(runtime, db)
+        issuance = app.state.issuance = Issuance(runtime, db)
         app.state.catalogue = Catalogue(settings, db)
-        app.state.batches = BatchRunner(app.state.issuance)
+        app.state.batches = BatchRunner(issuance)
         app.state.batches.resume_unfinished()
-        runtime.trust_check.attach_providers(_providers_of(db))
-        # What this service publishes itself (its did:web documents, its status lists) is read from its own
-        # data rather than fetched over the network: authoritative, always current, no loopback needed.
-        runtime.resolver.local = app.state.issuance.local_did_document
-        runtime.status_checker.local = app.state.issuance.local_status_list
+        # This service's providers count as trusted issuers, and what it publishes itself (its did:web
+        # documents, its status lists) is read from its own data rather than fetched over the network:
+        # authoritative, always current, no loopback needed.
+        runtime.attach_local(providers=issuance.providers.list, did_documents=issuance.providers.local_did_document,
+                             status_lists=issuance.status_lists.local_credential)
+        app.state.verification = VerificationService(runtime.verifier, db, settings)
         tune_gc()
-        from app.wallet import Wallet
-
         app.state.wallet = Wallet(runtime, db)
         try:
             yield
@@ -69,18 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
     problems.install(app)
     openapi.install(app)
-    app.include_router(health.router)
-    app.include_router(metrics.router)
-    app.include_router(offers.router)
-    app.include_router(issuer.router)
-    app.include_router(issuer.public)
-    app.include_router(catalogue.router)
-    app.include_router(catalogue.public)
-    app.include_router(batch.router)
-    app.include_router(verifier.router)
-
-    from wallet_demo import pages
-
+    app.include_router(router)
     pages.install(app)
     # Added last = outermost: the observability middleware logs and counts the rate limiter's 429s too.
     if settings.rate_limit_enabled:

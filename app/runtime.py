@@ -56,6 +56,13 @@ class Runtime:
         """The operator's registry; the app attaches this service's providers at start-up (``app.main``)."""
         return TrustCheck(TrustRegistry.load(self.settings.trust_registry_file))
 
+    def attach_local(self, *, providers, did_documents, status_lists) -> None:
+        """Wire in what this service hosts itself (``app.main``, once the database is open): its providers
+        count as trusted issuers; its did:web documents and status lists are read from its own data."""
+        self.trust_check.attach_providers(providers)
+        self.resolver.local = did_documents
+        self.status_checker.local = status_lists
+
     @cached_property
     def verifier(self) -> Verifier:
         return Verifier(

@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     # -- demo
     demo_provider: bool = Field(True, description="Create a demo provider on first start (development only).")
 
-    # -- operations: logs, metrics, rate limits, probes (app/observability.py, app/ratelimit.py)
+    # -- operations: logs, metrics, rate limits, probes (app/observability.py, app/api/ratelimit.py)
     log_format: Literal["json", "text"] = Field(
         "json", description="`json`: one JSON object per line on stderr (for log shippers); `text`: one readable line per record."
     )

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
-from app.errors import ParsingError, RangeError
+from app.errors import ParsingError, RangeError, UnsupportedMediaType
 
 #: RFC 7493 §2.2: integers outside ±(2**53 - 1) cannot be exchanged exactly (JCS treats numbers as doubles).
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -98,3 +99,28 @@ def loads(data: bytes | str, *, max_bytes: int = 1_048_576, max_depth: int = 64)
 def dumps(value: Any) -> str:
     """Serialize for storage and responses: UTF-8 text, no NaN."""
     return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+#: The media types a JSON request body may be sent as (JSON, JSON-LD, and the VC / VP media types).
+JSON_MEDIA_TYPES = ("application/json", "application/ld+json", "application/vc+ld+json", "application/vp+ld+json")
+
+
+@dataclass(frozen=True)
+class JsonRequest:
+    """A request body read but not yet parsed, with the limits it must be parsed within.
+
+    Read on the event loop, parsed wherever the work runs (``parse``): a service that does its work in
+    one worker-thread hop checks the caller first and parses there, in the order every route answers
+    (401, then 415, then 400).
+    """
+
+    raw: bytes
+    media_type: str
+    max_bytes: int = 1_048_576
+    max_depth: int = 64
+
+    def parse(self) -> Any:
+        """The body as strict I-JSON, after checking that it was sent as JSON (415 otherwise)."""
+        if self.media_type not in JSON_MEDIA_TYPES:
+            raise UnsupportedMediaType(f"send JSON (Content-Type: application/json), not {self.media_type or 'nothing'}")
+        return loads(self.raw, max_bytes=self.max_bytes, max_depth=self.max_depth)

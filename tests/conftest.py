@@ -47,7 +47,7 @@ def live(database_url, tmp_path):
 @pytest.fixture
 def provider(live):
     """(provider record, API key) of a provider of the live service."""
-    return live.app.state.issuance.create_provider(slug="uniz", name="University of Zed", country="IE", homepage="https://uniz.example.edu")
+    return live.app.state.issuance.providers.create(slug="uniz", name="University of Zed", country="IE", homepage="https://uniz.example.edu")
 
 
 @pytest.fixture(scope="session")

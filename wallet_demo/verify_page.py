@@ -25,7 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import UploadFile
 
-from app.api.verifier import form_body, uploaded_text, verification_service
+from app.api.verifier import form_body, uploaded_text
 from app.credentials import summary
 from app.credentials.completeness import credential_format
 from app.errors import MicrocredError
@@ -133,7 +133,7 @@ async def verify_submit(request: Request) -> HTMLResponse:
                 return _render(request, status=400, error="Paste a credential or choose a file.")
             if len(raw) > limit:
                 return _render(request, status=400, error=f"The credential is larger than {limit} bytes.")
-        report = await run_in_threadpool(verification_service(request).verify_file, raw)
+        report = await run_in_threadpool(request.app.state.verification.verify_file, raw)
     except NotACredential as exc:
         return _render(request, status=400, error=f"This is not a verifiable credential: {exc.detail}")
     except MicrocredError as exc:

@@ -1,1 +1,15 @@
-"""HTTP layer: thin FastAPI routers, one per audience, and problem+json errors."""
+"""HTTP layer: thin FastAPI routers, one per audience, gathered into one ``router``; problem+json errors.
+
+``app.main`` includes ``router`` once. The order is the routes' matching order: the offer route
+(``/credentials/{id}/offer``) before the issuer's ``/credentials/{id:path}``.
+"""
+
+from fastapi import APIRouter
+
+from app.api import batch, catalogue, health, issuer, metrics, offers, verifier
+
+router = APIRouter()
+for _part in (health.router, metrics.router, offers.router, issuer.router, issuer.public, catalogue.router, catalogue.public, batch.router, verifier.router):
+    router.include_router(_part)
+
+__all__ = ["router"]

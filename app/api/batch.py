@@ -9,13 +9,20 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from app import strict_json
-from app.api.deps import UnsupportedMediaType, read_body
-from app.api.issuer import PROVIDER_ROUTES, _provider
-from app.batch import parse_csv_request, parse_json_request
-from app.errors import MalformedValueError
+from app.api.deps import Provider, read_body
+from app.api.issuer import PROVIDER_ROUTES
+from app.credentials import FORMATS
+from app.errors import MalformedValueError, UnsupportedMediaType
+from app.issuance import parse_csv_request, parse_json_request
+from app.proofs import PROOF_FORMATS
 from app.store import batches, specifications
 
 router = APIRouter(tags=["issuer"], **PROVIDER_ROUTES)
+
+
+def _one_of(names: tuple[str, ...]) -> str:
+    """A query parameter's pattern: exactly one of ``names`` (``+`` is the only regex character they hold)."""
+    return "^(" + "|".join(name.replace("+", "\\+") for name in names) + ")$"
 
 
 def _job_view(job) -> dict[str, Any]:
@@ -41,7 +48,7 @@ def _job_view(job) -> dict[str, Any]:
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {"schema": {"type": "object", "required": ["records"], "properties": {"format": {"type": "string", "enum": ["ob3", "edc"]}, "proof": {"type": "string", "enum": ["eddsa-rdfc-2022", "eddsa-jcs-2022", "vc+jwt"]}, "specificationId": {"type": "string"}, "records": {"type": "array", "items": {"type": "object"}}}}},
+                "application/json": {"schema": {"type": "object", "required": ["records"], "properties": {"format": {"type": "string", "enum": list(FORMATS)}, "proof": {"type": "string", "enum": list(PROOF_FORMATS)}, "specificationId": {"type": "string"}, "records": {"type": "array", "items": {"type": "object"}}}}},
                 "text/csv": {"schema": {"type": "string"}, "example": "email,given_name,family_name,awarded_at,grade\nana@example.org,Ana,Andromeda,2026-06-30T10:00:00Z,Pass\n"},
             },
         }
@@ -49,11 +56,11 @@ def _job_view(job) -> dict[str, Any]:
 )
 async def submit_batch(
     request: Request,
-    format: str = Query("ob3", pattern="^(ob3|edc)$", description="for CSV uploads"),
-    proof: str = Query("eddsa-rdfc-2022", pattern="^(eddsa-rdfc-2022|eddsa-jcs-2022|vc\\+jwt)$", description="for CSV uploads"),
+    provider: Provider,
+    format: str = Query("ob3", pattern=_one_of(FORMATS), description="for CSV uploads"),
+    proof: str = Query("eddsa-rdfc-2022", pattern=_one_of(PROOF_FORMATS), description="for CSV uploads"),
     specificationId: str | None = Query(None, max_length=64, description="for CSV uploads (required there)"),
 ) -> JSONResponse:
-    provider = await _provider(request)
     settings = request.app.state.settings
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = await read_body(request, settings.batch_max_body_bytes)
@@ -76,8 +83,7 @@ async def submit_batch(
 
 
 @router.get("/microcredentials/batch/{job_id}", summary="A batch job's progress")
-async def batch_progress(request: Request, job_id: str) -> dict[str, Any]:
-    provider = await _provider(request)
+async def batch_progress(request: Request, provider: Provider, job_id: str) -> dict[str, Any]:
 
     def load():
         with request.app.state.db.read() as session:
@@ -88,9 +94,9 @@ async def batch_progress(request: Request, job_id: str) -> dict[str, Any]:
 
 @router.get("/microcredentials/batch/{job_id}/items", summary="A batch job's per-record results")
 async def batch_items(
-    request: Request, job_id: str, status: str | None = Query(None, pattern="^(issued|invalid|error)$"), after: int = Query(-1, ge=-1), limit: int = Query(100, ge=1, le=1000)
+    request: Request, provider: Provider, job_id: str, status: str | None = Query(None, pattern="^(issued|invalid|error)$"),
+    after: int = Query(-1, ge=-1), limit: int = Query(100, ge=1, le=1000),
 ) -> dict[str, Any]:
-    provider = await _provider(request)
 
     def load():
         with request.app.state.db.read() as session:

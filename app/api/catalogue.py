@@ -4,22 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
 
-from app.api.deps import json_body
-from app.api.issuer import PROVIDER_ROUTES, _provider
+from app.api.deps import CatalogueDep, JsonBody, Provider
+from app.api.issuer import PROVIDER_ROUTES
 from app.api.problems import problem_responses
 from app.errors import MalformedValueError
-from wallet_demo import templates
 
 router = APIRouter(tags=["catalogue"], **PROVIDER_ROUTES)
 public = APIRouter(tags=["catalogue"], responses=problem_responses(400, 404, 422))
-
-
-def _catalogue(request: Request):
-    return request.app.state.catalogue
 
 
 @router.post(
@@ -28,27 +22,25 @@ def _catalogue(request: Request):
     summary="Publish (or draft) a micro-credential specification",
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "required": ["specification"], "properties": {"specification": {"type": "object"}, "published": {"type": "boolean", "default": True}}}}}}},
 )
-async def create_specification(request: Request) -> dict[str, Any]:
-    provider = await _provider(request)
-    body = await json_body(request)
+async def create_specification(provider: Provider, body: JsonBody, catalogue: CatalogueDep) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise MalformedValueError("the body is {\"specification\": …, \"published\": true|false}")
     published = body.get("published", True)
     if not isinstance(published, bool):
         raise MalformedValueError("published must be true or false", errors=[{"pointer": "/published", "detail": "boolean"}])
-    return await run_in_threadpool(_catalogue(request).create, provider, body.get("specification"), published=published)
+    return await run_in_threadpool(catalogue.create, provider, body.get("specification"), published=published)
 
 
 @router.get("/specifications", summary="The provider's own specifications")
-async def list_specifications(request: Request, limit: int = Query(50, ge=1, le=200), cursor: str | None = Query(None, max_length=200)) -> dict[str, Any]:
-    provider = await _provider(request)
-    return await run_in_threadpool(_catalogue(request).list_own, provider, limit=limit, cursor=cursor)
+async def list_specifications(
+    provider: Provider, catalogue: CatalogueDep, limit: int = Query(50, ge=1, le=200), cursor: str | None = Query(None, max_length=200)
+) -> dict[str, Any]:
+    return await run_in_threadpool(catalogue.list_own, provider, limit=limit, cursor=cursor)
 
 
 @router.get("/specifications/{spec_id}", summary="One of the provider's specifications")
-async def get_specification(request: Request, spec_id: str) -> dict[str, Any]:
-    provider = await _provider(request)
-    return await run_in_threadpool(_catalogue(request).get_own, provider, spec_id)
+async def get_specification(provider: Provider, catalogue: CatalogueDep, spec_id: str) -> dict[str, Any]:
+    return await run_in_threadpool(catalogue.get_own, provider, spec_id)
 
 
 @router.post(
@@ -56,21 +48,19 @@ async def get_specification(request: Request, spec_id: str) -> dict[str, Any]:
     summary="Publish or withdraw a specification from the catalogue",
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "required": ["published"], "properties": {"published": {"type": "boolean"}}}}}}},
 )
-async def publish_specification(request: Request, spec_id: str) -> dict[str, Any]:
-    provider = await _provider(request)
-    body = await json_body(request)
+async def publish_specification(provider: Provider, body: JsonBody, catalogue: CatalogueDep, spec_id: str) -> dict[str, Any]:
     if not isinstance(body, dict) or not isinstance(body.get("published"), bool):
         raise MalformedValueError("the body is {\"published\": true|false}", errors=[{"pointer": "/published", "detail": "boolean"}])
-    return await run_in_threadpool(_catalogue(request).publish, provider, spec_id, body["published"])
+    return await run_in_threadpool(catalogue.publish, provider, spec_id, body["published"])
 
 
-def _filters(provider, country, eqf, isced, ectsMin, ectsMax, q, limit, cursor) -> dict[str, Any]:
+def filters(provider, country, eqf, isced, ectsMin, ectsMax, q, limit, cursor) -> dict[str, Any]:
     return {"provider": provider, "country": country, "eqf": eqf, "isced": isced, "ects_min": ectsMin, "ects_max": ectsMax, "text": q, "limit": limit, "cursor": cursor}
 
 
 @public.get("/catalogue", summary="The public catalogue of published micro-credentials")
 async def catalogue(
-    request: Request,
+    service: CatalogueDep,
     provider: str | None = Query(None, max_length=40),
     country: str | None = Query(None, pattern="^[A-Za-z]{2}$"),
     eqf: int | None = Query(None, ge=1, le=8),
@@ -81,24 +71,9 @@ async def catalogue(
     limit: int = Query(50, ge=1, le=200),
     cursor: str | None = Query(None, max_length=200),
 ) -> dict[str, Any]:
-    return await run_in_threadpool(lambda: _catalogue(request).public(**_filters(provider, country, eqf, isced, ectsMin, ectsMax, q, limit, cursor)))
+    return await run_in_threadpool(lambda: service.public(**filters(provider, country, eqf, isced, ectsMin, ectsMax, q, limit, cursor)))
 
 
 @public.get("/catalogue/{spec_id}", summary="One published specification")
-async def catalogue_entry(request: Request, spec_id: str) -> dict[str, Any]:
-    return await run_in_threadpool(_catalogue(request).public_one, spec_id)
-
-
-@public.get("/catalogue.html", response_class=HTMLResponse, include_in_schema=False)
-async def catalogue_page(
-    request: Request,
-    provider: str | None = Query(None, max_length=40),
-    country: str | None = Query(None, pattern="^[A-Za-z]{0,2}$"),
-    eqf: str | None = Query(None, pattern="^[1-8]?$"),
-    isced: str | None = Query(None, pattern="^([0-9]{2,4})?$"),
-    q: str | None = Query(None, max_length=100),
-) -> HTMLResponse:
-    result = await run_in_threadpool(
-        lambda: _catalogue(request).public(**_filters(provider or None, country or None, int(eqf) if eqf else None, isced or None, None, None, q or None, 100, None))
-    )
-    return templates.TemplateResponse(request, "catalogue.html", {"items": result["items"], "filters": {"provider": provider, "country": country, "eqf": eqf, "isced": isced, "q": q}})
+async def catalogue_entry(catalogue: CatalogueDep, spec_id: str) -> dict[str, Any]:
+    return await run_in_threadpool(catalogue.public_one, spec_id)

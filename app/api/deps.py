@@ -1,22 +1,58 @@
-"""Request plumbing shared by the routers: strict JSON bodies, the provider behind an API key."""
+"""The API's typed seams: what a route needs, as ``Annotated`` dependencies (FastAPI's own idiom).
+
+A route's signature says what it takes: ``provider: Provider`` (the caller's provider, its API key
+checked in a worker thread), ``issuance: IssuanceDep``, ``body: JsonBody`` (strict I-JSON parsed on the
+event loop), ``body: RawJsonBody`` (read, parsed later by the service in its own worker-thread hop),
+``key: IdempotencyKey``. The services come from the app's state, built once by ``app.main``.
+
+Parameter order is evaluation order: a route lists ``Provider`` before its body, so a request with a
+bad key gets 401 before its body is read or judged (as the README promises).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPBearer
 
 from app import strict_json
-from app.errors import MicrocredError, ParsingError
+from app.errors import AuthError, ParsingError
+from app.holder import Wallet
+from app.issuance import ApiKey, BatchRunner, Catalogue, Issuance, ProviderRecord
+from app.settings import Settings
+from app.strict_json import JsonRequest
+from app.verification.service import VerificationService
+
+__all__ = [
+    "ApiKeyDep",
+    "BatchesDep",
+    "CatalogueDep",
+    "IdempotencyKey",
+    "IssuanceDep",
+    "JsonBody",
+    "Provider",
+    "RawJsonBody",
+    "SettingsDep",
+    "VerificationDep",
+    "WalletDep",
+    "bearer",
+    "bearer_auth",
+    "read_body",
+    "read_json",
+]
+
+#: For routes taking the provider API key; it makes FastAPI list ``bearerAuth`` as the operation's security
+#: requirement. ``auto_error=False``: the ``Provider`` / ``ApiKeyDep`` dependency answers 401 as problem+json.
+bearer_auth = HTTPBearer(scheme_name="bearerAuth", description="provider API key", auto_error=False)
 
 
-class UnsupportedMediaType(MicrocredError):
-    code = "UNSUPPORTED_MEDIA_TYPE"
-    status = 415
-    title = "Unsupported media type"
-
-
-JSON_TYPES = ("application/json", "application/ld+json", "application/vc+ld+json", "application/vp+ld+json")
+def bearer(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header (RFC 6750 §2.1), if there is one."""
+    value = request.headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -34,26 +70,87 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def json_body(request: Request) -> Any:
-    """The request body parsed as strict I-JSON, after checking its media type."""
-    check_json_media_type(request)
-    return parse_json(request, await read_body(request, request.app.state.settings.max_body_bytes))
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
 
 
-def check_json_media_type(request: Request) -> None:
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in JSON_TYPES:
-        raise UnsupportedMediaType(f"send JSON (Content-Type: application/json), not {media or 'nothing'}")
+def _issuance(request: Request) -> Issuance:
+    return request.app.state.issuance
 
 
-def parse_json(request: Request, raw: bytes) -> Any:
-    """``raw`` (read with ``read_body``) parsed as strict I-JSON: with ``check_json_media_type``, ``json_body``
-    in steps, for a route that reads the body on the event loop and parses it in its worker thread."""
-    settings = request.app.state.settings
-    return strict_json.loads(raw, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)
+def _catalogue(request: Request) -> Catalogue:
+    return request.app.state.catalogue
 
 
-def bearer(request: Request) -> str | None:
-    value = request.headers.get("authorization", "")
-    scheme, _, token = value.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+def _batches(request: Request) -> BatchRunner:
+    return request.app.state.batches
+
+
+def _wallet(request: Request) -> Wallet:
+    return request.app.state.wallet
+
+
+def _verification(request: Request) -> VerificationService:
+    return request.app.state.verification
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+IssuanceDep = Annotated[Issuance, Depends(_issuance)]
+CatalogueDep = Annotated[Catalogue, Depends(_catalogue)]
+BatchesDep = Annotated[BatchRunner, Depends(_batches)]
+WalletDep = Annotated[Wallet, Depends(_wallet)]
+VerificationDep = Annotated[VerificationService, Depends(_verification)]
+
+
+async def _api_key(request: Request) -> ApiKey:
+    """The caller's API key, unchecked; a request with none is refused here, before its body is read."""
+    token = bearer(request)
+    if token is None:
+        raise AuthError("an API key is required: Authorization: Bearer <key>")
+    return ApiKey(token)
+
+
+ApiKeyDep = Annotated[ApiKey, Depends(_api_key)]
+
+
+async def _provider(issuance: IssuanceDep, key: ApiKeyDep) -> ProviderRecord:
+    return await run_in_threadpool(issuance.providers.authenticate, key)
+
+
+#: The provider whose API key the request carries (401 problem+json otherwise).
+Provider = Annotated[ProviderRecord, Depends(_provider)]
+
+
+def _idempotency_key(request: Request) -> str | None:
+    return request.headers.get("idempotency-key")
+
+
+#: The ``Idempotency-Key`` header: a retry with the same key gets the same answer, byte for byte.
+IdempotencyKey = Annotated[str | None, Depends(_idempotency_key)]
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def _raw_json(request: Request, settings: SettingsDep) -> JsonRequest:
+    raw = await read_body(request, settings.max_body_bytes)
+    return JsonRequest(raw, _media_type(request), settings.max_body_bytes, settings.max_json_depth)
+
+
+#: The body read (size-capped) on the event loop, parsed by the service where it does its work.
+RawJsonBody = Annotated[JsonRequest, Depends(_raw_json)]
+
+
+async def read_json(request: Request, settings: SettingsDep) -> Any:
+    """The body as strict I-JSON (for a route whose body is optional; others take ``JsonBody``)."""
+    # The media type first: a body sent as another type is refused before it is read.
+    probe = JsonRequest(b"", _media_type(request))
+    if probe.media_type not in strict_json.JSON_MEDIA_TYPES:
+        probe.parse()  # raises UnsupportedMediaType
+    raw = await read_body(request, settings.max_body_bytes)
+    return JsonRequest(raw, probe.media_type, settings.max_body_bytes, settings.max_json_depth).parse()
+
+
+#: The request body parsed as strict I-JSON (RFC 7493) on the event loop, after checking its media type.
+JsonBody = Annotated[Any, Depends(read_json)]

@@ -6,25 +6,27 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app import strict_json
-from app.api.deps import bearer, check_json_media_type, json_body, parse_json, read_body
-from app.api.openapi import bearer_auth
+from app.api.deps import ApiKeyDep, IdempotencyKey, IssuanceDep, JsonBody, Provider, RawJsonBody, bearer_auth
 from app.api.problems import problem_responses
+from app.credentials import FORMATS
 from app.errors import MalformedValueError
-from app.issuance import LD_MEDIA_TYPE, Issuance
+from app.issuance import Issued
+from app.proofs import LD_MEDIA_TYPE, PROOF_FORMATS, vc_jose
+from app.vcdm import VC2
 
 _EXAMPLE = Path(__file__).resolve().parent.parent / "credentials" / "example_input.json"
 CREDENTIAL_CONTENT = {
-    "application/vc+ld+json": {"schema": {"type": "object", "description": "a W3C Verifiable Credential with an embedded Data Integrity proof"}},
-    "application/vc+jwt": {"schema": {"type": "string", "description": "a VC-JOSE compact JWS (typ vc+jwt)"}},
+    LD_MEDIA_TYPE: {"schema": {"type": "object", "description": "a W3C Verifiable Credential with an embedded Data Integrity proof"}},
+    vc_jose.MEDIA_TYPE: {"schema": {"type": "string", "description": "a VC-JOSE compact JWS (typ vc+jwt)"}},
 }
 
 
-def _json_body_doc(schema: dict, example: Any | None = None) -> dict:
-    """``openapi_extra`` documenting a JSON body these routes parse strictly themselves (app.api.deps.json_body)."""
+def json_body_doc(schema: dict, example: Any | None = None) -> dict:
+    """``openapi_extra`` documenting a JSON body a route reads through ``JsonBody`` / ``RawJsonBody``."""
     content: dict[str, Any] = {"schema": schema}
     if example is not None:
         content["example"] = example
@@ -38,12 +40,12 @@ def _example_input() -> Any:
         return None
 
 
-MICROCREDENTIAL_BODY = _json_body_doc(
+MICROCREDENTIAL_BODY = json_body_doc(
     {
         "type": "object",
         "properties": {
-            "format": {"type": "string", "enum": ["ob3", "edc"], "default": "ob3"},
-            "proof": {"type": "string", "enum": ["eddsa-rdfc-2022", "eddsa-jcs-2022", "vc+jwt"], "default": "eddsa-rdfc-2022"},
+            "format": {"type": "string", "enum": list(FORMATS), "default": "ob3"},
+            "proof": {"type": "string", "enum": list(PROOF_FORMATS), "default": "eddsa-rdfc-2022"},
             "microcredential": {"type": "object", "description": "the neutral EU micro-credential record (all 11 Annex I elements)"},
             "specificationId": {"type": "string", "description": "issue against a published specification…"},
             "issuance": {"type": "object", "description": "…with only the learner's data, date and grade"},
@@ -52,31 +54,15 @@ MICROCREDENTIAL_BODY = _json_body_doc(
     {"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": _example_input()},
 )
 
-#: Bodies up to this size are signed on the event loop (the EU example, 5 KB, signs in about 0.3 ms);
-#: larger ones in a worker thread, so that the loop is never held for long.
-SIGN_ON_LOOP_MAX_BYTES = 32_768
-
 #: Every issuer route takes the provider's API key (listed as bearerAuth in the OpenAPI document).
 PROVIDER_ROUTES = {"dependencies": [Depends(bearer_auth)], "responses": problem_responses(400, 404, 409, 413, 415, 422)}
 router = APIRouter(tags=["issuer"], **PROVIDER_ROUTES)
 public = APIRouter(tags=["public"], responses=problem_responses(400, 404, 422))
 
 
-def _service(request: Request) -> Issuance:
-    return request.app.state.issuance
-
-
-async def _provider(request: Request):
-    return await run_in_threadpool(_service(request).authenticate, bearer(request))
-
-
-def _idempotency_key(request: Request) -> str | None:
-    return request.headers.get("idempotency-key")
-
-
-def _credential_response(status: int, issued, *, location: bool = True) -> Response:
-    headers = {"Location": f"/credentials/{issued.id}"} if location and issued.id else {}
-    return Response(issued.body, status_code=status, media_type=issued.media_type, headers=headers)
+def _credential_response(issued: Issued) -> Response:
+    headers = {"Location": f"/credentials/{issued.id}"} if issued.id else {}
+    return Response(issued.body, status_code=issued.status, media_type=issued.media_type, headers=headers)
 
 
 @router.post(
@@ -84,19 +70,13 @@ def _credential_response(status: int, issued, *, location: bool = True) -> Respo
     status_code=201,
     summary="Issue a ready credential (W3C VC API)",
     responses={201: {"description": "the signed credential", "content": {"application/json": {"schema": {"type": "object", "required": ["verifiableCredential"]}}}}},
-    openapi_extra=_json_body_doc({"type": "object", "required": ["credential"], "properties": {"credential": {"type": "object"}, "options": {"type": "object"}}}),
+    openapi_extra=json_body_doc({"type": "object", "required": ["credential"], "properties": {"credential": {"type": "object"}, "options": {"type": "object"}}}),
 )
-async def issue_credential(request: Request) -> Response:
-    provider = await _provider(request)
-    body = await json_body(request)
-    if not isinstance(body, dict) or "credential" not in body:
-        raise MalformedValueError("the body is {\"credential\": …, \"options\": …}", errors=[{"pointer": "/credential", "detail": "required"}])
-    service = _service(request)
-    key = _idempotency_key(request)
-    issued = await run_in_threadpool(service.issue_vc_idempotent, provider, body, key)
-    vc: Any = issued.body.decode("ascii") if issued.media_type == "application/vc+jwt" else json.loads(issued.body)
+async def issue_credential(caller: ApiKeyDep, body: RawJsonBody, issuance: IssuanceDep, key: IdempotencyKey) -> Response:
+    issued = await issuance.issue_credential_request(caller, body, idempotency_key=key)
+    vc: Any = issued.body.decode("ascii") if issued.media_type == vc_jose.MEDIA_TYPE else json.loads(issued.body)
     if isinstance(vc, str):  # VC 2.0 §4.13: a JOSE-secured credential travels as an enveloped credential
-        vc = {"@context": ["https://www.w3.org/ns/credentials/v2"], "id": f"data:application/vc+jwt,{vc}", "type": "EnvelopedVerifiableCredential"}
+        vc = {"@context": [VC2], "id": f"data:{vc_jose.MEDIA_TYPE},{vc}", "type": "EnvelopedVerifiableCredential"}
     return Response(strict_json.dumps({"verifiableCredential": vc}).encode(), status_code=201, media_type="application/json", headers={"Location": f"/credentials/{issued.id}"})
 
 
@@ -107,45 +87,26 @@ async def issue_credential(request: Request) -> Response:
     responses={201: {"description": "the signed credential, exactly as stored", "content": CREDENTIAL_CONTENT}, 200: {"description": "dry run: validation result and the unsigned credential"}},
     openapi_extra=MICROCREDENTIAL_BODY,
 )
-async def issue_microcredential(request: Request, dryRun: bool = Query(False, description="validate and render, sign and store nothing")) -> Response:
-    # The hot path. One worker-thread hop for what reads or waits for the database (API key, validation,
-    # status indices, an idempotency claim); signing then runs on the event loop (Issuance.finish_issue),
-    # except for a large body, which would hold the loop for milliseconds.
-    service = _service(request)
-    if bearer(request) is None:  # refused before its body is read, as when the key was checked first
-        service.authenticate(None)
-    raw = await read_body(request, request.app.state.settings.max_body_bytes)
-    key = _idempotency_key(request)
-    on_loop = len(raw) <= SIGN_ON_LOOP_MAX_BYTES
-
-    def start():
-        provider = service.authenticate(bearer(request))  # 401 before 415, as on every route
-        check_json_media_type(request)
-        body = parse_json(request, raw)
-        if not isinstance(body, dict):
-            raise MalformedValueError("the body must be a JSON object")
-        if dryRun:
-            return Response(strict_json.dumps(service.dry_run(provider, body)).encode(), media_type="application/json")
-        if not on_loop:
-            return service.issue(provider, body, idempotency_key=key)
-        return service.start_issue(provider, body, idempotency_key=key)
-
-    started = await run_in_threadpool(start)
-    if isinstance(started, Response):
-        return started
-    status, issued, _ = started if isinstance(started, tuple) else await service.finish_issue(started)
-    return _credential_response(status, issued)
+async def issue_microcredential(
+    caller: ApiKeyDep, body: RawJsonBody, issuance: IssuanceDep, key: IdempotencyKey,
+    dryRun: bool = Query(False, description="validate and render, sign and store nothing"),
+) -> Response:
+    # The hot path: the service checks the key, parses and validates in one worker-thread hop, then signs
+    # on the event loop (Issuance.issue_request). A request with no key at all was refused by ApiKeyDep.
+    if dryRun:
+        return Response(strict_json.dumps(await issuance.dry_run_request(caller, body)).encode(), media_type="application/json")
+    return _credential_response(await issuance.issue_request(caller, body, idempotency_key=key))
 
 
 @router.get("/credentials", summary="List the provider's credentials (cursor-paginated)")
 async def list_credentials(
-    request: Request,
+    provider: Provider,
+    issuance: IssuanceDep,
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = Query(None, max_length=200),
     format: str | None = Query(None, pattern="^(ob3|edc|vc)$"),
 ) -> dict[str, Any]:
-    provider = await _provider(request)
-    return await run_in_threadpool(_service(request).list, provider, limit=limit, cursor=cursor, fmt=format)
+    return await run_in_threadpool(issuance.list, provider, limit=limit, cursor=cursor, fmt=format)
 
 
 @router.get(
@@ -153,23 +114,26 @@ async def list_credentials(
     summary="One of the provider's credentials, as the exact signed bytes",
     responses={200: {"description": "the credential", "content": CREDENTIAL_CONTENT}},
 )
-async def get_credential(request: Request, credential_id: str) -> Response:
-    provider = await _provider(request)
-    stored = await run_in_threadpool(_service(request).get, provider, credential_id)
+async def get_credential(provider: Provider, issuance: IssuanceDep, credential_id: str) -> Response:
+    stored = await run_in_threadpool(issuance.get, provider, credential_id)
     return Response(stored.body, media_type=stored.media_type)
 
 
 @router.post(
     "/credentials/status",
     summary="Revoke, suspend, or lift a suspension",
-    openapi_extra=_json_body_doc(
+    openapi_extra=json_body_doc(
         {"type": "object", "required": ["credentialId", "status"], "properties": {"credentialId": {"type": "string"}, "status": {"type": "string", "enum": ["revoked", "suspended", "active"]}, "reason": {"type": "string"}}},
         {"credentialId": "urn:uuid:…", "status": "revoked", "reason": "issued in error"},
     ),
 )
-async def update_status(request: Request) -> dict[str, Any]:
-    provider = await _provider(request)
-    body = await json_body(request)
+async def update_status(provider: Provider, body: JsonBody, issuance: IssuanceDep) -> dict[str, Any]:
+    credential_id, new_status, reason = _status_change(body)
+    return await run_in_threadpool(issuance.status_lists.change, provider, credential_id, new_status, reason=reason)
+
+
+def _status_change(body: Any) -> tuple[str, str, str | None]:
+    """(credential id, new status, reason) of a status change body; the VC API's ``credentialStatus`` form too."""
     if not isinstance(body, dict) or not isinstance(body.get("credentialId"), str):
         raise MalformedValueError("the body needs credentialId", errors=[{"pointer": "/credentialId", "detail": "required string"}])
     new_status = body.get("status")
@@ -178,16 +142,16 @@ async def update_status(request: Request) -> dict[str, Any]:
     if not isinstance(new_status, str):
         raise MalformedValueError("the body needs status: revoked, suspended or active", errors=[{"pointer": "/status", "detail": "required string"}])
     reason = body.get("reason") if isinstance(body.get("reason"), str) else None
-    return await run_in_threadpool(_service(request).change_status, provider, body["credentialId"], new_status, reason=reason)
+    return body["credentialId"], new_status, reason
 
 
 @public.get("/issuers/{slug}/did.json", summary="A provider's did:web DID document", responses={200: {"description": "DID document", "content": {"application/did+ld+json": {"schema": {"type": "object"}}}}})
-async def did_document(request: Request, slug: str) -> Response:
-    doc = await run_in_threadpool(_service(request).did_document, slug)
+async def did_document(issuance: IssuanceDep, slug: str) -> Response:
+    doc = await run_in_threadpool(issuance.providers.did_document, slug)
     return Response(strict_json.dumps(doc).encode(), media_type="application/did+ld+json")
 
 
-@public.get("/status/{list_id}", summary="A signed BitstringStatusListCredential", responses={200: {"description": "status list credential", "content": {"application/vc+ld+json": {"schema": {"type": "object"}}}}})
-async def status_list(request: Request, list_id: str) -> Response:
-    body = await run_in_threadpool(_service(request).status_list_credential, list_id)
+@public.get("/status/{list_id}", summary="A signed BitstringStatusListCredential", responses={200: {"description": "status list credential", "content": {LD_MEDIA_TYPE: {"schema": {"type": "object"}}}}})
+async def status_list(issuance: IssuanceDep, list_id: str) -> Response:
+    body = await run_in_threadpool(issuance.status_lists.credential, list_id)
     return Response(body, media_type=LD_MEDIA_TYPE, headers={"Cache-Control": "no-cache"})

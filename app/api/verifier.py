@@ -17,11 +17,12 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from app import strict_json
+from app.api.deps import JsonBody, SettingsDep, VerificationDep, read_body, read_json
 from app.api.problems import problem_responses
-from app.api.deps import UnsupportedMediaType, json_body, read_body
-from app.errors import MalformedValueError, ParsingError
+from app.errors import MalformedValueError, ParsingError, UnsupportedMediaType
+from app.holder import extract_credential_from_pdf
 from app.verification.report import Report
-from app.verification.service import VerificationService, public_report
+from app.verification.service import public_report
 
 router = APIRouter(tags=["verifier"], responses=problem_responses(400, 413, 415, 422))
 
@@ -38,21 +39,11 @@ def _body_doc(schema: dict, media: str = "application/json") -> dict:
 UPLOAD_SUFFIXES = (".json", ".jsonld", ".jwt", ".txt", ".pdf")
 
 
-def verification_service(request: Request) -> VerificationService:
-    """One per app, built on first use from the app's runtime and database."""
-    state = request.app.state
-    service = getattr(state, "verification", None)
-    if service is None:
-        service = state.verification = VerificationService(state.runtime.verifier, state.db, state.settings)
-    return service
-
-
 def _report_response(report: Report) -> Response:
     return Response(strict_json.dumps(public_report(report)).encode(), status_code=200 if report.verified else 422, media_type="application/json")
 
 
-async def _object_body(request: Request, required: str) -> dict[str, Any]:
-    body = await json_body(request)
+def _object_body(body: Any, required: str) -> dict[str, Any]:
     if not isinstance(body, dict) or required not in body:
         raise MalformedValueError(f"the body is {{\"{required}\": …, \"options\": {{…}}}}", errors=[{"pointer": f"/{required}", "detail": "required"}])
     if not isinstance(body.get("options", {}), dict):
@@ -85,11 +76,7 @@ async def uploaded_text(upload: UploadFile, max_bytes: int) -> bytes:
     if len(content) > max_bytes:
         raise ParsingError(f"the file is larger than {max_bytes} bytes", code="TOO_LARGE")
     if content.startswith(b"%PDF-"):
-        # The wallet's PDF carries the signed credential as an embedded file (app/pdf_credential.py).
-        from fastapi.concurrency import run_in_threadpool
-
-        from app.pdf_credential import extract_credential_from_pdf
-
+        # The wallet's PDF carries the signed credential as an embedded file (app/holder/pdf.py).
         return (await run_in_threadpool(extract_credential_from_pdf, content)).encode()
     return content
 
@@ -100,9 +87,9 @@ async def uploaded_text(upload: UploadFile, max_bytes: int) -> bytes:
     responses=_REPORT_RESPONSES,
     openapi_extra=_body_doc({"type": "object", "required": ["verifiableCredential"], "properties": {"verifiableCredential": {"oneOf": [{"type": "object"}, {"type": "string"}]}, "options": {"type": "object"}}}),
 )
-async def verify_credential(request: Request) -> Response:
-    body = await _object_body(request, "verifiableCredential")
-    report = await run_in_threadpool(verification_service(request).verify_credential, body["verifiableCredential"])
+async def verify_credential(body: JsonBody, verification: VerificationDep) -> Response:
+    body = _object_body(body, "verifiableCredential")
+    report = await run_in_threadpool(verification.verify_credential, body["verifiableCredential"])
     return _report_response(report)
 
 
@@ -112,21 +99,21 @@ async def verify_credential(request: Request) -> Response:
     responses=_REPORT_RESPONSES,
     openapi_extra=_body_doc({"type": "object", "required": ["verifiablePresentation", "options"], "properties": {"verifiablePresentation": {"type": "object"}, "options": {"type": "object", "properties": {"challenge": {"type": "string"}, "domain": {"type": "string"}}}}}),
 )
-async def verify_presentation(request: Request) -> Response:
-    body = await _object_body(request, "verifiablePresentation")
-    report = await run_in_threadpool(verification_service(request).verify_presentation, body["verifiablePresentation"], body.get("options"))
+async def verify_presentation(body: JsonBody, verification: VerificationDep) -> Response:
+    body = _object_body(body, "verifiablePresentation")
+    report = await run_in_threadpool(verification.verify_presentation, body["verifiablePresentation"], body.get("options"))
     return _report_response(report)
 
 
 @router.post("/challenges", summary="A single-use challenge for a presentation (W3C VC API createChallenge)")
-async def create_challenge(request: Request) -> Response:
+async def create_challenge(request: Request, verification: VerificationDep) -> Response:
     domain = None
     if request.headers.get("content-length", "0") != "0" or request.headers.get("transfer-encoding"):
-        body = await json_body(request)
+        body = await read_json(request, request.app.state.settings)
         if not isinstance(body, dict):
             raise MalformedValueError("the body, if any, is {\"domain\": …}")
         domain = body.get("domain")
-    out = await run_in_threadpool(verification_service(request).new_challenge, domain)
+    out = await run_in_threadpool(verification.new_challenge, domain)
     return Response(strict_json.dumps(out).encode(), media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
@@ -136,12 +123,12 @@ async def create_challenge(request: Request) -> Response:
     responses=_REPORT_RESPONSES,
     openapi_extra=_body_doc({"type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}, "multipart/form-data"),
 )
-async def verify_upload(request: Request) -> Response:
-    limit = request.app.state.settings.verify_upload_max_bytes
+async def verify_upload(request: Request, settings: SettingsDep, verification: VerificationDep) -> Response:
+    limit = settings.verify_upload_max_bytes
     form = await form_body(request, max_file_bytes=limit)
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise MalformedValueError("the form needs a file field", errors=[{"pointer": "/file", "detail": "required file"}])
     content = await uploaded_text(upload, limit)
-    report = await run_in_threadpool(verification_service(request).verify_file, content)
+    report = await run_in_threadpool(verification.verify_file, content)
     return _report_response(report)

@@ -5,6 +5,7 @@
 * ``validate_specification`` / ``issue_from_specification``: an offering published once, issued per learner.
 * ``render_edc``: Europass EDC (European Learning Model 3.2 JSON-LD, VC 1.1 base), unsigned.
 * ``render_ob3``: Open Badges 3.0 (VC 2.0), unsigned, EU elements as alignments to EU concept IRIs.
+* ``RENDERERS`` / ``FORMATS``: the renderings by the name a request gives them.
 * ``eu_completeness`` / ``summary``: read any EDC or OB3 credential back against Annex I.
 
 Domain code only: no HTTP, no SQL. The issuer API validates, renders, then signs.
@@ -12,7 +13,6 @@ Domain code only: no HTTP, no SQL. The issuer API validates, renders, then signs
 
 from app.credentials.completeness import ElementResult, credential_format, eu_completeness, mandatory_score, summary
 from app.credentials.edc import render_edc
-from app.credentials.issuer import IssuerProfile
 from app.credentials.model import (
     MicroCredentialInput,
     MicroCredentialSpecification,
@@ -24,8 +24,17 @@ from app.credentials.model import (
     warnings,
 )
 from app.credentials.open_badges import render_ob3
+from app.credentials.profile import IssuerProfile
+
+#: The renderings of the neutral record, by the ``format`` a request names: each takes the validated
+#: record and ``issuer``, ``credential_id``, ``issued``, ``status_entry`` and returns the unsigned credential.
+RENDERERS = {"ob3": render_ob3, "edc": render_edc}
+#: The formats a provider can ask for (``format`` of POST /microcredentials and of a batch).
+FORMATS = tuple(RENDERERS)
 
 __all__ = [
+    "FORMATS",
+    "RENDERERS",
     "ElementResult",
     "IssuerProfile",
     "MicroCredentialInput",

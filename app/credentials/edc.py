@@ -23,13 +23,14 @@ from typing import Any
 
 from app.credentials import vocab
 from app.credentials.images import card_png_base64
-from app.credentials.issuer import IssuerProfile
 from app.credentials.model import AwardingBody, MicroCredentialInput
+from app.credentials.profile import IssuerProfile
+from app.vcdm import STATUS_V1, VC1
 
-CONTEXT_VC1 = "https://www.w3.org/2018/credentials/v1"
+CONTEXT_VC1 = VC1
 CONTEXT_EDC = "http://data.europa.eu/snb/model/context/edc-ap"
 # BitstringStatusListEntry is defined in the VC 2.0 context; a VC 1.1 document needs this one for it.
-CONTEXT_STATUS = "https://www.w3.org/ns/credentials/status/v1"
+CONTEXT_STATUS = STATUS_V1
 EDC_CONTEXT = [CONTEXT_VC1, CONTEXT_EDC]
 CREDENTIAL_SCHEMA = {"id": "http://data.europa.eu/snb/model/ap/edc-generic-full", "type": "ShaclValidator2017"}
 GENERIC_PROFILE = vocab.Concept("http://data.europa.eu/snb/credential/e34929035b", "http://data.europa.eu/snb/credential/25831c2", "Generic")

@@ -23,10 +23,11 @@ from typing import Any
 from app.credentials import vocab
 from app.credentials.edc import iso_datetime
 from app.credentials.images import card_png_base64
-from app.credentials.issuer import IssuerProfile
 from app.credentials.model import AwardingBody, MicroCredentialInput, specification_of
+from app.credentials.profile import IssuerProfile
+from app.vcdm import VC2
 
-CONTEXT_VC2 = "https://www.w3.org/ns/credentials/v2"
+CONTEXT_VC2 = VC2
 CONTEXT_OB3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 OB3_CONTEXT = [CONTEXT_VC2, CONTEXT_OB3]
 # Not emitted: no pinned context defines the type "1EdTechJsonSchemaValidator2019", so JSON-LD expansion

@@ -231,20 +231,3 @@ def is_language(code: str) -> bool:
     except KeyError:
         return False
     return True
-
-
-def concept_by_iri(iri: str) -> Concept | None:
-    """Reverse look-up over the enum lists (used when reading a credential back)."""
-    for table in (assessment_types, modes, learning_settings, activity_types, accreditation_types,
-                  learning_opportunity_types, credit_systems, reusability_levels, supervision_types):
-        for concept in table().values():
-            if concept.iri == iri:
-                return concept
-    return None
-
-
-def key_by_iri(table: dict[str, Concept], iri: str) -> str | None:
-    for key, concept in table.items():
-        if concept.iri == iri:
-            return key
-    return None

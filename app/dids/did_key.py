@@ -16,15 +16,6 @@ CONTEXT = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v
 RELATIONSHIPS = ("authentication", "assertionMethod", "capabilityInvocation", "capabilityDelegation")
 
 
-def did_for(public_multibase: str) -> str:
-    return f"did:key:{public_multibase}"
-
-
-def verification_method_id(public_multibase: str) -> str:
-    """The fragment of a did:key's only signing method is the key itself (§3.1.2)."""
-    return f"did:key:{public_multibase}#{public_multibase}"
-
-
 def x25519_from_ed25519(public: bytes) -> bytes:
     """Birational map of an Ed25519 public key to X25519 (RFC 7748 §4.1), as libsodium does."""
     return nacl.bindings.crypto_sign_ed25519_pk_to_curve25519(public)
@@ -60,4 +51,3 @@ def resolve_did_key(did: str) -> dict:
         doc["verificationMethod"].append({"id": ka_id, "type": "Multikey", "controller": did, "publicKeyMultibase": x_key})
         doc["keyAgreement"] = [ka_id]
     return doc
-

@@ -12,11 +12,11 @@ verification relationship the proof purpose names (DID Core §5.3: assertionMeth
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 import re
+from collections.abc import Callable
 
-from app.dids.did_key import resolve_did_key
 from app.dids.did_jwk import resolve_did_jwk
+from app.dids.did_key import resolve_did_key
 from app.dids.did_web import resolve_did_web
 from app.errors import DidResolutionError
 from app.net import Fetcher, TTLCache

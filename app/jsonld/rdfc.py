@@ -13,10 +13,10 @@ so they cost one hash per blank node.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
 import hashlib
+from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from itertools import permutations
 
 from app.errors import CanonicalizationLimitError
@@ -53,11 +53,6 @@ class Canonicalized:
 
 def _is_blank(term: str) -> bool:
     return term.startswith("_:")
-
-
-def serialize(quad: Quad) -> str:
-    s, p, o, g = quad
-    return f"{s} {p} {o} {g} .\n" if g else f"{s} {p} {o} .\n"
 
 
 class _State:

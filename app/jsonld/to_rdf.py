@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import re
 import threading
-from decimal import Decimal
 import weakref
+from decimal import Decimal
 from typing import Any
 
 from pyld import jsonld

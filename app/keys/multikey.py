@@ -60,11 +60,3 @@ def decode(multibase: str) -> DecodedKey:
     if len(key) != _LENGTHS[codec]:
         raise CryptoError(f"{_NAMES[codec]} key must be {_LENGTHS[codec]} bytes, not {len(key)}", code="INVALID_KEY_LENGTH")
     return DecodedKey(codec, key)
-
-
-def ed25519_public_key(multibase: str) -> bytes:
-    """The 32 raw bytes of an Ed25519 public Multikey; anything else (a secret key, X25519) is refused."""
-    decoded = decode(multibase)
-    if decoded.codec != ED25519_PUB:
-        raise CryptoError(f"expected an Ed25519 public key, found an {decoded.kind} key", code="INVALID_VERIFICATION_METHOD")
-    return decoded.key

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from app.errors import CryptoError
 from app.keys import multikey
+from app.keys.b64url import encode as _b64u
 
 ED25519 = "Ed25519"
 P256 = "P-256"
@@ -45,12 +46,6 @@ class Signer(Protocol):
         """The public key as a JWK (RFC 8037 OKP for Ed25519, RFC 7518 EC for P-256)."""
 
 
-def _b64u(data: bytes) -> str:
-    import base64
-
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 @dataclass
 class Ed25519Signer:
     """An Ed25519 key held in memory (from a seed)."""
@@ -67,13 +62,6 @@ class Ed25519Signer:
     @classmethod
     def generate(cls) -> Ed25519Signer:
         return cls(os.urandom(32))
-
-    @classmethod
-    def from_secret_multibase(cls, secret: str, verification_method: str = "") -> Ed25519Signer:
-        decoded = multikey.decode(secret)
-        if decoded.codec != multikey.ED25519_PRIV:
-            raise CryptoError(f"expected an Ed25519 secret Multikey, found an {decoded.kind} key", code="UNSUPPORTED_KEY_TYPE")
-        return cls(decoded.key, verification_method)
 
     def sign(self, data: bytes) -> bytes:
         return self._key.sign(data).signature

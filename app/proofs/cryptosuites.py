@@ -1,7 +1,9 @@
-"""The cryptosuites: small objects, not a class hierarchy (architecture.md, "habits worth copying").
+"""The cryptosuites: whole, small objects, not a class hierarchy (Digital Bazaar's data-integrity shape).
 
-A suite names its proof ``type`` and ``cryptosuite``, how it turns a document (or a proof configuration)
-into canonical bytes, and whether the proof keeps its ``@context``. Adding a suite is adding one object.
+A suite names its proof ``type`` and ``cryptosuite``, its key type, how it turns a document (or a proof
+configuration) into canonical bytes, whether the proof keeps its ``@context``, and how it makes and
+checks a ``proofValue``. The engine (``data_integrity.ProofEngine``) knows no algorithm: adding a suite
+(``ecdsa-rdfc-2019`` with P-256, a suite whose key lives in an HSM) is one object and one registry line.
 
 - ``eddsa-rdfc-2022``: VC-DI-EDDSA §3.3 (RDFC-1.0 canonical N-Quads, SHA-256, Ed25519).
 - ``eddsa-jcs-2022``: VC-DI-EDDSA §3.4 (JCS, RFC 8785).
@@ -10,16 +12,18 @@ into canonical bytes, and whether the proof keeps its ``@context``. Adding a sui
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import json
-
+import base58
 import rfc8785
 
-from app.errors import MalformedValueError, RangeError
+from app.errors import MalformedValueError, ProofError, RangeError
 from app.jsonld import ContextLoader, canonicalize, to_quads
+from app.keys.methods import PublicKey
+from app.keys.signer import ED25519, Signer
 
 ED25519_2020_CONTEXT = "https://w3id.org/security/suites/ed25519-2020/v1"
 
@@ -35,8 +39,47 @@ class Cryptosuite:
     canonicalize: Callable[[dict[str, Any], ContextLoader, int], bytes]
     #: JCS proofs carry the document's ``@context`` (VC-DI-EDDSA §3.4.6 step 4); RDFC ones do not
     proof_keeps_context: bool
+    #: the key type that signs and verifies (``app.keys.ED25519``, ``app.keys.P256``)
+    key_type: str
+    #: the suite's transformation expands the document to RDF (and so refuses data loss while hashing)
+    expands_rdf: bool
     #: a context the secured document must carry for the proof's terms to be defined
     required_context: str | None = None
+    #: this service issues with the suite (legacy suites are verified only)
+    issues: bool = True
+
+    def sign(self, signer: Signer, data: bytes) -> str:
+        """The ``proofValue`` (VC-DI-EDDSA §3.3.6 / §3.4.6 Proof Serialization): multibase base58btc."""
+        if signer.key_type != self.key_type:
+            raise ProofError(f"{self.name} signs with {self.key_type} keys, not {signer.key_type}", code="UNSUPPORTED_KEY_TYPE")
+        return "z" + base58.b58encode(signer.sign(data)).decode()
+
+    def decode(self, proof_value: str) -> bytes:
+        """VC-DI-EDDSA §3.3.2 / §3.4.2 step 1: the signature bytes of a ``proofValue`` (checked before any hashing)."""
+        return decode_proof_value(proof_value)
+
+    def verify(self, key: PublicKey, data: bytes, signature: bytes) -> None:
+        """VC-DI-EDDSA §3.3.2 / §3.4.2, the last step: check ``signature`` (from ``decode``) over ``data``."""
+        if key.key_type != self.key_type:
+            raise ProofError(f"{self.name} verifies with {self.key_type} keys, not {key.key_type}", code="INVALID_VERIFICATION_METHOD")
+        if not key.verify(data, signature):
+            raise ProofError("the signature does not match the document", code="PROOF_VERIFICATION_ERROR")
+
+
+def decode_proof_value(value: str) -> bytes:
+    """An Ed25519 signature from its multibase base58btc ``proofValue`` (VC-DI-EDDSA §2.2.1), canonical form only."""
+    if not value.startswith("z"):
+        raise ProofError("proofValue must be multibase base58btc (it starts with 'z')", code="MALFORMED_PROOF_ERROR")
+    try:
+        raw = base58.b58decode(value[1:].encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        raise ProofError("proofValue is not valid base58btc", code="MALFORMED_PROOF_ERROR") from None
+    if len(raw) != 64:
+        raise ProofError(f"an Ed25519 signature is 64 bytes, proofValue holds {len(raw)}", code="MALFORMED_PROOF_ERROR")
+    # base58 is not canonical for leading zero bytes written another way; re-encode to be sure.
+    if "z" + base58.b58encode(raw).decode() != value:
+        raise ProofError("proofValue is not in canonical base58btc form", code="MALFORMED_PROOF_ERROR")
+    return raw
 
 
 def rdfc(document: dict[str, Any], loader: ContextLoader, budget: int) -> bytes:
@@ -102,10 +145,15 @@ def jcs(document: dict[str, Any], loader: ContextLoader, budget: int) -> bytes:
         raise MalformedValueError(f"document cannot be canonicalized with JCS: {exc}", code="JCS_ERROR") from None
 
 
-EDDSA_RDFC_2022 = Cryptosuite("eddsa-rdfc-2022", "DataIntegrityProof", "eddsa-rdfc-2022", rdfc, proof_keeps_context=False)
-EDDSA_JCS_2022 = Cryptosuite("eddsa-jcs-2022", "DataIntegrityProof", "eddsa-jcs-2022", jcs, proof_keeps_context=True)
+EDDSA_RDFC_2022 = Cryptosuite(
+    "eddsa-rdfc-2022", "DataIntegrityProof", "eddsa-rdfc-2022", rdfc, proof_keeps_context=False, key_type=ED25519, expands_rdf=True
+)
+EDDSA_JCS_2022 = Cryptosuite(
+    "eddsa-jcs-2022", "DataIntegrityProof", "eddsa-jcs-2022", jcs, proof_keeps_context=True, key_type=ED25519, expands_rdf=False
+)
 ED25519_SIGNATURE_2020 = Cryptosuite(
-    "Ed25519Signature2020", "Ed25519Signature2020", None, rdfc, proof_keeps_context=False, required_context=ED25519_2020_CONTEXT
+    "Ed25519Signature2020", "Ed25519Signature2020", None, rdfc, proof_keeps_context=False, key_type=ED25519, expands_rdf=True,
+    required_context=ED25519_2020_CONTEXT, issues=False,
 )
 
 SUITES: dict[str, Cryptosuite] = {s.name: s for s in (EDDSA_RDFC_2022, EDDSA_JCS_2022, ED25519_SIGNATURE_2020)}

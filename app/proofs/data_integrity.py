@@ -2,18 +2,18 @@
 
 ``add_proof`` implements VC-DI §4.2 (Add Proof) with the suite's transformation, hashing (§3.3.4 /
 §3.4.4 of VC-DI-EDDSA: SHA-256 of the canonical proof configuration, then of the canonical document)
-and Ed25519 signing. ``verify`` implements §4.4 (Verify Proof) for every proof of a proof set (§2.1.2),
+and the suite's signature. ``verify`` implements §4.4 (Verify Proof) for every proof of a proof set (§2.1.2),
 including proof chains through ``previousProof``, and returns one structured result per proof with
 the standards' error names instead of raising.
 
 Key material is never taken from the document: the engine asks ``resolve_method(vm_id)`` for the
-verification method and the document that controls it (a DID document), and accepts only an Ed25519
-public key (Multikey ``z6Mk…``, Ed25519VerificationKey2020, or an OKP JWK).
+verification method and the document that controls it (a DID document); ``app.keys.methods`` reads
+the public key of the suite's key type out of it. The engine knows no algorithm: the suite signs and checks.
 """
 
 from __future__ import annotations
 
-import base64
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -22,22 +22,18 @@ from datetime import UTC, datetime, timedelta
 from hashlib import sha256
 from typing import Any
 
-import base58
-import nacl.exceptions
-import nacl.signing
-
 from app.dids.resolver import relationship_allows
 from app.errors import CryptoError, DidResolutionError, FetchError, MicrocredError, ProofError
 from app.jsonld import ContextLoader
-from app.keys import multikey
-from app.keys.signer import ED25519, Signer
+from app.keys.methods import public_key_from_method
+from app.keys.signer import Signer
 from app.proofs.cryptosuites import SUITES, Cryptosuite, suite_for_proof
+from app.vcdm import VC2, contexts
 from app.xsd import format_datetime_stamp, parse_datetime_stamp
 
-VC2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 DI_CONTEXT = "https://w3id.org/security/data-integrity/v2"
 #: contexts that define DataIntegrityProof, cryptosuite and proofValue
-_DI_DEFINING = {VC2_CONTEXT, DI_CONTEXT, "https://w3id.org/security/data-integrity/v1"}
+_DI_DEFINING = {VC2, DI_CONTEXT, "https://w3id.org/security/data-integrity/v1"}
 #: tolerated clock skew for a proof ``created`` in the future
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -99,36 +95,6 @@ class HashData:
         return self.proof_hash + self.document_hash
 
 
-def _contexts(document: dict[str, Any]) -> list[Any]:
-    ctx = document.get("@context")
-    return list(ctx) if isinstance(ctx, list) else ([ctx] if ctx is not None else [])
-
-
-def ed25519_key_from_method(method: dict[str, Any]) -> bytes:
-    """The raw Ed25519 public key of a verification method, refusing every other key form."""
-    if not isinstance(method, dict):
-        raise CryptoError("verification method is not an object", code="INVALID_VERIFICATION_METHOD")
-    mtype = method.get("type")
-    if mtype in ("Multikey", "Ed25519VerificationKey2020") and "publicKeyMultibase" in method:
-        if "secretKeyMultibase" in method or "privateKeyMultibase" in method:
-            raise CryptoError("verification method exposes a secret key", code="INVALID_VERIFICATION_METHOD")
-        return multikey.ed25519_public_key(method["publicKeyMultibase"])
-    if mtype in ("JsonWebKey", "JsonWebKey2020") and isinstance(method.get("publicKeyJwk"), dict):
-        jwk = method["publicKeyJwk"]
-        if "d" in jwk:
-            raise CryptoError("verification method's JWK holds a private key", code="INVALID_VERIFICATION_METHOD")
-        if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519" or not isinstance(jwk.get("x"), str):
-            raise CryptoError("verification method's JWK is not an Ed25519 public key", code="INVALID_VERIFICATION_METHOD")
-        try:
-            raw = base64.urlsafe_b64decode(jwk["x"] + "=" * (-len(jwk["x"]) % 4))
-        except (ValueError, TypeError):
-            raise CryptoError("verification method's JWK x is not base64url", code="INVALID_VERIFICATION_METHOD") from None
-        if len(raw) != 32:
-            raise CryptoError("Ed25519 public key must be 32 bytes", code="INVALID_VERIFICATION_METHOD")
-        return raw
-    raise CryptoError(f"verification method type {str(mtype)[:60]} with this key form is not supported for EdDSA", code="INVALID_VERIFICATION_METHOD")
-
-
 class ProofEngine:
     """Adds and verifies Data Integrity proofs over the pinned contexts."""
 
@@ -144,8 +110,6 @@ class ProofEngine:
     # -- hashing (VC-DI-EDDSA §3.3.4 / §3.4.4)
 
     def _canonical_config(self, suite: Cryptosuite, config: dict[str, Any]) -> bytes:
-        import json
-
         key = (suite.name, json.dumps(config, sort_keys=True))
         with self._lock:
             hit = self._config_cache.get(key)
@@ -184,20 +148,20 @@ class ProofEngine:
         chosen = SUITES.get(suite)
         if chosen is None:
             raise ProofError(f"unknown cryptosuite {suite!r}; supported: {', '.join(SUITES)}", code="UNSUPPORTED_CRYPTOSUITE")
-        if signer.key_type != ED25519:
-            raise ProofError(f"{suite} signs with Ed25519 keys, not {signer.key_type}", code="UNSUPPORTED_KEY_TYPE")
+        if signer.key_type != chosen.key_type:
+            raise ProofError(f"{suite} signs with {chosen.key_type} keys, not {signer.key_type}", code="UNSUPPORTED_KEY_TYPE")
         if not isinstance(document, dict):
             raise ProofError("only a JSON object can be secured", code="MALFORMED_VALUE_ERROR")
         secured = dict(document)  # only top-level members change: a shallow copy is enough
         existing = secured.pop("proof", None)
-        contexts = _contexts(secured)
-        if chosen.required_context and chosen.required_context not in contexts:
-            contexts.append(chosen.required_context)
-            secured["@context"] = contexts
-        elif chosen.proof_type == "DataIntegrityProof" and contexts and not _DI_DEFINING & {c for c in contexts if isinstance(c, str)}:
+        ctx = contexts(secured)
+        if chosen.required_context and chosen.required_context not in ctx:
+            ctx.append(chosen.required_context)
+            secured["@context"] = ctx
+        elif chosen.proof_type == "DataIntegrityProof" and ctx and not _DI_DEFINING & {c for c in ctx if isinstance(c, str)}:
             # A VC 1.1 document (such as a Europass EDC) needs the Data Integrity context for these terms.
-            contexts.append(DI_CONTEXT)
-            secured["@context"] = contexts
+            ctx.append(DI_CONTEXT)
+            secured["@context"] = ctx
         proof: dict[str, Any] = {"type": chosen.proof_type}
         if chosen.cryptosuite:
             proof["cryptosuite"] = chosen.cryptosuite
@@ -228,8 +192,7 @@ class ProofEngine:
         if previous and existing:
             unsecured["proof"] = self._previous(existing, previous)
         data = self.hash_data(chosen, unsecured, proof)
-        signature = signer.sign(data.combined)
-        proof["proofValue"] = "z" + base58.b58encode(signature).decode()
+        proof["proofValue"] = chosen.sign(signer, data.combined)
         if existing is None:
             secured["proof"] = proof
         else:
@@ -316,12 +279,12 @@ class ProofEngine:
             got = proof.get("domain")
             if not (got == domain or (isinstance(got, list) and domain in got)):
                 raise ProofError("proof domain does not match the expected domain", code="INVALID_DOMAIN_ERROR")
-        signature = _decode_proof_value(proof["proofValue"])
+        signature = suite.decode(proof["proofValue"])
         options = {k: v for k, v in proof.items() if k != "proofValue"}
         document = dict(unsecured)
         if "@context" in options:
             # VC-DI-EDDSA §3.3.2 step 4 / §3.4.2: the document's contexts must start with the proof's.
-            pctx, dctx = _contexts(options), _contexts(document)
+            pctx, dctx = contexts(options), contexts(document)
             if dctx[: len(pctx)] != pctx:
                 raise ProofError("the proof's @context does not match the document's", code="PROOF_VERIFICATION_ERROR")
             document["@context"] = options["@context"]
@@ -329,33 +292,14 @@ class ProofEngine:
             document["proof"] = self._previous(all_proofs, proof["previousProof"])
         method_id = proof["verificationMethod"]
         method, controller_doc = self.resolve_method(method_id)
-        public = ed25519_key_from_method(method)
+        public = public_key_from_method(method, suite.key_type)
         result.controller = _str(method.get("controller")) or _str(controller_doc.get("id"))
         result.purpose_authorized = relationship_allows(controller_doc, method_id, proof["proofPurpose"])
-        data = self.hash_data(suite, document, options)
-        try:
-            nacl.signing.VerifyKey(public).verify(data.combined, signature)
-        except nacl.exceptions.BadSignatureError:
-            raise ProofError("the signature does not match the document", code="PROOF_VERIFICATION_ERROR") from None
+        suite.verify(public, self.hash_data(suite, document, options).combined, signature)
 
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _decode_proof_value(value: str) -> bytes:
-    if not value.startswith("z"):
-        raise ProofError("proofValue must be multibase base58btc (it starts with 'z')", code="MALFORMED_PROOF_ERROR")
-    try:
-        raw = base58.b58decode(value[1:].encode("ascii"))
-    except (ValueError, UnicodeEncodeError):
-        raise ProofError("proofValue is not valid base58btc", code="MALFORMED_PROOF_ERROR") from None
-    if len(raw) != 64:
-        raise ProofError(f"an Ed25519 signature is 64 bytes, proofValue holds {len(raw)}", code="MALFORMED_PROOF_ERROR")
-    # base58 is not canonical for leading zero bytes written another way; re-encode to be sure.
-    if "z" + base58.b58encode(raw).decode() != value:
-        raise ProofError("proofValue is not in canonical base58btc form", code="MALFORMED_PROOF_ERROR")
-    return raw
 
 
 _KEEP = {

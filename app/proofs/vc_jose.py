@@ -25,23 +25,24 @@ from jwcrypto import jwk, jws
 from jwcrypto.common import JWException
 
 from app import strict_json
-from app.errors import MicrocredError, ProofError
-from app.keys import multikey
-from app.keys.signer import ED25519, P256, Signer
 from app.dids.resolver import relationship_allows
+from app.errors import MicrocredError, ProofError
+from app.keys.b64url import encode as _b64u
+from app.keys.methods import public_key_from_method
+from app.keys.signer import ED25519, P256, Signer
 from app.proofs.data_integrity import ProofResult, ResolveMethod, VerificationResult
+from app.vcdm import issuer_id
 from app.xsd import parse_datetime_stamp
 
 MEDIA_TYPE = "application/vc+jwt"
 TYP = "vc+jwt"
+#: The name a request gives this proof format (``proof`` of POST /microcredentials, ``proofFormat`` of the VC API).
+PROOF_FORMAT = "vc+jwt"
 ALG_FOR_KEY = {ED25519: "EdDSA", P256: "ES256"}
+KEY_FOR_ALG = {alg: key_type for key_type, alg in ALG_FOR_KEY.items()}
 _FORBIDDEN_HEADERS = ("jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256")
 JWT_CLAIMS = ("iss", "sub", "aud", "exp", "nbf", "iat", "jti", "cnf")
 LEEWAY = timedelta(seconds=60)
-
-
-def _b64u(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def _b64u_decode(part: str, what: str) -> bytes:
@@ -51,13 +52,6 @@ def _b64u_decode(part: str, what: str) -> bytes:
         return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
     except ValueError:
         raise ProofError(f"JWS {what} is not base64url", code="MALFORMED_PROOF_ERROR") from None
-
-
-def issuer_id(credential: dict[str, Any]) -> str | None:
-    issuer = credential.get("issuer")
-    if isinstance(issuer, dict):
-        issuer = issuer.get("id")
-    return issuer if isinstance(issuer, str) else None
 
 
 def secure(credential: dict[str, Any], signer: Signer, *, now: datetime | None = None) -> str:
@@ -86,30 +80,8 @@ def secure(credential: dict[str, Any], signer: Signer, *, now: datetime | None =
 
 
 def _jwk_for_method(method: dict[str, Any], alg: str) -> jwk.JWK:
-    """A jwcrypto key from a verification method, pinned to the algorithm's key type."""
-    mtype = method.get("type")
-    if mtype in ("Multikey", "Ed25519VerificationKey2020") and isinstance(method.get("publicKeyMultibase"), str):
-        decoded = multikey.decode(method["publicKeyMultibase"])
-        if alg == "EdDSA" and decoded.codec == multikey.ED25519_PUB:
-            return jwk.JWK(kty="OKP", crv="Ed25519", x=_b64u(decoded.key))
-        if alg == "ES256" and decoded.codec == multikey.P256_PUB:
-            from cryptography.hazmat.primitives.asymmetric import ec
-
-            point = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), decoded.key).public_numbers()
-            return jwk.JWK(kty="EC", crv="P-256", x=_b64u(point.x.to_bytes(32, "big")), y=_b64u(point.y.to_bytes(32, "big")))
-        raise ProofError(f"{alg} cannot be verified with an {decoded.kind} key", code="INVALID_VERIFICATION_METHOD")
-    if mtype in ("JsonWebKey", "JsonWebKey2020") and isinstance(method.get("publicKeyJwk"), dict):
-        data = method["publicKeyJwk"]
-        if "d" in data:
-            raise ProofError("the verification method's JWK holds a private key", code="INVALID_VERIFICATION_METHOD")
-        want = {"EdDSA": ("OKP", "Ed25519"), "ES256": ("EC", "P-256")}[alg]
-        if (data.get("kty"), data.get("crv")) != want:
-            raise ProofError(f"{alg} needs a {want[1]} key, the method holds {data.get('kty')}/{data.get('crv')}", code="INVALID_VERIFICATION_METHOD")
-        try:
-            return jwk.JWK(**{k: v for k, v in data.items() if k in ("kty", "crv", "x", "y")})
-        except (JWException, ValueError, TypeError):
-            raise ProofError("the verification method's JWK is malformed", code="INVALID_VERIFICATION_METHOD") from None
-    raise ProofError(f"verification method type {str(mtype)[:60]} is not supported for JOSE", code="INVALID_VERIFICATION_METHOD")
+    """A jwcrypto key from a verification method, pinned to the algorithm's key type (security-notes §8)."""
+    return jwk.JWK(**public_key_from_method(method, KEY_FOR_ALG[alg]).jwk())
 
 
 @dataclass

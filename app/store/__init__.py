@@ -17,7 +17,8 @@ Repositories take plain values and return frozen dataclasses; ORM objects do not
 
 from app.store import batches, challenges, credentials, idempotency, providers, specifications, status, wallet
 from app.store._common import Page
-from app.store.db import Database, create_db_engine, current_revision, downgrade, normalize_url, open_database, upgrade
+from app.store.db import Database, create_db_engine, normalize_url
+from app.store.migrate import current_revision, downgrade, open_database, upgrade
 
 __all__ = [
     "Database",

@@ -12,12 +12,14 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.credentials import FORMATS as RENDERED_FORMATS
 from app.errors import ConflictError, MalformedValueError, NotFoundError
+from app.proofs import PROOF_FORMATS
 from app.store._common import Page, clamp_limit, newest_first, page_of
 from app.store.models import Credential, utcnow
 
-FORMATS = ("edc", "ob3", "vc")  # vc: a ready credential signed through the VC API
-PROOF_FORMATS = ("eddsa-rdfc-2022", "eddsa-jcs-2022", "vc+jwt")
+#: the renderings of the EU record, and ``vc``: a ready credential signed through the VC API
+FORMATS = (*RENDERED_FORMATS, "vc")
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections import deque
-from concurrent.futures import Future
-
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,9 +39,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-T = TypeVar("T")
+from app.store.cpu_gate import CpuGate
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+T = TypeVar("T")
 
 # Execution option read by the BEGIN hook: "IMMEDIATE" for writers, "DEFERRED" for readers.
 _BEGIN_OPTION = "microcred_sqlite_begin"
@@ -134,8 +132,6 @@ class _SqliteWriterLock:
     """
 
     def __init__(self, database: str, timeout: float):
-        import threading
-
         self._path = f"{database}.writer"
         self._timeout = timeout
         self._thread_lock = threading.RLock()
@@ -181,63 +177,6 @@ class _SqliteWriterLock:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._thread_lock.release()
-
-
-class CpuGate:
-    """A first-come, first-served lock taken by long stretches of Python and by the group committer
-    (module docstring), which goes ahead of every waiting signer.
-
-    ``threading.Lock`` wakes an arbitrary waiter: with eight requests queued, an unlucky one waited
-    for many others and made the latency's tail. Here the lock is handed to the oldest waiter. It
-    knows which thread holds it, so ``Database.grouped`` can refuse to wait for a commit from under
-    it (the committer would wait for the gate, the holder for the committer).
-    """
-
-    def __init__(self) -> None:
-        self._mutex = threading.Lock()
-        self._taken = False
-        self._owner: int | None = None
-        self._waiting: deque[threading.Lock] = deque()
-        self._urgent: deque[threading.Lock] = deque()
-
-    def acquire(self, *, urgent: bool = False) -> None:
-        with self._mutex:
-            if not self._taken:
-                self._taken = True
-                self._owner = threading.get_ident()
-                return
-            turn = threading.Lock()
-            turn.acquire()
-            (self._urgent if urgent else self._waiting).append(turn)
-        turn.acquire()  # released by the holder that hands the gate over
-        self._owner = threading.get_ident()
-
-    def release(self) -> None:
-        with self._mutex:
-            self._owner = None
-            queue_ = self._urgent or self._waiting
-            if queue_:
-                queue_.popleft().release()  # stays taken: the next holder has it
-            else:
-                self._taken = False
-
-    def __enter__(self) -> None:
-        self.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-    @contextmanager
-    def urgent(self) -> Iterator[None]:
-        """Held ahead of every waiter that is not urgent itself."""
-        self.acquire(urgent=True)
-        try:
-            yield
-        finally:
-            self.release()
-
-    def held(self) -> bool:
-        return self._owner == threading.get_ident()
 
 
 class Database:
@@ -446,63 +385,3 @@ class _GroupCommitter:
 
 class _Retry(Exception):
     """Rolls back a group's attempt after one of its units failed."""
-
-
-def _alembic_config(url: str):
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    # ConfigParser interpolation: a literal % in a password must be doubled.
-    config.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
-    return config
-
-
-def upgrade(url: str, revision: str = "head") -> None:
-    """Migrate the database at ``url`` to ``revision`` (start-up and tests call this; no alembic.ini needed)."""
-    from alembic import command
-
-    with _sqlite_migration_lock(url):
-        command.upgrade(_alembic_config(url), revision)
-
-
-@contextmanager
-def _sqlite_migration_lock(url: str) -> Iterator[None]:
-    """Workers that start together migrate one at a time: an ``flock`` on ``<database>.migrate`` for a SQLite
-    file, as PostgreSQL takes an advisory lock in ``migrations/env.py``. Without it, SQLite's own locking
-    alone had to keep concurrent first migrations of a new file apart; a test of four workers starting
-    together failed once in about ten runs (the cause was not caught, this closes the likely ones)."""
-    database = make_url(normalize_url(url)).database if is_sqlite(url) else None
-    if not database or database == ":memory:":
-        yield
-        return
-    import fcntl
-
-    Path(database).parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{database}.migrate", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
-        yield
-
-
-def downgrade(url: str, revision: str = "base") -> None:
-    from alembic import command
-
-    command.downgrade(_alembic_config(url), revision)
-
-
-def current_revision(url: str) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    engine = create_db_engine(url)
-    try:
-        with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
-    finally:
-        engine.dispose()
-
-
-def open_database(settings: Any, *, migrate: bool = True) -> Database:
-    """Start-up: migrate the configured database to head (unless told not to) and open it."""
-    if migrate:
-        upgrade(settings.database_url)
-    return Database.from_settings(settings)

@@ -19,8 +19,8 @@ transaction fails, its key row rolls back with it and the retry starts afresh.
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import rfc8785

@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.errors import ConflictError, MalformedValueError, NotFoundError
-from app.store.models import ApiKey, Provider, SigningKey, utcnow
 from app.store.db import Database
+from app.store.models import ApiKey, Provider, SigningKey, utcnow
 
 API_KEY_PREFIX = "mck_"
 DISPLAY_PREFIX_CHARS = 12

@@ -35,7 +35,6 @@ Revocation is final; a suspension can be lifted.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -47,13 +46,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.errors import ConflictError, MalformedValueError, NotFoundError, RangeError
+from app.status.bitstring import MIN_ENTRIES, set_bit
+from app.status.permutation import permute_index
 from app.store._common import insert_ignore
-from app.store.models import StatusAllocation, StatusChange, StatusList, utcnow
 from app.store.db import Database
+from app.store.models import StatusAllocation, StatusChange, StatusList, utcnow
 
 PURPOSES = ("revocation", "suspension")
-MIN_SIZE = 131_072  # Bitstring Status List: at least 16 KB (131,072 entries), for group privacy
-FEISTEL_ROUNDS = 8
+MIN_SIZE = MIN_ENTRIES  # Bitstring Status List §2.1: at least 16 KB (131,072 entries), for group privacy
 
 
 @dataclass(frozen=True)
@@ -85,51 +85,6 @@ class PublishedBits:
 
 def _record(row: StatusList) -> StatusListRecord:
     return StatusListRecord(row.id, row.provider_id, row.purpose, row.size, row.state, row.next_seq, row.version, row.created_at)
-
-
-# -- the keyed permutation
-
-
-def permute_index(key: bytes, size: int, seq: int) -> int:
-    """The ``seq``-th index of a list: a keyed permutation of ``[0, size)``.
-
-    A balanced Feistel network over ``2·h`` bits (``2^(2h) ≥ size``) is a bijection of that domain
-    whatever its round function; cycle-walking (re-applying it until the value falls below ``size``)
-    restricts it to a bijection of ``[0, size)``. Expected walks < 4, since ``2^(2h) < 4·size``.
-    """
-    if not 0 <= seq < size:
-        raise RangeError(f"sequence number {seq} outside [0, {size})")
-    half = max(1, ((size - 1).bit_length() + 1) // 2)
-    mask = (1 << half) - 1
-    x = seq
-    while True:
-        left, right = x >> half, x & mask
-        for rnd in range(FEISTEL_ROUNDS):
-            digest = hmac.digest(key, bytes([rnd]) + right.to_bytes(8, "big"), "sha256")  # one-shot HMAC, same value
-            left, right = right, left ^ (int.from_bytes(digest[:8], "big") & mask)
-        x = (left << half) | right
-        if x < size:
-            return x
-
-
-# -- bit arithmetic
-# TODO(after merge): reuse app.status.bitstring.set_bit (written on the status branch) instead of this copy.
-
-
-def _set_bit(bits: bytearray, index: int, value: bool = True) -> None:
-    """Bitstring Status List (bitstring expansion): index 0 is the most significant (left-most) bit of byte 0.
-
-    Not PostgreSQL's ``set_bit``, which counts from the least significant bit (security-notes §13).
-    """
-    mask = 0x80 >> (index & 7)
-    if value:
-        bits[index >> 3] |= mask
-    else:
-        bits[index >> 3] &= ~mask & 0xFF
-
-
-def _get_bit(bits: bytes, index: int) -> bool:
-    return bool(bits[index >> 3] & (0x80 >> (index & 7)))
 
 
 # -- lists
@@ -488,7 +443,7 @@ def _build_bits(session: Session, status_list_id: str, size: int) -> bytes:
     )
     bits = bytearray(size // 8)
     for (index,) in rows:
-        _set_bit(bits, index)
+        set_bit(bits, index, True)
     return bytes(bits)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import ConflictError, NotFoundError
 from app.store.models import Credential, utcnow
-from app.store.wallet_models import Holding, Learner, Offer, SigninLink, Share, ShareItem, ShareView, WalletSession
+from app.store.wallet_models import Holding, Learner, Offer, Share, ShareItem, ShareView, SigninLink, WalletSession
 
 
 @dataclass(frozen=True)

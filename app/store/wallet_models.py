@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.store.models import BigId, Base, UTCDateTime
+from app.store.models import Base, BigId, UTCDateTime
 
 
 class Learner(Base):

@@ -19,11 +19,10 @@ from app.errors import MicrocredError
 from app.jsonld import ContextLoader, to_quads
 from app.proofs import ProofEngine, vc_jose
 from app.proofs.cryptosuites import suite_for_proof
+from app.vcdm import VC1, VC2, issuer_id, types
 from app.verification.report import Check, Report
 from app.xsd import parse_datetime_stamp
 
-VC1 = "https://www.w3.org/2018/credentials/v1"
-VC2 = "https://www.w3.org/ns/credentials/v2"
 LEEWAY = timedelta(seconds=60)
 
 
@@ -79,23 +78,23 @@ class Verifier:
             return self.verify_jwt(value, proof_only=proof_only)
         if not isinstance(value, dict):
             raise NotACredential("a credential is a JSON object")
-        types = _types(value)
-        if "VerifiablePresentation" in types or presentation:
+        kinds = types(value)
+        if "VerifiablePresentation" in kinds or presentation:
             return self.verify_presentation(value, challenge=challenge, domain=domain, proof_only=proof_only)
-        if "EnvelopedVerifiableCredential" in types:
+        if "EnvelopedVerifiableCredential" in kinds:
             return self.verify_jwt(_envelope_payload(value), proof_only=proof_only)
-        if "VerifiableCredential" not in types:
+        if "VerifiableCredential" not in kinds:
             raise NotACredential("the document's type does not include VerifiableCredential or VerifiablePresentation")
         return self.verify_credential(value, proof_only=proof_only)
 
     def verify_credential(self, credential: dict[str, Any], *, proof_only: bool = False) -> Report:
-        report = Report("credential", "data-integrity", credential=credential, issuer=_issuer(credential))
+        report = Report("credential", "data-integrity", credential=credential, issuer=issuer_id(credential))
         proofs = credential.get("proof")
         proof_list = proofs if isinstance(proofs, list) else [proofs] if proofs else []
         # RDFC suites already expand the document and refuse data loss while canonicalizing; other suites
         # (JCS) never look at the RDF, so the contexts check expands the document itself.
         rdfc_only = bool(proof_list) and all(
-            isinstance(p, dict) and (s := suite_for_proof(p)) is not None and s.canonicalize.__name__ == "rdfc" for p in proof_list
+            isinstance(p, dict) and (s := suite_for_proof(p)) is not None and s.expands_rdf for p in proof_list
         )
         report.checks.append(self._well_formed(credential, expand=not rdfc_only))
         result = self.engine.verify(credential, expected_purpose="assertionMethod")
@@ -110,7 +109,7 @@ class Verifier:
     def verify_jwt(self, token: str, *, proof_only: bool = False) -> Report:
         out = vc_jose.verify(token, self.resolve_method, clock=self.clock, check_validity=False)
         credential = out.credential
-        report = Report("credential", "vc+jwt", credential=credential, issuer=_issuer(credential) if credential else None)
+        report = Report("credential", "vc+jwt", credential=credential, issuer=issuer_id(credential) if credential else None)
         if credential is None:
             report.checks.append(Check("well_formed", "failed", out.result.reason or "the token could not be read", out.result.error or "PARSING_ERROR"))
             report.checks.append(self._proof_check(out.result))
@@ -127,7 +126,7 @@ class Verifier:
         holder = vp.get("holder")
         holder = holder.get("id") if isinstance(holder, dict) else holder
         report = Report("presentation", "data-integrity", issuer=holder if isinstance(holder, str) else None)
-        if "VerifiablePresentation" not in _types(vp):
+        if "VerifiablePresentation" not in types(vp):
             report.checks.append(Check("well_formed", "failed", "the presentation's type does not include VerifiablePresentation", "MALFORMED_VALUE_ERROR"))
             return report
         report.checks.append(self._well_formed(vp, expand=False, presentation=True))
@@ -140,7 +139,7 @@ class Verifier:
             try:
                 if isinstance(item, str):
                     report.credentials.append(self.verify_jwt(item, proof_only=proof_only))
-                elif isinstance(item, dict) and "EnvelopedVerifiableCredential" in _types(item):
+                elif isinstance(item, dict) and "EnvelopedVerifiableCredential" in types(item):
                     report.credentials.append(self.verify_jwt(_envelope_payload(item), proof_only=proof_only))
                 elif isinstance(item, dict):
                     report.credentials.append(self.verify_credential(item, proof_only=proof_only))
@@ -233,16 +232,6 @@ class Verifier:
             report.checks.append(self.completeness_check(credential))
 
 
-def _types(doc: dict[str, Any]) -> list[str]:
-    t = doc.get("type", doc.get("@type"))
-    return [x for x in (t if isinstance(t, list) else [t]) if isinstance(x, str)]
-
-
-def _issuer(credential: dict[str, Any]) -> str | None:
-    issuer = credential.get("issuer")
-    if isinstance(issuer, dict):
-        issuer = issuer.get("id")
-    return issuer if isinstance(issuer, str) else None
 
 
 def _envelope_payload(envelope: dict[str, Any]) -> str:

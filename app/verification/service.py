@@ -18,7 +18,8 @@ from typing import Any
 
 from app.errors import MalformedValueError
 from app.store import challenges
-from app.verification.pipeline import NotACredential, Verifier, _types
+from app.vcdm import types as _types
+from app.verification.pipeline import NotACredential, Verifier
 from app.verification.report import BLOCKING as BLOCKING_IDS
 from app.verification.report import Check, Report
 from app.xsd import format_datetime_stamp

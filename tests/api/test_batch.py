@@ -120,7 +120,7 @@ def test_batches_of_two_providers_at_once_are_each_signed_by_their_own_key(live,
     own thread: every credential carries and verifies with its own provider's key."""
     import httpx
 
-    made = [live.app.state.issuance.create_provider(slug=slug, name=slug.title(), country="IE") for slug in ("alpha-uni", "beta-uni")]
+    made = [live.app.state.issuance.providers.create(slug=slug, name=slug.title(), country="IE") for slug in ("alpha-uni", "beta-uni")]
     jobs = []
     for (provider, key), size in zip(made, (1_000, 40)):  # 1,000 = two chunks: the pool; 40: in the thread
         with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:

@@ -45,7 +45,7 @@ def test_auth_required_and_other_providers_credentials_are_404(live, client, exa
     r = httpx.post(f"{live.url}/microcredentials", json={"microcredential": example_input}, headers={"Authorization": "Bearer nope"})
     assert r.status_code == 401
     issued = _issue(client, example_input)
-    _, other_key = live.app.state.issuance.create_provider(slug="other", name="Other", country="NL")
+    _, other_key = live.app.state.issuance.providers.create(slug="other", name="Other", country="NL")
     r = httpx.get(f"{live.url}{issued.headers['location']}", headers={"Authorization": f"Bearer {other_key}"})
     assert r.status_code == 404
     r = httpx.post(f"{live.url}/credentials/status", json={"credentialId": issued.headers["location"][13:], "status": "revoked"}, headers={"Authorization": f"Bearer {other_key}"})
@@ -189,7 +189,7 @@ def test_did_web_document_and_key_rotation(live, client, provider, example_input
     slug = provider[0].slug
     doc = httpx.get(f"{live.url}/issuers/{slug}/did.json").json()
     assert doc["id"] == provider[0].did and provider[0].did.startswith("did:web:127.0.0.1%3A")
-    new_kid = live.app.state.issuance.rotate_key(slug)
+    new_kid = live.app.state.issuance.providers.rotate_key(slug)
     doc = httpx.get(f"{live.url}/issuers/{slug}/did.json").json()
     assert len(doc["verificationMethod"]) == 2 and new_kid in doc["assertionMethod"]
     after = _issue(client, example_input).json()
@@ -207,7 +207,7 @@ def test_own_did_web_and_status_lists_need_no_network(database_url, tmp_path, ex
 
     server = live_server.start(database_url, tmp_path, fetch_allow_loopback=False, status_cache_seconds=0)
     try:
-        _, key = server.app.state.issuance.create_provider(slug="own", name="Own University", country="IE")
+        _, key = server.app.state.issuance.providers.create(slug="own", name="Own University", country="IE")
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as c:
             issued = c.post("/microcredentials", json={"microcredential": example_input})
             assert issued.status_code == 201
@@ -229,16 +229,16 @@ def test_a_key_another_worker_added_is_found(live, client, provider, example_inp
 
     verifier = live.app.state.runtime.verifier
     assert verifier.verify(_issue(client, example_input).content.decode()).verified  # this process now keeps the document
-    kept = live.app.state.issuance.local_did_document(provider[0].did)
+    kept = live.app.state.issuance.providers.local_did_document(provider[0].did)
     other = Issuance(live.app.state.runtime, live.app.state.db)  # another worker: same database and keys, its own caches
-    new_kid = other.rotate_key(provider[0].slug)
-    assert new_kid not in json.dumps(live.app.state.issuance.local_did_document(provider[0].did))  # still the kept one
-    assert kept == live.app.state.issuance.local_did_document(provider[0].did)
-    _, issued, _ = other.issue(provider[0], {"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": example_input})
+    new_kid = other.providers.rotate_key(provider[0].slug)
+    assert new_kid not in json.dumps(live.app.state.issuance.providers.local_did_document(provider[0].did))  # still the kept one
+    assert kept == live.app.state.issuance.providers.local_did_document(provider[0].did)
+    issued = other.issue(provider[0], {"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": example_input})
     assert json.loads(issued.body)["proof"]["verificationMethod"] == new_kid
     report = verifier.verify(issued.body.decode())
     assert report.verified, report
-    assert new_kid in json.dumps(live.app.state.issuance.local_did_document(provider[0].did))  # and it is kept from now on
+    assert new_kid in json.dumps(live.app.state.issuance.providers.local_did_document(provider[0].did))  # and it is kept from now on
 
 
 def test_indices_reserved_by_a_worker_are_never_handed_out_again(live, client, provider, example_input):
@@ -252,16 +252,16 @@ def test_indices_reserved_by_a_worker_are_never_handed_out_again(live, client, p
         return {(e["statusListCredential"], e["statusListIndex"]) for e in entries}
 
     first = [indices(_issue(client, example_input).content) for _ in range(3)]
-    reserved = {(live.app.state.issuance.status_url(lst), str(idx)) for q in live.app.state.issuance._reserved._runs.values() for lst, idx, _ in q}
+    reserved = {(live.app.state.issuance.status_lists.url(lst), str(idx)) for q in live.app.state.issuance.status_lists._reserved._runs.values() for lst, idx, _ in q}
     assert len(reserved) >= 2 * 29  # the rest of two runs of 32 (revocation and suspension)
     other = Issuance(live.app.state.runtime, live.app.state.db)  # another worker, or this one restarted
     payload = {"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": example_input}
-    second = [indices(other.issue(provider[0], payload)[1].body) for _ in range(3)]
+    second = [indices(other.issue(provider[0], payload).body) for _ in range(3)]
     used_first = set().union(*first)
     used_second = set().union(*second)
     assert len(used_first) == 3 * 2 and len(used_second) == 3 * 2
     assert not used_second & (used_first | reserved)
-    revoked = json.loads(other.issue(provider[0], payload)[1].body)
+    revoked = json.loads(other.issue(provider[0], payload).body)
     r = client.post("/credentials/status", json={"credentialId": revoked["id"], "status": "revoked"})
     assert r.status_code == 200, r.text
     assert not live.app.state.runtime.verifier.verify(revoked).verified
@@ -275,11 +275,11 @@ def test_reserved_indices_are_refilled_in_the_background_before_they_run_out(liv
     from app.issuance import Issuance
 
     issuance = Issuance(live.app.state.runtime, live.app.state.db)  # a fresh worker: nothing reserved yet
-    reserved, key = issuance._reserved, (provider[0].id, "revocation")
+    reserved, key = issuance.status_lists._reserved, (provider[0].id, "revocation")
     payload = {"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": example_input}
     used = set()
     for _ in range(reserved.RUN - reserved.LOW + 1):  # leaves LOW - 1 of the first run: a refill starts
-        doc = json.loads(issuance.issue(provider[0], payload)[1].body)
+        doc = json.loads(issuance.issue(provider[0], payload).body)
         entries = doc["credentialStatus"] if isinstance(doc["credentialStatus"], list) else [doc["credentialStatus"]]
         used |= {(e["statusListCredential"], e["statusListIndex"]) for e in entries}
     deadline = time.monotonic() + 10
@@ -287,14 +287,14 @@ def test_reserved_indices_are_refilled_in_the_background_before_they_run_out(liv
         time.sleep(0.01)
     assert len(reserved._runs[key]) == reserved.LOW - 1 + reserved.RUN  # the next run is there, nobody asked
     assert not reserved._refilling
-    queued = {(issuance.status_url(lst), str(idx)) for lst, idx, _ in reserved._runs[key]}
+    queued = {(issuance.status_lists.url(lst), str(idx)) for lst, idx, _ in reserved._runs[key]}
     assert len(queued) == reserved.LOW - 1 + reserved.RUN and not queued & used  # never an index twice
 
 
 def test_a_large_credential_is_signed_off_the_event_loop_and_verifies(live, client, example_input):
     """Bodies above SIGN_ON_LOOP_MAX_BYTES are signed in a worker thread (the loop would be held for
     milliseconds); the result is the same kind of credential, stored as returned, and idempotent."""
-    from app.api.issuer import SIGN_ON_LOOP_MAX_BYTES
+    from app.issuance import SIGN_ON_LOOP_MAX_BYTES
 
     big = copy.deepcopy(example_input)
     outcome = big["learningOutcomes"][0]
@@ -315,7 +315,7 @@ def test_an_ordinary_credential_is_signed_on_the_event_loop_and_a_large_one_on_a
 
     issuance = live.app.state.issuance
     places: list[str] = []
-    real = issuance._sign_started
+    real = issuance._sign
 
     def noting(started):
         try:
@@ -325,7 +325,7 @@ def test_an_ordinary_credential_is_signed_on_the_event_loop_and_a_large_one_on_a
             places.append("thread")
         return real(started)
 
-    monkeypatch.setattr(issuance, "_sign_started", noting)
+    monkeypatch.setattr(issuance, "_sign", noting)
     assert _issue(client, example_input).status_code == 201
     big = copy.deepcopy(example_input)
     outcome = big["learningOutcomes"][0]

@@ -67,7 +67,7 @@ def _plain(did: str, **extra) -> dict:
 
 
 def _signer(live, provider):
-    return live.app.state.issuance.signer_for(provider[0])
+    return live.app.state.issuance.providers.signer_for(provider[0])
 
 
 def _sign(live, provider, doc, suite="eddsa-rdfc-2022"):
@@ -134,7 +134,7 @@ def test_registry_marks_an_issuer_not_trusted(database_url, tmp_path):
     registry.write_text("issuers:\n  did:web:127.0.0.1:\n    legalName: Blocked\n    country: ie\n    status: not-trusted\n")
     server = live_server.start(database_url, tmp_path, trust_registry_file=registry)
     try:
-        provider = server.app.state.issuance.create_provider(slug="uniz", name="University of Zed", country="IE")
+        provider = server.app.state.issuance.providers.create(slug="uniz", name="University of Zed", country="IE")
         doc = _sign(server, provider, _plain(provider[0].did))
         # did:web:127.0.0.1 covers did:web:127.0.0.1%3Aport:issuers:uniz? No: the host differs (%3A port), so it is not covered.
         r = _verify(server, doc)
@@ -234,7 +234,7 @@ def test_key_not_controlled_by_the_issuer(live, provider):
 
 
 def test_changed_issuer_fails(live, client, example_input, provider):
-    other, _ = live.app.state.issuance.create_provider(slug="other", name="Other", country="NL")
+    other, _ = live.app.state.issuance.providers.create(slug="other", name="Other", country="NL")
     for proof in ("eddsa-rdfc-2022", "eddsa-jcs-2022"):
         vc = _issue(client, example_input, "ob3", proof).json()
         vc["issuer"]["id"] = other.did

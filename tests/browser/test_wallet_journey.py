@@ -19,7 +19,7 @@ import re
 import httpx
 import pytest
 
-from app.pdf_credential import extract_credential_from_pdf
+from app.holder.pdf import extract_credential_from_pdf
 from tests.browser import browser, screenshot  # noqa: F401 - the fixture
 from tests.conftest import SHARED
 
@@ -42,7 +42,7 @@ def _signin_link_from_log(caplog, email: str) -> str:
 def test_learner_journey(live, browser, caplog, tmp_path):  # noqa: F811 - browser is the fixture
     caplog.set_level(logging.INFO, logger="microcred.wallet")
     # -- the provider issues the EU example to the learner's e-mail and asks for a claim link
-    provider, api_key = live.app.state.issuance.create_provider(slug="demo", name="Demo University", country="IE", homepage="https://demo.example.edu")
+    provider, api_key = live.app.state.issuance.providers.create(slug="demo", name="Demo University", country="IE", homepage="https://demo.example.edu")
     record = json.loads((SHARED / "samples" / "microcredential-input.example.json").read_text())
     record = copy.deepcopy(record)
     record["learner"].pop("id", None)

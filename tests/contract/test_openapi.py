@@ -16,8 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from pydantic import BaseModel, Field
 
-from app.api.openapi import bearer_auth, current_document, drift, render
+from app.api.deps import bearer_auth
 from app.api.problems import PROBLEM_SCHEMA, problem_responses
+from app.cli import openapi_document as current_document
+from app.cli import openapi_drift as drift
+from app.cli import openapi_files as render
 from app.main import create_app
 from tests.conftest import ROOT
 

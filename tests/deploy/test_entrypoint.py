@@ -70,7 +70,7 @@ def test_entrypoint_migrates_an_empty_database_and_serves(fresh_database, tmp_pa
         # The empty database was migrated to head.
         from alembic.script import ScriptDirectory
 
-        from app.store.db import MIGRATIONS_DIR
+        from app.store.migrate import MIGRATIONS_DIR
 
         with psycopg.connect(fresh_database) as conn:
             tables = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")}

@@ -22,7 +22,7 @@ def test_migrate_creates_the_schema_and_is_idempotent(tmp_path):
         (version,) = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     from alembic.script import ScriptDirectory
 
-    from app.store.db import MIGRATIONS_DIR
+    from app.store.migrate import MIGRATIONS_DIR
 
     assert version == ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
     assert len(tables - {"alembic_version"}) >= 1

@@ -112,10 +112,10 @@ def test_signing_processes_do_not_outlive_a_killed_worker(tmp_path, example_inpu
     from app.credentials import specification_of
 
     with LiveService(tmp_path, workers=1) as svc:
-        from tests.live_process import ROOT  # noqa: F401  (the service runs this checkout)
-
         import subprocess
         import sys
+
+        from tests.live_process import ROOT  # noqa: F401  (the service runs this checkout)
 
         made = subprocess.run([sys.executable, "-m", "app", "provider", "create", "--slug", "orphans", "--name", "Orphans", "--country", "IE", "--json"],
                               cwd=ROOT, env=svc.env, capture_output=True, text=True, check=True)

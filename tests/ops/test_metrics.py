@@ -15,7 +15,7 @@ def test_domain_counters_count_issuance_and_verification(database_url, tmp_path)
 
     server = live_server.start(database_url, tmp_path, status_cache_seconds=0)
     try:
-        _, key = server.app.state.issuance.create_provider(slug="metered", name="Metered", country="IE")
+        _, key = server.app.state.issuance.providers.create(slug="metered", name="Metered", country="IE")
         example = json.loads((ROOT / "app" / "credentials" / "example_input.json").read_text())
         before_issued = value("microcred_credentials_issued_total", format="ob3", proof="eddsa-jcs-2022")
         before_ok = value("microcred_verifications_total", outcome="verified", reason="none")

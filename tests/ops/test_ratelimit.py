@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from app.api.ratelimit import RateLimiter
 from app.main import create_app
-from app.ratelimit import RateLimiter
 from app.settings import Settings
 
 

@@ -7,7 +7,9 @@ import gzip
 import time
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from app.errors import MalformedValueError, RangeError
 from app.status.bitstring import (

@@ -18,7 +18,7 @@ from app.store.models import Base
 def _head() -> str:
     from alembic.script import ScriptDirectory
 
-    from app.store.db import _alembic_config
+    from app.store.migrate import _alembic_config
 
     return ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
 
@@ -297,7 +297,7 @@ def _queue_on(gate, name: str, order: list[str], *, urgent: bool = False) -> thr
 def test_cpu_gate_serves_waiters_in_arrival_order_and_the_urgent_first():
     """threading.Lock wakes any waiter, which let one request wait behind many later ones; the gate hands
     itself to the oldest waiter, and to an urgent one (the group committer) before any other."""
-    from app.store.db import CpuGate
+    from app.store.cpu_gate import CpuGate
 
     gate, order = CpuGate(), []
     with gate:

@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 from app.errors import ConflictError, NotFoundError
+from app.status.bitstring import get_bit, set_bit
+from app.status.permutation import permute_index
 from app.store import credentials, status
 from app.store.models import Credential, StatusAllocation
-from app.store.status import _get_bit, _set_bit, permute_index
 
 THREADS = 16
 
@@ -60,13 +61,13 @@ def test_permutation_depends_on_the_key_and_hides_order():
 
 def test_bit_order_index_zero_is_the_leftmost_bit():
     bits = bytearray(2)
-    _set_bit(bits, 0)
+    set_bit(bits, 0, True)
     assert bits == bytearray([0x80, 0x00])
-    _set_bit(bits, 7)
-    _set_bit(bits, 8)
+    set_bit(bits, 7, True)
+    set_bit(bits, 8, True)
     assert bits == bytearray([0x81, 0x80])
-    assert _get_bit(bits, 0) and _get_bit(bits, 7) and _get_bit(bits, 8) and not _get_bit(bits, 1)
-    _set_bit(bits, 0, False)
+    assert get_bit(bits, 0) and get_bit(bits, 7) and get_bit(bits, 8) and not get_bit(bits, 1)
+    set_bit(bits, 0, False)
     assert bits == bytearray([0x01, 0x80])
 
 
@@ -92,7 +93,7 @@ def test_current_bits_reflect_revocations_in_bitstring_order(database, provider)
     for _, index in issued[:3]:
         assert bits[index // 8] & (0x80 >> (index % 8))
     for _, index in issued[3:]:
-        assert not _get_bit(bits, index)
+        assert not get_bit(bits, index)
     assert sum(bin(b).count("1") for b in bits) == 3
 
 
@@ -148,7 +149,7 @@ def test_published_bits_are_rebuilt_only_after_a_change(database, provider):
     with database.transaction() as s:
         after = status.published_bits(s, list_id)
     assert after.version == first.version + 1
-    assert _get_bit(after.bits, issued[1][1]) and not _get_bit(first.bits, issued[1][1])
+    assert get_bit(after.bits, issued[1][1]) and not get_bit(first.bits, issued[1][1])
     with database.read() as s:
         assert status.current_bits(s, list_id) == after.bits
 
@@ -217,7 +218,7 @@ def test_800_concurrent_revocations_are_all_applied(database, provider):
         bits = status.current_bits(s, lst.id)
         assert status.list_version(s, lst.id) == 800
     assert sum(bin(b).count("1") for b in bits) == 800
-    assert all(_get_bit(bits, i) for i in indices)
+    assert all(get_bit(bits, i) for i in indices)
 
 
 def test_1000_concurrent_issuances_get_1000_distinct_indices(database, provider):

@@ -8,7 +8,6 @@ import re
 import httpx
 import pytest
 
-
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 

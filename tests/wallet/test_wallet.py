@@ -11,8 +11,8 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from app.pdf_credential import PdfCredentialError, extract_credential_from_pdf
-from app.wallet import coarse_agent
+from app.holder.pdf import PdfCredentialError, extract_credential_from_pdf
+from app.holder.wallet import coarse_agent
 from tests.wallet.conftest import Learner, csrf_of, issue
 
 
@@ -69,7 +69,7 @@ def test_signin_link_is_logged_single_use_and_sets_a_safe_cookie(live, caplog):
 
 
 def test_secure_cookie_when_base_url_is_https(live):
-    from app.wallet import Wallet
+    from app.holder.wallet import Wallet
 
     wallet = Wallet(live.app.state.runtime.__class__(live.settings.model_copy(update={"base_url": "https://wallet.example.eu"})), live.app.state.db)
     assert wallet.secure_cookies and not live.app.state.wallet.secure_cookies
@@ -108,7 +108,7 @@ def test_expired_offer_cannot_be_claimed(live, api, example_input, ana, provider
 def test_offer_endpoint_needs_the_issuing_providers_key(live, api, example_input):
     cid = issue(api, example_input, "ana@example.org")
     assert httpx.post(f"{live.url}/credentials/{cid}/offer").status_code == 401
-    _, other = live.app.state.issuance.create_provider(slug="other", name="Other", country="NL")
+    _, other = live.app.state.issuance.providers.create(slug="other", name="Other", country="NL")
     r = httpx.post(f"{live.url}/credentials/{cid}/offer", headers={"Authorization": f"Bearer {other}"})
     assert r.status_code == 404
 

@@ -1,22 +1,23 @@
 """The learner's demo wallet pages: sign in, claim, import, view, download, share, present.
 
-Thin: every decision is made by ``app.wallet.Wallet``; this module reads forms, checks the session and
+Thin: every decision is made by ``app.holder.Wallet``; this module reads forms, checks the session and
 its CSRF synchronizer token on every state-changing request, and renders templates (autoescaped).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.api.deps import read_body
+from app.api.deps import WalletDep, read_body
 from app.errors import MicrocredError, NotFoundError
-from app.wallet import SHARE_DEFAULT_DAYS, SHARE_MAX_DAYS, Gone, Wallet, safe_next
+from app.holder import SHARE_DEFAULT_DAYS, SHARE_MAX_DAYS, Gone, Wallet, safe_next
 from wallet_demo import templates
 
 router = APIRouter(tags=["wallet"], include_in_schema=False)
@@ -117,6 +118,39 @@ def _to_signin(path: str) -> RedirectResponse:
     return RedirectResponse(f"/wallet/signin?next={quote(path, safe='/')}", status_code=303)
 
 
+class SignInRequired(Exception):
+    """A page for signed-in learners asked for without a session: answered by a redirect to sign-in
+    that comes back to ``path`` (``install_handlers``)."""
+
+    def __init__(self, path: str):
+        super().__init__(path)
+        self.path = path
+
+
+@dataclass(frozen=True)
+class SignedInLearner:
+    session: Any
+    learner: Any
+
+
+async def _require_learner(request: Request, wallet: WalletDep) -> SignedInLearner:
+    sess = await run_in_threadpool(wallet.session, request.cookies.get(COOKIE))
+    if sess is None or sess.learner_id is None:
+        raise SignInRequired(request.url.path)
+    return SignedInLearner(sess, await run_in_threadpool(wallet.learner, sess.learner_id))
+
+
+#: The signed-in learner of a page; without a session, the page redirects to sign-in and back.
+SignedIn = Annotated[SignedInLearner, Depends(_require_learner)]
+
+
+def install_handlers(app) -> None:
+    async def to_signin(request: Request, exc: SignInRequired) -> Response:
+        return _to_signin(exc.path)
+
+    app.add_exception_handler(SignInRequired, to_signin)
+
+
 # -- sign-in ---------------------------------------------------------------------------------------
 
 
@@ -175,10 +209,8 @@ async def signout(request: Request) -> Response:
 
 
 @router.get("/wallet")
-async def wallet_home(request: Request) -> Response:
-    sess, learner = await _signed_in(request)
-    if learner is None:
-        return _to_signin("/wallet")
+async def wallet_home(request: Request, signed_in: SignedIn) -> Response:
+    sess, learner = signed_in.session, signed_in.learner
     wallet = _wallet(request)
     cards = await run_in_threadpool(wallet.cards, learner)
     offers = await run_in_threadpool(wallet.pending_offers, learner)
@@ -186,10 +218,8 @@ async def wallet_home(request: Request) -> Response:
 
 
 @router.get("/wallet/claim/{link}")
-async def claim_page(request: Request, link: str) -> Response:
-    sess, learner = await _signed_in(request)
-    if learner is None:
-        return _to_signin(f"/wallet/claim/{link}")
+async def claim_page(request: Request, signed_in: SignedIn, link: str) -> Response:
+    sess, learner = signed_in.session, signed_in.learner
     try:
         view = await run_in_threadpool(_wallet(request).offer_preview, link)
     except NotFoundError as exc:
@@ -230,10 +260,8 @@ async def import_credential(request: Request) -> Response:
 
 
 @router.get("/wallet/credentials/{holding_id}")
-async def credential_page(request: Request, holding_id: str) -> Response:
-    sess, learner = await _signed_in(request)
-    if learner is None:
-        return _to_signin(f"/wallet/credentials/{holding_id}")
+async def credential_page(request: Request, signed_in: SignedIn, holding_id: str) -> Response:
+    sess, learner = signed_in.session, signed_in.learner
     card = await run_in_threadpool(_wallet(request).detail, learner, holding_id)
     return _render(request, "wallet_credential.html", learner=learner, csrf=sess.csrf_token, card=card, json=_pretty(card.credential) if card.credential else "")
 
@@ -266,10 +294,8 @@ async def delete(request: Request, holding_id: str) -> Response:
 
 
 @router.get("/wallet/shares")
-async def shares_page(request: Request) -> Response:
-    sess, learner = await _signed_in(request)
-    if learner is None:
-        return _to_signin("/wallet/shares")
+async def shares_page(request: Request, signed_in: SignedIn) -> Response:
+    sess, learner = signed_in.session, signed_in.learner
     wallet = _wallet(request)
     cards = await run_in_threadpool(wallet.cards, learner)
     shares = await run_in_threadpool(wallet.shares, learner)
@@ -309,10 +335,8 @@ async def shared_page(request: Request, link: str) -> Response:
 
 
 @router.get("/wallet/present")
-async def present_page(request: Request) -> Response:
-    sess, learner = await _signed_in(request)
-    if learner is None:
-        return _to_signin("/wallet/present")
+async def present_page(request: Request, signed_in: SignedIn) -> Response:
+    sess, learner = signed_in.session, signed_in.learner
     cards = await run_in_threadpool(_wallet(request).cards, learner)
     return _render(request, "wallet_present.html", learner=learner, csrf=sess.csrf_token, cards=cards)
 

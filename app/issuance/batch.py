@@ -37,11 +37,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app import strict_json
-from app.credentials import issue_from_specification, validate_input
+from app.credentials import FORMATS, RENDERERS, issue_from_specification, validate_input
 from app.errors import MalformedValueError, MicrocredError
-from app.issuance import FORMATS, PROOFS, Issuance
+from app.issuance.service import Issuance
 from app.observability import CREDENTIALS_ISSUED
-from app.store import batches, specifications
+from app.proofs import MEDIA_TYPES, PROOF_FORMATS, vc_jose
+from app.store import batches, providers, specifications
 from app.store import credentials as credential_store
 
 log = logging.getLogger("microcred.batch")
@@ -121,8 +122,8 @@ def _issuance_from_row(row: dict[str, str], lang: str) -> dict[str, Any]:
 def _request(fmt: Any, proof: Any, spec_id: Any, records: list, max_records: int) -> BatchRequest:
     if fmt not in FORMATS:
         raise MalformedValueError(f"format must be one of {', '.join(FORMATS)}", errors=[{"pointer": "/format", "detail": "unknown format"}])
-    if proof not in PROOFS:
-        raise MalformedValueError(f"proof must be one of {', '.join(PROOFS)}", errors=[{"pointer": "/proof", "detail": "unknown proof"}])
+    if proof not in PROOF_FORMATS:
+        raise MalformedValueError(f"proof must be one of {', '.join(PROOF_FORMATS)}", errors=[{"pointer": "/proof", "detail": "unknown proof"}])
     if spec_id is not None and not isinstance(spec_id, str):
         raise MalformedValueError("specificationId must be a string", errors=[{"pointer": "/specificationId", "detail": "string"}])
     if not records:
@@ -176,17 +177,14 @@ def _sign_in_child(fmt: str, proof: str, profile, key: tuple[str, str], items: l
 
 def _sign_many(runtime, signer, fmt: str, proof: str, profile, items: list[tuple[Any, str, list[dict], datetime]]) -> list[tuple[bytes, str]]:
     """Render and sign each (input, credential id, status entries, issued)."""
-    from app.credentials import render_edc, render_ob3
-    from app.proofs import vc_jose
-
     out = []
-    renderer = render_ob3 if fmt == "ob3" else render_edc
+    renderer = RENDERERS[fmt]
     for mc, credential_id, entries, issued in items:
         credential = renderer(mc, issuer=profile, credential_id=credential_id, issued=issued, status_entry=entries)
-        if proof == "vc+jwt":
-            out.append((vc_jose.secure(credential, signer).encode("ascii"), "application/vc+jwt"))
+        if proof == vc_jose.PROOF_FORMAT:
+            out.append((vc_jose.secure(credential, signer).encode("ascii"), MEDIA_TYPES[proof]))
         else:
-            out.append((strict_json.dumps(runtime.engine.add_proof(credential, signer, suite=proof)).encode(), "application/vc+ld+json"))
+            out.append((strict_json.dumps(runtime.engine.add_proof(credential, signer, suite=proof)).encode(), MEDIA_TYPES[proof]))
     return out
 
 
@@ -277,22 +275,16 @@ class BatchRunner:
             raw = batches.job_request(session, job_id)
             progress = batches.job_progress(session, job_id)
             start = batches.next_row(session, job_id)
-            from app.store import providers
-
             provider = providers.get_provider(session, progress.provider_id)
             spec = specifications.get_specification(session, json.loads(raw)["specificationId"], provider_id=provider.id).data if json.loads(raw)["specificationId"] else None
         request = BatchRequest.from_bytes(raw)
         del raw
-        signer = self.issuance.signer_for(provider)
-        profile = self.issuance.profile(provider)
+        signer = self.issuance.providers.signer_for(provider)
+        profile = self.issuance.providers.profile(provider)
         pool = key = None
         processes = self._processes
         if len(request.records) - start >= 2 * CHUNK and processes > 1:
-            with self.db.read() as session:
-                from app.store import providers as p
-
-                active = p.active_signing_key(session, provider.id, signer.key_type)
-            pool, key = self._signing_pool(), (active.key_ref, active.kid)
+            pool, key = self._signing_pool(), self.issuance.providers.active_key_ref(provider, signer.key_type)
         sign = _Signing(self.issuance.runtime, signer, key, request, profile, pool, processes)
         try:
             # A pipeline: while the pool signs one chunk, this thread validates and allocates the next,
@@ -332,8 +324,8 @@ class BatchRunner:
                 invalid.append((i, exc.errors or [{"pointer": "", "detail": exc.detail}]))
         ids = [f"urn:uuid:{uuid.uuid4()}" for _ in valid]
         with self.db.transaction() as session:
-            statuses = self.issuance.status_entries_many(session, provider, ids)
-        allocated = [(i, mc, ref, cid, entries, first) for (i, mc, ref), cid, (entries, first) in zip(valid, ids, statuses)]
+            statuses = self.issuance.status_lists.allocate_many(session, provider, ids)
+        allocated = [(i, mc, ref, cid, e.entries, e.first) for (i, mc, ref), cid, e in zip(valid, ids, statuses)]
         return _Prepared(now, allocated, invalid)
 
     def _store(self, job_id: str, provider, request: BatchRequest, prepared: _Prepared, signed: list[tuple[bytes, str]]) -> None:

@@ -37,6 +37,7 @@ from app.errors import MalformedValueError, MicrocredError, NotFoundError
 from app.keys import ED25519, FileKeyStore
 from app.store import Database
 from app.store import wallet as store
+from app.vcdm import VC2
 from app.verification import NotACredential, Report
 
 log = logging.getLogger("microcred.wallet")
@@ -47,7 +48,6 @@ OFFER_TTL = timedelta(days=30)
 SHARE_DEFAULT_DAYS = 7
 SHARE_MAX_DAYS = 365
 MAX_IMPORT_BYTES = 1_048_576
-VC2 = "https://www.w3.org/ns/credentials/v2"
 _EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 
 
@@ -329,7 +329,7 @@ class Wallet:
         if len(data) > MAX_IMPORT_BYTES * 10:
             raise MalformedValueError("the file is too large", code="TOO_LARGE")
         if data[:5] == b"%PDF-":
-            from app.pdf_credential import extract_credential_from_pdf
+            from app.holder.pdf import extract_credential_from_pdf
 
             data = extract_credential_from_pdf(data).encode()
         if len(data) > MAX_IMPORT_BYTES:
@@ -360,7 +360,7 @@ class Wallet:
 
     def pdf(self, learner, holding_id: str) -> tuple[bytes, str]:
         """(PDF bytes, file name): the facts, the credential attached, a QR code to a share link made for it."""
-        from app.pdf_credential import render_pdf
+        from app.holder.pdf import render_pdf
 
         holding = self.holding(learner, holding_id)
         card = self.card(holding, detail=True)

@@ -1,0 +1,191 @@
+"""Providers: who issues through this service, and with which identity, API keys and signing keys.
+
+Each provider has a DID (did:web under this service's base URL, DID Web Method §3.2, or did:key), an
+Ed25519 signing key kept behind the ``Signer`` interface (security-notes §18), and API keys stored
+only as hashes. Rotation adds a key and keeps the retired one in the did:web document, so that earlier
+credentials keep verifying (security-notes §17).
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import urllib.parse
+from typing import Any
+
+from app.credentials import IssuerProfile
+from app.errors import AuthError, ConflictError, MalformedValueError, NotFoundError
+from app.keys import ED25519, FileKeyStore, Signer
+from app.settings import Settings
+from app.store import Database, providers
+from app.store.providers import ProviderRecord
+
+__all__ = ["ApiKey", "ProviderRecord", "Providers"]
+
+DID_CONTEXT = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
+
+
+class ApiKey(str):
+    """A provider API key as presented by a caller (``Authorization: Bearer …``), not yet checked."""
+
+
+def _slug_ok(slug: str) -> bool:
+    return 2 <= len(slug) <= 40 and all(c.isalnum() and c.isascii() and (c.islower() or c.isdigit()) or c == "-" for c in slug) and slug[0] != "-"
+
+
+class Providers:
+    """Providers' identity: creation, API keys, authentication, signing keys and DID documents."""
+
+    def __init__(self, settings: Settings, db: Database):
+        self.settings = settings
+        self.db = db
+        self.keys = FileKeyStore(settings.keys_dir)
+        self._signers: dict[str, Signer] = {}
+        self._did_documents: dict[str, dict[str, Any]] = {}
+        self._records: dict[int, ProviderRecord] = {}
+
+    # -- identity
+
+    def did_web_for(self, slug: str) -> str:
+        """did:web method §3.2: host (port percent-encoded) then path segments joined by colons."""
+        url = urllib.parse.urlsplit(self.settings.base_url)
+        host = url.hostname or "localhost"
+        if url.port:
+            host += f"%3A{url.port}"
+        path = [p for p in url.path.split("/") if p]
+        return ":".join(["did:web", host, *path, "issuers", slug])
+
+    def create(
+        self, *, slug: str, name: str, country: str, homepage: str | None = None, identifiers: list[dict] | None = None, did_method: str = "web"
+    ) -> tuple[ProviderRecord, str]:
+        """A provider with its signing key and its first API key (returned once; only a hash is kept)."""
+        if not _slug_ok(slug):
+            raise MalformedValueError("slug must be 2–40 lowercase letters, digits or hyphens", code="INVALID_SLUG")
+        if did_method not in ("web", "key"):
+            raise MalformedValueError("did_method must be web or key")
+        key_name = f"{slug}-{secrets.token_hex(4)}"
+        signer = self.keys.create(key_name, ED25519)
+        mb = signer.public_multibase()
+        did = self.did_web_for(slug) if did_method == "web" else f"did:key:{mb}"
+        with self.db.transaction() as session:
+            provider = providers.create_provider(
+                session, slug=slug, legal_name=name, country=country.upper(), did=did, did_method=did_method, homepage=homepage, identifiers=identifiers
+            )
+            providers.add_signing_key(session, provider.id, kid=f"{did}#{mb}", algorithm=ED25519, key_ref=key_name, public_multibase=mb)
+            _, secret = providers.create_api_key(session, provider.id, label="initial")
+        return provider, secret
+
+    def by_id(self, provider_id: int) -> ProviderRecord:
+        """A provider's record, kept per process: a record never changes once created (only its keys do)."""
+        record = self._records.get(provider_id)
+        if record is None:
+            with self.db.read() as session:
+                record = self._records[provider_id] = providers.get_provider(session, provider_id)
+        return record
+
+    def by_slug(self, slug: str) -> ProviderRecord:
+        with self.db.read() as session:
+            return providers.get_provider_by_slug(session, slug)
+
+    def profile(self, provider: ProviderRecord) -> IssuerProfile:
+        """The issuer block of the provider's credentials (model doc §1.2): name, country, identifiers."""
+        identifiers = tuple((i.get("scheme", ""), i.get("value", "")) for i in (provider.identifiers or []) if isinstance(i, dict))
+        eidas = next((v for s, v in identifiers if s == "eIDAS"), None) or f"NTR{provider.country}-{provider.slug}"
+        return IssuerProfile(
+            id=provider.did,
+            legal_name={"en": provider.legal_name},
+            country=provider.country,
+            homepage=provider.homepage,
+            eidas_identifier=eidas,
+            identifiers=tuple((s, v) for s, v in identifiers if s != "eIDAS"),
+        )
+
+    # -- API keys
+
+    def new_api_key(self, slug: str) -> str:
+        with self.db.transaction() as session:
+            provider = providers.get_provider_by_slug(session, slug)
+            _, secret = providers.create_api_key(session, provider.id, label="rotated")
+        return secret
+
+    def revoke_api_key(self, slug: str, key_id: int) -> None:
+        with self.db.transaction() as session:
+            provider = providers.get_provider_by_slug(session, slug)
+            providers.revoke_api_key(session, provider.id, key_id)
+
+    def authenticate(self, secret: str | None) -> ProviderRecord:
+        """The provider an API key belongs to, or ``AuthError`` (401)."""
+        if not secret:
+            raise AuthError("an API key is required: Authorization: Bearer <key>")
+        provider_id = providers.provider_of_key(self.db, secret)  # every request: revocation counts at once
+        if provider_id is None:
+            raise AuthError("the API key is unknown or revoked")
+        return self.by_id(provider_id)
+
+    # -- signing keys
+
+    def signer_for(self, provider: ProviderRecord) -> Signer:
+        """The provider's active Ed25519 signer, loaded once per process (until the next rotation here)."""
+        signer = self._signers.get(provider.did)
+        if signer is None:
+            with self.db.read() as session:
+                key = providers.active_signing_key(session, provider.id, ED25519)
+            signer = self.keys.load(key.key_ref, key.kid)
+            self._signers[provider.did] = signer
+        return signer
+
+    def active_key_ref(self, provider: ProviderRecord, key_type: str) -> tuple[str, str]:
+        """(key_ref, kid) of the provider's active key: what a signing process needs to load it itself."""
+        with self.db.read() as session:
+            key = providers.active_signing_key(session, provider.id, key_type)
+        return key.key_ref, key.kid
+
+    def rotate_key(self, slug: str) -> str:
+        """A new active key; the retired one stays in the DID document so earlier credentials verify (§17)."""
+        with self.db.transaction() as session:
+            provider = providers.get_provider_by_slug(session, slug)
+            if provider.did_method != "web":
+                raise ConflictError("a did:key provider cannot rotate: its DID is its key", code="ROTATION_UNSUPPORTED")
+            key_name = f"{slug}-{secrets.token_hex(4)}"
+            signer = self.keys.create(key_name, ED25519)
+            mb = signer.public_multibase()
+            providers.rotate_signing_key(session, provider.id, kid=f"{provider.did}#{mb}", algorithm=ED25519, key_ref=key_name, public_multibase=mb)
+        self._signers.pop(provider.did, None)
+        self._did_documents.pop(provider.did, None)
+        return f"{provider.did}#{mb}"
+
+    # -- DID documents
+
+    def did_document(self, slug: str) -> dict[str, Any]:
+        """The did:web DID document: every key, retired ones included, under assertionMethod and authentication."""
+        with self.db.read() as session:
+            provider = providers.get_provider_by_slug(session, slug)
+            if provider.did_method != "web":
+                raise NotFoundError(f"provider {slug} has no did:web document")
+            keys = providers.list_signing_keys(session, provider.id, include_retired=True)
+        methods = [{"id": k.kid, "type": "Multikey", "controller": provider.did, "publicKeyMultibase": k.public_multibase} for k in keys if k.public_multibase]
+        ids = [m["id"] for m in methods]
+        return {"@context": list(DID_CONTEXT), "id": provider.did, "verificationMethod": methods, "assertionMethod": ids, "authentication": ids}
+
+    def local_did_document(self, did: str, fresh: bool = False) -> dict[str, Any] | None:
+        """The DID document of a did:web this service hosts (``did:web:<host>:issuers:<slug>``), else None.
+
+        Kept per process: keys are only ever added to a provider's document (a retired key stays, §17),
+        so a kept document can lack a key another worker has just added but never holds a wrong one.
+        The resolver asks again with ``fresh`` when a verification method is not in the kept document.
+        """
+        prefix = self.did_web_for("")
+        if not did.startswith(prefix) or ":" in did[len(prefix):]:
+            return None
+        if not fresh and (kept := self._did_documents.get(did)) is not None:
+            return copy.deepcopy(kept)
+        try:
+            document = self.did_document(did[len(prefix):])
+        except NotFoundError:
+            return None
+        self._did_documents[did] = document
+        return copy.deepcopy(document)
+
+    def list(self) -> list[ProviderRecord]:
+        with self.db.read() as session:
+            return providers.list_providers(session)

@@ -1,0 +1,234 @@
+"""The issuer's status lists: indices for new credentials, status changes, and the published lists.
+
+The standard itself (bit order, encoding, entries, the index permutation) is ``app.status``; storage is
+``app.store.status``. This module is what joins them for an issuer: it reserves indices ahead per
+process (so single issuance writes once), builds each credential's entries, changes a credential's
+status, and publishes each list as a signed ``BitstringStatusListCredential`` (Bitstring Status List
+v1.0 §2.2), rebuilt only when the list changed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from app import strict_json
+from app.errors import ConflictError, MalformedValueError, NotFoundError
+from app.issuance.providers import Providers
+from app.proofs import ProofEngine
+from app.settings import Settings
+from app.status import bitstring
+from app.status.entries import bitstring_entry
+from app.store import Database, status
+from app.store import credentials as credential_store
+from app.store.providers import ProviderRecord
+from app.vcdm import VC2
+from app.xsd import format_datetime_stamp
+
+__all__ = ["Entries", "StatusLists"]
+
+#: What a credential's status changes to, by the name a request gives it.
+CHANGES = ("revoked", "suspended", "active")
+
+
+@dataclass(frozen=True)
+class Entries:
+    """A new credential's status entries (Bitstring Status List §2.1) and the allocation rows that bind
+    their indices to it, written with the credential (``StatusLists.record``)."""
+
+    credential_id: str
+    entries: list[dict[str, Any]]
+    #: the first entry's list and index (the credential row keeps it)
+    first: status.Allocation
+    #: (list id, index, seq, credential id) per entry
+    rows: list[tuple[str, int, int, str]]
+
+    @property
+    def credential_status(self) -> dict[str, Any] | list[dict[str, Any]]:
+        """The ``credentialStatus`` value: one entry as an object, several as an array (VC DM 2.0 §4.10)."""
+        return self.entries if len(self.entries) > 1 else self.entries[0]
+
+
+class StatusLists:
+    """Status for every provider of this service: allocation, changes, publication."""
+
+    def __init__(self, settings: Settings, db: Database, providers: Providers, engine: ProofEngine):
+        self.settings = settings
+        self.db = db
+        self.providers = providers
+        self.engine = engine
+        self._reserved = _Reservations(db, settings.status_list_size)
+        self._published: dict[str, tuple[int, bytes]] = {}
+
+    @property
+    def purposes(self) -> tuple[str, ...]:
+        return ("revocation", "suspension") if self.settings.suspension_enabled else ("revocation",)
+
+    def url(self, list_id: str) -> str:
+        return f"{self.settings.base_url.rstrip('/')}/status/{list_id}"
+
+    # -- entries of new credentials
+
+    def reserve(self, provider: ProviderRecord, credential_id: str) -> Entries:
+        """Entries from indices this process has reserved: no database write here (``_Reservations``)."""
+        entries, rows = [], []
+        for purpose in self.purposes:
+            list_id, index, seq = self._reserved.take(provider.id, purpose)
+            entries.append(bitstring_entry(self.url(list_id), index, purpose))
+            rows.append((list_id, index, seq, credential_id))
+        first = status.Allocation(rows[0][0], rows[0][1], self.purposes[0])
+        return Entries(credential_id, entries, first, rows)
+
+    def record(self, session, entries: Entries) -> None:
+        """Bind reserved indices to their credential, in the transaction that stores it."""
+        try:
+            status.record_allocations(session, entries.rows)
+        except ConflictError as exc:
+            if exc.code == "STATUS_LIST_INCONSISTENT":
+                self._reserved.forget({row[0] for row in entries.rows})
+            raise
+
+    def allocate_many(self, session, provider: ProviderRecord, credential_ids: list[str]) -> list[Entries]:
+        """Entries for a batch chunk, allocated in ``session`` as runs of counter values (``status.allocate_many``)."""
+        by_purpose = [status.allocate_many(session, provider.id, purpose, credential_ids, size=self.settings.status_list_size) for purpose in self.purposes]
+        out = []
+        for credential_id, allocations in zip(credential_ids, zip(*by_purpose)):
+            entries = [bitstring_entry(self.url(a.status_list_id), a.index, purpose) for purpose, a in zip(self.purposes, allocations)]
+            out.append(Entries(credential_id, entries, allocations[0], []))
+        return out
+
+    # -- status changes
+
+    def change(self, provider: ProviderRecord, credential_id: str, new_status: str, *, reason: str | None = None) -> dict[str, Any]:
+        """revoked (final), suspended, or active (lifts a suspension)."""
+        with self.db.transaction() as session:
+            credential_store.get_credential(session, credential_id, provider_id=provider.id)  # 404 for others' credentials
+            if new_status not in CHANGES:
+                raise MalformedValueError("status must be revoked, suspended or active", errors=[{"pointer": "/status", "detail": "unknown status"}])
+            if new_status != "revoked" and not self.settings.suspension_enabled:
+                raise ConflictError("suspension is not enabled on this service", code="SUSPENSION_DISABLED")
+            if new_status == "active" and status.credential_status(session, provider.id, credential_id, "revocation"):
+                raise ConflictError("a revoked credential cannot be made active again", code="REVOCATION_IS_FINAL")
+            purpose = "revocation" if new_status == "revoked" else "suspension"
+            status.set_credential_status(session, provider.id, credential_id, purpose, new_status != "active", by=provider.slug, reason=reason)
+            return self.of(session, provider.id, credential_id)
+
+    @staticmethod
+    def of(session, provider_id: int, credential_id: str) -> dict[str, Any]:
+        """A credential's status as the API shows it."""
+        revoked = status.credential_status(session, provider_id, credential_id, "revocation")
+        try:
+            suspended = status.credential_status(session, provider_id, credential_id, "suspension")
+        except NotFoundError:
+            suspended = False
+        return {"credentialId": credential_id, "revoked": revoked, "suspended": suspended, "status": "revoked" if revoked else "suspended" if suspended else "active"}
+
+    # -- publication (Bitstring Status List §2.2)
+
+    def credential(self, list_id: str) -> bytes:
+        """The signed BitstringStatusListCredential, rebuilt when the list changes."""
+        version = status.current_version(self.db, list_id)  # on every verification: the cheapest read there is
+        cached = self._published.get(list_id)
+        if cached and cached[0] == version:
+            return cached[1]
+        # A write transaction: published_bits rebuilds and stores the list's cached bits when it changed.
+        with self.db.transaction() as session:
+            record = status.get_status_list(session, list_id)
+            published = status.published_bits(session, list_id)
+        provider = self.providers.by_id(record.provider_id)
+        url = self.url(list_id)
+        document = {
+            "@context": [VC2],
+            "id": url,
+            "type": ["VerifiableCredential", bitstring.BITSTRING_CREDENTIAL],
+            "issuer": provider.did,
+            "validFrom": format_datetime_stamp(datetime.now(UTC)),
+            "credentialSubject": {
+                "id": f"{url}#list",
+                "type": bitstring.BITSTRING_LIST,
+                "statusPurpose": record.purpose,
+                "encodedList": bitstring.encode_list(published.bits),
+            },
+        }
+        body = strict_json.dumps(self.engine.add_proof(document, self.providers.signer_for(provider))).encode()
+        self._published[list_id] = (published.version, body)
+        return body
+
+    def local_credential(self, url: str) -> bytes | None:
+        """The signed status list credential behind one of this service's status URLs, else None."""
+        prefix = self.url("")
+        if not url.startswith(prefix) or "/" in url[len(prefix):] or not url[len(prefix):]:
+            return None
+        try:
+            return self.credential(url[len(prefix):])
+        except NotFoundError:
+            return None
+
+
+class _Reservations:
+    """Status-list indices this process has taken ahead, per (provider, purpose).
+
+    Single issuance then writes once (the credential with its allocation rows) instead of twice; a
+    run of counter values is reserved in one short transaction every ``RUN`` credentials, in the
+    background once fewer than ``LOW`` are left, so that a request seldom waits for it (one in 32
+    waiting for an extra commit made the latency's tail). Values a process reserved and never used
+    (it stopped) stay unused: indices are never reused, and a run of 32 out of a list of 131,072
+    costs nothing that matters.
+    """
+
+    RUN = 32
+    LOW = 8
+
+    def __init__(self, db, size: int):
+        self.db = db
+        self.size = size
+        self._runs: dict[tuple[int, str], deque[tuple[str, int, int]]] = {}
+        self._refilling: set[tuple[int, str]] = set()
+        self._lock = threading.Lock()
+
+    def _reserve(self, provider_id: int, purpose: str):
+        return lambda session: status.reserve_run(session, provider_id, purpose, self.RUN, size=self.size)
+
+    def take(self, provider_id: int, purpose: str) -> tuple[str, int, int]:
+        """(list id, index, seq) for one credential."""
+        key = (provider_id, purpose)
+        with self._lock:
+            queue = self._runs.get(key)
+            item = queue.popleft() if queue else None
+            refill = item is not None and len(queue) < self.LOW and key not in self._refilling
+            if refill:
+                self._refilling.add(key)
+        if refill:
+            self._refill(key)
+        if item is not None:
+            return item
+        items = self._items(self.db.grouped(self._reserve(*key)))  # nothing left: wait for a run
+        with self._lock:
+            self._runs.setdefault(key, deque()).extend(items[1:])
+        return items[0]
+
+    @staticmethod
+    def _items(run) -> list[tuple[str, int, int]]:
+        return [(run.status_list_id, index, seq) for seq, index in run.allocations()]
+
+    def _refill(self, key: tuple[int, str]) -> None:
+        def done(future) -> None:  # on the group-commit thread: only the queue, no database work
+            with self._lock:
+                self._refilling.discard(key)
+                if future.exception() is None:
+                    self._runs.setdefault(key, deque()).extend(self._items(future.result()))
+
+        try:
+            self.db.grouped_later(self._reserve(*key)).add_done_callback(done)
+        except RuntimeError:  # the database is closing: the next take reserves, or fails, itself
+            with self._lock:
+                self._refilling.discard(key)
+
+    def forget(self, status_list_ids: set[str]) -> None:
+        """Drop what is reserved in these lists (one of their indices turned out to be taken)."""
+        with self._lock:
+            for key, queue in self._runs.items():
+                self._runs[key] = deque(item for item in queue if item[0] not in status_list_ids)
