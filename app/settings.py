@@ -108,6 +108,9 @@ class Settings(BaseSettings):
         description="prometheus-client's own variable (read by the library at import): with several workers, each writes its metrics "
         "here and `/metrics` sums them. `serve` empties it at start; one directory per instance.",
     )
+    tracemalloc_dir: Path | None = Field(
+        None, description="Soak tests only (`bench soak`): trace allocations in each worker; SIGUSR2 writes the top growth here."
+    )
     rate_limit_enabled: bool = Field(True, description="Answer 429 to clients over their rate (`/health`, `/ready`, `/metrics` are never limited).")
     rate_limit_per_key_per_minute: int = Field(
         600, ge=1, description="Requests per minute per API key (Bearer token), per worker process; bursts up to the same number."
