@@ -12,15 +12,18 @@ Cases, each a credential or anything handed to the reader as one:
 * what the service issues: ``render_edc`` / ``render_ob3`` of the example input (``app/credentials``,
   ``app/samples``) under two issuer profiles, and of the input with each key deleted in turn, each list emptied
   and its languages swapped (random node ids, salts and hashes replaced by stable ones);
-* each credential above with one change at each place: a key or item deleted, a list emptied, a value made
-  null, wrapped in a list or unwrapped, a text emptied, a scalar made a number, an object made a text, a
-  language map's languages swapped, and all languages swapped at once;
-* seeded random documents: several such changes at once with values the reader treats specially, and
-  documents built from the property names the reader looks for.
+* each sample, the reference badge and the service's EDC and OB3 with one change at each place: a key or
+  item deleted, a list emptied, a value made null, wrapped in a list or unwrapped, a text emptied, a scalar
+  made a number, an object made a text, a language map's languages swapped, and all languages swapped at once;
+* in the service's EDC and OB3, each of ``POOL`` (values the reader treats specially) at each place the reader
+  reads, and two values that make it raise at each two of those places (so the order it reads in is pinned);
+* seeded random documents: several changes at once with ``POOL`` values, and documents built from the
+  property names the reader looks for.
 
 For each case the golden file records what ``facts``, ``summary`` and the verifier's ``completeness_check``
-return (an exception by class and message) and whether the credential was left as it was. Answers are compared
-as JSON text, keys in their order, so a changed order, a ``2`` that became ``2.0`` or a tuple for a list fails.
+return (an exception by class and message), and per group whether what was read was left as it was. Answers
+are compared as JSON text, keys in their order, so a changed order, a ``2`` that became ``2.0`` or a tuple for
+a list fails. The answers of the credentials themselves are kept in full, those of their variants by digest.
 
 Regenerate: ``MICROCRED_WRITE_GOLDEN=1 .venv/bin/python -m pytest tests/credentials/test_completeness_parity.py``.
 """
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import json
 import os
 import random
@@ -432,6 +436,28 @@ def implants(name: str, document: Any, places: list[str]) -> Iterator[tuple[str,
             yield f"{name} pool[{i}] at {place}", _implant(document, place, copy.deepcopy(value))
 
 
+#: values that make a reader raise wherever it reads them (as a language map, a note, a concept's label, an
+#: organisation's name, a learning outcome's title), each with its own message: which of two faults the reader
+#: meets first shows the order it reads in
+_UNHASHABLE = [{"@value": "v", "@language": ["en"]}, {"@value": "v", "@language": {}}]
+RAISERS: list[Any] = [
+    {**bad, **{key: bad for key in ("title", "noteLiteral", "legalName", "prefLabel", "fullName", "givenName", "name")}, "id": "urn:bad"}
+    for bad in _UNHASHABLE
+]
+
+
+def pairs(name: str, document: Any, places: list[str]) -> Iterator[tuple[str, Any]]:
+    """One of ``RAISERS`` at each of two places, both ways round: the exception the reader raises is the one
+    it meets first, and a rewrite must read in the same order."""
+    for i, first in enumerate(places):
+        for second in places[i + 1:]:
+            if (second + "/").startswith(first.removesuffix("+") + "/") or (first + "/").startswith(second.removesuffix("+") + "/"):
+                continue  # one inside the other
+            for a, b in itertools.permutations(range(len(RAISERS)), 2):
+                changed = _implant(_implant(document, first, copy.deepcopy(RAISERS[a])), second, copy.deepcopy(RAISERS[b]))
+                yield f"{name} raiser[{a}] at {first}, raiser[{b}] at {second}", changed
+
+
 def groups() -> Iterator[tuple[str, list[tuple[str, Any]], Any]]:
     """(group, its cases, what must be left unchanged: ``None`` for each case itself, else that document).
 
@@ -451,6 +477,7 @@ def groups() -> Iterator[tuple[str, list[tuple[str, Any]], Any]]:
     for fmt, places in (("edc", IMPLANT_EDC), ("ob3", IMPLANT_OB3)):
         name = f"render:credentials/example_input.json {fmt} uniz status"
         yield f"values at the places read in {name}", list(implants(name, renders[name], places)), renders[name]
+        yield f"two faults at the places read in {name}", list(pairs(name, renders[name], places)), renders[name]
     yield "random changes", list(random_documents(changed, "change")), credentials
     yield "random documents", list(random_documents(changed, "document")), None
 
