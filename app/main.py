@@ -28,6 +28,8 @@ def _providers_of(db):
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    if error := settings.base_url_error():
+        raise RuntimeError(error)  # `serve` says so in one line before it starts; this stops any other launcher
     configure_logging(settings)
     runtime = Runtime(settings)
 
