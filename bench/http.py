@@ -64,7 +64,7 @@ def _env(tmp: Path, port: int) -> dict[str, str]:
     return env
 
 
-def _wait_up(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+def _wait_up(url: str, proc: subprocess.Popen, timeout: float = 180) -> None:  # a deadline for hangs (a loaded machine migrates slowly)
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -75,7 +75,7 @@ def _wait_up(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise RuntimeError("the service did not come up")
+    raise RuntimeError(f"timed out: the service did not answer /health within {timeout:g} s")
 
 
 def _in_process() -> tuple[float, float, float]:
