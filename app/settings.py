@@ -96,7 +96,9 @@ class Settings(BaseSettings):
 
     # -- verifier
     trust_registry_file: Path = Field(
-        data_dir("trust") / "registry.json", description="The operator's trust registry (JSON or YAML): issuers by DID or did:web prefix; this service's providers are trusted too."
+        data_dir("trust") / "registry.json",
+        description="The operator's trust registry (JSON or YAML): issuers by DID or did:web prefix; "
+        "this service's providers are trusted too."
     )
     challenge_ttl_seconds: int = Field(300, ge=10, le=86_400, description="How long a challenge from POST /challenges can be used (once) in a presentation.")
     verify_upload_max_bytes: int = Field(4_194_304, ge=1024, description="Largest file accepted by POST /verify/upload and the verification page (a wallet PDF included).")

@@ -59,5 +59,6 @@ def start(database_url: str, tmp_path, **overrides) -> LiveServer:
     else:
         alive = thread.is_alive()
         server.should_exit = True
-        raise RuntimeError(f"timed out: the live server did not answer /health within {timeout:g} s (its thread {'still runs' if alive else 'ended'})")
+        state = "still runs" if alive else "ended"
+        raise RuntimeError(f"timed out: the live server did not answer /health within {timeout:g} s (its thread {state})")
     return LiveServer(url, settings, app, server, thread)

@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import venv
-from pathlib import Path
 
 import pytest
 
@@ -74,8 +73,8 @@ def test_a_first_start_shows_progress_and_installs_no_test_extras(tmp_path):
     assert "Successfully installed" in out  # pip's own progress, not silenced
     assert "usage: microcred" in out
     py = repo / ".venv" / "bin" / "python"
-    has = subprocess.run([str(py), "-c", "import importlib.util as u; print([m for m in ('pytest', 'hypothesis', 'playwright', 'fastapi') if u.find_spec(m)])"],
-                         capture_output=True, text=True, check=True).stdout.strip()
+    probe = "import importlib.util as u; print([m for m in ('pytest', 'hypothesis', 'playwright', 'fastapi') if u.find_spec(m)])"
+    has = subprocess.run([str(py), "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
     assert has == "['fastapi']", has  # serving's dependencies only
     again = subprocess.run([python3, "dev.py", "run", "--help"], cwd=repo, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "dev.py:" not in again.stdout + again.stderr  # nothing installed the second time

@@ -130,7 +130,8 @@ def test_the_wheel_carries_what_the_service_reads(installed):
     names = set(zipfile.ZipFile(wheel).namelist())
     data = "microcred-0.1.0.data/data/share/microcred/"
     expected = [
-        "wallet_demo/__init__.py", "wallet_demo/templates/wallet.html", "wallet_demo/templates/verify.html", "wallet_demo/static/microcred.css",
+        "wallet_demo/__init__.py", "wallet_demo/templates/wallet.html", "wallet_demo/templates/verify.html",
+        "wallet_demo/static/microcred.css",
         "app/store/migrations/env.py", "app/store/migrations/script.py.mako", "app/credentials/example_input.json",
         data + "trust/registry.json", data + "contexts/manifest.json", data + "contexts/shacl/EDC-generic-full.ttl",
     ]
@@ -197,13 +198,14 @@ def test_the_installed_entrypoint_serves_health_ready_issuance_and_the_wallet(in
                 wait_until_up(url, process, timeout=START_TIMEOUT, path="/ready")
             except RuntimeError as exc:
                 pytest.fail(f"{exc}\n{log_tail(log)}")
-            where = subprocess.run([str(venv_dir / "bin" / "python"), "-c", "import app, wallet_demo; print(app.__file__); print(wallet_demo.__file__)"],
-                                   cwd=run_dir, env=env, capture_output=True, text=True, check=True).stdout.split()
+            probe = "import app, wallet_demo; print(app.__file__); print(wallet_demo.__file__)"
+            where = subprocess.run([str(venv_dir / "bin" / "python"), "-c", probe], cwd=run_dir, env=env,
+                                   capture_output=True, text=True, check=True).stdout.split()
             assert all(Path(p).is_relative_to(venv_dir) for p in where), where
             ready = httpx.get(url + "/ready", timeout=30)
             assert ready.status_code == 200, ready.text
-            created = subprocess.run(["microcred", "provider", "create", "--slug", "uniz", "--name", "University of Zed", "--country", "IE", "--json"],
-                                     cwd=run_dir, env=env, capture_output=True, text=True, timeout=120)
+            create = ["microcred", "provider", "create", "--slug", "uniz", "--name", "University of Zed", "--country", "IE", "--json"]
+            created = subprocess.run(create, cwd=run_dir, env=env, capture_output=True, text=True, timeout=120)
             assert created.returncode == 0, created.stderr
             made = json.loads(created.stdout.strip().splitlines()[-1])
             assert made["did"].startswith("did:web:credentials.example.edu:")
