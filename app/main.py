@@ -22,6 +22,8 @@ from wallet_demo import pages
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    if error := settings.base_url_error():
+        raise RuntimeError(error)  # `serve` says so in one line before it starts; this stops any other launcher
     configure_logging(settings)
     runtime = Runtime(settings)
 
