@@ -38,8 +38,9 @@ from typing import Any
 
 from app import strict_json
 from app.credentials import issue_from_specification, validate_input
+from app.credentials.open_badges import secured_form
 from app.errors import MalformedValueError, MicrocredError
-from app.issuance import FORMATS, PROOFS, Issuance
+from app.issuance import FORMATS, MICROCREDENTIAL_PURPOSES, PROOFS, Issuance
 from app.observability import CREDENTIALS_ISSUED
 from app.store import batches, specifications
 from app.store import credentials as credential_store
@@ -186,7 +187,8 @@ def _sign_many(runtime, signer, fmt: str, proof: str, profile, items: list[tuple
         if proof == "vc+jwt":
             out.append((vc_jose.secure(credential, signer).encode("ascii"), "application/vc+jwt"))
         else:
-            out.append((strict_json.dumps(runtime.engine.add_proof(credential, signer, suite=proof)).encode(), "application/vc+ld+json"))
+            secured = secured_form(runtime.engine.add_proof(credential, signer, suite=proof))
+            out.append((strict_json.dumps(secured).encode(), "application/vc+ld+json"))
     return out
 
 
@@ -332,7 +334,7 @@ class BatchRunner:
                 invalid.append((i, exc.errors or [{"pointer": "", "detail": exc.detail}]))
         ids = [f"urn:uuid:{uuid.uuid4()}" for _ in valid]
         with self.db.transaction() as session:
-            statuses = self.issuance.status_entries_many(session, provider, ids)
+            statuses = self.issuance.status_entries_many(session, provider, ids, MICROCREDENTIAL_PURPOSES)
         allocated = [(i, mc, ref, cid, entries, first) for (i, mc, ref), cid, (entries, first) in zip(valid, ids, statuses)]
         return _Prepared(now, allocated, invalid)
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from app import strict_json
 from app.credentials import IssuerProfile, issue_from_specification, render_edc, render_ob3, validate_input
+from app.credentials.open_badges import secured_form
 from app.errors import AuthError, ConflictError, MalformedValueError, NotFoundError
 from app.keys import ED25519, FileKeyStore, Signer
 from app.observability import CREDENTIALS_ISSUED
@@ -38,6 +39,8 @@ LD_MEDIA_TYPE = "application/vc+ld+json"
 VC1 = "https://www.w3.org/2018/credentials/v1"
 VC2 = "https://www.w3.org/ns/credentials/v2"
 STATUS_V1 = "https://www.w3.org/ns/credentials/status/v1"
+#: OB 3.0 (credentialStatus [0..1], §B.1.2) and the EDC shapes (sh:maxCount 1) allow one status entry: revocation.
+MICROCREDENTIAL_PURPOSES = ("revocation",)
 
 
 @dataclass(frozen=True)
@@ -224,9 +227,11 @@ class Issuance:
     def _status_entries(self, session, provider, credential_id: str) -> tuple[list[dict[str, Any]], Any]:
         return self.status_entries_many(session, provider, [credential_id])[0]
 
-    def status_entries_many(self, session, provider, credential_ids: list[str]) -> list[tuple[list[dict[str, Any]], Any]]:
+    def status_entries_many(
+        self, session, provider, credential_ids: list[str], purposes: tuple[str, ...] | None = None
+    ) -> list[tuple[list[dict[str, Any]], Any]]:
         """For each credential id: its ``BitstringStatusListEntry`` objects and its first allocation."""
-        purposes = ("revocation", "suspension") if self.settings.suspension_enabled else ("revocation",)
+        purposes = purposes or (("revocation", "suspension") if self.settings.suspension_enabled else ("revocation",))
         by_purpose = [status.allocate_many(session, provider.id, purpose, credential_ids, size=self.settings.status_list_size) for purpose in purposes]
         out = []
         for allocations in zip(*by_purpose):
@@ -247,13 +252,13 @@ class Issuance:
 
     # -- issuing
 
-    def _allocator(self, provider):
+    def _allocator(self, provider, purposes: tuple[str, ...] | None = None):
         """The allocation step of ``_idempotent``: a fresh credential id, its status entries from indices
         this process has reserved, and the allocation rows ``keep`` will write with the credential."""
 
         def allocate(prepared):
             credential_id = f"urn:uuid:{uuid.uuid4()}"
-            purposes = ("revocation", "suspension") if self.settings.suspension_enabled else ("revocation",)
+            purposes = allocate.purposes
             entries, rows = [], []
             for purpose in purposes:
                 list_id, index, seq = self._reserved.take(provider.id, purpose)
@@ -264,12 +269,13 @@ class Issuance:
                 rows.append((list_id, index, seq, credential_id))
             return credential_id, entries, status.Allocation(rows[0][0], rows[0][1], purposes[0]), rows
 
+        allocate.purposes = purposes or (("revocation", "suspension") if self.settings.suspension_enabled else ("revocation",))
         return allocate
 
     def _sign(self, credential: dict[str, Any], signer: Signer, proof: str) -> tuple[bytes, str]:
         if proof == "vc+jwt":
             return vc_jose.secure(credential, signer).encode("ascii"), MEDIA_TYPES["vc+jwt"]
-        secured = self.runtime.engine.add_proof(credential, signer, suite=proof)
+        secured = secured_form(self.runtime.engine.add_proof(credential, signer, suite=proof))
         return strict_json.dumps(secured).encode(), LD_MEDIA_TYPE
 
     def render(self, provider, mc, *, fmt: str, credential_id: str, issued: datetime, status_entries: list[dict] | None) -> dict[str, Any]:
@@ -409,7 +415,8 @@ class Issuance:
             )
             return Issued(credential_id, media_type, body, fmt, proof), record
 
-        return lambda: self.validate(payload, provider), self._allocator(provider), sign, credential_store.insert_credential
+        allocate = self._allocator(provider, MICROCREDENTIAL_PURPOSES)
+        return lambda: self.validate(payload, provider), allocate, sign, credential_store.insert_credential
 
     def list(self, provider, *, limit: int, cursor: str | None, fmt: str | None) -> dict[str, Any]:
         with self.db.read() as session:
@@ -508,9 +515,11 @@ class Issuance:
                 status.set_credential_status(session, provider.id, credential_id, "revocation", True, by=provider.slug, reason=reason)
             elif new_status == "suspended":
                 self._need_suspension()
+                status.require_entry(session, provider.id, credential_id, "suspension")
                 status.set_credential_status(session, provider.id, credential_id, "suspension", True, by=provider.slug, reason=reason)
             elif new_status == "active":
                 self._need_suspension()
+                status.require_entry(session, provider.id, credential_id, "suspension")
                 if status.credential_status(session, provider.id, credential_id, "revocation"):
                     raise ConflictError("a revoked credential cannot be made active again", code="REVOCATION_IS_FINAL")
                 status.set_credential_status(session, provider.id, credential_id, "suspension", False, by=provider.slug, reason=reason)

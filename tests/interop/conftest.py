@@ -76,3 +76,15 @@ def issuers(live):
 def node_modules() -> Path:
     _need_node()
     return INTEROP / "node_modules"
+
+
+@pytest.fixture(scope="session")
+def edc_shapes():
+    """The EDC generic-full shapes together with the edc-generic-no-cv shapes they ``owl:import`` (pyshacl does not
+    follow the import: the structural rules, credentialStatus ``sh:maxCount 1`` among them, are in the imported file)."""
+    import rdflib
+
+    shapes = rdflib.Graph()
+    for name in ("EDC-generic-full.ttl", "EDC-generic-no-cv.ttl"):
+        shapes.parse(ROOT / "contexts" / "shacl" / name)
+    return shapes
