@@ -121,6 +121,7 @@ class Verifier:
             return report
         report.checks.append(self._binding(report.issuer, out.result.proofs, "issuer", "assertionMethod"))
         self._rest(credential, report)
+        _jwt_validity(report, out.claims, self.clock())
         return report
 
     def verify_presentation(self, vp: dict[str, Any], *, challenge: str | None, domain: str | None, proof_only: bool = False) -> Report:
@@ -259,6 +260,14 @@ def _envelope_payload(envelope: dict[str, Any]) -> str:
         except (ValueError, UnicodeDecodeError):
             raise NotACredential("the enveloped credential is not valid base64") from None
     return urllib.parse.unquote(data)
+
+
+def _jwt_validity(report: Report, claims: dict[str, Any] | None, now: datetime) -> None:
+    """The JWT's own exp/nbf count as well as validFrom/validUntil (VC-JOSE-COSE §3.1.1, RFC 7519 §4.1.4-5)."""
+    why = vc_jose.claims_validity(claims, now)
+    validity = report.check("validity")
+    if why and validity is not None and validity.outcome == "passed":
+        validity.outcome, validity.reason, validity.code = "failed", why, "RANGE_ERROR"
 
 
 def _fold_data_loss(report: Report, result) -> None:
