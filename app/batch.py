@@ -39,6 +39,7 @@ from typing import Any
 from app import strict_json
 from app.credentials import issue_from_specification, validate_input
 from app.credentials.open_badges import secured_form
+from app.dids.jose_keys import jose_kid_for
 from app.errors import MalformedValueError, MicrocredError
 from app.issuance import FORMATS, MICROCREDENTIAL_PURPOSES, PROOFS, Issuance
 from app.observability import CREDENTIALS_ISSUED
@@ -185,7 +186,7 @@ def _sign_many(runtime, signer, fmt: str, proof: str, profile, items: list[tuple
     for mc, credential_id, entries, issued in items:
         credential = renderer(mc, issuer=profile, credential_id=credential_id, issued=issued, status_entry=entries)
         if proof == "vc+jwt":
-            out.append((vc_jose.secure(credential, signer).encode("ascii"), "application/vc+jwt"))
+            out.append((vc_jose.secure(credential, signer, kid=jose_kid_for(signer)).encode("ascii"), "application/vc+jwt"))
         else:
             secured = secured_form(runtime.engine.add_proof(credential, signer, suite=proof))
             out.append((strict_json.dumps(secured).encode(), "application/vc+ld+json"))

@@ -22,6 +22,7 @@ from typing import Any
 from app import strict_json
 from app.credentials import IssuerProfile, issue_from_specification, render_edc, render_ob3, validate_input
 from app.credentials.open_badges import secured_form
+from app.dids.jose_keys import jose_kid_for, with_jwk_methods
 from app.errors import AuthError, ConflictError, MalformedValueError, NotFoundError
 from app.keys import ED25519, FileKeyStore, Signer
 from app.observability import CREDENTIALS_ISSUED
@@ -161,13 +162,13 @@ class Issuance:
             keys = providers.list_signing_keys(session, provider.id, include_retired=True)
         methods = [{"id": k.kid, "type": "Multikey", "controller": provider.did, "publicKeyMultibase": k.public_multibase} for k in keys if k.public_multibase]
         ids = [m["id"] for m in methods]
-        return {
+        return with_jwk_methods({
             "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
             "id": provider.did,
             "verificationMethod": methods,
             "assertionMethod": ids,
             "authentication": ids,
-        }
+        })
 
     def local_did_document(self, did: str, fresh: bool = False) -> dict[str, Any] | None:
         """The DID document of a did:web this service hosts (``did:web:<host>:issuers:<slug>``), else None.
@@ -274,7 +275,7 @@ class Issuance:
 
     def _sign(self, credential: dict[str, Any], signer: Signer, proof: str) -> tuple[bytes, str]:
         if proof == "vc+jwt":
-            return vc_jose.secure(credential, signer).encode("ascii"), MEDIA_TYPES["vc+jwt"]
+            return vc_jose.secure(credential, signer, kid=jose_kid_for(signer)).encode("ascii"), MEDIA_TYPES["vc+jwt"]
         secured = secured_form(self.runtime.engine.add_proof(credential, signer, suite=proof))
         return strict_json.dumps(secured).encode(), LD_MEDIA_TYPE
 

@@ -60,8 +60,9 @@ def issuer_id(credential: dict[str, Any]) -> str | None:
     return issuer if isinstance(issuer, str) else None
 
 
-def secure(credential: dict[str, Any], signer: Signer, *, now: datetime | None = None) -> str:
-    """The credential as a compact JWS with ``typ: vc+jwt`` (VC-JOSE-COSE §3.1.1)."""
+def secure(credential: dict[str, Any], signer: Signer, *, now: datetime | None = None, kid: str | None = None) -> str:
+    """The credential as a compact JWS with ``typ: vc+jwt`` (VC-JOSE-COSE §3.1.1); ``kid`` names another
+    verification method of the same key (its JsonWebKey form), the signer's own by default."""
     if not isinstance(credential, dict) or "proof" in credential:
         raise ProofError("a credential secured with JOSE is a JSON object without an embedded proof", code="PROOF_GENERATION_ERROR")
     alg = ALG_FOR_KEY.get(signer.key_type)
@@ -80,7 +81,7 @@ def secure(credential: dict[str, Any], signer: Signer, *, now: datetime | None =
         payload["nbf"] = int(parse_datetime_stamp(credential["validFrom"], field="validFrom").timestamp())
     if "validUntil" in credential:
         payload["exp"] = int(parse_datetime_stamp(credential["validUntil"], field="validUntil").timestamp())
-    header = {"alg": alg, "kid": signer.verification_method, "typ": TYP, "cty": "vc"}
+    header = {"alg": alg, "kid": kid or signer.verification_method, "typ": TYP, "cty": "vc"}
     signing_input = _b64u(json.dumps(header, separators=(",", ":")).encode()) + "." + _b64u(strict_json.dumps(payload).encode())
     return signing_input + "." + _b64u(signer.sign(signing_input.encode("ascii")))
 

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from app.credentials import eu_completeness, mandatory_score
+from app.dids.jose_keys import jose_kid
 from app.status import bitstring
 
 
@@ -217,7 +218,12 @@ def test_did_web_document_and_key_rotation(live, client, provider, example_input
     assert doc["id"] == provider[0].did and provider[0].did.startswith("did:web:127.0.0.1%3A")
     new_kid = live.app.state.issuance.rotate_key(slug)
     doc = httpx.get(f"{live.url}/issuers/{slug}/did.json").json()
-    assert len(doc["verificationMethod"]) == 2 and new_kid in doc["assertionMethod"]
+    multikeys = [m for m in doc["verificationMethod"] if m["type"] == "Multikey"]
+    assert len(multikeys) == 2 and new_kid in doc["assertionMethod"]
+    # each key is published in its JOSE form too (a JsonWebKey method, the kid of a vc+jwt)
+    jwks = {m["id"]: m for m in doc["verificationMethod"] if m["type"] == "JsonWebKey"}
+    assert len(jwks) == 2 and jose_kid(new_kid) in jwks and jose_kid(new_kid) in doc["assertionMethod"]
+    assert jwks[jose_kid(new_kid)]["publicKeyJwk"]["crv"] == "Ed25519"
     after = _issue(client, example_input).json()
     assert after["proof"][0]["verificationMethod"] == new_kid  # OB3: proof is an array (OB 3.0 §B.1.2)
     verifier = live.app.state.runtime.verifier

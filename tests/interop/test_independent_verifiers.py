@@ -68,6 +68,9 @@ def test_issued_credential_verifies_in_independent_verifiers(issuers, independen
         jose = verdict["jose"]
         assert jose["verified"], jose
         assert jose["typ"] == "vc+jwt" and jose["alg"] == "EdDSA"
+        # a did:web key is published as a JsonWebKey method too, and the JWT's kid names it; a did:key document
+        # is derived from the DID (Multikey only), which jose's caller converts
+        assert jose["usedPublicKeyJwk"] is (method == "web"), jose
         assert jose["payload"]["id"] == _jwt_payload(credential)["id"]
         return
     db, dcc = verdict["digitalbazaar"], verdict["dcc"]
