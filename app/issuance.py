@@ -21,6 +21,7 @@ from typing import Any
 
 from app import strict_json
 from app.credentials import IssuerProfile, issue_from_specification, render_edc, render_ob3, validate_input
+from app.credential_ids import client_credential_id
 from app.credentials.open_badges import secured_form
 from app.dids.jose_keys import jose_kid_for, with_jwk_methods
 from app.errors import AuthError, ConflictError, MalformedValueError, NotFoundError
@@ -253,12 +254,12 @@ class Issuance:
 
     # -- issuing
 
-    def _allocator(self, provider, purposes: tuple[str, ...] | None = None):
+    def _allocator(self, provider, purposes: tuple[str, ...] | None = None, id_of=None):
         """The allocation step of ``_idempotent``: a fresh credential id, its status entries from indices
         this process has reserved, and the allocation rows ``keep`` will write with the credential."""
 
         def allocate(prepared):
-            credential_id = f"urn:uuid:{uuid.uuid4()}"
+            credential_id = (id_of(prepared) if id_of else None) or f"urn:uuid:{uuid.uuid4()}"
             purposes = allocate.purposes
             entries, rows = [], []
             for purpose in purposes:
@@ -450,7 +451,8 @@ class Issuance:
         if not isinstance(credential, dict):
             raise MalformedValueError("credential must be a JSON object", errors=[{"pointer": "/credential", "detail": "required object"}])
         options = options if isinstance(options, dict) else {}
-        for forbidden in ("proof", "credentialStatus", "id"):
+        client_credential_id(self.db, credential)  # an absolute URL not used before, or absent
+        for forbidden in ("proof", "credentialStatus"):
             if forbidden in credential:
                 raise MalformedValueError(
                     f"the issuer sets {forbidden}; a client cannot", code="FORBIDDEN_PROPERTY", errors=[{"pointer": f"/credential/{forbidden}", "detail": "set by the issuer"}]
@@ -500,7 +502,7 @@ class Issuance:
             )
             return Issued(credential_id, media_type, body, "vc", proof), record
 
-        return self._allocator(provider), sign, credential_store.insert_credential
+        return self._allocator(provider, id_of=lambda prepared: prepared[0].get("id")), sign, credential_store.insert_credential
 
     # -- reading and status changes
 
