@@ -19,6 +19,7 @@ from app.errors import MicrocredError
 from app.jsonld import ContextLoader, to_quads
 from app.proofs import ProofEngine, vc_jose
 from app.proofs.cryptosuites import suite_for_proof
+from app.verification.jades import is_jades, jades_report
 from app.verification.report import Check, Report
 from app.xsd import parse_datetime_stamp
 
@@ -79,6 +80,8 @@ class Verifier:
             return self.verify_jwt(value, proof_only=proof_only)
         if not isinstance(value, dict):
             raise NotACredential("a credential is a JSON object")
+        if is_jades(value):
+            return jades_report(value, lambda credential: self._well_formed(credential, expand=True))
         types = _types(value)
         if "VerifiablePresentation" in types or presentation:
             return self.verify_presentation(value, challenge=challenge, domain=domain, proof_only=proof_only)
