@@ -22,6 +22,7 @@ from typing import Any
 from app import strict_json
 from app.credentials import IssuerProfile, issue_from_specification, render_edc, render_ob3, validate_input
 from app.credential_ids import client_credential_id
+from app.verification.well_formed import require_well_formed
 from app.credentials.open_badges import secured_form
 from app.dids.jose_keys import jose_kid_for, with_jwk_methods
 from app.errors import AuthError, ConflictError, MalformedValueError, NotFoundError
@@ -452,6 +453,8 @@ class Issuance:
             raise MalformedValueError("credential must be a JSON object", errors=[{"pointer": "/credential", "detail": "required object"}])
         options = options if isinstance(options, dict) else {}
         client_credential_id(self.db, credential)  # an absolute URL not used before, or absent
+        # the verifier's rules (app/verification/well_formed.py); an absent issuer is the caller's, status is refused below
+        require_well_formed(credential, skip=("credentialStatus",) if "issuer" in credential else ("issuer", "credentialStatus"))
         for forbidden in ("proof", "credentialStatus"):
             if forbidden in credential:
                 raise MalformedValueError(

@@ -21,6 +21,7 @@ from app.proofs import ProofEngine, vc_jose
 from app.proofs.cryptosuites import suite_for_proof
 from app.verification.jades import is_jades, jades_report
 from app.verification.report import Check, Report
+from app.verification.well_formed import credential_problems
 from app.xsd import parse_datetime_stamp
 
 VC1 = "https://www.w3.org/2018/credentials/v1"
@@ -171,6 +172,9 @@ class Verifier:
                 missing.append("issuanceDate")
         if missing:
             return Check("well_formed", "failed", f"required properties missing: {', '.join(missing)}", "MALFORMED_VALUE_ERROR")
+        if not presentation and (found := credential_problems(doc)):
+            return Check("well_formed", "failed", f"{found[0][0][1:]}: {found[0][1]}", "MALFORMED_VALUE_ERROR",
+                         {"errors": [{"pointer": p, "detail": d} for p, d in found]})
         for ctx in contexts:
             if isinstance(ctx, str) and ctx not in self.loader:
                 return Check("well_formed", "failed", f"context {ctx[:120]} is not in the pinned set; contexts are never fetched", "CONTEXT_NOT_ALLOWED")
