@@ -20,9 +20,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app import strict_json
-from app.credentials import IssuerProfile, issue_from_specification, render_edc, render_ob3, validate_input
 from app.credential_ids import client_credential_id
-from app.verification.well_formed import require_well_formed
+from app.credentials import IssuerProfile, issue_from_specification, render_edc, render_ob3, validate_input
 from app.credentials.open_badges import secured_form
 from app.dids.jose_keys import jose_kid_for, with_jwk_methods
 from app.errors import AuthError, ConflictError, MalformedValueError, NotFoundError
@@ -33,6 +32,7 @@ from app.runtime import Runtime
 from app.status import bitstring
 from app.store import Database, idempotency, providers, specifications, status
 from app.store import credentials as credential_store
+from app.verification.well_formed import require_well_formed
 from app.xsd import format_datetime_stamp
 
 FORMATS = ("ob3", "edc")
