@@ -245,12 +245,30 @@ def _verify(args: argparse.Namespace) -> int:
         raw = _read_input(args.input)
     except OSError as exc:
         return _fail(str(exc))
+    _see_own_issuers(runtime)
     report = verify_input(runtime, raw, proof_only=args.proof_only, challenge=args.challenge, domain=args.domain)
     if report.get("unusable"):
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return 2
     print(json.dumps(report, indent=2, ensure_ascii=False))
     return 0 if report["verified"] else 1
+
+
+def _see_own_issuers(runtime) -> None:
+    """The same view of the service's own issuers as the HTTP verifier (``Issuance.attach_own_data``), when its
+    database is there; without one the command verifies as any outside verifier would."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.errors import MicrocredError
+    from app.issuance import Issuance
+    from app.store import open_database
+
+    try:
+        issuance = Issuance(runtime, open_database(runtime.settings, migrate=False))
+        issuance.providers.list()  # a database with this service's schema, or none
+        issuance.attach_own_data()
+    except (MicrocredError, OSError, RuntimeError, SQLAlchemyError) as exc:  # no database: verify as an outsider
+        print(f"microcred: the service's own issuers are not known here ({str(exc)[:200]})", file=sys.stderr)
 
 
 def _provider(args: argparse.Namespace) -> int:

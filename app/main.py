@@ -38,8 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # This service's providers count as trusted issuers, and what it publishes itself (its did:web
         # documents, its status lists) is read from its own data rather than fetched over the network:
         # authoritative, always current, no loopback needed.
-        runtime.attach_local(providers=issuance.providers.list, did_documents=issuance.providers.local_did_document,
-                             status_lists=issuance.status_lists.local_credential)
+        issuance.attach_own_data()
         app.state.verification = VerificationService(runtime.verifier, db, settings)
         tune_gc()
         if settings.tracemalloc_dir:

@@ -39,7 +39,8 @@ from typing import Any
 from app import strict_json
 from app.credentials import FORMATS, RENDERERS, issue_from_specification, validate_input
 from app.errors import MalformedValueError, MicrocredError
-from app.issuance.service import Issuance
+from app.issuance.service import Issuance, secure
+from app.issuance.status_lists import MICROCREDENTIAL_PURPOSES
 from app.observability import CREDENTIALS_ISSUED
 from app.proofs import MEDIA_TYPES, PROOF_FORMATS, vc_jose
 from app.store import batches, providers, specifications
@@ -181,10 +182,7 @@ def _sign_many(runtime, signer, fmt: str, proof: str, profile, items: list[tuple
     renderer = RENDERERS[fmt]
     for mc, credential_id, entries, issued in items:
         credential = renderer(mc, issuer=profile, credential_id=credential_id, issued=issued, status_entry=entries)
-        if proof == vc_jose.PROOF_FORMAT:
-            out.append((vc_jose.secure(credential, signer).encode("ascii"), MEDIA_TYPES[proof]))
-        else:
-            out.append((strict_json.dumps(runtime.engine.add_proof(credential, signer, suite=proof)).encode(), MEDIA_TYPES[proof]))
+        out.append((secure(runtime.engine, credential, signer, proof), MEDIA_TYPES[proof]))
     return out
 
 
@@ -324,8 +322,8 @@ class BatchRunner:
                 invalid.append((i, exc.errors or [{"pointer": "", "detail": exc.detail}]))
         ids = [f"urn:uuid:{uuid.uuid4()}" for _ in valid]
         with self.db.transaction() as session:
-            statuses = self.issuance.status_lists.allocate_many(session, provider, ids)
-        allocated = [(i, mc, ref, cid, e.entries, e.first) for (i, mc, ref), cid, e in zip(valid, ids, statuses)]
+            statuses = self.issuance.status_lists.allocate_many(session, provider, ids, MICROCREDENTIAL_PURPOSES)
+        allocated = [(i, mc, ref, cid, e.entries, e.first) for (i, mc, ref), cid, e in zip(valid, ids, statuses, strict=True)]
         return _Prepared(now, allocated, invalid)
 
     def _store(self, job_id: str, provider, request: BatchRequest, prepared: _Prepared, signed: list[tuple[bytes, str]]) -> None:

@@ -20,7 +20,9 @@ from app.jsonld import ContextLoader, to_quads
 from app.proofs import ProofEngine, vc_jose
 from app.proofs.cryptosuites import suite_for_proof
 from app.vcdm import VC1, VC2, issuer_id, types
+from app.verification.jades import is_jades, jades_report
 from app.verification.report import Check, Report
+from app.verification.well_formed import credential_problems
 from app.xsd import parse_datetime_stamp
 
 LEEWAY = timedelta(seconds=60)
@@ -78,6 +80,8 @@ class Verifier:
             return self.verify_jwt(value, proof_only=proof_only)
         if not isinstance(value, dict):
             raise NotACredential("a credential is a JSON object")
+        if is_jades(value):
+            return jades_report(value, lambda credential: self._well_formed(credential, expand=True))
         kinds = types(value)
         if "VerifiablePresentation" in kinds or presentation:
             return self.verify_presentation(value, challenge=challenge, domain=domain, proof_only=proof_only)
@@ -120,6 +124,7 @@ class Verifier:
             return report
         report.checks.append(self._binding(report.issuer, out.result.proofs, "issuer", "assertionMethod"))
         self._rest(credential, report)
+        _jwt_validity(report, out.claims, self.clock())
         return report
 
     def verify_presentation(self, vp: dict[str, Any], *, challenge: str | None, domain: str | None, proof_only: bool = False) -> Report:
@@ -166,6 +171,9 @@ class Verifier:
                 missing.append("issuanceDate")
         if missing:
             return Check("well_formed", "failed", f"required properties missing: {', '.join(missing)}", "MALFORMED_VALUE_ERROR")
+        if not presentation and (found := credential_problems(doc)):
+            return Check("well_formed", "failed", f"{found[0][0][1:]}: {found[0][1]}", "MALFORMED_VALUE_ERROR",
+                         {"errors": [{"pointer": p, "detail": d} for p, d in found]})
         for ctx in contexts:
             if isinstance(ctx, str) and ctx not in self.loader:
                 return Check("well_formed", "failed", f"context {ctx[:120]} is not in the pinned set; contexts are never fetched", "CONTEXT_NOT_ALLOWED")
@@ -248,6 +256,14 @@ def _envelope_payload(envelope: dict[str, Any]) -> str:
         except (ValueError, UnicodeDecodeError):
             raise NotACredential("the enveloped credential is not valid base64") from None
     return urllib.parse.unquote(data)
+
+
+def _jwt_validity(report: Report, claims: dict[str, Any] | None, now: datetime) -> None:
+    """The JWT's own exp/nbf count as well as validFrom/validUntil (VC-JOSE-COSE §3.1.1, RFC 7519 §4.1.4-5)."""
+    why = vc_jose.claims_validity(claims, now)
+    validity = report.check("validity")
+    if why and validity is not None and validity.outcome == "passed":
+        validity.outcome, validity.reason, validity.code = "failed", why, "RANGE_ERROR"
 
 
 def _fold_data_loss(report: Report, result) -> None:
