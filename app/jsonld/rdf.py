@@ -28,8 +28,8 @@ from typing import Any
 import pyoxigraph as ox
 
 from app.errors import CanonicalizationLimitError, ContextError, DataLossError, MalformedValueError, MicrocredError
-from app.jsonld.embedded import check_contexts
 from app.jsonld import to_rdf
+from app.jsonld.embedded import check_contexts
 from app.jsonld.loader import ContextLoader
 from app.jsonld.rdfc import Quad
 

@@ -20,7 +20,6 @@ from app.status.bitstring import read_status
 from app.verification.report import Check, Report
 from app.xsd import parse_datetime_stamp
 
-
 #: Clock skew tolerated on a status list's validFrom (as the verifier tolerates on a credential's).
 LEEWAY = timedelta(seconds=60)
 
