@@ -40,7 +40,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         server = live_server.start(f"sqlite:///{tmp}/bench.db", Path(tmp), rate_limit_enabled=False)
         try:
-            _, key = server.app.state.issuance.create_provider(slug="bench", name="Bench", country="IE", homepage="https://bench.example")
+            _, key = server.app.state.issuance.providers.create(slug="bench", name="Bench", country="IE", homepage="https://bench.example")
             limit = server.settings.max_body_bytes
             with httpx.Client(base_url=server.url, timeout=600) as client:
                 r = client.post("/microcredentials", json={"microcredential": example}, headers={"Authorization": f"Bearer {key}"})
