@@ -79,10 +79,11 @@ def _serve(args: argparse.Namespace) -> int:
         _demo_provider(settings)
     print(f"microcred: serving on http://{host}:{port} with {workers} worker(s)", flush=True)
     print(f"microcred: wallet: {settings.base_url.rstrip('/')}/wallet", flush=True)
-    # uvloop + httptools: the default asyncio loop lost TCP_NODELAY with several workers (performance-baseline.md).
+    # uvloop + httptools: the default asyncio loop lost TCP_NODELAY with several workers (performance-baseline.md);
+    # httptools with a header-read timeout (app/http_protocol.py).
     # log_config=None keeps our JSON logging; access_log=False: ours replaces uvicorn's, which logs query strings.
     options = dict(
-        app="app.main:create_app", factory=True, loop="uvloop", http="httptools",
+        app="app.main:create_app", factory=True, loop="uvloop", http="app.http_protocol:HeaderTimeoutHttpToolsProtocol",
         log_config=None, log_level=settings.log_level.lower(), access_log=False, forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     if workers > 1:

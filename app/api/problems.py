@@ -67,10 +67,17 @@ def problem_responses(*statuses: int, descriptions: dict[int, str] | None = None
     }
 
 
+#: RFC 9110 §11.6.1: a 401 "MUST send a WWW-Authenticate header field containing at least one challenge";
+#: the API's scheme is the Bearer token of RFC 6750 §3 (an API key in ``Authorization: Bearer``).
+BEARER_CHALLENGE = 'Bearer realm="microcred"'
+
+
 def problem(status: int, code: str, title: str, detail: str, *, errors: list[dict] | None = None, headers: dict | None = None) -> JSONResponse:
     body = {"type": TYPE_BASE + code.lower().replace("_", "-"), "title": title, "status": status, "detail": detail, "code": code}
     if errors:
         body["errors"] = errors
+    if status == 401 and not any(k.lower() == "www-authenticate" for k in (headers or {})):
+        headers = {**(headers or {}), "WWW-Authenticate": BEARER_CHALLENGE}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
@@ -82,7 +89,7 @@ def _pointer(loc: tuple) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(MicrocredError)
     async def _domain(request: Request, exc: MicrocredError) -> JSONResponse:
-        return problem(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors or None)
+        return problem(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors or None, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

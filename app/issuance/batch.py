@@ -38,6 +38,7 @@ from typing import Any
 
 from app import strict_json
 from app.credentials import FORMATS, RENDERERS, issue_from_specification, validate_input
+from app.credentials.validity import check_validity_period
 from app.errors import MalformedValueError, MicrocredError
 from app.issuance.service import Issuance, secure
 from app.issuance.status_lists import MICROCREDENTIAL_PURPOSES
@@ -316,6 +317,7 @@ class BatchRunner:
                     mc = issue_from_specification(spec, record, ects_min=self.settings.ects_min, ects_max=self.settings.ects_max, now=now)
                 else:
                     mc = validate_input(record, ects_min=self.settings.ects_min, ects_max=self.settings.ects_max, now=now)
+                check_validity_period(None, mc.validUntil, now=now, max_years=self.settings.max_validity_years)
                 learner = mc.learner
                 valid.append((i, mc, learner.id or (str(learner.email) if getattr(learner, "email", None) else None)))
             except MicrocredError as exc:

@@ -33,6 +33,7 @@ import anyio.to_thread
 from app import strict_json
 from app.credentials import FORMATS, RENDERERS, IssuerProfile, MicroCredentialInput, issue_from_specification, validate_input, warnings
 from app.credentials.open_badges import secured_form
+from app.credentials.validity import check_document_validity, check_validity_period
 from app.dids.jose_keys import jose_kid_for
 from app.errors import MalformedValueError
 from app.issuance.credential_ids import client_credential_id
@@ -318,6 +319,7 @@ class Issuance:
                     errors=[{"pointer": "/microcredential", "detail": "required"}],
                 )
             mc = validate_input(data, **limits)
+        check_validity_period(None, mc.validUntil, now=now, max_years=self.settings.max_validity_years)
         learner = mc.learner
         return mc, spec_id, learner.id or (str(learner.email) if getattr(learner, "email", None) else None)
 
@@ -361,6 +363,7 @@ class Issuance:
             if STATUS_V1 not in ctx:
                 ctx.append(STATUS_V1)  # BitstringStatusListEntry is defined for VC 1.1 documents there
             doc["@context"] = ctx
+        check_document_validity(doc, now=datetime.now(UTC), max_years=self.settings.max_validity_years, pointer="/credential")
         # Validate the document as it will be signed (contexts, data loss) before anything is allocated.
         probe_url = self.status_lists.url("probe")
         to_quads(dict(doc, id=_PROBE_ID, credentialStatus=[bitstring_entry(probe_url, 0, "revocation")]), self.runtime.loader)

@@ -14,7 +14,6 @@ VC 1.1 JWTs (a ``vc`` claim, VC Data Model 1.1 §6.3.1) are read too.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,8 +25,10 @@ from jwcrypto.common import JWException
 
 from app import strict_json
 from app.dids.resolver import relationship_allows
-from app.errors import MicrocredError, ProofError
+from app.errors import CryptoError, MicrocredError, ProofError
+from app.keys.b64url import decode as b64u_decode
 from app.keys.b64url import encode as _b64u
+from app.keys.b64url import encoded_length
 from app.keys.methods import public_key_from_method
 from app.keys.signer import ED25519, P256, Signer
 from app.proofs.data_integrity import ProofResult, ResolveMethod, VerificationResult
@@ -45,13 +46,22 @@ JWT_CLAIMS = ("iss", "sub", "aud", "exp", "nbf", "iat", "jti", "cnf")
 LEEWAY = timedelta(seconds=60)
 
 
-def _b64u_decode(part: str, what: str) -> bytes:
-    if not part or any(c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" for c in part):
-        raise ProofError(f"JWS {what} is not base64url", code="MALFORMED_PROOF_ERROR")
+#: Most bytes of a JOSE header this service reads (``alg``, ``typ``, ``cty`` and a ``kid`` DID URL of at
+#: most 2048 characters, DID Core §3.1 as app.dids.resolver caps it), and of a signature (EdDSA and ES256: 64).
+MAX_HEADER_BYTES = 4096
+MAX_SIGNATURE_BYTES = 64
+#: A payload is at most what strict_json.loads parses by default (the request body limit's default).
+MAX_PAYLOAD_BYTES = 1_048_576
+
+
+def _b64u_decode(part: str, what: str, max_bytes: int) -> bytes:
+    """RFC 7515 §7.1: a JWS part, length-checked before it is decoded (app.keys.b64url)."""
+    if not part:
+        raise ProofError(f"JWS {what} is empty", code="MALFORMED_PROOF_ERROR")
     try:
-        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-    except ValueError:
-        raise ProofError(f"JWS {what} is not base64url", code="MALFORMED_PROOF_ERROR") from None
+        return b64u_decode(part, what=f"JWS {what}", max_chars=encoded_length(max_bytes), code="MALFORMED_PROOF_ERROR")
+    except CryptoError as exc:
+        raise ProofError(exc.detail, code="MALFORMED_PROOF_ERROR") from None
 
 
 def secure(credential: dict[str, Any], signer: Signer, *, now: datetime | None = None, kid: str | None = None) -> str:
@@ -123,10 +133,12 @@ def verify(
             raise ProofError("encrypted JWTs (JWE) are not accepted", code="MALFORMED_PROOF_ERROR")
         if len(parts) != 3:
             raise ProofError("a compact JWS has three dot-separated parts", code="PARSING_ERROR")
-        header = strict_json.loads(_b64u_decode(parts[0], "header"), max_depth=8)
+        # RFC 7515 §7.1: every part is length-checked before it is decoded (app.keys.b64url); the payload is at
+        # most what strict_json would parse, the signature exactly what EdDSA or ES256 writes.
+        header = strict_json.loads(_b64u_decode(parts[0], "header", MAX_HEADER_BYTES), max_depth=8)
         if not isinstance(header, dict):
             raise ProofError("the JWS header is not a JSON object", code="MALFORMED_PROOF_ERROR")
-        payload = strict_json.loads(_b64u_decode(parts[1], "payload"))
+        payload = strict_json.loads(_b64u_decode(parts[1], "payload", MAX_PAYLOAD_BYTES))
         if not isinstance(payload, dict):
             raise ProofError("the JWS payload is not a JSON object", code="MALFORMED_PROOF_ERROR")
         credential = _credential_from_payload(payload)
@@ -150,6 +162,7 @@ def verify(
         issuer = issuer_id(credential)
         if iss is not None and iss != issuer:
             raise ProofError("the JWT iss does not match the credential's issuer", code="PROOF_VERIFICATION_ERROR")
+        _b64u_decode(parts[2], "signature", MAX_SIGNATURE_BYTES)  # before jwcrypto decodes it
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise ProofError("the JWS header names no kid", code="INVALID_VERIFICATION_METHOD")
