@@ -11,9 +11,9 @@ transaction (in a pool of processes, one per core, for large batches) while the 
 validated and allocated; then the credentials and the per-record results are written in one
 transaction. A process
 killed mid-batch therefore leaves no credential without its record and never reuses an index (an
-index allocated for a chunk that was never written stays unused). Another worker resumes the job from
-the first unrecorded row once the heartbeat is stale; a row recorded twice is refused by the store, so
-nothing is issued twice.
+index allocated for a chunk that was never written stays unused). Any worker resumes the job from
+the first unrecorded row within seconds of its lease lapsing (app/batch_leases.py); a row recorded twice
+is refused by the store, so nothing is issued twice.
 
 CSV layout (with ``specificationId``; UTF-8, a header row, comma-separated):
 ``email,learner_id,given_name,family_name,date_of_birth,awarded_at,grade,external_id,national_id,national_id_country``.
@@ -33,16 +33,18 @@ import uuid
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from app import strict_json
+from app.batch_leases import LeaseKeeper, LeaseLost
 from app.credentials import issue_from_specification, validate_input
 from app.errors import MalformedValueError, MicrocredError
 from app.issuance import FORMATS, PROOFS, Issuance
 from app.observability import CREDENTIALS_ISSUED
 from app.store import batches, specifications
 from app.store import credentials as credential_store
+from app.store.unavailable import DatabaseUnavailable
 
 log = logging.getLogger("microcred.batch")
 
@@ -50,7 +52,6 @@ CSV_COLUMNS = (
     "email", "learner_id", "given_name", "family_name", "date_of_birth", "awarded_at", "grade", "external_id", "national_id", "national_id_country",
 )
 CHUNK = 500
-STALE = timedelta(seconds=120)
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,7 @@ class BatchRunner:
         self._pool: ProcessPoolExecutor | None = None
         self._closing = False
         self._processes = self.settings.batch_processes or (os.cpu_count() or 1)
+        self.leases = LeaseKeeper(self.db, self.start)
 
     def _signing_pool(self) -> ProcessPoolExecutor:
         """The signing processes, started by the first large batch and kept for the next ones: starting
@@ -218,6 +220,7 @@ class BatchRunner:
     def close(self) -> None:
         """Stop the signing processes (at shutdown)."""
         self._closing = True
+        self.leases.stop()
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
@@ -239,12 +242,10 @@ class BatchRunner:
             self._threads[job_id] = t
             t.start()
 
-    def resume_unfinished(self) -> list[str]:
-        with self.db.read() as session:
-            jobs = batches.unfinished_jobs(session, stale_before=datetime.now(UTC) - STALE)
-        for job_id in jobs:
-            self.start(job_id)
-        return jobs
+    def resume_unfinished(self) -> None:
+        """At start-up: claim the claimable jobs, and from now on renew this worker's leases and take over
+        the jobs of workers that died (app/batch_leases.py)."""
+        self.leases.start()
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:
         t = self._threads.get(job_id)
@@ -255,8 +256,15 @@ class BatchRunner:
         try:
             self.run(job_id)
         except Exception as exc:  # noqa: BLE001 - a job-level failure is recorded, never lost
-            if self._closing:  # shutting down: the job stays running and resumes from its last chunk
-                log.warning("batch job %s interrupted by shutdown; it resumes at the next start", job_id)
+            if self._closing:  # shutting down: the job stays running and another worker resumes it at once
+                log.warning("batch job %s interrupted by shutdown; another worker resumes it", job_id)
+                self.leases.release(job_id)
+                return
+            if isinstance(exc, LeaseLost | DatabaseUnavailable):
+                # Not the job's fault: another worker has it, or the database is away; its lease lapses and
+                # a worker (maybe this one) resumes it from its last stored chunk.
+                log.warning("batch job %s paused: %s", job_id, exc)
+                self.leases.forget(job_id)
                 return
             log.exception("batch job %s failed", job_id)
             if isinstance(exc, BrokenProcessPool):  # a signing process died: the next job starts a fresh pool
@@ -269,10 +277,12 @@ class BatchRunner:
                     batches.finish_job(session, job_id, error=f"{type(exc).__name__}: {str(exc)[:300]}")
             except MicrocredError:
                 pass
+        finally:
+            self.leases.forget(job_id)
 
     def run(self, job_id: str) -> None:
         with self.db.transaction() as session:
-            if not batches.claim_job(session, job_id, stale_before=datetime.now(UTC) - STALE):
+            if not self.leases.claim(session, job_id):
                 return  # another worker has it
             raw = batches.job_request(session, job_id)
             progress = batches.job_progress(session, job_id)
@@ -283,6 +293,7 @@ class BatchRunner:
             spec = specifications.get_specification(session, json.loads(raw)["specificationId"], provider_id=provider.id).data if json.loads(raw)["specificationId"] else None
         request = BatchRequest.from_bytes(raw)
         del raw
+        log.info("batch job %s: claimed by %s, from row %d of %d", job_id, self.leases.owner, start, len(request.records))
         signer = self.issuance.signer_for(provider)
         profile = self.issuance.profile(provider)
         pool = key = None
@@ -310,6 +321,7 @@ class BatchRunner:
         finally:
             sign.cancel(pending)
         with self.db.transaction() as session:
+            self.leases.check(session, job_id)
             batches.finish_job(session, job_id)
 
     def _prepare(self, provider, spec, request: BatchRequest, offset: int) -> _Prepared:
@@ -347,9 +359,9 @@ class BatchRunner:
             ))
             outcomes[i] = ("issued", cid, None)
         with self.db.transaction() as session:
+            self.leases.check(session, job_id)  # a worker that lost the job stores nothing more
             credential_store.insert_credentials(session, credentials)
             batches.record_items(session, job_id, [(i, *outcomes[i]) for i in sorted(outcomes)])
-            batches.heartbeat(session, job_id)
         CREDENTIALS_ISSUED.labels(request.format, request.proof).inc(len(prepared.allocated))
 
 
