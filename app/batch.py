@@ -226,11 +226,17 @@ class BatchRunner:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def submit(self, provider, request: BatchRequest) -> Any:
+    def submit(self, provider, request: BatchRequest, *, once=None) -> Any:
+        """Queue and start a job; with ``once`` (app/idempotent.py) the job of an earlier request with the same
+        ``Idempotency-Key`` is not made again: its stored response is returned instead."""
         with self.db.transaction() as session:
+            if once is not None and (replay := once.replay(session)) is not None:
+                return replay
             if request.specification_id:
                 specifications.get_specification(session, request.specification_id, provider_id=provider.id)  # 404 before queuing
             job = batches.create_job(session, provider.id, len(request.records), request=request.to_bytes())
+            if once is not None:
+                once.keep(session, job)
         self.start(job.id)
         return job
 

@@ -6,14 +6,16 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from app import strict_json
 from app.api.deps import UnsupportedMediaType, read_body
 from app.api.issuer import PROVIDER_ROUTES, _provider
 from app.batch import parse_csv_request, parse_json_request
 from app.errors import MalformedValueError
+from app.idempotent import once
 from app.store import batches, specifications
+from app.store.idempotency import StoredResponse
 
 router = APIRouter(tags=["issuer"], **PROVIDER_ROUTES)
 
@@ -52,7 +54,7 @@ async def submit_batch(
     format: str = Query("ob3", pattern="^(ob3|edc)$", description="for CSV uploads"),
     proof: str = Query("eddsa-rdfc-2022", pattern="^(eddsa-rdfc-2022|eddsa-jcs-2022|vc\\+jwt)$", description="for CSV uploads"),
     specificationId: str | None = Query(None, max_length=64, description="for CSV uploads (required there)"),
-) -> JSONResponse:
+) -> Response:
     provider = await _provider(request)
     settings = request.app.state.settings
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -71,8 +73,23 @@ async def submit_batch(
         batch = parse_csv_request(raw, fmt=format, proof=proof, specification_id=specificationId, max_records=settings.batch_max_records, primary_language=await run_in_threadpool(lang))
     else:
         raise UnsupportedMediaType("send application/json or text/csv")
-    job = await run_in_threadpool(request.app.state.batches.submit, provider, batch)
-    return JSONResponse(_job_view(job), status_code=202, headers={"Location": f"/microcredentials/batch/{job.id}"})
+    payload = {"format": batch.format, "proof": batch.proof, "specificationId": batch.specification_id, "records": batch.records}
+    key = once(provider.id, request.headers.get("idempotency-key"), payload, _job_response)
+    job = await run_in_threadpool(request.app.state.batches.submit, provider, batch, once=key)
+    return stored_response(job) if isinstance(job, StoredResponse) else _response(*_job_response(job))
+
+
+def _job_response(job) -> tuple[int, bytes, dict[str, str]]:
+    return 202, strict_json.dumps(_job_view(job)).encode(), {"location": f"/microcredentials/batch/{job.id}"}
+
+
+def _response(status: int, body: bytes, headers: dict[str, str]) -> Response:
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def stored_response(stored: StoredResponse) -> Response:
+    """The response an earlier request with the same ``Idempotency-Key`` got, again."""
+    return _response(stored.status, stored.body, stored.headers)
 
 
 @router.get("/microcredentials/batch/{job_id}", summary="A batch job's progress")

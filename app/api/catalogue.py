@@ -8,10 +8,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
+from app import strict_json
+from app.api.batch import stored_response
 from app.api.deps import json_body
 from app.api.issuer import PROVIDER_ROUTES, _provider
 from app.api.problems import problem_responses
 from app.errors import MalformedValueError
+from app.idempotent import once
+from app.store.idempotency import StoredResponse
 from wallet_demo import templates
 
 router = APIRouter(tags=["catalogue"], **PROVIDER_ROUTES)
@@ -36,7 +40,9 @@ async def create_specification(request: Request) -> dict[str, Any]:
     published = body.get("published", True)
     if not isinstance(published, bool):
         raise MalformedValueError("published must be true or false", errors=[{"pointer": "/published", "detail": "boolean"}])
-    return await run_in_threadpool(_catalogue(request).create, provider, body.get("specification"), published=published)
+    key = once(provider.id, request.headers.get("idempotency-key"), body, lambda view: (201, strict_json.dumps(view).encode(), {}))
+    created = await run_in_threadpool(_catalogue(request).create, provider, body.get("specification"), published=published, once=key)
+    return stored_response(created) if isinstance(created, StoredResponse) else created
 
 
 @router.get("/specifications", summary="The provider's own specifications")
