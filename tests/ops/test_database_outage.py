@@ -111,8 +111,8 @@ def test_a_postgresql_outage_is_503_with_retry_after_and_the_service_recovers(da
             issued = c.post("/microcredentials", json=_issue_body(example_input))
             assert issued.status_code == 201, issued.text
             credential_id = issued.headers["location"].removeprefix("/credentials/")
-            list_url = issued.json()["credentialStatus"][0]["statusListCredential"] if isinstance(issued.json().get("credentialStatus"), list) \
-                else issued.json()["credentialStatus"]["statusListCredential"]
+            entries = issued.json()["credentialStatus"]
+            list_url = (entries[0] if isinstance(entries, list) else entries)["statusListCredential"]
             list_path = httpx.URL(list_url).path
 
             requests = [
