@@ -501,22 +501,10 @@ class Issuance:
             return credential_store.get_credential(session, credential_id, provider_id=provider.id)
 
     def change_status(self, provider, credential_id: str, new_status: str, *, reason: str | None = None) -> dict[str, Any]:
-        """revoked (final), suspended, or active (lifts a suspension)."""
-        with self.db.transaction() as session:
-            credential_store.get_credential(session, credential_id, provider_id=provider.id)  # 404 for others' credentials
-            if new_status == "revoked":
-                status.set_credential_status(session, provider.id, credential_id, "revocation", True, by=provider.slug, reason=reason)
-            elif new_status == "suspended":
-                self._need_suspension()
-                status.set_credential_status(session, provider.id, credential_id, "suspension", True, by=provider.slug, reason=reason)
-            elif new_status == "active":
-                self._need_suspension()
-                if status.credential_status(session, provider.id, credential_id, "revocation"):
-                    raise ConflictError("a revoked credential cannot be made active again", code="REVOCATION_IS_FINAL")
-                status.set_credential_status(session, provider.id, credential_id, "suspension", False, by=provider.slug, reason=reason)
-            else:
-                raise MalformedValueError("status must be revoked, suspended or active", errors=[{"pointer": "/status", "detail": "unknown status"}])
-            return self.status_of(session, provider.id, credential_id)
+        """revoked (final), suspended, or active (lifts a suspension), in the group commit (app/status_changes.py)."""
+        from app import status_changes
+
+        return status_changes.change_status(self, provider, credential_id, new_status, reason=reason)
 
     def _need_suspension(self) -> None:
         if not self.settings.suspension_enabled:
