@@ -96,8 +96,10 @@ def main(argv: list[str]) -> int:
             ids = []
             for start in range(0, args.credentials, 5000):  # batches of at most 5,000 (the default limit is 10,000)
                 learner = {"givenName": {"en": "L"}, "familyName": {"en": "S"}}
-                records = [{"learner": {"email": f"l{i}@example.org", **learner}} for i in range(start, min(args.credentials, start + 5000))]
-                submitted = c.post("/microcredentials/batch", json={"format": "ob3", "specificationId": spec_id, "records": records})
+                rows = range(start, min(args.credentials, start + 5000))
+                records = [{"learner": {"email": f"l{i}@example.org", **learner}} for i in rows]
+                batch = {"format": "ob3", "specificationId": spec_id, "records": records}
+                submitted = c.post("/microcredentials/batch", json=batch)
                 assert submitted.status_code == 202, submitted.text
                 job = submitted.headers["location"]
                 while (state := c.get(job).json())["status"] not in ("done", "failed"):
