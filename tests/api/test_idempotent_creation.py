@@ -107,6 +107,7 @@ def test_a_specification_sent_twice_with_one_key_is_made_once(live, client, exam
 
 def test_a_bad_key_is_refused_and_creates_nothing(live, client, example_input):
     spec_id = _spec(client, example_input)
-    r = client.post("/microcredentials/batch", json={"specificationId": spec_id, "records": _records(2)}, headers={"Idempotency-Key": "x" * 300})
+    body = {"specificationId": spec_id, "records": _records(2)}
+    r = client.post("/microcredentials/batch", json=body, headers={"Idempotency-Key": "x" * 300})
     assert r.status_code == 400 and r.json()["code"] == "INVALID_IDEMPOTENCY_KEY"
     assert _count(live, "batch_jobs") == 0

@@ -65,12 +65,13 @@ def test_a_batch_whose_worker_is_killed_completes_once_per_record(tmp_path, data
 
     env = {"MICROCRED_DATABASE_URL": database_url} if on_postgresql() else {}
     with LiveService(tmp_path, env=env, workers=2) as svc:
-        made = subprocess.run([sys.executable, "-m", "app", "provider", "create", "--slug", "resume", "--name", "Resume", "--country", "IE", "--json"],
-                              cwd=ROOT, env=svc.env, capture_output=True, text=True, check=True)
+        create = [sys.executable, "-m", "app", "provider", "create", "--slug", "resume", "--name", "Resume", "--country", "IE", "--json"]
+        made = subprocess.run(create, cwd=ROOT, env=svc.env, capture_output=True, text=True, check=True)
         key = json.loads(made.stdout.strip().splitlines()[-1])["api_key"]
         with httpx.Client(base_url=svc.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
             spec_id = c.post("/specifications", json={"specification": specification_of(example_input), "published": True}).json()["id"]
-            records = [{"learner": {"email": f"l{i}@example.org", "givenName": {"en": "L"}, "familyName": {"en": "R"}}} for i in range(RECORDS)]
+            learner = {"givenName": {"en": "L"}, "familyName": {"en": "R"}}
+            records = [{"learner": {"email": f"l{i}@example.org", **learner}} for i in range(RECORDS)]
             submitted = c.post("/microcredentials/batch", json={"format": "ob3", "specificationId": spec_id, "records": records})
             assert submitted.status_code == 202, submitted.text
             job = submitted.json()["id"]
@@ -97,7 +98,8 @@ def test_a_batch_whose_worker_is_killed_completes_once_per_record(tmp_path, data
                 assert time.monotonic() < deadline, f"the job did not resume after its worker was killed: {progress}"
                 time.sleep(0.5)
             finished_after = time.monotonic() - killed
-            assert progress["issued"] == RECORDS and progress["done"] == RECORDS and progress["invalid"] == progress["errored"] == 0, progress
+            assert progress["issued"] == progress["done"] == RECORDS, progress
+            assert progress["invalid"] == progress["errored"] == 0, progress
 
             rows, after = [], -1
             while True:
