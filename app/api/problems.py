@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import MicrocredError
+from app.store.unavailable import DatabaseUnavailable, StorageFull
 
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://microcred.dev/problems/"
@@ -102,6 +103,24 @@ def install(app: FastAPI) -> None:
             exc.status_code, "HTTP_ERROR"
         )
         return problem(exc.status_code, code, str(exc.detail) if exc.status_code != 404 else "Not found", str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(StorageFull)
+    async def _storage_full(request: Request, exc: StorageFull) -> JSONResponse:
+        # RFC 4918 §11.5: the server cannot store what the request needs. Not the client's fault, and not a
+        # retry-shortly condition either: an operator must free space. Nothing was stored (rolled back).
+        log.error("storage full on %s %s: %s", request.method, request.url.path, str(exc)[:300])
+        return problem(
+            507, "STORAGE_FULL", "Insufficient storage",
+            "The service's storage is full; nothing was stored. Retry once an operator has freed space.", headers={"Retry-After": "60"},
+        )
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def _database_unavailable(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
+        log.error("database unavailable (%s) on %s %s: %s", exc.reason, request.method, request.url.path, str(exc)[:300])
+        return problem(
+            503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable",
+            f"The database is {exc.reason}; nothing was stored. Retry shortly.", headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(OperationalError)
     async def _database_busy(request: Request, exc: OperationalError) -> JSONResponse:

@@ -50,7 +50,7 @@ class StatusChecker:
         self._own: dict[str, tuple[bytes, dict[str, Any]]] = {}
 
     #: status lists this service publishes itself are read from its own data (set by the app:
-    #: ``Issuance.local_status_list``), always current and never over the network; ``None`` otherwise.
+    #: ``StatusLists.local_credential``), always current and never over the network; ``None`` otherwise.
     local: Callable[[str], bytes | None] | None = None
 
     def _list_credential(self, url: str, issuer: str | None) -> dict[str, Any]:
