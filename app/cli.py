@@ -77,6 +77,10 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ["MICROCRED_AUTO_MIGRATE"] = "false"
     if settings.demo_provider and settings.environment != "production":
         _demo_provider(settings)
+    if problems := _preflight(settings):
+        for problem in problems:
+            print(f"microcred: cannot start: {problem}", file=sys.stderr, flush=True)
+        return 2
     print(f"microcred: serving on http://{host}:{port} with {workers} worker(s)", flush=True)
     print(f"microcred: wallet: {settings.base_url.rstrip('/')}/wallet", flush=True)
     # uvloop + httptools: the default asyncio loop lost TCP_NODELAY with several workers (performance-baseline.md);
@@ -93,6 +97,33 @@ def _serve(args: argparse.Namespace) -> int:
         return worker_processes.serve(host, port, workers, options)
     uvicorn.run(host=host, port=port, **options)
     return 0
+
+
+def _preflight(settings) -> list[str]:
+    """What would make every request fail, found before serving (one line each; ``/ready`` asks the same):
+    the pinned contexts are all there and match their digests, the trust registry reads, and every provider's
+    active key signs what its DID document lets verifiers check."""
+    from app.issuance import Issuance
+    from app.jsonld import ContextLoader
+    from app.runtime import Runtime
+    from app.store import open_database
+    from app.verification.trust import TrustRegistry
+
+    problems = []
+    try:
+        ContextLoader(settings.contexts_dir).verify_all()
+    except Exception as exc:  # any reason at all is the operator's to fix, in one line
+        problems.append(f"contexts ({settings.contexts_dir}): {getattr(exc, 'detail', None) or exc}")
+    try:
+        TrustRegistry.load(settings.trust_registry_file)
+    except Exception as exc:
+        problems.append(f"trust registry {settings.trust_registry_file}: {getattr(exc, 'detail', None) or str(exc).splitlines()[0][:300]}")
+    issuance = Issuance(Runtime(settings), open_database(settings, migrate=False))
+    try:
+        problems += issuance.providers.check_keys()
+    finally:
+        issuance.db.dispose()
+    return problems
 
 
 def _migrate(args: argparse.Namespace) -> int:

@@ -118,6 +118,15 @@ class UnsupportedMediaType(MicrocredError):
     title = "Unsupported media type"
 
 
+class KeyUnavailable(MicrocredError):
+    """A signing key of this service that cannot be used (missing, unreadable, readable by others, or not the
+    key its DID document publishes): the operator's fault, never the client's, so a 503 that names no path."""
+
+    code = "SIGNING_KEY_UNAVAILABLE"
+    status = 503
+    title = "Signing key unavailable"
+
+
 class NotFoundError(MicrocredError):
     code = "NOT_FOUND"
     status = 404

@@ -8,7 +8,9 @@ from fastapi import FastAPI
 
 from app import __version__
 from app.api import openapi, problems, router
+from app.api.health import add_ready_check
 from app.api.ratelimit import RateLimiter, RateLimitMiddleware
+from app.errors import KeyUnavailable
 from app.api.security_headers import SecurityHeadersMiddleware
 from app.holder import Wallet
 from app.issuance import BatchRunner, Catalogue, Issuance
@@ -19,6 +21,14 @@ from app.settings import Settings, get_settings
 from app.store import open_database
 from app.verification.service import VerificationService
 from wallet_demo import pages
+
+
+def _keys_ready(issuance: Issuance):
+    def check() -> None:
+        if problems := issuance.providers.check_keys():
+            raise KeyUnavailable("; ".join(problems))
+
+    return check
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,6 +50,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # documents, its status lists) is read from its own data rather than fetched over the network:
         # authoritative, always current, no loopback needed.
         issuance.attach_own_data()
+        # What `serve` checks before it starts, asked again by /ready: a key file swapped or removed, a context
+        # edited, after the start.
+        add_ready_check(app, "signing_keys", _keys_ready(issuance))
+        add_ready_check(app, "context_digests", runtime.loader.verify_all)
         app.state.verification = VerificationService(runtime.verifier, db, settings)
         tune_gc()
         if settings.tracemalloc_dir:

@@ -46,6 +46,7 @@ import httpcore
 import httpx
 
 from app.errors import FetchError
+from app.observability import audit
 from app.settings import Settings, get_settings
 
 USER_AGENT = "microcred-fetcher/1"
@@ -319,7 +320,16 @@ class Fetcher:
     # -- fetching
 
     def fetch(self, url: str, *, accept: str = "application/json", max_bytes: int | None = None) -> FetchResult:
-        """GET ``url`` under every rule of this module; 200 only. Raises ``FetchError`` naming the rule."""
+        """GET ``url`` under every rule of this module; 200 only. Raises ``FetchError`` naming the rule; a refusal
+        (a private address, an IP literal, plain http…: a possible request forgery) is also an audit record."""
+        try:
+            return self._fetch(url, accept, max_bytes)
+        except FetchError as exc:
+            if exc.code in ("FETCH_REFUSED", "FETCH_ALLOWANCE_REFUSED"):
+                audit("fetch_refused", code=exc.code, reason=exc.detail[:200])
+            raise
+
+    def _fetch(self, url: str, accept: str, max_bytes: int | None) -> FetchResult:
         parsed = self.check_url(url)
         cap = self.max_bytes if max_bytes is None else min(max_bytes, self.max_bytes)
         deadline = time.monotonic() + self.timeout

@@ -138,6 +138,24 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
+AUDIT = logging.getLogger("microcred.audit")
+
+
+def audit(event: str, **facts: object) -> None:
+    """An append-only audit record of a security-relevant refusal (a bad API key, a forged or altered credential,
+    a refused outbound fetch, a refused CSRF token): one ``microcred.audit`` line with the ``event``, the request id
+    and ``facts`` that carry no personal data (codes, paths, hosts, never a body, a key or an address)."""
+    extra = {"audit_event": event, "request_id": request_id_var.get(), **{f"audit_{k}": v for k, v in facts.items()}}
+    AUDIT.warning("audit: %s", event, extra=extra)
+
+
+def log_format(settings: Settings) -> str:
+    """``log_format`` as set; ``auto``: readable text on a terminal, JSON in production or when piped to a shipper."""
+    if settings.log_format != "auto":
+        return settings.log_format
+    return "text" if settings.environment != "production" and sys.stderr.isatty() else "json"
+
+
 def configure_logging(settings: Settings) -> None:
     """Route every logger (uvicorn's and alembic's too) to one stderr handler in the configured format.
 
@@ -148,7 +166,7 @@ def configure_logging(settings: Settings) -> None:
     for handler in [h for h in root.handlers if getattr(h, "_microcred", False)]:
         root.removeHandler(handler)
     handler = _StderrHandler()
-    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
+    handler.setFormatter(JsonFormatter() if log_format(settings) == "json" else TextFormatter())
     root.addHandler(handler)
     root.setLevel(settings.log_level)
     # uvicorn's loggers log through the root handler; its access log is replaced by ours (it logs query strings).

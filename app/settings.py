@@ -118,8 +118,10 @@ class Settings(BaseSettings):
     demo_provider: bool = Field(True, description="Create a demo provider on first start (development only).")
 
     # -- operations: logs, metrics, rate limits, probes (app/observability.py, app/api/ratelimit.py)
-    log_format: Literal["json", "text"] = Field(
-        "json", description="`json`: one JSON object per line on stderr (for log shippers); `text`: one readable line per record."
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto",
+        description="`json`: one JSON object per line on stderr (for log shippers); `text`: one readable line per record; "
+        "`auto`: text on a terminal, JSON in production or when stderr is not a terminal.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Lowest level logged (`DEBUG`, `INFO`, `WARNING`, `ERROR`).")
     forwarded_allow_ips: str = Field(

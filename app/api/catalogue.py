@@ -26,7 +26,7 @@ public = APIRouter(tags=["catalogue"], responses=problem_responses(400, 404, 422
     summary="Publish (or draft) a micro-credential specification",
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "required": ["specification"], "properties": {"specification": {"type": "object"}, "published": {"type": "boolean", "default": True}}}}}}},
 )
-async def create_specification(provider: Provider, body: JsonBody, catalogue: CatalogueDep, idempotency_key: IdempotencyKey) -> Any:
+async def create_specification(provider: Provider, body: JsonBody, catalogue: CatalogueDep, idempotency_key: IdempotencyKey) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise MalformedValueError("the body is {\"specification\": …, \"published\": true|false}")
     published = body.get("published", True)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import MicrocredError
+from app.observability import audit
 from app.store.unavailable import DatabaseUnavailable, StorageFull
 
 PROBLEM = "application/problem+json"
@@ -90,6 +91,8 @@ def _pointer(loc: tuple) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(MicrocredError)
     async def _domain(request: Request, exc: MicrocredError) -> JSONResponse:
+        if exc.status in (401, 403):  # a bad API key, a refused CSRF token: security-relevant, recorded
+            audit("refused", status=exc.status, code=exc.code, method=request.method, path=request.url.path)
         return problem(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors or None, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)

@@ -473,8 +473,9 @@ def safe_next(path: str | None) -> bool:
 
 
 def _ensure_log_output() -> None:
-    """The sign-in links must reach the service log even when only uvicorn's loggers are configured."""
-    if not log.handlers:
+    """The sign-in links must reach the service log even when logging is not configured at all; when it is (the
+    service's root handler), the records go there alone: a handler here too wrote each link twice."""
+    if not log.handlers and not logging.getLogger().handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
         log.addHandler(handler)

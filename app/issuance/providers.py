@@ -15,8 +15,9 @@ from typing import Any
 
 from app.credentials import IssuerProfile
 from app.dids.jose_keys import with_jwk_methods
-from app.errors import AuthError, ConflictError, MalformedValueError, NotFoundError
+from app.errors import AuthError, ConflictError, KeyUnavailable, MalformedValueError, MicrocredError, NotFoundError
 from app.keys import ED25519, FileKeyStore, Signer
+from app.keys.methods import public_key_from_method
 from app.settings import Settings
 from app.store import Database, providers
 from app.store.providers import ProviderRecord
@@ -140,6 +141,26 @@ class Providers:
         with self.db.read() as session:
             key = providers.active_signing_key(session, provider.id, key_type)
         return key.key_ref, key.kid
+
+    def check_keys(self) -> list[str]:
+        """Each provider's active key, read from its file, signs a probe that the public key this service publishes
+        (its DID document, its did:key) verifies: an empty list, or one line per provider whose key cannot sign
+        what verifiers will accept. Run by ``serve`` before it starts and by ``/ready``."""
+        problems = []
+        for provider in self.list():
+            try:
+                with self.db.read() as session:
+                    key = providers.active_signing_key(session, provider.id, ED25519)
+                signer = self.keys.load(key.key_ref, key.kid)
+                probe = secrets.token_bytes(32)
+                published = public_key_from_method({"type": "Multikey", "publicKeyMultibase": key.public_multibase}, ED25519)
+                if not published.verify(probe, signer.sign(probe)):
+                    raise KeyUnavailable(f"signing key {key.key_ref} holds another key than the one {provider.did} publishes", code="KEY_MISMATCH")
+                if provider.did_method == "key" and provider.did != f"did:key:{key.public_multibase}":
+                    raise KeyUnavailable(f"{provider.did} is not the did:key of its active key", code="KEY_MISMATCH")
+            except MicrocredError as exc:
+                problems.append(f"provider {provider.slug}: {exc.detail}")
+        return problems
 
     def rotate_key(self, slug: str) -> str:
         """A new active key; the retired one stays in the DID document so earlier credentials verify (§17)."""

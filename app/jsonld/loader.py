@@ -52,6 +52,18 @@ class ContextLoader:
             self._cache[url] = doc
         return doc
 
+    def verify_all(self) -> None:
+        """Every pinned file there and matching its digest (start-up and ``/ready``): an edited or deleted context
+        would otherwise be noticed only by the first request that needs it, with every such request failing."""
+        for url, entry in self._entries.items():
+            path = self.directory / entry["file"]
+            try:
+                raw = path.read_bytes()
+            except OSError:
+                raise ContextError(f"pinned context file {entry['file']} ({url}) is missing", code="CONTEXT_MISSING") from None
+            if "sha384-" + base64.b64encode(hashlib.sha384(raw).digest()).decode() != entry["sha384"]:
+                raise ContextError(f"pinned context file {entry['file']} does not match its digest", code="CONTEXT_DIGEST_MISMATCH")
+
     def pyld_loader(self, url: str, options: dict | None = None) -> dict[str, Any]:
         """The ``documentLoader`` signature pyld expects; never touches the network."""
         return {"contextUrl": None, "documentUrl": url, "document": self.document(url)}

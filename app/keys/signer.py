@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from app.errors import CryptoError
+from app.errors import CryptoError, KeyUnavailable
 from app.keys import multikey
 from app.keys.b64url import encode as _b64u
 
@@ -142,12 +142,25 @@ class FileKeyStore:
         return self.directory / f"{name}.json"
 
     def load(self, name: str, verification_method: str = "") -> Ed25519Signer | P256Signer:
+        """The key ``name``; ``KeyUnavailable`` (503, no path in it) when its file is missing, unreadable, not a
+        key, or readable by other users than this service's (a secret key file must be 0600)."""
         path = self._path(name)
         try:
+            mode = path.stat().st_mode
             data = json.loads(path.read_text())
         except FileNotFoundError:
-            raise CryptoError(f"signing key {name} not found in {self.directory}", code="KEY_NOT_FOUND") from None
-        return signer_from_secret(data["secretKeyMultibase"], verification_method)
+            raise KeyUnavailable(f"signing key {name} is missing from the key folder", code="KEY_NOT_FOUND") from None
+        except (OSError, ValueError):
+            raise KeyUnavailable(f"signing key {name} cannot be read (truncated, empty or not a key file)", code="KEY_UNREADABLE") from None
+        if mode & 0o077:
+            raise KeyUnavailable(f"signing key {name} is readable by other users (mode {mode & 0o777:o}); it must be 0600", code="KEY_FILE_EXPOSED")
+        secret = data.get("secretKeyMultibase") if isinstance(data, dict) else None
+        if not isinstance(secret, str):
+            raise KeyUnavailable(f"signing key {name} cannot be read (no secretKeyMultibase)", code="KEY_UNREADABLE")
+        try:
+            return signer_from_secret(secret, verification_method)
+        except CryptoError:
+            raise KeyUnavailable(f"signing key {name} cannot be read (not a valid secret key)", code="KEY_UNREADABLE") from None
 
     def create(self, name: str, key_type: str = ED25519, verification_method: str = "") -> Ed25519Signer | P256Signer:
         signer: Ed25519Signer | P256Signer = Ed25519Signer.generate() if key_type == ED25519 else P256Signer.generate()
@@ -164,7 +177,7 @@ class FileKeyStore:
     def get_or_create(self, name: str, key_type: str = ED25519, verification_method: str = "") -> Ed25519Signer | P256Signer:
         try:
             return self.load(name, verification_method)
-        except CryptoError as exc:
+        except KeyUnavailable as exc:
             if exc.code != "KEY_NOT_FOUND":
                 raise
         try:

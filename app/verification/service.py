@@ -133,9 +133,13 @@ def public_report(report: Report) -> dict[str, Any]:
 
 def _counted(report: Report) -> Report:
     """Count the report in ``microcred_verifications_total`` (outcome, first failing check: bounded labels)."""
-    from app.observability import VERIFICATIONS
+    from app.observability import VERIFICATIONS, audit
 
     failing = next((c for c in report.checks if c.outcome in ("failed", "indeterminate") and c.id in BLOCKING_IDS), None)
     outcome = "verified" if report.verified else (failing.outcome if failing else "failed")
     VERIFICATIONS.labels(outcome, failing.id if failing else "none").inc()
+    if failing is not None and failing.outcome == "failed" and failing.id in ("proof", "issuer_binding"):
+        # A forged or altered credential, or one signed by a key its named issuer does not control: recorded,
+        # with the issuer it claims (an institution's identifier, not a person's) and the standard error code.
+        audit("credential_refused", check=failing.id, code=failing.code, issuer=(report.issuer or "")[:200])
     return report
