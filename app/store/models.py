@@ -249,6 +249,8 @@ class StatusChange(Base):
         ),
         CheckConstraint("purpose IN ('revocation', 'suspension')", name="purpose"),
         Index("ix_status_changes_list_id", "status_list_id", "id"),
+        # the last change of one entry (status.py _entry): one seek instead of a walk over the list's changes
+        Index("ix_status_changes_entry", "status_list_id", "idx", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
