@@ -9,7 +9,10 @@
   ``application/problem+json`` body the validation handler really sends; the unused default schemas removed;
 * ``429`` on every operation the rate limiter covers (``app/api/ratelimit.py``) and ``401`` on every operation
   that requires ``bearerAuth``, since those answers come from middleware and dependencies the route
-  never declares itself.
+  never declares itself;
+* the schemas of every body and answer, their examples and the links between operations
+  (``app/api/contract.py``), and each operation's ``operationId`` as the route function's name (what a
+  generated client calls its methods: ``issue_microcredential``, ``get_credential`` …).
 
 The document must not depend on settings or environment: the committed copy in ``openapi/`` is checked
 against the code (``microcred openapi --check``, exported by ``app.cli``; ``tests/contract/test_openapi.py``).
@@ -20,7 +23,9 @@ from __future__ import annotations
 import json
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
+from app.api import contract
 from app.api.problems import PROBLEM, PROBLEM_REF, PROBLEM_SCHEMA, problem_responses
 from app.observability import OPERATIONAL_PATHS
 
@@ -34,7 +39,7 @@ def _refers_to(node, name: str) -> bool:
     return f'"#/components/schemas/{name}"' in json.dumps(node)
 
 
-def patch_document(doc: dict) -> dict:
+def patch_document(doc: dict, operation_ids: dict[tuple[str, str], str] | None = None) -> dict:
     """Apply the corrections of the module docstring to a FastAPI-generated document, in place."""
     components = doc.setdefault("components", {})
     components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
@@ -55,6 +60,10 @@ def patch_document(doc: dict) -> dict:
                 responses.setdefault("429", problem_responses(429, descriptions={429: "Rate limit exceeded; see Retry-After"})[429])
             if any("bearerAuth" in requirement for requirement in operation.get("security", [])):
                 responses.setdefault("401", problem_responses(401, descriptions={401: "Missing or invalid API key"})[401])
+            if operation_ids and (path, method) in operation_ids:
+                operation["operationId"] = operation_ids[(path, method)]
+    if operation_ids is not None:  # the app's own document (tests patch bare ones too)
+        contract.apply(doc)
     schemas = components["schemas"]
     for name in _FASTAPI_VALIDATION_SCHEMAS:  # HTTPValidationError first: it is what refers to ValidationError
         if name in schemas:
@@ -64,12 +73,26 @@ def patch_document(doc: dict) -> dict:
     return doc
 
 
+def operation_ids(app: FastAPI) -> dict[tuple[str, str], str]:
+    """(path, method) → the route function's name, for each documented operation (names are unique)."""
+    out: dict[tuple[str, str], str] = {}
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.include_in_schema:
+            for method in route.methods:
+                out[(route.path_format, method.lower())] = route.name
+    names = list(out.values())
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if duplicated:
+        raise ValueError(f"two operations would share an operationId: {duplicated}")
+    return out
+
+
 def install(app: FastAPI) -> None:
     generate = app.openapi
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            app.openapi_schema = patch_document(generate())
+            app.openapi_schema = patch_document(generate(), operation_ids(app))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
