@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,7 +36,6 @@ from app.verification.report import BLOCKING, Outcome
 
 REF = "#/components/schemas/{model}"
 _EXAMPLE = Path(__file__).resolve().parent.parent / "credentials" / "example_input.json"
-_APP = Path(__file__).resolve().parent.parent
 
 
 def ref(name: str) -> dict[str, str]:
@@ -59,7 +57,8 @@ class CheckResult(_Answer):
                     examples=["proof"])
     outcome: Outcome = Field(description="passed, failed, indeterminate (could not be decided, e.g. a status list unreachable) or skipped")
     reason: str = Field(description="A sentence a person can read.")
-    code: str | None = Field(None, description="On failure: the standards' error name (VC Data Integrity / Bitstring Status List), e.g. PROOF_VERIFICATION_ERROR.")
+    code: str | None = Field(None, description="On failure: the standards' error name (VC Data Integrity / Bitstring Status List), "
+                             "e.g. PROOF_VERIFICATION_ERROR.")
     details: dict[str, Any] | None = Field(None, description="Check-specific facts (e.g. the missing Annex I elements of eu_completeness).")
 
 
@@ -69,8 +68,8 @@ class ReportError(_Answer):
     reason: str
 
 
-class VerificationReport(_Answer):
-    """A verification report (``Report.as_dict`` without the credential bodies): 200 when verified, 422 when not."""
+class CredentialReport(_Answer):
+    """The report of one credential (``Report.as_dict`` without the credential body)."""
 
     verified: bool = Field(description="True when every blocking check passed or was skipped.")
     kind: Literal["credential", "presentation"]
@@ -80,7 +79,12 @@ class VerificationReport(_Answer):
     errors: list[ReportError] = Field(description="The blocking checks at fault (empty when verified).")
     warnings: list[str] = Field(description="Reasons of the non-blocking checks that did not pass (issuer trust, EU completeness).")
     issuer: str | None = Field(None, description="The issuer's id (a DID).")
-    credentials: list[VerificationReport] = Field([], description="A presentation's credentials, one report each.")
+
+
+class VerificationReport(CredentialReport):
+    """A verification report (``Report.as_dict`` without the credential bodies): 200 when verified, 422 when not."""
+
+    credentials: list[CredentialReport] = Field([], description="A presentation's credentials, one report each.")
 
 
 class CredentialSummary(_Answer):
@@ -232,7 +236,8 @@ def _issue_body() -> dict:
         "type": "object",
         "properties": {
             "format": {"type": "string", "enum": list(FORMATS), "default": "ob3", "description": "ob3 (Open Badges 3.0), edc (Europass EDC) or vc"},
-            "proof": {"type": "string", "enum": list(PROOF_FORMATS), "default": "eddsa-rdfc-2022", "description": "the proof format (Data Integrity suite or VC-JOSE)"},
+            "proof": {"type": "string", "enum": list(PROOF_FORMATS), "default": "eddsa-rdfc-2022",
+                      "description": "the proof format (Data Integrity suite or VC-JOSE)"},
             "microcredential": ref("MicroCredentialInput"),
             "specificationId": {"type": "string", "maxLength": 64, "description": "issue against this published specification…"},
             "issuance": ref("MicroCredentialIssuance"),
@@ -255,27 +260,6 @@ def _batch_body() -> dict:
     }
 
 
-# -- the Problem's codes ----------------------------------------------------------------------------------
-
-_CODE = re.compile(r'\bcode\s*=\s*"([A-Z][A-Z0-9_]+)"|problem\(\s*\d+,\s*"([A-Z][A-Z0-9_]+)"|\b\d{3}:\s*"([A-Z][A-Z0-9_]+)"|"code":\s*"([A-Z][A-Z0-9_]+)"')
-
-
-def problem_codes() -> list[str]:
-    """Every ``code`` a problem can carry: the error classes' and each ``code="…"`` raised in ``app/``.
-
-    Read from the source (deterministic: the document depends on the code only), so a new code is listed
-    without anyone remembering to add it. Verification check codes are a report's, but a problem may carry
-    them too (an error raised while reading a credential), so they are listed as well.
-    """
-    codes: set[str] = set()
-    for path in sorted(_APP.rglob("*.py")):
-        if "migrations" in path.parts:
-            continue
-        for match in _CODE.finditer(path.read_text(encoding="utf-8")):
-            codes.add(next(group for group in match.groups() if group))
-    return sorted(codes)
-
-
 # -- examples -----------------------------------------------------------------------------------------------
 
 
@@ -288,6 +272,7 @@ def _check(id_: str, outcome: str, reason: str, code: str | None = None) -> dict
 
 
 _ISSUER = "did:web:localhost%3A8000:issuers:demo-university"
+_COMPLETE = {"id": "eu_completeness", "outcome": "passed", "reason": "all 11 Annex I elements"}
 _PASSED = [
     _check("well_formed", "passed", "the credential is well formed (VC Data Model 2.0)"),
     _check("proof", "passed", "the eddsa-rdfc-2022 proof verifies"),
@@ -298,16 +283,16 @@ _PASSED = [
 REPORT_EXAMPLES = {
     "valid": {"summary": "verified, nothing to warn about", "value": {
         "verified": True, "kind": "credential", "format": "data-integrity", "verdict": "valid", "issuer": _ISSUER, "errors": [], "warnings": [],
-        "checks": _PASSED + [_check("issuer_trust", "passed", "the issuer is in the trust list"), _check("eu_completeness", "passed", "all 11 Annex I elements")]}},
+        "checks": _PASSED + [_check("issuer_trust", "passed", "the issuer is in the trust list"), _COMPLETE]}},
     "valid with warnings": {"summary": "verified; the issuer is not in the trust list", "value": {
         "verified": True, "kind": "credential", "format": "data-integrity", "verdict": "valid with warnings", "issuer": _ISSUER, "errors": [],
         "warnings": ["the issuer is not in the trust list"],
-        "checks": _PASSED + [_check("issuer_trust", "indeterminate", "the issuer is not in the trust list"), _check("eu_completeness", "passed", "all 11 Annex I elements")]}},
+        "checks": _PASSED + [_check("issuer_trust", "indeterminate", "the issuer is not in the trust list"), _COMPLETE]}},
     "not valid": {"summary": "revoked", "value": {
         "verified": False, "kind": "credential", "format": "data-integrity", "verdict": "not valid", "issuer": _ISSUER,
         "errors": [{"check": "status", "code": "STATUS_VERIFICATION_ERROR", "reason": "the credential has been revoked"}], "warnings": [],
         "checks": _PASSED[:4] + [_check("status", "failed", "the credential has been revoked", "STATUS_VERIFICATION_ERROR"),
-                                 _check("issuer_trust", "passed", "the issuer is in the trust list"), _check("eu_completeness", "passed", "all 11 Annex I elements")]}},
+                                 _check("issuer_trust", "passed", "the issuer is in the trust list"), _COMPLETE]}},
 }
 
 
@@ -425,10 +410,6 @@ def apply(doc: dict) -> dict:
     """Write the schemas, bodies, answers and links into a FastAPI-generated document, in place."""
     components = doc.setdefault("components", {}).setdefault("schemas", {})
     components.update(schemas())
-    problem = components.get("Problem")
-    if problem is not None:
-        problem = components["Problem"] = copy.deepcopy(problem)
-        problem["properties"]["code"] = {**problem["properties"]["code"], "examples": problem_codes()}
     paths = doc.get("paths", {})
     for (path, method), spec in operations().items():
         operation = paths.get(path, {}).get(method)
