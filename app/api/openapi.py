@@ -21,9 +21,9 @@ against the code (``microcred openapi --check``, exported by ``app.cli``; ``test
 from __future__ import annotations
 
 import json
+import re
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 
 from app.api import contract
 from app.api.problems import PROBLEM, PROBLEM_REF, PROBLEM_SCHEMA, problem_responses
@@ -39,7 +39,7 @@ def _refers_to(node, name: str) -> bool:
     return f'"#/components/schemas/{name}"' in json.dumps(node)
 
 
-def patch_document(doc: dict, operation_ids: dict[tuple[str, str], str] | None = None) -> dict:
+def patch_document(doc: dict) -> dict:
     """Apply the corrections of the module docstring to a FastAPI-generated document, in place."""
     components = doc.setdefault("components", {})
     components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
@@ -60,10 +60,6 @@ def patch_document(doc: dict, operation_ids: dict[tuple[str, str], str] | None =
                 responses.setdefault("429", problem_responses(429, descriptions={429: "Rate limit exceeded; see Retry-After"})[429])
             if any("bearerAuth" in requirement for requirement in operation.get("security", [])):
                 responses.setdefault("401", problem_responses(401, descriptions={401: "Missing or invalid API key"})[401])
-            if operation_ids and (path, method) in operation_ids:
-                operation["operationId"] = operation_ids[(path, method)]
-    if operation_ids is not None:  # the app's own document (tests patch bare ones too)
-        contract.apply(doc)
     schemas = components["schemas"]
     for name in _FASTAPI_VALIDATION_SCHEMAS:  # HTTPValidationError first: it is what refers to ValidationError
         if name in schemas:
@@ -73,18 +69,20 @@ def patch_document(doc: dict, operation_ids: dict[tuple[str, str], str] | None =
     return doc
 
 
-def operation_ids(app: FastAPI) -> dict[tuple[str, str], str]:
-    """(path, method) → the route function's name, for each documented operation (names are unique)."""
-    out: dict[tuple[str, str], str] = {}
-    for route in app.routes:
-        if isinstance(route, APIRoute) and route.include_in_schema:
-            for method in route.methods:
-                out[(route.path_format, method.lower())] = route.name
-    names = list(out.values())
-    duplicated = sorted({name for name in names if names.count(name) > 1})
-    if duplicated:
-        raise ValueError(f"two operations would share an operationId: {duplicated}")
-    return out
+def _route_name(operation_id: str, path: str, method: str) -> str:
+    """The route function's name out of FastAPI's default operationId (``{name}{path with _}_{method}``)."""
+    suffix = re.sub(r"\W", "_", path) + "_" + method
+    return operation_id[: -len(suffix)] if operation_id.endswith(suffix) and len(operation_id) > len(suffix) else operation_id
+
+
+def short_operation_ids(doc: dict) -> dict:
+    """Each operationId becomes its route function's name, as long as the names stay unique."""
+    operations = [(path, method, op) for path, item in doc.get("paths", {}).items() for method, op in item.items() if method in _METHODS]
+    names = [_route_name(op.get("operationId", ""), path, method) for path, method, op in operations]
+    if len(set(names)) == len(names):
+        for (_, _, op), name in zip(operations, names, strict=True):
+            op["operationId"] = name
+    return doc
 
 
 def install(app: FastAPI) -> None:
@@ -92,7 +90,7 @@ def install(app: FastAPI) -> None:
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            app.openapi_schema = patch_document(generate(), operation_ids(app))
+            app.openapi_schema = contract.apply(short_operation_ids(patch_document(generate())))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
