@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import openapi, problems, router
+from app.api import docs, openapi, problems, router
 from app.api.ratelimit import RateLimiter, RateLimitMiddleware
 from app.holder import Wallet
 from app.issuance import BatchRunner, Catalogue, Issuance
@@ -52,11 +52,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Issuer and verifier of verifiable EU micro-credentials (W3C VC API).",
         lifespan=lifespan,
+        docs_url=None,  # served by app.api.docs from a package, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.runtime = runtime
     problems.install(app)
     openapi.install(app)
+    docs.install(app)
     app.include_router(router)
     pages.install(app)
     # Added last = outermost: the observability middleware logs and counts the rate limiter's 429s too.
