@@ -232,7 +232,8 @@ def _issuance(schemas: dict[str, dict]) -> dict:
 def _issue_body() -> dict:
     return {
         "title": "IssueMicroCredential",
-        "description": "Either `microcredential` (the full record) or `specificationId` with `issuance`.",
+        "description": "Either `microcredential` (the full record) or `specificationId` with `issuance` "
+        "(a body with neither is refused: 422 MALFORMED_VALUE_ERROR).",
         "type": "object",
         "properties": {
             "format": {"type": "string", "enum": list(FORMATS), "default": "ob3", "description": "ob3 (Open Badges 3.0), edc (Europass EDC) or vc"},
@@ -242,7 +243,6 @@ def _issue_body() -> dict:
             "specificationId": {"type": "string", "maxLength": 64, "description": "issue against this published specification…"},
             "issuance": ref("MicroCredentialIssuance"),
         },
-        "anyOf": [{"required": ["microcredential"]}, {"required": ["specificationId", "issuance"]}],
     }
 
 
