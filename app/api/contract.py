@@ -233,7 +233,7 @@ def _issue_body() -> dict:
     return {
         "title": "IssueMicroCredential",
         "description": "Either `microcredential` (the full record) or `specificationId` with `issuance` "
-        "(a body with neither is refused: 422 MALFORMED_VALUE_ERROR).",
+        "(a body with neither is refused: 400 MALFORMED_VALUE_ERROR).",
         "type": "object",
         "properties": {
             "format": {"type": "string", "enum": list(FORMATS), "default": "ob3", "description": "ob3 (Open Badges 3.0), edc (Europass EDC) or vc"},

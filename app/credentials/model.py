@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
@@ -140,7 +141,8 @@ LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2}$", description="ISO 639-
 CountryCode = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2 code (EL, UK and EU too) of a country in the EU "
                                    f"country table (vocabulary {vocab.COUNTRY_SCHEME})"), AfterValidator(_check_country)]
 LangString = Annotated[dict[LanguageCode, NonEmpty], AfterValidator(_check_lang_map),
-                       Field(description="Language map: ISO 639-1 code → text; it must hold the record's primaryLanguage")]
+                       Field(description="Language map: ISO 639-1 code → text; it must hold the record's primaryLanguage",
+                             json_schema_extra={"additionalProperties": False})]
 Uri = Annotated[str, Field(max_length=2048, json_schema_extra={"format": "uri"}), AfterValidator(_check_uri)]
 HttpUrl = Annotated[str, Field(max_length=2048, json_schema_extra={"format": "uri", "pattern": r"^https?://[^\s/]+[^\s]*$"}), AfterValidator(_check_http)]
 Email = Annotated[str, Field(max_length=320, json_schema_extra={"format": "email"}), AfterValidator(_check_email)]
@@ -268,6 +270,8 @@ class Workload(_Record):
         ctx = info.context or {}
         low = ctx.get("ects_min", ECTS_MIN_DEFAULT)
         high = ctx.get("ects_max", ECTS_MAX_DEFAULT)
+        if not math.isfinite(value * 2):  # 1e308 doubles to infinity, which int() cannot take (a 500 before)
+            raise ValueError("must be a finite number")
         if (value * 2) != int(value * 2):
             raise ValueError("must be a multiple of 0.5")
         if info.data.get("creditSystem", "ECTS") == "ECTS" and not (low <= value <= high):

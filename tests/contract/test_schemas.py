@@ -154,3 +154,15 @@ def test_live_answers_validate_against_their_schemas(doc, live, provider):
         other = c.post("/microcredentials", json={"microcredential": example}).json()
         offer = c.post(f"/credentials/{other['id']}/offer")
         assert offer.status_code == 201 and not _errors(doc, _answer_schema(doc, "/credentials/{credential_id}/offer", "post", "201"), offer.json())
+
+
+def test_a_huge_ects_value_is_a_problem_not_a_500(live, provider):
+    """Found by schemathesis on the typed schema: ``workload.ects`` 1e308 doubled to infinity and int() raised."""
+    spec = {k: v for k, v in example_input().items() if k not in ("learner", "awardedAt", "externalId", "validUntil", "furtherInformation", "links",
+                                                                    "displayImages")}
+    spec["assessment"] = {k: v for k, v in spec["assessment"].items() if k not in ("date", "grade")}
+    spec["participation"] = {k: v for k, v in spec["participation"].items() if k not in ("startDate", "endDate")}
+    spec["workload"] = {**spec["workload"], "ects": 1e308}
+    r = httpx.post(f"{live.url}/specifications", json={"specification": spec}, headers={"Authorization": f"Bearer {provider[1]}"}, timeout=30)
+    assert r.status_code == 422 and r.json()["code"] == "MALFORMED_VALUE_ERROR", r.text
+    assert "/workload/ects" in [e["pointer"] for e in r.json()["errors"]]
