@@ -166,3 +166,41 @@ def test_a_huge_ects_value_is_a_problem_not_a_500(live, provider):
     r = httpx.post(f"{live.url}/specifications", json={"specification": spec}, headers={"Authorization": f"Bearer {provider[1]}"}, timeout=30)
     assert r.status_code == 422 and r.json()["code"] == "MALFORMED_VALUE_ERROR", r.text
     assert "/workload/ects" in [e["pointer"] for e in r.json()["errors"]]
+
+
+def _resolve(expression, body):
+    """An OpenAPI runtime expression (``$response.body`` or ``$response.body#/pointer``) against a JSON body."""
+    if isinstance(expression, dict):
+        return {k: _resolve(v, body) for k, v in expression.items()}
+    if not isinstance(expression, str) or not expression.startswith("$response.body"):
+        return expression
+    value = body
+    pointer = expression[len("$response.body"):].lstrip("#")
+    for part in [p for p in pointer.split("/") if p]:
+        value = value[part.replace("~1", "/").replace("~0", "~")]
+    return value
+
+
+def test_the_documents_links_lead_from_issue_to_get_revoke_verify(doc, live, provider):
+    """Follow the links the document declares, as a client reading only the document would."""
+    by_id = {op["operationId"]: (path, method) for path, item in doc["paths"].items() for method, op in item.items()}
+    with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {provider[1]}"}, timeout=60) as c:
+
+        def follow(link, body):
+            path, method = by_id[link["operationId"]]
+            for name, expression in link.get("parameters", {}).items():
+                path = path.replace("{" + name + "}", str(_resolve(expression, body)))
+            payload = _resolve(link["requestBody"], body) if "requestBody" in link else None
+            return c.request(method.upper(), path, json=payload)
+
+        issued = c.post("/microcredentials", json={"microcredential": example_input()})
+        assert issued.status_code == 201
+        links = doc["paths"]["/microcredentials"]["post"]["responses"]["201"]["links"]
+        got = follow(links["GetCredential"], issued.json())
+        assert got.status_code == 200 and got.json() == issued.json()
+        assert follow(links["VerifyCredential"], issued.json()).status_code == 200
+        revoked = follow(links["RevokeCredential"], issued.json())
+        assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
+        again = doc["paths"]["/credentials/{credential_id}"]["get"]["responses"]["200"]["links"]["VerifyCredential"]
+        report = follow(again, got.json())
+        assert report.status_code == 422 and report.json()["verdict"] == "not valid"
