@@ -426,3 +426,49 @@ def apply(doc: dict) -> dict:
         for status, links in spec.get("links", {}).items():
             operation["responses"][status]["links"] = links
     return doc
+
+
+# -- a rendered copy -----------------------------------------------------------------------------------------
+
+
+def _type(schema: dict) -> str:
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        return f"[{name}](#{name.lower()})"
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            return " or ".join(_type(s) for s in schema[key] if s.get("type") != "null")
+    if "enum" in schema:
+        return "one of " + ", ".join(f"`{v}`" for v in schema["enum"])
+    if schema.get("type") == "array":
+        return f"array of {_type(schema.get('items', {}))}"
+    kind = schema.get("type", "any")
+    return f"{kind} ({schema['format']})" if "format" in schema else str(kind)
+
+
+def render_markdown(doc: dict) -> str:
+    """The contract as Markdown (``openapi/openapi.md``, linked from the README): operations, then every schema."""
+    lines = [f"# {doc['info']['title']} API {doc['info']['version']}", "", doc["info"].get("description", ""), "",
+             "Generated from `openapi/openapi.json` by `microcred openapi`; the document is the contract. Served live at `/docs` and `/redoc`.",
+             "", "## Operations", "", "| method | path | summary | body | answers |", "| --- | --- | --- | --- | --- |"]
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            body = op.get("requestBody", {}).get("content", {})
+            body_types = "; ".join(f"{media}: {_type(c.get('schema', {}))}" for media, c in body.items())
+            answers = ", ".join(sorted(op.get("responses", {})))
+            lines.append(f"| {method.upper()} | `{path}` | {op.get('summary', '')} | {body_types} | {answers} |")
+    lines += ["", "## Schemas", ""]
+    for name, schema in sorted(doc["components"]["schemas"].items()):
+        lines += [f"### {name}", ""]
+        if schema.get("description"):
+            lines += [schema["description"].replace("\n", " "), ""]
+        props = schema.get("properties", {})
+        if props:
+            required = set(schema.get("required", []))
+            lines += ["| field | type | required | description |", "| --- | --- | --- | --- |"]
+            for prop, sub in props.items():
+                text = (sub.get("description") or "").replace("\n", " ").replace("|", "\\|")
+                kind = _type(sub).replace("|", "\\|")
+                lines.append(f"| `{prop}` | {kind} | {'yes' if prop in required else ''} | {text} |")
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
