@@ -85,7 +85,8 @@ def test_every_example_validates(doc):
 def test_problem_codes_are_listed(doc):
     codes = doc["components"]["schemas"]["Problem"]["properties"]["code"]["examples"]
     assert codes == problem_codes()
-    for code in ("VALIDATION_ERROR", "PARSING_ERROR", "TOO_LARGE", "NOT_FOUND", "UNAUTHORIZED", "RATE_LIMITED", "REVOCATION_IS_FINAL", "IDEMPOTENCY_KEY_REUSED"):
+    for code in ("VALIDATION_ERROR", "PARSING_ERROR", "TOO_LARGE", "NOT_FOUND", "UNAUTHORIZED", "RATE_LIMITED", "REVOCATION_IS_FINAL",
+                 "IDEMPOTENCY_KEY_REUSED"):
         assert code in codes
 
 
@@ -153,7 +154,8 @@ def test_live_answers_validate_against_their_schemas(doc, live, provider):
 
         other = c.post("/microcredentials", json={"microcredential": example}).json()
         offer = c.post(f"/credentials/{other['id']}/offer")
-        assert offer.status_code == 201 and not _errors(doc, _answer_schema(doc, "/credentials/{credential_id}/offer", "post", "201"), offer.json())
+        offer_schema = _answer_schema(doc, "/credentials/{credential_id}/offer", "post", "201")
+        assert offer.status_code == 201 and not _errors(doc, offer_schema, offer.json())
 
 
 def test_a_huge_ects_value_is_a_problem_not_a_500(live, provider):

@@ -92,21 +92,27 @@ def _code(response) -> str:
     return "report" if isinstance(body, dict) and "verdict" in body else "?"
 
 
+def _positive(operation, auth: dict, seen: set[tuple[int, str]]):
+    """A Hypothesis test of ``operation`` with positive data; the (status, code) of each non-2xx answer goes to ``seen``."""
+
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+    @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def run(case):
+        response = case.call_and_validate(headers=auth, timeout=30, excluded_checks=[positive_data_acceptance])
+        if not 200 <= response.status_code < 300:
+            seen.add((response.status_code, _code(response)))
+
+    return run
+
+
 def test_positive_data_is_accepted(service, api_schema):
     auth = {"Authorization": f"Bearer {service.api_key}"}
     refused: dict[str, set[tuple[int, str]]] = {}
     failures = []
     for operation in [result.ok() for result in api_schema.get_all_operations()]:
         label = f"{operation.method.upper()} {operation.path}"
-        seen: set[tuple[int, str]] = set()  # the closure of run() below, one set per operation
-
-        @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
-        @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-        def run(case):
-            response = case.call_and_validate(headers=auth, timeout=30, excluded_checks=[positive_data_acceptance])
-            if not 200 <= response.status_code < 300:
-                seen.add((response.status_code, _code(response)))
-
+        seen: set[tuple[int, str]] = set()
+        run = _positive(operation, auth, seen)
         try:
             run()
         except Unsatisfiable:
