@@ -140,9 +140,19 @@ LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2}$", description="ISO 639-
                                     f"(vocabulary {vocab.LANGUAGE_SCHEME})"), AfterValidator(_check_language)]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2 code (EL, UK and EU too) of a country in the EU "
                                    f"country table (vocabulary {vocab.COUNTRY_SCHEME})"), AfterValidator(_check_country)]
+def _lang_map_schema(schema: dict[str, Any]) -> None:
+    """A language map's keys as ``propertyNames`` and its texts as ``additionalProperties``: pydantic's
+    ``patternProperties`` alone allow any other key, and client generators drop patternProperties' values."""
+    patterns = schema.pop("patternProperties", None)
+    if patterns:
+        ((pattern, text),) = patterns.items()
+        schema["propertyNames"] = {**schema.get("propertyNames", {}), "pattern": pattern}
+        schema["additionalProperties"] = text
+
+
 LangString = Annotated[dict[LanguageCode, NonEmpty], AfterValidator(_check_lang_map),
                        Field(description="Language map: ISO 639-1 code → text; it must hold the record's primaryLanguage",
-                             json_schema_extra={"additionalProperties": False})]
+                             json_schema_extra=_lang_map_schema)]
 Uri = Annotated[str, Field(max_length=2048, json_schema_extra={"format": "uri"}), AfterValidator(_check_uri)]
 HttpUrl = Annotated[str, Field(max_length=2048, json_schema_extra={"format": "uri", "pattern": r"^https?://[^\s/]+[^\s]*$"}), AfterValidator(_check_http)]
 Email = Annotated[str, Field(max_length=320, json_schema_extra={"format": "email"}), AfterValidator(_check_email)]
