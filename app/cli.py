@@ -59,9 +59,17 @@ def _serve(args: argparse.Namespace) -> int:
     from app.settings import get_settings
     from app.store import upgrade
 
+    # --host/--port go to the environment, so the default base URL (derived from them) is the same in every worker.
+    if args.host:
+        os.environ["MICROCRED_HOST"] = args.host
+    if args.port:
+        os.environ["MICROCRED_PORT"] = str(args.port)
+    get_settings.cache_clear()
     settings = get_settings()
-    host = args.host or settings.host
-    port = args.port or settings.port
+    if error := settings.base_url_error():
+        return _fail(error)
+    host = settings.host
+    port = settings.port
     workers = args.workers or settings.workers
     configure_logging(settings)
     reset_multiproc_dir(settings)
@@ -250,7 +258,10 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _provider(args: argparse.Namespace) -> int:
     from app.errors import MicrocredError
+    from app.settings import get_settings
 
+    if args.action == "create" and (error := get_settings().base_url_error()):
+        return _fail(error)  # its did:web would name a host no one can resolve
     service = _issuance()
     try:
         if args.action == "create":

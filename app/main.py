@@ -12,7 +12,7 @@ from app.api.ratelimit import RateLimiter, RateLimitMiddleware
 from app.holder import Wallet
 from app.issuance import BatchRunner, Catalogue, Issuance
 from app.observability import ObservabilityMiddleware, configure_logging
-from app.performance import tune_gc
+from app.performance import trace_memory, tune_gc
 from app.runtime import Runtime
 from app.settings import Settings, get_settings
 from app.store import open_database
@@ -22,6 +22,8 @@ from wallet_demo import pages
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    if error := settings.base_url_error():
+        raise RuntimeError(error)  # `serve` says so in one line before it starts; this stops any other launcher
     configure_logging(settings)
     runtime = Runtime(settings)
 
@@ -40,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                              status_lists=issuance.status_lists.local_credential)
         app.state.verification = VerificationService(runtime.verifier, db, settings)
         tune_gc()
+        if settings.tracemalloc_dir:
+            trace_memory(settings.tracemalloc_dir)
         app.state.wallet = Wallet(runtime, db)
         try:
             yield

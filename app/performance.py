@@ -18,3 +18,33 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(100_000, 50, 50)
+
+
+def trace_memory(directory) -> None:
+    """Soak tests (``bench soak``): trace allocations in this process; on SIGUSR2 write the allocation sites
+    (tracemalloc, one frame: more frames cost far more per allocation) that grew most since the first dump to
+    ``<directory>/tracemalloc-<pid>.txt``, each dump ended by a ``--`` line.
+
+    Off unless ``MICROCRED_TRACEMALLOC_DIR`` is set: tracing costs CPU and memory on every allocation.
+    """
+    import os
+    import signal
+    import tracemalloc
+    from pathlib import Path
+
+    tracemalloc.start(1)
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    state: dict = {}
+
+    def dump(_signum, _frame) -> None:
+        snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+        path = out / f"tracemalloc-{os.getpid()}.txt"
+        first = state.setdefault("first", snapshot)
+        lines = [f"traced now {sum(s.size for s in snapshot.statistics('filename')) / 1e6:.1f} MB"]
+        if first is not snapshot:
+            lines += [str(stat) for stat in snapshot.compare_to(first, "lineno")[:15]]
+        with path.open("a") as fh:
+            fh.write("\n".join(lines) + "\n--\n")
+
+    signal.signal(signal.SIGUSR2, dump)

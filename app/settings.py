@@ -6,21 +6,36 @@ Each field is an environment variable prefixed ``MICROCRED_`` (``DATABASE_URL`` 
 
 from __future__ import annotations
 
+import ipaddress
+import sysconfig
+import urllib.parse
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_dir(name: str) -> Path:
+    """A folder of data the service reads (``contexts``, ``trust``): the checkout's own when running from one,
+    else the copy an installed wheel put in ``<prefix>/share/microcred/`` (pyproject.toml data-files)."""
+    if (ROOT / "pyproject.toml").is_file() and (ROOT / name).is_dir():
+        return ROOT / name
+    return Path(sysconfig.get_path("data")) / "share" / "microcred" / name
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MICROCRED_", extra="ignore")
 
     # -- service
-    base_url: str = Field("http://127.0.0.1:8000", description="Public URL of this service; did:web and status list URLs derive from it.")
+    base_url: str | None = Field(
+        None,
+        description="Public URL of this service; did:web and status list URLs derive from it. Production: required, an https URL "
+        "of a public host. Unset: http://`host`:`port` (127.0.0.1 for a wildcard host), for development.",
+    )
     host: str = Field("127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(8000, description="Port `serve` binds to.")
     workers: int = Field(1, ge=1, le=64, description="Worker processes started by `serve`.")
@@ -42,7 +57,7 @@ class Settings(BaseSettings):
         131_072, ge=131_072, multiple_of=8, description="Entries per new status list (Bitstring Status List: at least 131,072 for herd privacy)."
     )
     keys_dir: Path = Field(ROOT / "keys", description="Where file-backed signing keys live (0600, never committed).")
-    contexts_dir: Path = Field(ROOT / "contexts", description="The pinned JSON-LD contexts.")
+    contexts_dir: Path = Field(data_dir("contexts"), description="The pinned JSON-LD contexts.")
 
     # -- request limits (security-notes.md §5)
     max_body_bytes: int = Field(1_048_576, description="Largest accepted JSON request body.")
@@ -81,7 +96,9 @@ class Settings(BaseSettings):
 
     # -- verifier
     trust_registry_file: Path = Field(
-        ROOT / "trust" / "registry.json", description="The operator's trust registry (JSON or YAML): issuers by DID or did:web prefix; this service's providers are trusted too."
+        data_dir("trust") / "registry.json",
+        description="The operator's trust registry (JSON or YAML): issuers by DID or did:web prefix; "
+        "this service's providers are trusted too."
     )
     challenge_ttl_seconds: int = Field(300, ge=10, le=86_400, description="How long a challenge from POST /challenges can be used (once) in a presentation.")
     verify_upload_max_bytes: int = Field(4_194_304, ge=1024, description="Largest file accepted by POST /verify/upload and the verification page (a wallet PDF included).")
@@ -108,6 +125,9 @@ class Settings(BaseSettings):
         description="prometheus-client's own variable (read by the library at import): with several workers, each writes its metrics "
         "here and `/metrics` sums them. `serve` empties it at start; one directory per instance.",
     )
+    tracemalloc_dir: Path | None = Field(
+        None, description="Soak tests only (`bench soak`): trace allocations in each worker; SIGUSR2 writes the top growth here."
+    )
     rate_limit_enabled: bool = Field(True, description="Answer 429 to clients over their rate (`/health`, `/ready`, `/metrics` are never limited).")
     rate_limit_per_key_per_minute: int = Field(
         600, ge=1, description="Requests per minute per API key (Bearer token), per worker process; bursts up to the same number."
@@ -119,6 +139,41 @@ class Settings(BaseSettings):
         100_000, ge=100, description="Most rate-limit buckets (keys plus addresses) one process keeps; the least recently seen are dropped first."
     )
     ready_timeout_seconds: float = Field(2.0, gt=0, description="Time cap of each `/ready` check (database ping and the others).")
+
+    @model_validator(mode="after")
+    def _default_base_url(self) -> Settings:
+        # Derived from where `serve` listens, so two local instances on two ports mint two different did:web
+        # identifiers (a fixed :8000 gave both the same DID with different keys).
+        if not self.base_url:
+            host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+            self.base_url = f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+        return self
+
+    def base_url_error(self) -> str | None:
+        """In production, why ``base_url`` cannot be this service's public URL (None when it can).
+
+        did:web (DID Web method §3.1: an https URL of a domain name) and status list URLs derive from it, and every
+        credential carries them: an http URL, or one of a loopback or wildcard host, makes credentials that no one
+        else can verify."""
+        if self.environment != "production":
+            return None
+        fix = "set MICROCRED_BASE_URL to the service's public https URL (e.g. https://credentials.example.edu)"
+        try:
+            url = urllib.parse.urlsplit(self.base_url)
+            host = (url.hostname or "").lower()
+        except ValueError:
+            return f"production: MICROCRED_BASE_URL {self.base_url!r} is not a URL; {fix}"
+        if url.scheme != "https":
+            return f"production: MICROCRED_BASE_URL {self.base_url!r} is not https; {fix}"
+        try:
+            address = ipaddress.ip_address(host)
+            address = getattr(address, "ipv4_mapped", None) or address
+            local = address.is_loopback or address.is_unspecified
+        except ValueError:
+            local = host in ("", "localhost") or host.endswith(".localhost")
+        if local:
+            return f"production: MICROCRED_BASE_URL {self.base_url!r} names a loopback or unspecified host; {fix}"
+        return None
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-VECTORS = SHARED / "vectors"
+# The vectors and samples the tests read, copied into the repository (tests/fixtures/SOURCES.md: origin and sha256 of
+# each) so that a plain clone runs every test; the name SHARED stays for the tests that import it.
+FIXTURES = ROOT / "tests" / "fixtures"
+SHARED = FIXTURES
+VECTORS = FIXTURES / "vectors"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -28,7 +31,7 @@ def load_json(path: Path):
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    require(SHARED.is_dir(), f"{SHARED} (the shared/ folder beside the repository) is needed for vectors and samples")
+    require(SHARED.is_dir(), f"{SHARED} (the test fixtures: vectors and samples) is needed")
     return SHARED
 
 

@@ -46,8 +46,10 @@ def start(database_url: str, tmp_path, **overrides) -> LiveServer:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.time() + 20
-    while time.time() < deadline:
+    # A deadline for hangs only (tests/live_process.py START_TIMEOUT): a loaded machine can take long to migrate.
+    timeout = 180.0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200 and getattr(app.state, "issuance", None):
                 break
@@ -55,5 +57,8 @@ def start(database_url: str, tmp_path, **overrides) -> LiveServer:
             pass
         time.sleep(0.05)
     else:
-        raise RuntimeError("the live server did not come up")
+        alive = thread.is_alive()
+        server.should_exit = True
+        state = "still runs" if alive else "ended"
+        raise RuntimeError(f"timed out: the live server did not answer /health within {timeout:g} s (its thread {state})")
     return LiveServer(url, settings, app, server, thread)

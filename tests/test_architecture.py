@@ -1,5 +1,6 @@
 """The shape of the house, kept: each package's public face, no private name imported across modules,
-no function too complex to read (radon grade E or F), and the import contracts (``.importlinter``).
+no function too complex to read (radon grade E or F), the style (ruff) and the import contracts
+(``.importlinter``). `.ci/run` runs these with the suite, on both databases.
 
 A change to a face is deliberate: update the list here in the same commit, and docs/architecture.md.
 """
@@ -77,6 +78,12 @@ def test_no_function_is_graded_e_or_f_by_radon():
             if cc_rank(block.complexity) in ("E", "F"):
                 too_complex.append(f"{path.relative_to(ROOT)}:{block.lineno} {block.name} {cc_rank(block.complexity)} ({block.complexity})")
     assert not too_complex, "\n".join(too_complex)
+
+
+def test_the_style_holds():
+    """ruff over the repository (rules and line length in pyproject.toml)."""
+    out = subprocess.run([str(Path(sys.executable).parent / "ruff"), "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
 
 
 def test_the_import_contracts_hold():

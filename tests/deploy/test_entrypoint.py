@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT, require
-from tests.live_process import free_port, wait_until_up
+from tests.live_process import START_TIMEOUT, free_port, wait_until_up
 
 pytestmark = [pytest.mark.slow]
 
@@ -63,8 +63,8 @@ def test_entrypoint_migrates_an_empty_database_and_serves(fresh_database, tmp_pa
     process = subprocess.Popen(["bash", str(ROOT / "docker" / "entrypoint.sh")], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         try:
-            wait_until_up(url, process, timeout=90)
-            wait_until_up(url, process, timeout=30, path="/ready")
+            wait_until_up(url, process, timeout=START_TIMEOUT)
+            wait_until_up(url, process, timeout=START_TIMEOUT, path="/ready")
         except RuntimeError as exc:
             pytest.fail(f"{exc}\n{(tmp_path / 'stderr').read_text()[-4000:]}")
         # The empty database was migrated to head.

@@ -1,0 +1,205 @@
+"""``python3 dev.py bench soak``: the service under a steady mixed load for a long time; does memory stay flat?
+
+Starts ``microcred serve --workers 2`` on a fresh SQLite database (or ``--database-url``) with allocation
+tracing on in every worker (``MICROCRED_TRACEMALLOC_DIR``), measures what the service sustains for a few
+seconds, then for ``--minutes`` sends ``--fraction`` of that (half by default) as a paced mix: issuance
+(``POST /microcredentials``), verification of issued credentials (``POST /credentials/verify``) and status
+changes (``POST /credentials/status``, suspend then lift). Prints every ``--every`` seconds each worker's
+resident set (RSS, from /proc) and the answers by status; at the end, each worker's RSS at the start of the
+soak and at its end, and the 15 allocation sites that grew most (tracemalloc, between a snapshot taken after
+the warm-up and one at the end). A benchmark, not a test: it judges nothing, it prints what it measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench import loadgen
+from bench.http_issue import EXAMPLE, ROOT, _free_port
+
+MIX = (("issue", 6), ("verify", 3), ("status", 1))
+
+
+def _workers(pid: int) -> list[int]:
+    """The serving worker processes under ``serve`` (not its short-lived helpers)."""
+    try:
+        children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+    return [c for c in children if b"resource_tracker" not in _cmdline(c)]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+async def _paced(url: str, requests: dict[str, list[bytes]], rate: float, seconds: float, every: float, report) -> dict[int, int]:
+    """Open-loop pacing: one request every ``1/rate`` seconds over a pool of keep-alive connections."""
+    parts = httpx.URL(url)
+    statuses: dict[int, int] = {}
+    schedule = [kind for kind, weight in MIX for _ in range(weight)]
+    free: asyncio.Queue = asyncio.Queue()
+    for _ in range(16):
+        free.put_nowait(await asyncio.open_connection(parts.host, parts.port))
+    counters = dict.fromkeys(requests, 0)
+
+    async def one(kind: str) -> None:
+        reader, writer = await free.get()
+        try:
+            pool = requests[kind]
+            writer.write(pool[counters[kind] % len(pool)])
+            counters[kind] += 1
+            status, _ = await loadgen._read_response(reader)
+            statuses[status] = statuses.get(status, 0) + 1
+        finally:
+            free.put_nowait((reader, writer))
+
+    started = time.perf_counter()
+    next_report = started + every
+    tasks: set[asyncio.Task] = set()
+    n = 0
+    while (now := time.perf_counter()) < started + seconds:
+        due = started + n / rate
+        await asyncio.sleep(max(0.0, due - now))  # yields even when behind schedule, so requests run
+        task = asyncio.ensure_future(one(schedule[n % len(schedule)]))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        n += 1
+        if time.perf_counter() >= next_report:
+            report(time.perf_counter() - started, statuses)
+            next_report += every
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return statuses
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bench soak")
+    parser.add_argument("--minutes", type=float, default=30)
+    parser.add_argument("--fraction", type=float, default=0.5, help="share of the measured capacity to send")
+    parser.add_argument("--every", type=float, default=60, help="seconds between progress lines")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--database-url")
+    parser.add_argument("--no-trace", action="store_true", help="without tracemalloc (its cost is part of what is measured otherwise)")
+    args = parser.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="microcred-soak-"))
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = dict(
+        os.environ,
+        MICROCRED_DATABASE_URL=args.database_url or f"sqlite:///{tmp / 'soak.db'}",
+        MICROCRED_KEYS_DIR=str(tmp / "keys"),
+        MICROCRED_BASE_URL=url,
+        MICROCRED_DEMO_PROVIDER="false",
+        MICROCRED_RATE_LIMIT_ENABLED="false",
+        MICROCRED_LOG_LEVEL="WARNING",
+    )
+    if not args.no_trace:
+        env["MICROCRED_TRACEMALLOC_DIR"] = str(tmp / "tracemalloc")
+    created = subprocess.run([sys.executable, "-m", "app", "provider", "create", "--slug", "soak", "--name", "Soak University", "--country", "IE", "--json"],
+                             env=env, capture_output=True, text=True, cwd=ROOT, check=True)
+    key = json.loads(created.stdout.strip().splitlines()[-1])["api_key"]
+    log = tmp / "service.log"
+    server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(args.workers)], env=env, cwd=ROOT,
+                              stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    clean = False
+    try:
+        deadline = time.monotonic() + 180
+        while len(_workers(server.pid)) < args.workers or not _healthy(url):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the service did not start within 180 s; its log: {log}")
+            time.sleep(0.2)
+        auth = {"Authorization": f"Bearer {key}"}
+        example = json.loads(EXAMPLE.read_text())
+        body = json.dumps({"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": example}).encode()
+        with httpx.Client(base_url=url, headers=auth, timeout=30) as c:
+            issued = [c.post("/microcredentials", content=body, headers={"Content-Type": "application/json"}) for _ in range(64)]
+        assert all(r.status_code == 201 for r in issued), [r.text for r in issued if r.status_code != 201][:1]
+        ids = [json.loads(r.content)["id"] for r in issued]
+        requests = {
+            "issue": [loadgen.build_request(url, "POST", "/microcredentials", body, auth)],
+            # Verified credentials and those whose status changes are kept apart: a suspended one rightly fails.
+            "verify": [loadgen.build_request(url, "POST", "/credentials/verify", json.dumps({"verifiableCredential": json.loads(r.content)}).encode())
+                       for r in issued[:32]],
+            "status": [loadgen.build_request(url, "POST", "/credentials/status", json.dumps({"credentialId": i, "status": s}).encode(), auth)
+                       for i in ids[32:] for s in ("suspended", "active")],
+        }
+        mixed = [r for kind, weight in MIX for r in requests[kind][:1] * weight]
+        capacity = loadgen.run(url, mixed, clients=16, seconds=10).rate
+        rate = capacity * args.fraction
+        workers = _workers(server.pid)
+        if not args.no_trace:
+            for pid in workers:
+                os.kill(pid, signal.SIGUSR2)  # the first tracemalloc snapshot: after warm-up, before the soak
+        start_rss = {pid: _rss_mb(pid) for pid in workers}
+        print(f"capacity of the mix: {capacity:.0f} requests/s; soaking at {rate:.0f}/s for {args.minutes:g} min on {len(workers)} workers")
+
+        def report(elapsed: float, statuses: dict[int, int]) -> None:
+            rss = ", ".join(f"{pid}: {_rss_mb(pid):.0f} MB" for pid in workers)
+            print(f"  {elapsed / 60:5.1f} min  RSS {rss}  answers {dict(sorted(statuses.items()))}", flush=True)
+
+        statuses = asyncio.run(_paced(url, requests, rate, args.minutes * 60, args.every, report))
+        gone = [pid for pid in workers if not Path(f"/proc/{pid}").exists()]
+        if gone:
+            print(f"workers {gone} are gone (restarted by serve?): see {log}")
+        if not args.no_trace:
+            for pid in set(workers) - set(gone):
+                os.kill(pid, signal.SIGUSR2)
+            for pid in set(workers) - set(gone):  # the handler runs when the worker's loop next runs Python code
+                dump = tmp / "tracemalloc" / f"tracemalloc-{pid}.txt"
+                deadline = time.monotonic() + 60
+                while (not dump.exists() or dump.read_text().count("--\n") < 2) and time.monotonic() < deadline:
+                    time.sleep(0.5)
+        errors = sum(n for status, n in statuses.items() if status >= 400)
+        print(f"answers by status: {dict(sorted(statuses.items()))} ({errors} errors)")
+        for pid in workers:
+            print(f"worker {pid}: RSS {start_rss[pid]:.0f} MB at the start of the soak, {_rss_mb(pid):.0f} MB at its end")
+            dump = tmp / "tracemalloc" / f"tracemalloc-{pid}.txt"
+            print(dump.read_text().split("--\n")[-2] if dump.exists() else "  (no tracemalloc dump)")
+        clean = errors == 0
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        if clean:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print(f"kept {tmp} (the service's log and the tracemalloc dumps)")
+    return 0
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
