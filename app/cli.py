@@ -79,10 +79,11 @@ def _serve(args: argparse.Namespace) -> int:
         _demo_provider(settings)
     print(f"microcred: serving on http://{host}:{port} with {workers} worker(s)", flush=True)
     print(f"microcred: wallet: {settings.base_url.rstrip('/')}/wallet", flush=True)
-    # uvloop + httptools: the default asyncio loop lost TCP_NODELAY with several workers (performance-baseline.md).
+    # uvloop + httptools: the default asyncio loop lost TCP_NODELAY with several workers (performance-baseline.md);
+    # httptools with a header-read timeout (app/http_protocol.py).
     # log_config=None keeps our JSON logging; access_log=False: ours replaces uvicorn's, which logs query strings.
     options = dict(
-        app="app.main:create_app", factory=True, loop="uvloop", http="httptools",
+        app="app.main:create_app", factory=True, loop="uvloop", http="app.http_protocol:HeaderTimeoutHttpToolsProtocol",
         log_config=None, log_level=settings.log_level.lower(), access_log=False, forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     if workers > 1:
@@ -248,12 +249,30 @@ def _verify(args: argparse.Namespace) -> int:
         raw = _read_input(args.input)
     except OSError as exc:
         return _fail(str(exc))
+    _see_own_issuers(runtime)
     report = verify_input(runtime, raw, proof_only=args.proof_only, challenge=args.challenge, domain=args.domain)
     if report.get("unusable"):
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return 2
     print(json.dumps(report, indent=2, ensure_ascii=False))
     return 0 if report["verified"] else 1
+
+
+def _see_own_issuers(runtime) -> None:
+    """The same view of the service's own issuers as the HTTP verifier (``Issuance.attach_own_data``), when its
+    database is there; without one the command verifies as any outside verifier would."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.errors import MicrocredError
+    from app.issuance import Issuance
+    from app.store import open_database
+
+    try:
+        issuance = Issuance(runtime, open_database(runtime.settings, migrate=False))
+        issuance.providers.list()  # a database with this service's schema, or none
+        issuance.attach_own_data()
+    except (MicrocredError, OSError, RuntimeError, SQLAlchemyError) as exc:  # no database: verify as an outsider
+        print(f"microcred: the service's own issuers are not known here ({str(exc)[:200]})", file=sys.stderr)
 
 
 def _provider(args: argparse.Namespace) -> int:

@@ -13,6 +13,8 @@ class MicrocredError(Exception):
     code = "MICROCRED_ERROR"
     status = 400
     title = "Request refused"
+    #: HTTP header fields the answer carries (e.g. ``Connection: close`` for a body left unread)
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str, *, code: str | None = None, errors: list[dict] | None = None):
         super().__init__(detail)
@@ -27,6 +29,16 @@ class ParsingError(MicrocredError):
 
     code = "PARSING_ERROR"
     title = "Malformed JSON"
+
+
+class PayloadTooLargeError(MicrocredError):
+    """A request body over its limit (RFC 9110 §15.5.14, 413 Content Too Large). The rest of the body is
+    not read, so the connection cannot carry another request: the answer closes it (RFC 9112 §9.6)."""
+
+    code = "TOO_LARGE"
+    status = 413
+    title = "Request body too large"
+    headers = {"Connection": "close"}
 
 
 class MalformedValueError(MicrocredError):

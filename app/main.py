@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from app import __version__
 from app.api import docs, openapi, problems, router
 from app.api.ratelimit import RateLimiter, RateLimitMiddleware
+from app.api.security_headers import SecurityHeadersMiddleware
 from app.holder import Wallet
 from app.issuance import BatchRunner, Catalogue, Issuance
 from app.observability import ObservabilityMiddleware, configure_logging
@@ -38,8 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # This service's providers count as trusted issuers, and what it publishes itself (its did:web
         # documents, its status lists) is read from its own data rather than fetched over the network:
         # authoritative, always current, no loopback needed.
-        runtime.attach_local(providers=issuance.providers.list, did_documents=issuance.providers.local_did_document,
-                             status_lists=issuance.status_lists.local_credential)
+        issuance.attach_own_data()
         app.state.verification = VerificationService(runtime.verifier, db, settings)
         tune_gc()
         if settings.tracemalloc_dir:
@@ -70,5 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.rate_limit_enabled:
         app.state.rate_limiter = RateLimiter(settings)
         app.add_middleware(RateLimitMiddleware, limiter=app.state.rate_limiter)
+    docs = frozenset(p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p)
+    app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs)  # a CSP on every response, 429s included
     app.add_middleware(ObservabilityMiddleware)
     return app

@@ -29,6 +29,7 @@ The Fetcher is synchronous and keeps no state between fetches, so it is safe to 
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import ssl
 import threading
@@ -119,6 +120,16 @@ def address_refusal(ip: IPAddress, *, allow_loopback: bool = False) -> str | Non
     return None
 
 
+_LABEL = re.compile(rb"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
+def _dns_name(raw_host: bytes) -> bool:
+    """Whether ``raw_host`` (the ASCII form: A-labels already) is a host name a resolver accepts."""
+    if not raw_host or len(raw_host) > 253:
+        return False
+    return all(_LABEL.fullmatch(label) for label in raw_host.split(b"."))
+
+
 def _is_ip_literal(host: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(host.strip("[]"))
@@ -182,6 +193,8 @@ class _GuardedBackend(httpcore.NetworkBackend):
             raise FetchError(f"resolving {host} took longer than {timeout:.1f} s", code="FETCH_TIMEOUT") from None
         except OSError as exc:
             raise FetchError(f"{host} could not be resolved: {exc.strerror or exc}", code="FETCH_FAILED") from None
+        except (UnicodeError, ValueError):  # the resolver's own IDNA encoding refused the name
+            raise FetchError(f"{host[:80]} is not a name that can be resolved", code="FETCH_REFUSED") from None
         addresses: list[IPAddress] = []
         for family, _type, _proto, _name, sockaddr in infos:
             if family in (socket.AF_INET, socket.AF_INET6):
@@ -275,16 +288,23 @@ class Fetcher:
             raise FetchError("a fetch needs a URL of at most 2048 characters", code="FETCH_REFUSED")
         try:
             parsed = httpx.URL(url)
+            # ``host`` decodes an IDNA A-label ("xn--…"), which raises for an invalid one (UnicodeError, a
+            # ValueError): every parsing error must stay inside this try, or it escapes as a 500.
+            host = parsed.host
+            userinfo = parsed.userinfo
         except (httpx.InvalidURL, ValueError, TypeError):
-            raise FetchError("not a valid URL", code="FETCH_REFUSED") from None
-        host = parsed.host
+            raise FetchError("not a valid URL (its host is not a valid domain name, or it is malformed)", code="FETCH_REFUSED") from None
         if not host:
             raise FetchError("the URL has no host", code="FETCH_REFUSED")
-        if parsed.userinfo:
+        literal = _is_ip_literal(host)
+        if literal is None and not _dns_name(parsed.raw_host):
+            # RFC 1035 §2.3.4 / RFC 5890: labels of 1–63 letters, digits and hyphens, 253 characters in all.
+            # Anything else (a space, "%", an empty or over-long label) would fail in the resolver instead.
+            raise FetchError("the URL's host is not a valid domain name", code="FETCH_REFUSED")
+        if userinfo:
             raise FetchError("URLs with user information are not fetched", code="FETCH_REFUSED")
         if parsed.fragment:
             parsed = parsed.copy_with(fragment=None)
-        literal = _is_ip_literal(host)
         loopback_host = (literal is not None and literal.is_loopback and getattr(literal, "ipv4_mapped", None) is None) or host == "localhost"
         if parsed.scheme == "https":
             pass

@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     # -- request limits (security-notes.md §5)
     max_body_bytes: int = Field(1_048_576, description="Largest accepted JSON request body.")
     max_json_depth: int = Field(64, description="Deepest accepted JSON nesting.")
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, description="Longest a client may take to send a request's line and header fields before `serve` answers 408 and "
+        "closes the connection (slow-header attacks; app/http_protocol.py)."
+    )
     canonicalization_budget: int = Field(
         10_000, description="Most Hash N-Degree Quads calls one RDFC-1.0 run may make before it is refused as a poison graph."
     )
@@ -69,6 +73,10 @@ class Settings(BaseSettings):
     # -- micro-credential rules
     ects_min: float = Field(1, description="Smallest workload in ECTS accepted for a micro-credential (MICROBOL: 1).")
     ects_max: float = Field(59, description="Largest workload in ECTS accepted for a micro-credential (MICROBOL: 59).")
+    max_validity_years: int = Field(
+        50, ge=1, le=1000, description="Furthest a credential's validUntil (or validFrom) may lie ahead when it is issued, in years; "
+        "an end in the past is always refused (app/credentials/validity.py)."
+    )
 
     # -- outbound fetches (security-notes.md §11)
     fetch_timeout_seconds: float = Field(3.0, description="Time cap of one did:web or status list fetch.")

@@ -8,7 +8,9 @@ listens on a socket of its own and the kernel spreads new connections across the
 hash (Linux ≥ 3.9; see socket(7)).
 
 The parent only supervises: it starts the workers, restarts one that dies, and on SIGINT/SIGTERM stops
-them all (each finishes its requests in flight: uvicorn's graceful shutdown).
+them all (each finishes its requests in flight: uvicorn's graceful shutdown). A worker whose supervisor
+died (``kill -9``: no shutdown code runs) stops too, as a signing process of a batch does (app/batch.py):
+left serving under PID 1 it kept the port, and a new ``serve`` on it bound beside the orphans.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import threading
 import time
 from typing import Any
 
@@ -34,12 +37,46 @@ def reuseport_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(host: str, port: int, options: dict[str, Any]) -> None:
+#: prctl(2) option: the signal the kernel sends this process when its parent dies.
+PR_SET_PDEATHSIG = 1
+
+
+def exit_with_supervisor(supervisor: int, *, poll: float = 1.0) -> None:
+    """Stop this worker (SIGTERM: uvicorn's graceful shutdown) when ``supervisor`` is no longer its parent.
+
+    On Linux the kernel tells at once (``prctl(PR_SET_PDEATHSIG)``, see prctl(2)); a thread that watches for
+    re-parenting is the fallback elsewhere, and covers a supervisor that died before the prctl call. A worker
+    that does not finish its graceful shutdown within 30 s is ended.
+    """
+    if os.getppid() != supervisor:
+        os._exit(0)  # the supervisor died while this one was starting
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the watch below does it alone
+        pass
+
+    def watch() -> None:
+        while os.getppid() == supervisor:
+            time.sleep(poll)
+        log.warning("the supervisor %s is gone; this worker stops", supervisor)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-supervisor", daemon=True).start()
+
+
+def _worker(host: str, port: int, options: dict[str, Any], supervisor: int | None = None) -> None:
     import uvicorn
 
     from app.observability import configure_logging
     from app.settings import get_settings
 
+    if supervisor is not None:
+        exit_with_supervisor(supervisor)
     configure_logging(get_settings())
     sock = reuseport_socket(host, port)
     config = uvicorn.Config(host=host, port=port, **options)
@@ -60,7 +97,7 @@ def serve(host: str, port: int, workers: int, options: dict[str, Any]) -> int:
     delay: dict[int, float] = {}  # slot → wait before the next restart (doubles while it keeps dying young)
 
     def start(slot: int) -> multiprocessing.process.BaseProcess:
-        process = context.Process(target=_worker, args=(host, port, options), name=f"microcred-worker-{slot}")
+        process = context.Process(target=_worker, args=(host, port, options, os.getpid()), name=f"microcred-worker-{slot}")
         process.start()
         started[slot] = time.monotonic()
         return process

@@ -1,4 +1,4 @@
-"""``python3 dev.py bench [signing|http-issue|http-verify|soak]``: medians and same-run ratios.
+"""``python3 dev.py bench [signing|http-issue|http-status|http-verify|soak|w3c-suites]``: medians and same-run ratios.
 
 Every figure is compared with a reference measured in the same run (a pyld-only RDFC pipeline), because
 these machines are noisy: only ratios measured together mean something.
@@ -23,10 +23,18 @@ def main(argv: list[str]) -> int:
         from bench import soak
 
         return soak.main(argv[1:])
+    if which == "http-status":
+        from bench import http_status
+
+        return http_status.main(argv[1:])
     if which in ("http-verify", "http"):
         from bench import http
 
         return http.main([which, *argv[1:]])
+    if which == "w3c-suites":
+        from bench import w3c_suites
+
+        return w3c_suites.main(argv[1:])
     print(__doc__)
     return 2
 

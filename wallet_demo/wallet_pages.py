@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api.deps import WalletDep, read_body
-from app.errors import MicrocredError, NotFoundError
+from app.errors import MicrocredError, NotFoundError, PayloadTooLargeError
 from app.holder import SHARE_DEFAULT_DAYS, SHARE_MAX_DAYS, Gone, Wallet, safe_next
 from wallet_demo import templates
 
@@ -68,7 +68,7 @@ async def _form(request: Request) -> dict[str, Any]:
     if media == "multipart/form-data":
         declared = request.headers.get("content-length")
         if not declared or not declared.isdigit() or int(declared) > UPLOAD_LIMIT:
-            raise MicrocredError("the upload is too large (or its size is not declared)", code="TOO_LARGE")
+            raise PayloadTooLargeError("the upload is too large (or its size is not declared)")
         form = await request.form(max_files=1, max_fields=20)
         out: dict[str, Any] = {}
         for key, value in form.multi_items():

@@ -6,16 +6,18 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from app import strict_json
-from app.api.deps import Provider, read_body
+from app.api.deps import IdempotencyKey, Provider, read_body
 from app.api.issuer import PROVIDER_ROUTES
 from app.credentials import FORMATS
 from app.errors import MalformedValueError, UnsupportedMediaType
 from app.issuance import parse_csv_request, parse_json_request
+from app.issuance.idempotent import once
 from app.proofs import PROOF_FORMATS
 from app.store import batches, specifications
+from app.store.idempotency import StoredResponse
 
 router = APIRouter(tags=["issuer"], **PROVIDER_ROUTES)
 
@@ -57,10 +59,11 @@ def _job_view(job) -> dict[str, Any]:
 async def submit_batch(
     request: Request,
     provider: Provider,
+    idempotency_key: IdempotencyKey,
     format: str = Query("ob3", pattern=_one_of(FORMATS), description="for CSV uploads"),
     proof: str = Query("eddsa-rdfc-2022", pattern=_one_of(PROOF_FORMATS), description="for CSV uploads"),
     specificationId: str | None = Query(None, max_length=64, description="for CSV uploads (required there)"),
-) -> JSONResponse:
+) -> Response:
     settings = request.app.state.settings
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = await read_body(request, settings.batch_max_body_bytes)
@@ -78,8 +81,23 @@ async def submit_batch(
         batch = parse_csv_request(raw, fmt=format, proof=proof, specification_id=specificationId, max_records=settings.batch_max_records, primary_language=await run_in_threadpool(lang))
     else:
         raise UnsupportedMediaType("send application/json or text/csv")
-    job = await run_in_threadpool(request.app.state.batches.submit, provider, batch)
-    return JSONResponse(_job_view(job), status_code=202, headers={"Location": f"/microcredentials/batch/{job.id}"})
+    payload = {"format": batch.format, "proof": batch.proof, "specificationId": batch.specification_id, "records": batch.records}
+    key = once(provider.id, idempotency_key, payload, _job_response)
+    job = await run_in_threadpool(request.app.state.batches.submit, provider, batch, once=key)
+    return stored_response(job) if isinstance(job, StoredResponse) else _response(*_job_response(job))
+
+
+def _job_response(job) -> tuple[int, bytes, dict[str, str]]:
+    return 202, strict_json.dumps(_job_view(job)).encode(), {"location": f"/microcredentials/batch/{job.id}"}
+
+
+def _response(status: int, body: bytes, headers: dict[str, str]) -> Response:
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def stored_response(stored: StoredResponse) -> Response:
+    """The response an earlier request with the same ``Idempotency-Key`` got, again."""
+    return _response(stored.status, stored.body, stored.headers)
 
 
 @router.get("/microcredentials/batch/{job_id}", summary="A batch job's progress")

@@ -7,10 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
-from app.api.deps import CatalogueDep, JsonBody, Provider
+from app import strict_json
+from app.api.batch import stored_response
+from app.api.deps import CatalogueDep, IdempotencyKey, JsonBody, Provider
 from app.api.issuer import PROVIDER_ROUTES
 from app.api.problems import problem_responses
 from app.errors import MalformedValueError
+from app.issuance.idempotent import once
+from app.store.idempotency import StoredResponse
 
 router = APIRouter(tags=["catalogue"], **PROVIDER_ROUTES)
 public = APIRouter(tags=["catalogue"], responses=problem_responses(400, 404, 422))
@@ -22,13 +26,15 @@ public = APIRouter(tags=["catalogue"], responses=problem_responses(400, 404, 422
     summary="Publish (or draft) a micro-credential specification",
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "required": ["specification"], "properties": {"specification": {"type": "object"}, "published": {"type": "boolean", "default": True}}}}}}},
 )
-async def create_specification(provider: Provider, body: JsonBody, catalogue: CatalogueDep) -> dict[str, Any]:
+async def create_specification(provider: Provider, body: JsonBody, catalogue: CatalogueDep, idempotency_key: IdempotencyKey) -> Any:
     if not isinstance(body, dict):
         raise MalformedValueError("the body is {\"specification\": …, \"published\": true|false}")
     published = body.get("published", True)
     if not isinstance(published, bool):
         raise MalformedValueError("published must be true or false", errors=[{"pointer": "/published", "detail": "boolean"}])
-    return await run_in_threadpool(catalogue.create, provider, body.get("specification"), published=published)
+    key = once(provider.id, idempotency_key, body, lambda view: (201, strict_json.dumps(view).encode(), {}))
+    created = await run_in_threadpool(catalogue.create, provider, body.get("specification"), published=published, once=key)
+    return stored_response(created) if isinstance(created, StoredResponse) else created
 
 
 @router.get("/specifications", summary="The provider's own specifications")

@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPBearer
 
 from app import strict_json
-from app.errors import AuthError, ParsingError
+from app.errors import AuthError, PayloadTooLargeError
 from app.holder import Wallet
 from app.issuance import ApiKey, BatchRunner, Catalogue, Issuance, ProviderRecord
 from app.settings import Settings
@@ -56,16 +56,18 @@ def bearer(request: Request) -> str | None:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refusing more than ``limit`` bytes without reading them all (security-notes §5)."""
+    """The raw body, refusing more than ``limit`` bytes without reading them all (security-notes §5):
+    413 with ``Connection: close`` (``PayloadTooLargeError``)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise ParsingError(f"request body larger than {limit} bytes", code="TOO_LARGE")
+        raise PayloadTooLargeError(f"request body larger than {limit} bytes")
     chunks = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise ParsingError(f"request body larger than {limit} bytes", code="TOO_LARGE")
+            # A chunked upload past the limit: stop reading here; the 413 closes the connection.
+            raise PayloadTooLargeError(f"request body larger than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -2,7 +2,7 @@
 
 ``GET /health`` answers as long as the process serves HTTP (liveness: restart me if this fails).
 ``GET /ready`` answers 200 only when the service can do its work (readiness: send me traffic): the
-database answers, the key and context folders are usable, and every check other parts registered
+database answers and has room to write, the key and context folders are usable, and every check other parts registered
 with ``add_ready_check(app, name, check)`` passes. Otherwise 503 problem+json naming the failed checks.
 Failure reasons are the exception's class only (its message can hold a DSN or a host name); the full
 error is logged.
@@ -48,12 +48,39 @@ def health() -> dict[str, str]:
 
 
 def _database_check(database) -> ReadyCheck:
+    storage = _storage_check(database)
+
     def ping() -> None:
-        # The store's Database (or anything with a SQLAlchemy ``engine``): one round trip.
+        # The store's Database (or anything with a SQLAlchemy ``engine``): one round trip, and room to write.
         with database.engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
+        storage()
 
     return ping
+
+
+#: Below this much free space on the SQLite database's filesystem, the service is not ready: a write would
+#: soon fail with "database or disk is full" (answered 507 STORAGE_FULL, app/api/problems.py).
+STORAGE_MIN_FREE_BYTES = 1 << 20
+
+
+def _storage_check(database) -> ReadyCheck:
+    """Not ready while storage is full: a write failed so (on either database: ``Database.storage``), or, on
+    SQLite, the filesystem holding the file has less than ``STORAGE_MIN_FREE_BYTES`` left."""
+
+    def check() -> None:
+        from app.store.unavailable import StorageFull
+
+        watch = getattr(database, "storage", None)
+        if watch is not None and watch.full():
+            raise StorageFull("a write failed recently: storage full")
+        path = database.engine.url.database if database.engine.dialect.name == "sqlite" else None
+        if path and path != ":memory:" and not path.startswith("file:"):
+            stat = os.statvfs(Path(path).resolve().parent)
+            if stat.f_bavail * stat.f_frsize < STORAGE_MIN_FREE_BYTES:
+                raise StorageFull("the database's filesystem is full")
+
+    return check
 
 
 def _folder_check(path: Path, *, writable: bool, must_hold_files: bool = False) -> ReadyCheck:

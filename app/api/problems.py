@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import MicrocredError
+from app.store.unavailable import DatabaseUnavailable, StorageFull
 
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://microcred.dev/problems/"
@@ -90,10 +91,17 @@ def problem_responses(*statuses: int, descriptions: dict[int, str] | None = None
     }
 
 
+#: RFC 9110 §11.6.1: a 401 "MUST send a WWW-Authenticate header field containing at least one challenge";
+#: the API's scheme is the Bearer token of RFC 6750 §3 (an API key in ``Authorization: Bearer``).
+BEARER_CHALLENGE = 'Bearer realm="microcred"'
+
+
 def problem(status: int, code: str, title: str, detail: str, *, errors: list[dict] | None = None, headers: dict | None = None) -> JSONResponse:
     body = {"type": TYPE_BASE + code.lower().replace("_", "-"), "title": title, "status": status, "detail": detail, "code": code}
     if errors:
         body["errors"] = errors
+    if status == 401 and not any(k.lower() == "www-authenticate" for k in (headers or {})):
+        headers = {**(headers or {}), "WWW-Authenticate": BEARER_CHALLENGE}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
@@ -105,7 +113,7 @@ def _pointer(loc: tuple) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(MicrocredError)
     async def _domain(request: Request, exc: MicrocredError) -> JSONResponse:
-        return problem(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors or None)
+        return problem(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors or None, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -118,6 +126,24 @@ def install(app: FastAPI) -> None:
             exc.status_code, "HTTP_ERROR"
         )
         return problem(exc.status_code, code, str(exc.detail) if exc.status_code != 404 else "Not found", str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(StorageFull)
+    async def _storage_full(request: Request, exc: StorageFull) -> JSONResponse:
+        # RFC 4918 §11.5: the server cannot store what the request needs. Not the client's fault, and not a
+        # retry-shortly condition either: an operator must free space. Nothing was stored (rolled back).
+        log.error("storage full on %s %s: %s", request.method, request.url.path, str(exc)[:300])
+        return problem(
+            507, "STORAGE_FULL", "Insufficient storage",
+            "The service's storage is full; nothing was stored. Retry once an operator has freed space.", headers={"Retry-After": "60"},
+        )
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def _database_unavailable(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
+        log.error("database unavailable (%s) on %s %s: %s", exc.reason, request.method, request.url.path, str(exc)[:300])
+        return problem(
+            503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable",
+            f"The database is {exc.reason}; nothing was stored. Retry shortly.", headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(OperationalError)
     async def _database_busy(request: Request, exc: OperationalError) -> JSONResponse:

@@ -19,7 +19,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from app import strict_json
 from app.api.deps import JsonBody, SettingsDep, VerificationDep, read_body, read_json
 from app.api.problems import problem_responses
-from app.errors import MalformedValueError, ParsingError, UnsupportedMediaType
+from app.errors import MalformedValueError, ParsingError, PayloadTooLargeError, UnsupportedMediaType
 from app.holder import extract_credential_from_pdf
 from app.verification.report import Report
 from app.verification.service import public_report
@@ -74,7 +74,7 @@ async def uploaded_text(upload: UploadFile, max_bytes: int) -> bytes:
         raise UnsupportedMediaType(f"upload a {', '.join(UPLOAD_SUFFIXES)} file", code="UNSUPPORTED_FILE_TYPE")
     content = await upload.read(max_bytes + 1)
     if len(content) > max_bytes:
-        raise ParsingError(f"the file is larger than {max_bytes} bytes", code="TOO_LARGE")
+        raise PayloadTooLargeError(f"the file is larger than {max_bytes} bytes")
     if content.startswith(b"%PDF-"):
         # The wallet's PDF carries the signed credential as an embedded file (app/holder/pdf.py).
         return (await run_in_threadpool(extract_credential_from_pdf, content)).encode()

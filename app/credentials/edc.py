@@ -270,44 +270,31 @@ def _qualification(n: _Nodes, mc: MicroCredentialInput) -> dict[str, Any]:
     return q
 
 
-def render_edc(
-    mc: MicroCredentialInput,
-    *,
-    issuer: IssuerProfile,
-    credential_id: str,
-    issued: datetime,
-    status_entry: dict[str, Any] | list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """The unsigned Europass EDC (ELM 3.2) credential for ``mc``; ``issued`` is the seal time.
-
-    ``status_entry`` is a BitstringStatusListEntry (with an ``id``); it is typed also as the ELM
-    ``CredentialStatus`` class the EDC shapes require, and its context is added.
-    """
-    n = _Nodes()
-    lang = mc.primaryLanguage
-
-    # The awarding bodies: one node each, repeated verbatim wherever ELM wants the awarding body.
+def _awarding_process(n: _Nodes, mc: MicroCredentialInput, used_ids: set[str]) -> dict[str, Any]:
+    """The awarding bodies, one node each, repeated verbatim wherever ELM wants the awarding body."""
     bodies = []
-    used_ids = {issuer.id, credential_id}
     for body in mc.awardingBodies:
         node_id = body.id if body.id and body.id not in used_ids else n.id("org")
         used_ids.add(node_id)
         bodies.append(_organisation(n, body, node_id))
-    process = n.node("awardingProcess", "AwardingProcess", awardingBody=bodies,
-                     awardingDate=iso_datetime(mc.awardedAt) if mc.awardedAt else None)
+    return n.node("awardingProcess", "AwardingProcess", awardingBody=bodies,
+                  awardingDate=iso_datetime(mc.awardedAt) if mc.awardedAt else None)
 
+
+def _assessment(n: _Nodes, mc: MicroCredentialInput, process: dict[str, Any]) -> dict[str, Any]:
+    """Annex I 9: the LearningAssessment and its specification (``grade`` is 1..1, §6.5)."""
     a = mc.assessment
-    grade = a.grade.value if a.grade else "Pass"  # LearningAssessment.grade is 1..1 (§6.5)
+    grade = a.grade.value if a.grade else "Pass"
     grading = None
     if a.grade and a.grade.scheme:
         grading = n.node("gradingScheme", "GradingScheme", title=dict(a.grade.scheme.title),
                          description=dict(a.grade.scheme.description) if a.grade.scheme.description else None)
     assessment_title = dict(a.title) if a.title else {"en": vocab.assessment_types()[a.type].label}
-    assessment = n.node(
+    return n.node(
         "learningAssessment", "LearningAssessment",
         title=assessment_title,
         awardedBy=process,
-        grade=_note(n, {lang: grade}),
+        grade=_note(n, {mc.primaryLanguage: grade}),
         idVerification=concept(vocab.supervision_types()[a.supervision]) if a.supervision else None,
         dateIssued=iso_datetime(a.date) if a.date else None,
         specifiedBy=n.node(
@@ -320,12 +307,15 @@ def render_edc(
         ),
     )
 
+
+def _activity(n: _Nodes, mc: MicroCredentialInput, process: dict[str, Any]) -> dict[str, Any]:
+    """Annex I 10: the form of participation as a LearningActivity."""
     p = mc.participation
     period = None
     if p.startDate or p.endDate:
         period = n.node("period", "PeriodOfTime", startDate=iso_datetime(p.startDate) if p.startDate else None,
                         endDate=iso_datetime(p.endDate) if p.endDate else None)
-    activity = n.node(
+    return n.node(
         "activity", "LearningActivity",
         title=dict(mc.title),
         awardedBy=process,
@@ -339,17 +329,9 @@ def render_edc(
         ),
     )
 
-    claim = n.node(
-        "learningAchievement", "LearningAchievement",
-        title=dict(mc.title),
-        awardedBy=process,
-        provenBy=assessment,
-        influencedBy=activity,
-        specifiedBy=_qualification(n, mc),
-        additionalNote=[_note(n, mc.furtherInformation)] if mc.furtherInformation else None,
-        supplementaryDocument=[_web(n, url) for url in mc.links],
-    )
 
+def _subject(n: _Nodes, mc: MicroCredentialInput, claim: dict[str, Any]) -> dict[str, Any]:
+    """Annex I 1: the learner (a Person) holding the claim."""
     learner = mc.learner
     subject: dict[str, Any] = {
         "id": learner.id or n.id("person"),
@@ -367,7 +349,54 @@ def render_edc(
     if learner.identifiers:
         subject["identifier"] = [n.node("identifier", "Identifier", schemeName=i.scheme, notation=i.value) for i in learner.identifiers]
     subject["hasClaim"] = claim
+    return subject
 
+
+def status_entry_for_edc(status_entry: dict[str, Any] | list[dict[str, Any]]) -> dict[str, Any]:
+    """The one ``credentialStatus`` of an EDC (``sh:maxCount 1``), typed ``CredentialStatus`` as well.
+
+    The EDC shapes want ``cred:credentialStatus`` once, of class ``elm:CredentialStatus``
+    (``edc:EuropeanDigitalCredential-cred_credentialStatus``); the entry stays a Bitstring Status List entry
+    (§2.1) too, so ``type`` is ``["CredentialStatus", "BitstringStatusListEntry"]``. Status libraries that
+    compare ``type`` to the plain string cannot read it: no single form satisfies both (README, "EDC status entry").
+    """
+    entries = status_entry if isinstance(status_entry, list) else [status_entry]
+    if len(entries) != 1:
+        raise ValueError("an EDC carries exactly one credentialStatus entry (EDC shapes: sh:maxCount 1)")
+    entry = dict(entries[0])
+    types = entry.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    if "CredentialStatus" not in types:
+        types = ["CredentialStatus", *types]
+    entry["type"] = types
+    return entry
+
+
+def render_edc(
+    mc: MicroCredentialInput,
+    *,
+    issuer: IssuerProfile,
+    credential_id: str,
+    issued: datetime,
+    status_entry: dict[str, Any] | list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The unsigned Europass EDC (ELM 3.2) credential for ``mc``; ``issued`` is the seal time.
+
+    ``status_entry`` is one BitstringStatusListEntry (with an ``id``; a list of one is accepted), rendered
+    by ``status_entry_for_edc``; its context is added.
+    """
+    n = _Nodes()
+    process = _awarding_process(n, mc, {issuer.id, credential_id})
+    claim = n.node(
+        "learningAchievement", "LearningAchievement",
+        title=dict(mc.title),
+        awardedBy=process,
+        provenBy=_assessment(n, mc, process),
+        influencedBy=_activity(n, mc, process),
+        specifiedBy=_qualification(n, mc),
+        additionalNote=[_note(n, mc.furtherInformation)] if mc.furtherInformation else None,
+        supplementaryDocument=[_web(n, url) for url in mc.links],
+    )
     context: list[str] = list(EDC_CONTEXT)
     credential: dict[str, Any] = {
         "@context": context,
@@ -385,18 +414,9 @@ def render_edc(
         credential["expirationDate"] = iso_datetime(mc.validUntil)  # for VC 1.1 consumers
     if mc.externalId:
         credential["identifier"] = n.node("identifier", "Identifier", schemeName="Certificate number", notation=mc.externalId)
-    credential["credentialSubject"] = subject
+    credential["credentialSubject"] = _subject(n, mc, claim)
     credential["displayParameter"] = _display(n, mc)
     if status_entry:
         context.append(CONTEXT_STATUS)
-        entries = []
-        for given in status_entry if isinstance(status_entry, list) else [status_entry]:
-            entry = dict(given)
-            types = entry.get("type", [])
-            types = [types] if isinstance(types, str) else list(types)
-            if "CredentialStatus" not in types:
-                types = ["CredentialStatus", *types]
-            entry["type"] = types
-            entries.append(entry)
-        credential["credentialStatus"] = entries[0] if len(entries) == 1 else entries
+        credential["credentialStatus"] = status_entry_for_edc(status_entry)
     return credential

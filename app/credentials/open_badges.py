@@ -291,5 +291,22 @@ def render_ob3(
     if mc.links:
         credential["evidence"] = [{"id": url, "type": ["Evidence"]} for url in mc.links]
     if status_entry:
-        credential["credentialStatus"] = [dict(e) for e in status_entry] if isinstance(status_entry, list) else dict(status_entry)
+        credential["credentialStatus"] = _one_status(status_entry)
     return credential
+
+
+def _one_status(status_entry: dict[str, Any] | list[dict[str, Any]]) -> dict[str, Any]:
+    """OB 3.0 §B.1.2: ``credentialStatus`` is [0..1], one object in the 1EdTech JSON schema."""
+    entries = status_entry if isinstance(status_entry, list) else [status_entry]
+    if len(entries) != 1:
+        raise ValueError("an Open Badges 3.0 credential carries at most one credentialStatus (OB 3.0 §B.1.2: [0..1])")
+    return dict(entries[0])
+
+
+def secured_form(secured: dict[str, Any]) -> dict[str, Any]:
+    """An OpenBadgeCredential's embedded proof as OB 3.0 writes it: ``proof`` is Proof [0..*] (§B.1.2), an
+    array in the 1EdTech JSON schema (VC 2.0 §4.12 allows either); other credentials are returned as they are."""
+    types = secured.get("type")
+    if isinstance(types, list) and "OpenBadgeCredential" in types and isinstance(secured.get("proof"), dict):
+        return {**secured, "proof": [secured["proof"]]}
+    return secured

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from typing import Any
 
 from app.errors import DidResolutionError, MicrocredError
+from app.keys.b64url import decode as b64u_decode
+from app.keys.b64url import encoded_length
 from app.strict_json import loads
 
 PREFIX = "did:jwk:"
@@ -27,8 +28,11 @@ VM_TYPE = "JsonWebKey"  # Controlled Identifiers v1.0 §2.2.3 (the did:jwk spec'
 CONTEXT = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/jwk/v1"]
 SIGNING_RELATIONSHIPS = ("assertionMethod", "authentication", "capabilityInvocation", "capabilityDelegation")
 
-_B64URL = re.compile(r"[A-Za-z0-9_-]+")
-_MAX_MSID = 8192  # an RSA-4096 public JWK is ~1 KB of base64url
+#: The JSON of the largest public JWK accepted: an RSA-4096 key ({"kty","n","e"}: ~730 bytes; an EC or
+#: OKP key is under 200), with room for kid/use/alg members. Its base64url is at most 1,366 characters,
+#: so a did:jwk stays within the 2,048 characters DIDs are capped at (app.dids.resolver).
+_MAX_JWK_BYTES = 1024
+_MAX_MEMBER_BYTES = 512
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")  # RFC 7518 §6.2.2, §6.3.2, §6.4
 _OKP_LENGTHS = {"Ed25519": 32, "Ed448": 57, "X25519": 32, "X448": 56}  # RFC 8037 §2
 _EC_LENGTHS = {"P-256": 32, "P-384": 48, "P-521": 66, "secp256k1": 32}  # RFC 7518 §6.2.1.2, RFC 8812
@@ -39,9 +43,8 @@ def _invalid(why: str) -> DidResolutionError:
 
 
 def _b64url_decode(value: Any, name: str) -> bytes:
-    if not isinstance(value, str) or not _B64URL.fullmatch(value) or len(value) % 4 == 1:
-        raise _invalid(f"JWK member {name!r} is not base64url without padding")
-    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    # The largest member is an RSA-4096 modulus (512 bytes); longer values are refused before decoding.
+    return b64u_decode(value, what=f"JWK member {name!r}", max_chars=encoded_length(_MAX_MEMBER_BYTES), error=_invalid)
 
 
 def check_public_jwk(jwk: Any) -> None:
@@ -101,12 +104,9 @@ def decode_did_jwk(did: str) -> dict:
     if not isinstance(did, str) or not did.startswith(PREFIX):
         raise _invalid("it must start with did:jwk:")
     msid = did[len(PREFIX) :]
-    if len(msid) > _MAX_MSID:
-        raise _invalid("the identifier is too long")
-    if not _B64URL.fullmatch(msid) or len(msid) % 4 == 1:
-        raise _invalid("the identifier is not base64url without padding")
+    raw = b64u_decode(msid, what="the identifier", max_chars=encoded_length(_MAX_JWK_BYTES), error=_invalid)
     try:
-        jwk = loads(base64.urlsafe_b64decode(msid + "=" * (-len(msid) % 4)), max_bytes=_MAX_MSID, max_depth=4)
+        jwk = loads(raw, max_bytes=_MAX_JWK_BYTES, max_depth=4)
     except MicrocredError as exc:
         raise _invalid(f"the identifier does not decode to JSON ({exc.detail})") from exc
     check_public_jwk(jwk)

@@ -81,7 +81,7 @@ class DidResolver:
         self._fetcher = fetcher
         self._cache: TTLCache[dict] = cache if cache is not None else TTLCache.from_settings(self.settings)
         #: did:web DIDs this service hosts itself are answered from its own data, never over the network
-        #: (set by the app: ``Issuance.local_did_document``); ``None`` for a DID it does not host.
+        #: (set by the app: ``Providers.local_did_document``); ``None`` for a DID it does not host.
         #: ``local(did, fresh)``: ``fresh`` when a kept document lacked the method asked for.
         self.local: Callable[[str, bool], dict | None] | None = None
 

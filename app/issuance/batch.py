@@ -11,9 +11,9 @@ transaction (in a pool of processes, one per core, for large batches) while the 
 validated and allocated; then the credentials and the per-record results are written in one
 transaction. A process
 killed mid-batch therefore leaves no credential without its record and never reuses an index (an
-index allocated for a chunk that was never written stays unused). Another worker resumes the job from
-the first unrecorded row once the heartbeat is stale; a row recorded twice is refused by the store, so
-nothing is issued twice.
+index allocated for a chunk that was never written stays unused). Any worker resumes the job from
+the first unrecorded row within seconds of its lease lapsing (app/issuance/batch_leases.py); a row recorded twice
+is refused by the store, so nothing is issued twice.
 
 CSV layout (with ``specificationId``; UTF-8, a header row, comma-separated):
 ``email,learner_id,given_name,family_name,date_of_birth,awarded_at,grade,external_id,national_id,national_id_country``.
@@ -33,17 +33,21 @@ import uuid
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from app import strict_json
 from app.credentials import FORMATS, RENDERERS, issue_from_specification, validate_input
+from app.credentials.validity import check_validity_period
+from app.issuance.batch_leases import LeaseKeeper, LeaseLost
 from app.errors import MalformedValueError, MicrocredError
-from app.issuance.service import Issuance
+from app.issuance.service import Issuance, secure
+from app.issuance.status_lists import MICROCREDENTIAL_PURPOSES
 from app.observability import CREDENTIALS_ISSUED
 from app.proofs import MEDIA_TYPES, PROOF_FORMATS, vc_jose
 from app.store import batches, providers, specifications
 from app.store import credentials as credential_store
+from app.store.unavailable import DatabaseUnavailable
 
 log = logging.getLogger("microcred.batch")
 
@@ -51,7 +55,6 @@ CSV_COLUMNS = (
     "email", "learner_id", "given_name", "family_name", "date_of_birth", "awarded_at", "grade", "external_id", "national_id", "national_id_country",
 )
 CHUNK = 500
-STALE = timedelta(seconds=120)
 
 
 @dataclass(frozen=True)
@@ -181,10 +184,7 @@ def _sign_many(runtime, signer, fmt: str, proof: str, profile, items: list[tuple
     renderer = RENDERERS[fmt]
     for mc, credential_id, entries, issued in items:
         credential = renderer(mc, issuer=profile, credential_id=credential_id, issued=issued, status_entry=entries)
-        if proof == vc_jose.PROOF_FORMAT:
-            out.append((vc_jose.secure(credential, signer).encode("ascii"), MEDIA_TYPES[proof]))
-        else:
-            out.append((strict_json.dumps(runtime.engine.add_proof(credential, signer, suite=proof)).encode(), MEDIA_TYPES[proof]))
+        out.append((secure(runtime.engine, credential, signer, proof), MEDIA_TYPES[proof]))
     return out
 
 
@@ -200,6 +200,7 @@ class BatchRunner:
         self._pool: ProcessPoolExecutor | None = None
         self._closing = False
         self._processes = self.settings.batch_processes or (os.cpu_count() or 1)
+        self.leases = LeaseKeeper(self.db, self.start)
 
     def _signing_pool(self) -> ProcessPoolExecutor:
         """The signing processes, started by the first large batch and kept for the next ones: starting
@@ -216,16 +217,23 @@ class BatchRunner:
     def close(self) -> None:
         """Stop the signing processes (at shutdown)."""
         self._closing = True
+        self.leases.stop()
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def submit(self, provider, request: BatchRequest) -> Any:
+    def submit(self, provider, request: BatchRequest, *, once=None) -> Any:
+        """Queue and start a job; with ``once`` (app/issuance/idempotent.py) the job of an earlier request with the same
+        ``Idempotency-Key`` is not made again: its stored response is returned instead."""
         with self.db.transaction() as session:
+            if once is not None and (replay := once.replay(session)) is not None:
+                return replay
             if request.specification_id:
                 specifications.get_specification(session, request.specification_id, provider_id=provider.id)  # 404 before queuing
             job = batches.create_job(session, provider.id, len(request.records), request=request.to_bytes())
+            if once is not None:
+                once.keep(session, job)
         self.start(job.id)
         return job
 
@@ -237,12 +245,10 @@ class BatchRunner:
             self._threads[job_id] = t
             t.start()
 
-    def resume_unfinished(self) -> list[str]:
-        with self.db.read() as session:
-            jobs = batches.unfinished_jobs(session, stale_before=datetime.now(UTC) - STALE)
-        for job_id in jobs:
-            self.start(job_id)
-        return jobs
+    def resume_unfinished(self) -> None:
+        """At start-up: claim the claimable jobs, and from now on renew this worker's leases and take over
+        the jobs of workers that died (app/issuance/batch_leases.py)."""
+        self.leases.start()
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:
         t = self._threads.get(job_id)
@@ -253,8 +259,15 @@ class BatchRunner:
         try:
             self.run(job_id)
         except Exception as exc:  # noqa: BLE001 - a job-level failure is recorded, never lost
-            if self._closing:  # shutting down: the job stays running and resumes from its last chunk
-                log.warning("batch job %s interrupted by shutdown; it resumes at the next start", job_id)
+            if self._closing:  # shutting down: the job stays running and another worker resumes it at once
+                log.warning("batch job %s interrupted by shutdown; another worker resumes it", job_id)
+                self.leases.release(job_id)
+                return
+            if isinstance(exc, LeaseLost | DatabaseUnavailable):
+                # Not the job's fault: another worker has it, or the database is away; its lease lapses and
+                # a worker (maybe this one) resumes it from its last stored chunk.
+                log.warning("batch job %s paused: %s", job_id, exc)
+                self.leases.forget(job_id)
                 return
             log.exception("batch job %s failed", job_id)
             if isinstance(exc, BrokenProcessPool):  # a signing process died: the next job starts a fresh pool
@@ -267,10 +280,12 @@ class BatchRunner:
                     batches.finish_job(session, job_id, error=f"{type(exc).__name__}: {str(exc)[:300]}")
             except MicrocredError:
                 pass
+        finally:
+            self.leases.forget(job_id)
 
     def run(self, job_id: str) -> None:
         with self.db.transaction() as session:
-            if not batches.claim_job(session, job_id, stale_before=datetime.now(UTC) - STALE):
+            if not self.leases.claim(session, job_id):
                 return  # another worker has it
             raw = batches.job_request(session, job_id)
             progress = batches.job_progress(session, job_id)
@@ -279,6 +294,7 @@ class BatchRunner:
             spec = specifications.get_specification(session, json.loads(raw)["specificationId"], provider_id=provider.id).data if json.loads(raw)["specificationId"] else None
         request = BatchRequest.from_bytes(raw)
         del raw
+        log.info("batch job %s: claimed by %s, from row %d of %d", job_id, self.leases.owner, start, len(request.records))
         signer = self.issuance.providers.signer_for(provider)
         profile = self.issuance.providers.profile(provider)
         pool = key = None
@@ -302,6 +318,7 @@ class BatchRunner:
         finally:
             sign.cancel(pending)
         with self.db.transaction() as session:
+            self.leases.check(session, job_id)
             batches.finish_job(session, job_id)
 
     def _prepare(self, provider, spec, request: BatchRequest, offset: int) -> _Prepared:
@@ -318,14 +335,15 @@ class BatchRunner:
                     mc = issue_from_specification(spec, record, ects_min=self.settings.ects_min, ects_max=self.settings.ects_max, now=now)
                 else:
                     mc = validate_input(record, ects_min=self.settings.ects_min, ects_max=self.settings.ects_max, now=now)
+                check_validity_period(None, mc.validUntil, now=now, max_years=self.settings.max_validity_years)
                 learner = mc.learner
                 valid.append((i, mc, learner.id or (str(learner.email) if getattr(learner, "email", None) else None)))
             except MicrocredError as exc:
                 invalid.append((i, exc.errors or [{"pointer": "", "detail": exc.detail}]))
         ids = [f"urn:uuid:{uuid.uuid4()}" for _ in valid]
         with self.db.transaction() as session:
-            statuses = self.issuance.status_lists.allocate_many(session, provider, ids)
-        allocated = [(i, mc, ref, cid, e.entries, e.first) for (i, mc, ref), cid, e in zip(valid, ids, statuses)]
+            statuses = self.issuance.status_lists.allocate_many(session, provider, ids, MICROCREDENTIAL_PURPOSES)
+        allocated = [(i, mc, ref, cid, e.entries, e.first) for (i, mc, ref), cid, e in zip(valid, ids, statuses, strict=True)]
         return _Prepared(now, allocated, invalid)
 
     def _store(self, job_id: str, provider, request: BatchRequest, prepared: _Prepared, signed: list[tuple[bytes, str]]) -> None:
@@ -339,9 +357,9 @@ class BatchRunner:
             ))
             outcomes[i] = ("issued", cid, None)
         with self.db.transaction() as session:
+            self.leases.check(session, job_id)  # a worker that lost the job stores nothing more
             credential_store.insert_credentials(session, credentials)
             batches.record_items(session, job_id, [(i, *outcomes[i]) for i in sorted(outcomes)])
-            batches.heartbeat(session, job_id)
         CREDENTIALS_ISSUED.labels(request.format, request.proof).inc(len(prepared.allocated))
 
 

@@ -22,7 +22,9 @@ class Catalogue:
         self.settings = settings
         self.db = db
 
-    def create(self, provider, data: Any, *, published: bool = False) -> dict[str, Any]:
+    def create(self, provider, data: Any, *, published: bool = False, once=None) -> Any:
+        """The new specification's view; with ``once`` (app/issuance/idempotent.py), the stored response of an earlier
+        request with the same ``Idempotency-Key`` instead of a second specification."""
         if not isinstance(data, dict):
             raise MalformedValueError("the specification must be a JSON object", errors=[{"pointer": "/specification", "detail": "required object"}])
         spec = validate_specification(data, ects_min=self.settings.ects_min, ects_max=self.settings.ects_max)
@@ -30,6 +32,8 @@ class Catalogue:
         lang = spec.primaryLanguage
         body = spec.awardingBodies[0]
         with self.db.transaction() as session:
+            if once is not None and (replay := once.replay(session)) is not None:
+                return replay
             record = specifications.create_specification(
                 session,
                 provider.id,
@@ -41,7 +45,10 @@ class Catalogue:
                 isced=list(spec.fieldsOfEducation),
                 published=published,
             )
-        return self._view(record, provider)
+            view = self._view(record, provider)
+            if once is not None:
+                once.keep(session, view)
+        return view
 
     def publish(self, provider, spec_id: str, published: bool) -> dict[str, Any]:
         with self.db.transaction() as session:

@@ -14,6 +14,7 @@ import urllib.parse
 from typing import Any
 
 from app.credentials import IssuerProfile
+from app.dids.jose_keys import with_jwk_methods
 from app.errors import AuthError, ConflictError, MalformedValueError, NotFoundError
 from app.keys import ED25519, FileKeyStore, Signer
 from app.settings import Settings
@@ -165,7 +166,8 @@ class Providers:
             keys = providers.list_signing_keys(session, provider.id, include_retired=True)
         methods = [{"id": k.kid, "type": "Multikey", "controller": provider.did, "publicKeyMultibase": k.public_multibase} for k in keys if k.public_multibase]
         ids = [m["id"] for m in methods]
-        return {"@context": list(DID_CONTEXT), "id": provider.did, "verificationMethod": methods, "assertionMethod": ids, "authentication": ids}
+        # Each Ed25519 key is also published as a JsonWebKey method: JOSE verifiers expect publicKeyJwk.
+        return with_jwk_methods({"@context": list(DID_CONTEXT), "id": provider.did, "verificationMethod": methods, "assertionMethod": ids, "authentication": ids})
 
     def local_did_document(self, did: str, fresh: bool = False) -> dict[str, Any] | None:
         """The DID document of a did:web this service hosts (``did:web:<host>:issuers:<slug>``), else None.

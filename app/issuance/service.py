@@ -32,9 +32,13 @@ import anyio.to_thread
 
 from app import strict_json
 from app.credentials import FORMATS, RENDERERS, IssuerProfile, MicroCredentialInput, issue_from_specification, validate_input, warnings
+from app.credentials.open_badges import secured_form
+from app.credentials.validity import check_document_validity, check_validity_period
+from app.dids.jose_keys import jose_kid_for
 from app.errors import MalformedValueError
+from app.issuance.credential_ids import client_credential_id
 from app.issuance.providers import ApiKey, Providers
-from app.issuance.status_lists import Entries, StatusLists
+from app.issuance.status_lists import MICROCREDENTIAL_PURPOSES, Entries, StatusLists
 from app.jsonld import to_quads
 from app.observability import CREDENTIALS_ISSUED
 from app.proofs import LD_MEDIA_TYPE, MEDIA_TYPES, PROOF_FORMATS, vc_jose
@@ -45,9 +49,10 @@ from app.store import credentials as credential_store
 from app.store.providers import ProviderRecord
 from app.strict_json import JsonRequest
 from app.vcdm import STATUS_V1, VC1, VC2, base_context, contexts, subject_id
+from app.verification.well_formed import require_well_formed
 from app.xsd import format_datetime_stamp
 
-__all__ = ["SIGN_ON_LOOP_MAX_BYTES", "Issuance", "Issued"]
+__all__ = ["SIGN_ON_LOOP_MAX_BYTES", "Issuance", "Issued", "secure"]
 
 #: Bodies up to this size are signed on the event loop (the EU example, 5 KB, signs in about 0.3 ms);
 #: larger ones in a worker thread, so that the loop is never held for long.
@@ -76,6 +81,10 @@ class Plan(Protocol):
     proof: str
     learner_ref: str | None
     specification_id: str | None
+    #: the credential's id when the caller named it (the VC API), else one is generated
+    requested_id: str | None
+    #: the status purposes its entries serve (``None``: every purpose the service has)
+    status_purposes: tuple[str, ...] | None
 
     def render(self, credential_id: str, entries: Entries | None, issued: datetime) -> dict[str, Any]: ...
 
@@ -90,6 +99,8 @@ class MicrocredentialPlan:
     proof: str
     learner_ref: str | None
     specification_id: str | None
+    requested_id: str | None = None
+    status_purposes: tuple[str, ...] | None = MICROCREDENTIAL_PURPOSES
 
     def render(self, credential_id: str, entries: Entries | None, issued: datetime) -> dict[str, Any]:
         status = entries.entries if entries is not None else None
@@ -103,8 +114,10 @@ class CredentialPlan:
     document: dict[str, Any]
     proof: str
     learner_ref: str | None
+    requested_id: str | None = None
     format: str = "vc"
     specification_id: str | None = None
+    status_purposes: tuple[str, ...] | None = None
 
     def render(self, credential_id: str, entries: Entries | None, issued: datetime) -> dict[str, Any]:
         doc = dict(self.document, id=credential_id)
@@ -146,11 +159,22 @@ class Issuance:
         self.providers = Providers(self.settings, db)
         self.status_lists = StatusLists(self.settings, db, self.providers, runtime.engine)
 
+    def attach_own_data(self) -> None:
+        """Give the runtime's verifier this service's own view (the app and the command line alike): its providers
+        count as trusted issuers; its did:web documents and status lists are read from its own data, never fetched."""
+        self.runtime.attach_local(
+            providers=self.providers.list, did_documents=self.providers.local_did_document, status_lists=self.status_lists.local_credential
+        )
+
     # -- the two kinds of request
 
     def issue(self, provider: ProviderRecord, payload: dict[str, Any], *, idempotency_key: str | None = None) -> Issued:
         """Validate, render, take status entries, sign and store one micro-credential, in this thread."""
         return self._run(provider, payload, idempotency_key, self._plan_microcredential)
+
+    def issue_credential(self, provider: ProviderRecord, body: dict[str, Any], *, idempotency_key: str | None = None) -> Issued:
+        """W3C VC API ``POST /credentials/issue`` (``{"credential", "options"}``), in this thread."""
+        return self._run(provider, body, idempotency_key, self._plan_credential)
 
     async def issue_request(self, caller: ApiKey, body: JsonRequest, *, idempotency_key: str | None = None) -> Issued:
         """``issue`` as the API runs it: the key checked, the body parsed, validated and given its status
@@ -232,7 +256,8 @@ class Issuance:
             replay = self.db.grouped(lambda session: idempotency.begin(session, provider.id, key, body_hash))
             if replay is not None:
                 return Started(provider, key, replay=_replayed(replay))
-        entries = self.status_lists.reserve(provider, f"urn:uuid:{uuid.uuid4()}")
+        credential_id = planned.requested_id or f"urn:uuid:{uuid.uuid4()}"
+        entries = self.status_lists.reserve(provider, credential_id, planned.status_purposes)
         return Started(provider, key, plan=planned, entries=entries)
 
     def _sign(self, started: Started) -> Signed:
@@ -242,7 +267,7 @@ class Issuance:
         signer = self.providers.signer_for(provider)  # read once per process, before the gate
         with self.db.cpu_gate:
             credential = plan.render(entries.credential_id, entries, datetime.now(UTC))
-            body = self._secure(credential, signer, plan.proof)
+            body = secure(self.runtime.engine, credential, signer, plan.proof)
         issued = Issued(entries.credential_id, MEDIA_TYPES[plan.proof], body, plan.format, plan.proof)
         record = credential_store.NewCredential(
             id=issued.id, provider_id=provider.id, format=plan.format, proof_format=plan.proof, media_type=issued.media_type, body=body,
@@ -263,11 +288,6 @@ class Issuance:
     def _counted(issued: Issued) -> Issued:
         CREDENTIALS_ISSUED.labels(issued.format, issued.proof).inc()
         return issued
-
-    def _secure(self, credential: dict[str, Any], signer, proof: str) -> bytes:
-        if proof == vc_jose.PROOF_FORMAT:
-            return vc_jose.secure(credential, signer).encode("ascii")
-        return strict_json.dumps(self.runtime.engine.add_proof(credential, signer, suite=proof)).encode()
 
     # -- plans
 
@@ -299,6 +319,7 @@ class Issuance:
                     errors=[{"pointer": "/microcredential", "detail": "required"}],
                 )
             mc = validate_input(data, **limits)
+        check_validity_period(None, mc.validUntil, now=now, max_years=self.settings.max_validity_years)
         learner = mc.learner
         return mc, spec_id, learner.id or (str(learner.email) if getattr(learner, "email", None) else None)
 
@@ -310,7 +331,10 @@ class Issuance:
         if not isinstance(credential, dict):
             raise MalformedValueError("credential must be a JSON object", errors=[{"pointer": "/credential", "detail": "required object"}])
         options = options if isinstance(options, dict) else {}
-        for forbidden in ("proof", "credentialStatus", "id"):
+        requested_id = client_credential_id(self.db, credential)  # an absolute URL not used before, or absent
+        # the verifier's rules (app/verification/well_formed.py); an absent issuer is the caller's, status is refused below
+        require_well_formed(credential, skip=("credentialStatus",) if "issuer" in credential else ("issuer", "credentialStatus"))
+        for forbidden in ("proof", "credentialStatus"):
             if forbidden in credential:
                 raise MalformedValueError(
                     f"the issuer sets {forbidden}; a client cannot", code="FORBIDDEN_PROPERTY", errors=[{"pointer": f"/credential/{forbidden}", "detail": "set by the issuer"}]
@@ -339,10 +363,20 @@ class Issuance:
             if STATUS_V1 not in ctx:
                 ctx.append(STATUS_V1)  # BitstringStatusListEntry is defined for VC 1.1 documents there
             doc["@context"] = ctx
+        check_document_validity(doc, now=datetime.now(UTC), max_years=self.settings.max_validity_years, pointer="/credential")
         # Validate the document as it will be signed (contexts, data loss) before anything is allocated.
         probe_url = self.status_lists.url("probe")
         to_quads(dict(doc, id=_PROBE_ID, credentialStatus=[bitstring_entry(probe_url, 0, "revocation")]), self.runtime.loader)
-        return CredentialPlan(doc, proof, subject_id(doc))
+        return CredentialPlan(doc, proof, subject_id(doc), requested_id)
+
+
+def secure(engine, credential: dict[str, Any], signer, proof: str) -> bytes:
+    """The credential secured with ``proof``, as the exact bytes stored and returned: a vc+jwt naming the key's
+    JsonWebKey method when its DID document has one (``app.dids.jose_keys``), or an embedded Data Integrity proof
+    (an Open Badge's as the array OB 3.0 writes, ``secured_form``)."""
+    if proof == vc_jose.PROOF_FORMAT:
+        return vc_jose.secure(credential, signer, kid=jose_kid_for(signer)).encode("ascii")
+    return strict_json.dumps(secured_form(engine.add_proof(credential, signer, suite=proof))).encode()
 
 
 def _object(body: Any) -> dict[str, Any]:

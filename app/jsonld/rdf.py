@@ -27,8 +27,9 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from app.errors import ContextError, DataLossError, MalformedValueError, MicrocredError
+from app.errors import CanonicalizationLimitError, ContextError, DataLossError, MalformedValueError, MicrocredError
 from app.jsonld import to_rdf
+from app.jsonld.embedded import check_contexts
 from app.jsonld.loader import ContextLoader
 from app.jsonld.rdfc import Quad
 
@@ -178,6 +179,26 @@ def _term_name(iri: str) -> str:
     return iri[len(UNDEFINED_VOCAB):] if iri.startswith(UNDEFINED_VOCAB) else iri
 
 
+#: Most JSON objects one JSON-LD document may hold. Expansion and RDFC-1.0 cost grows with the nodes (a
+#: 20,000-node document took half a second of CPU), and each proof of a proof set pays it again; the
+#: largest credential among the samples and vectors holds about 300.
+MAX_NODES = 10_000
+
+
+def check_node_count(document: Any, limit: int = MAX_NODES) -> None:
+    """Refuse a document of more than ``limit`` JSON objects before any JSON-LD processing (issue 13)."""
+    count, stack = 0, [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            count += 1
+            if count > limit:
+                raise CanonicalizationLimitError(f"the document holds more than {limit} JSON objects; it is not processed")
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+
+
 def to_quads(document: dict[str, Any], loader: ContextLoader) -> list[Quad]:
     """The RDF dataset of ``document`` (JSON-LD 1.1 Deserialize JSON-LD to RDF) as N-Quads term tuples.
 
@@ -188,6 +209,8 @@ def to_quads(document: dict[str, Any], loader: ContextLoader) -> list[Quad]:
         raise MalformedValueError("a JSON-LD document here must be a JSON object")
     if "@context" not in document:
         raise ContextError("the document has no @context", code="MISSING_CONTEXT")
+    check_node_count(document)
+    check_contexts(document, loader)
     try:
         return to_rdf.to_quads(document, loader)
     except to_rdf.Unsupported:

@@ -7,6 +7,7 @@ key: Ed25519 public ``0xed01``, Ed25519 secret seed ``0x8026``, X25519 public ``
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import base58
@@ -33,10 +34,32 @@ class DecodedKey:
         return _NAMES[self.codec]
 
 
-def b58decode(text: str, *, what: str = "value") -> bytes:
-    """base58btc decoding that raises ``CryptoError`` instead of ValueError."""
+def base58_length(size: int) -> int:
+    """The most characters base58btc can write ``size`` bytes in: ceil(size · log 256 / log 58).
+
+    A leading zero byte is written as one ``1``, fewer characters than its share, so no encoding of
+    ``size`` bytes is longer (draft-msporny-base58 §3).
+    """
+    return math.ceil(size * math.log(256) / math.log(58))
+
+
+#: The longest Multikey value this module decodes: a 2-byte multicodec header and a 33-byte P-256
+#: point (the largest key of ``_LENGTHS``), multibase base58btc: 'z' and at most 48 characters.
+MAX_MULTIKEY_CHARS = 1 + base58_length(2 + max(_LENGTHS.values()))
+#: A proofValue of the eddsa suites: 'z' and the base58btc of a 64-byte Ed25519 signature (88 characters).
+MAX_SIGNATURE_CHARS = 1 + base58_length(64)
+
+
+def b58decode(text: str, *, what: str = "value", max_bytes: int = 2 + max(_LENGTHS.values())) -> bytes:
+    """base58btc decoding that raises ``CryptoError`` instead of ValueError.
+
+    The length is checked first: base58 decoding is quadratic in the length of its input (a 64 KB value
+    took seconds of CPU), and no value this service decodes is longer than ``max_bytes`` decoded.
+    """
     if not isinstance(text, str) or not text:
         raise CryptoError(f"{what} must be a non-empty base58btc string", code="INVALID_MULTIBASE")
+    if len(text) > base58_length(max_bytes):
+        raise CryptoError(f"{what} is longer than the base58btc of {max_bytes} bytes", code="INVALID_MULTIBASE")
     try:
         return base58.b58decode(text.encode("ascii"))
     except (ValueError, UnicodeEncodeError):
@@ -49,11 +72,19 @@ def encode(codec: bytes, key: bytes) -> str:
     return "z" + base58.b58encode(codec + key).decode()
 
 
+def decode_multibase_base58btc(value: str, *, max_bytes: int, what: str = "value") -> bytes:
+    """The bytes of a multibase base58btc value (``z`` prefix), refusing one longer than ``max_bytes`` can be
+    before decoding it (Controlled Identifiers v1.0 §2.4 Multibase). Raises ``CryptoError``."""
+    if not isinstance(value, str) or not value.startswith("z"):
+        raise CryptoError(f"{what} must be multibase base58btc (it starts with 'z')", code="INVALID_MULTIBASE")
+    return b58decode(value[1:], what=what, max_bytes=max_bytes)
+
+
 def decode(multibase: str) -> DecodedKey:
     """Decode a Multikey ``publicKeyMultibase`` / ``secretKeyMultibase`` value, checking codec and length."""
     if not isinstance(multibase, str) or not multibase.startswith("z"):
         raise CryptoError("a Multikey value must be multibase base58btc (it starts with 'z')", code="INVALID_MULTIBASE")
-    raw = b58decode(multibase[1:], what="Multikey value")
+    raw = decode_multibase_base58btc(multibase, max_bytes=2 + max(_LENGTHS.values()), what="Multikey value")
     codec, key = raw[:2], raw[2:]
     if codec not in _LENGTHS:
         raise CryptoError(f"unsupported multicodec header 0x{codec.hex()}", code="UNSUPPORTED_KEY_TYPE")

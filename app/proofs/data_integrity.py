@@ -36,6 +36,9 @@ DI_CONTEXT = "https://w3id.org/security/data-integrity/v2"
 _DI_DEFINING = {VC2, DI_CONTEXT, "https://w3id.org/security/data-integrity/v1"}
 #: tolerated clock skew for a proof ``created`` in the future
 CLOCK_SKEW = timedelta(minutes=5)
+#: Most proofs of one proof set or chain (VC-DI §2.1.2) that are verified. Each proof canonicalizes the
+#: whole document again, so the count multiplies the cost of a body; real proof sets hold one to three.
+MAX_PROOFS = 4
 
 ResolveMethod = Callable[[str], tuple[dict[str, Any], dict[str, Any]]]
 
@@ -226,6 +229,9 @@ class ProofEngine:
         proofs = raw if isinstance(raw, list) else [raw]
         if not proofs:
             return VerificationResult(False, error="PROOF_VERIFICATION_ERROR", reason="the document's proof set is empty")
+        if len(proofs) > MAX_PROOFS:
+            reason = f"the proof set holds {len(proofs)} proofs; at most {MAX_PROOFS} are verified"
+            return VerificationResult(False, error="MALFORMED_PROOF_ERROR", reason=reason)
         unsecured = {k: v for k, v in document.items() if k != "proof"}
         results = [self._verify_one(unsecured, proof, proofs, expected_purpose, challenge, domain) for proof in proofs]
         verified = all(r.verified for r in results)

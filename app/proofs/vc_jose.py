@@ -14,7 +14,6 @@ VC 1.1 JWTs (a ``vc`` claim, VC Data Model 1.1 §6.3.1) are read too.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,8 +25,10 @@ from jwcrypto.common import JWException
 
 from app import strict_json
 from app.dids.resolver import relationship_allows
-from app.errors import MicrocredError, ProofError
+from app.errors import CryptoError, MicrocredError, ProofError
+from app.keys.b64url import decode as b64u_decode
 from app.keys.b64url import encode as _b64u
+from app.keys.b64url import encoded_length
 from app.keys.methods import public_key_from_method
 from app.keys.signer import ED25519, P256, Signer
 from app.proofs.data_integrity import ProofResult, ResolveMethod, VerificationResult
@@ -45,17 +46,27 @@ JWT_CLAIMS = ("iss", "sub", "aud", "exp", "nbf", "iat", "jti", "cnf")
 LEEWAY = timedelta(seconds=60)
 
 
-def _b64u_decode(part: str, what: str) -> bytes:
-    if not part or any(c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" for c in part):
-        raise ProofError(f"JWS {what} is not base64url", code="MALFORMED_PROOF_ERROR")
+#: Most bytes of a JOSE header this service reads (``alg``, ``typ``, ``cty`` and a ``kid`` DID URL of at
+#: most 2048 characters, DID Core §3.1 as app.dids.resolver caps it), and of a signature (EdDSA and ES256: 64).
+MAX_HEADER_BYTES = 4096
+MAX_SIGNATURE_BYTES = 64
+#: A payload is at most what strict_json.loads parses by default (the request body limit's default).
+MAX_PAYLOAD_BYTES = 1_048_576
+
+
+def _b64u_decode(part: str, what: str, max_bytes: int) -> bytes:
+    """RFC 7515 §7.1: a JWS part, length-checked before it is decoded (app.keys.b64url)."""
+    if not part:
+        raise ProofError(f"JWS {what} is empty", code="MALFORMED_PROOF_ERROR")
     try:
-        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-    except ValueError:
-        raise ProofError(f"JWS {what} is not base64url", code="MALFORMED_PROOF_ERROR") from None
+        return b64u_decode(part, what=f"JWS {what}", max_chars=encoded_length(max_bytes), code="MALFORMED_PROOF_ERROR")
+    except CryptoError as exc:
+        raise ProofError(exc.detail, code="MALFORMED_PROOF_ERROR") from None
 
 
-def secure(credential: dict[str, Any], signer: Signer, *, now: datetime | None = None) -> str:
-    """The credential as a compact JWS with ``typ: vc+jwt`` (VC-JOSE-COSE §3.1.1)."""
+def secure(credential: dict[str, Any], signer: Signer, *, now: datetime | None = None, kid: str | None = None) -> str:
+    """The credential as a compact JWS with ``typ: vc+jwt`` (VC-JOSE-COSE §3.1.1); ``kid`` names another
+    verification method of the same key (its JsonWebKey form), the signer's own by default."""
     if not isinstance(credential, dict) or "proof" in credential:
         raise ProofError("a credential secured with JOSE is a JSON object without an embedded proof", code="PROOF_GENERATION_ERROR")
     alg = ALG_FOR_KEY.get(signer.key_type)
@@ -74,7 +85,7 @@ def secure(credential: dict[str, Any], signer: Signer, *, now: datetime | None =
         payload["nbf"] = int(parse_datetime_stamp(credential["validFrom"], field="validFrom").timestamp())
     if "validUntil" in credential:
         payload["exp"] = int(parse_datetime_stamp(credential["validUntil"], field="validUntil").timestamp())
-    header = {"alg": alg, "kid": signer.verification_method, "typ": TYP, "cty": "vc"}
+    header = {"alg": alg, "kid": kid or signer.verification_method, "typ": TYP, "cty": "vc"}
     signing_input = _b64u(json.dumps(header, separators=(",", ":")).encode()) + "." + _b64u(strict_json.dumps(payload).encode())
     return signing_input + "." + _b64u(signer.sign(signing_input.encode("ascii")))
 
@@ -90,6 +101,8 @@ class JoseVerification:
     #: the credential from the payload (JWT claims removed), when the token could be read
     credential: dict[str, Any] | None
     header: dict[str, Any] | None
+    #: the JWT claims set as signed (``exp``/``nbf`` for the validity check of a caller)
+    claims: dict[str, Any] | None = None
 
 
 def verify(
@@ -110,6 +123,7 @@ def verify(
     proof = ProofResult(False, type="vc+jwt")
     header: dict[str, Any] | None = None
     credential: dict[str, Any] | None = None
+    claims: dict[str, Any] | None = None
     try:
         if not isinstance(token, str):
             raise ProofError("a VC-JOSE credential is a compact JWS string", code="PARSING_ERROR")
@@ -119,13 +133,16 @@ def verify(
             raise ProofError("encrypted JWTs (JWE) are not accepted", code="MALFORMED_PROOF_ERROR")
         if len(parts) != 3:
             raise ProofError("a compact JWS has three dot-separated parts", code="PARSING_ERROR")
-        header = strict_json.loads(_b64u_decode(parts[0], "header"), max_depth=8)
+        # RFC 7515 §7.1: every part is length-checked before it is decoded (app.keys.b64url); the payload is at
+        # most what strict_json would parse, the signature exactly what EdDSA or ES256 writes.
+        header = strict_json.loads(_b64u_decode(parts[0], "header", MAX_HEADER_BYTES), max_depth=8)
         if not isinstance(header, dict):
             raise ProofError("the JWS header is not a JSON object", code="MALFORMED_PROOF_ERROR")
-        payload = strict_json.loads(_b64u_decode(parts[1], "payload"))
+        payload = strict_json.loads(_b64u_decode(parts[1], "payload", MAX_PAYLOAD_BYTES))
         if not isinstance(payload, dict):
             raise ProofError("the JWS payload is not a JSON object", code="MALFORMED_PROOF_ERROR")
         credential = _credential_from_payload(payload)
+        claims = payload
         alg = header.get("alg")
         proof.cryptosuite = alg if isinstance(alg, str) else None
         if alg not in ("EdDSA", "ES256"):
@@ -145,6 +162,7 @@ def verify(
         issuer = issuer_id(credential)
         if iss is not None and iss != issuer:
             raise ProofError("the JWT iss does not match the credential's issuer", code="PROOF_VERIFICATION_ERROR")
+        _b64u_decode(parts[2], "signature", MAX_SIGNATURE_BYTES)  # before jwcrypto decodes it
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise ProofError("the JWS header names no kid", code="INVALID_VERIFICATION_METHOD")
@@ -166,24 +184,64 @@ def verify(
         if check_validity:
             _check_times(payload, credential, now)
         proof.verified = True
-        return JoseVerification(VerificationResult(True, [proof]), credential, header)
+        return JoseVerification(VerificationResult(True, [proof]), credential, header, claims)
     except MicrocredError as exc:
         proof.error, proof.reason = exc.code if exc.code.endswith("_ERROR") or exc.code == "INVALID_VERIFICATION_METHOD" else "PROOF_VERIFICATION_ERROR", exc.detail
-        return JoseVerification(VerificationResult(False, [proof], proof.error, proof.reason), credential, header)
+        return JoseVerification(VerificationResult(False, [proof], proof.error, proof.reason), credential, header, claims)
+
+
+def _numeric_date(value: Any, claim: str) -> str:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 253402300800:
+        raise ProofError(f"JWT {claim} must be a NumericDate (RFC 7519 §2)", code="MALFORMED_PROOF_ERROR")
+    return datetime.fromtimestamp(int(value), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _credential_from_payload(payload: dict[str, Any]) -> dict[str, Any]:
-    if "vc" in payload:  # VC Data Model 1.1 §6.3.1 JWT encoding
-        vc = payload["vc"]
-        if not isinstance(vc, dict):
-            raise ProofError("the vc claim is not a JSON object", code="MALFORMED_PROOF_ERROR")
-        credential = dict(vc)
-        if "iss" in payload and "issuer" not in credential:
-            credential["issuer"] = payload["iss"]
-        if "jti" in payload and "id" not in credential:
-            credential["id"] = payload["jti"]
-        return credential
-    return {k: v for k, v in payload.items() if k not in JWT_CLAIMS}
+    """The credential a JWT carries. VC Data Model 1.1 §6.3.2 (JWT decoding) for a ``vc`` claim: ``iss`` is the
+    issuer (its ``id`` when the issuer is an object), ``nbf`` the issuanceDate, ``exp`` the expirationDate, ``jti``
+    the id and ``sub`` the id of the credential subject, each filled in where the credential lacks it. Otherwise
+    VC-JOSE-COSE §3.1.1: the payload is the credential, beside registered JWT claims."""
+    if "vc" not in payload:
+        return {k: v for k, v in payload.items() if k not in JWT_CLAIMS}
+    vc = payload["vc"]
+    if not isinstance(vc, dict):
+        raise ProofError("the vc claim is not a JSON object", code="MALFORMED_PROOF_ERROR")
+    credential = dict(vc)
+    iss = payload.get("iss")
+    if isinstance(iss, str):
+        issuer = credential.get("issuer")
+        if issuer is None:
+            credential["issuer"] = iss
+        elif isinstance(issuer, dict) and "id" not in issuer:
+            credential["issuer"] = {**issuer, "id": iss}
+    for claim, prop in (("nbf", "issuanceDate"), ("exp", "expirationDate")):
+        if claim in payload and prop not in credential:
+            credential[prop] = _numeric_date(payload[claim], claim)
+    if isinstance(payload.get("jti"), str) and "id" not in credential:
+        credential["id"] = payload["jti"]
+    subject = credential.get("credentialSubject")
+    if isinstance(payload.get("sub"), str) and isinstance(subject, dict) and "id" not in subject:
+        credential["credentialSubject"] = {**subject, "id": payload["sub"]}
+    return credential
+
+
+def claims_validity(claims: dict[str, Any] | None, now: datetime) -> str | None:
+    """Why a JWT is outside its own validity window (RFC 7519 §4.1.4 exp, §4.1.5 nbf; 60 s leeway), or None.
+
+    VC-JOSE-COSE §3.1.1 leaves the validity period to validFrom/validUntil *and* the JWT claims: a token whose
+    ``exp`` has passed is expired even when the credential names no validUntil."""
+    if not claims:
+        return None
+    ts = now.timestamp()
+    exp, nbf = claims.get("exp"), claims.get("nbf")
+    for name, value in (("exp", exp), ("nbf", nbf)):
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+            return f"JWT {name} must be a NumericDate (RFC 7519 §2)"
+    if exp is not None and ts > exp + LEEWAY.total_seconds():
+        return f"the JWT expired (exp {_numeric_date(exp, 'exp')})"
+    if nbf is not None and ts + LEEWAY.total_seconds() < nbf:
+        return f"the JWT is not valid before {_numeric_date(nbf, 'nbf')} (nbf)"
+    return None
 
 
 def _check_times(payload: dict[str, Any], credential: dict[str, Any], now: datetime) -> None:

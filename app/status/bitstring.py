@@ -23,7 +23,6 @@ Also implemented:
 from __future__ import annotations
 
 import base64
-import binascii
 import gzip
 import re
 import threading
@@ -32,6 +31,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.errors import MalformedValueError, RangeError
+from app.keys.b64url import decode as b64u_decode
+from app.keys.b64url import encoded_length
 
 #: §2.1: "the uncompressed bitstring MUST be at least 16KB in size" — 131,072 entries of one bit.
 MIN_ENTRIES = 131_072
@@ -49,6 +50,8 @@ MAX_STATUS_SIZE = 8
 MULTIBASE_BASE64URL = "u"
 _INDEX_RE = re.compile(r"[0-9]+")  # used with fullmatch; ASCII digits only (str.isdigit accepts "٣")
 _BASE64URL_RE = re.compile(r"[A-Za-z0-9_-]*")
+#: RFC 3986 §4.3 absolute-URI (scheme ":" hier-part), with an optional fragment; no spaces or controls.
+_ABSOLUTE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s#]+(?:#[^\s]*)?")
 _MAX_INDEX_DIGITS = 16  # > any list we accept (2^53 bits); bounds int() cost on hostile input
 
 BITSTRING_ENTRY = "BitstringStatusListEntry"
@@ -190,13 +193,19 @@ def decode_list(encoded: str, *, max_bytes: int = DEFAULT_MAX_BYTES, require_pre
         text = text[1:]
     elif require_prefix:
         raise MalformedValueError("encodedList must be multibase base64url (start with 'u')")
-    # The compressed form can be no larger than the cap plus GZIP framing; refuse huge input early.
-    if len(text) > (max_bytes + 1024) * 4 // 3 + 4:
+    # The compressed form can be no larger than GZIP can make a list of at most max_bytes; refuse longer
+    # input before decoding it (app.keys.b64url checks the rest: alphabet, no padding).
+    if len(text) > encoded_length(gzip_bound(max_bytes)):
         raise RangeError(f"encodedList is longer than any list of at most {max_bytes} bytes", code="STATUS_LIST_LENGTH_ERROR")
-    # base64.urlsafe_b64decode silently drops characters outside the alphabet; check it ourselves.
     if not text or not _BASE64URL_RE.fullmatch(text) or len(text) % 4 == 1:
         raise MalformedValueError("encodedList is not base64url without padding")
     return _expand(text, max_bytes)
+
+
+def gzip_bound(size: int) -> int:
+    """The largest GZIP member of ``size`` bytes: zlib's deflateBound (stored blocks' overhead) plus the
+    18-byte GZIP header and trailer (RFC 1952 §2.3)."""
+    return size + (size >> 12) + (size >> 14) + (size >> 25) + 7 + 18
 
 
 def _expand(text: str, max_bytes: int) -> bytes:
@@ -207,10 +216,7 @@ def _expand(text: str, max_bytes: int) -> bytes:
     found = _expanded.get(key)
     if found is not None:
         return found
-    try:
-        compressed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        raise MalformedValueError("encodedList is not base64url without padding") from None
+    compressed = b64u_decode(text, what="encodedList", max_chars=encoded_length(gzip_bound(max_bytes)), error=MalformedValueError)
     bits = gunzip_capped(compressed, max_bytes=max_bytes)
     if len(bits) <= 256 * 1024 and len(text) <= 64 * 1024:  # at most ~20 MB held, whatever lists come in
         with _expanded_lock:
@@ -351,6 +357,12 @@ def read_status(list_credential: dict, entry: dict, *, max_bytes: int = DEFAULT_
         raise MalformedValueError("the status list credential needs one credentialSubject object", code="STATUS_VERIFICATION_ERROR")
     if list_type not in _types(subject.get("type")):
         raise MalformedValueError(f"credentialSubject.type must be {list_type}", code="STATUS_VERIFICATION_ERROR")
+    # §2.2: the subject's id names the list (the spec's example: the list credential's URL with "#list").
+    # A bare fragment or other relative reference names nothing: a verifier cannot tell which list it
+    # is, and JSON-LD with a null base (Data Integrity §4.1) would drop it from what the proof signs.
+    subject_id = subject.get("id")
+    if subject_id is not None and not (isinstance(subject_id, str) and _ABSOLUTE_URL.fullmatch(subject_id)):
+        raise MalformedValueError("the status list's credentialSubject.id must be an absolute URL", code="STATUS_VERIFICATION_ERROR")
 
     # §3.2 step 6: the entry's purpose must be one of the list's purposes.
     entry_purpose = entry.get("statusPurpose")
@@ -365,7 +377,12 @@ def read_status(list_credential: dict, entry: dict, *, max_bytes: int = DEFAULT_
     index = parse_index(entry.get("statusListIndex"))
     size = 1 if legacy else _status_size(entry)
     messages = None if legacy else _messages(entry, size)
-    bits = decode_list(subject.get("encodedList"), max_bytes=max_bytes)
+    # §2.2: encodedList "MUST be a Multibase-encoded base64url (with no padding) representation of the
+    # GZIP-compressed bitstring": the 'u' is required. Status List 2021 lists carry no multibase prefix.
+    try:
+        bits = decode_list(subject.get("encodedList"), max_bytes=max_bytes, require_prefix=not legacy)
+    except MalformedValueError as exc:  # the list was fetched and verified: it is the list that is wrong
+        raise MalformedValueError(exc.detail, code="STATUS_VERIFICATION_ERROR") from None
 
     # §3.2 step 9: too short a list lets the issuer single holders out (herd privacy).
     entries = len(bits) * 8 // size

@@ -12,6 +12,8 @@ from sqlalchemy import Table, and_, or_
 from sqlalchemy.orm import Session
 
 from app.errors import MalformedValueError
+from app.keys.b64url import decode as b64u_decode
+from app.keys.b64url import encoded_length
 
 T = TypeVar("T")
 
@@ -69,7 +71,8 @@ def encode_cursor(created_at: datetime, row_id: Any) -> str:
 
 def decode_cursor(cursor: str) -> tuple[datetime, Any]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        # A cursor is [timestamp, id]: well under 256 bytes; anything longer is refused before decoding.
+        raw = b64u_decode(cursor, what="page cursor", max_chars=encoded_length(256), error=ValueError)
         stamp, row_id = json.loads(raw)
         created_at = datetime.fromisoformat(stamp)
         if created_at.tzinfo is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
@@ -72,34 +72,64 @@ def job_request(session: Session, job_id: str) -> bytes | None:
     return session.scalar(select(BatchJob.request).where(BatchJob.id == job_id))
 
 
-def claim_job(session: Session, job_id: str, *, stale_before: datetime) -> bool:
-    """Take a job to run it: a queued one, or a running one whose worker has not beaten since ``stale_before``.
+def _claimable(now: datetime):
+    """Queued, or running under a lease that lapsed (its worker died or lost the database for longer than
+    the lease). A job running from before leases existed (no ``lease_until``) falls back to its heartbeat."""
+    legacy = BatchJob.lease_until.is_(None) & (BatchJob.heartbeat_at.is_(None) | (BatchJob.heartbeat_at < now - LEGACY_STALE))
+    lapsed = (BatchJob.lease_until < now) | legacy
+    return (BatchJob.status == "queued") | ((BatchJob.status == "running") & lapsed)
 
-    Compare-and-set, so of several workers that try at once exactly one wins.
+
+#: A running job with a heartbeat and no lease (written before migration 0004) is taken over after this.
+LEGACY_STALE = timedelta(seconds=120)
+
+
+def claim_job(session: Session, job_id: str, *, owner: str, lease: timedelta) -> bool:
+    """Take a job to run it under a lease for ``owner``: a queued one, or a running one whose lease lapsed.
+
+    One compare-and-set ``UPDATE … WHERE`` the job is claimable, so of several workers that try at once
+    exactly one wins (the others see no row changed).
     """
+    now = utcnow()
     result = session.execute(
         update(BatchJob)
-        .where(
-            BatchJob.id == job_id,
-            (BatchJob.status == "queued") | ((BatchJob.status == "running") & ((BatchJob.heartbeat_at.is_(None)) | (BatchJob.heartbeat_at < stale_before))),
+        .where(BatchJob.id == job_id, _claimable(now))
+        .values(
+            status="running", lease_owner=owner, lease_until=now + lease, heartbeat_at=now,
+            started_at=func.coalesce(BatchJob.started_at, literal(now, UTCDateTime)),
         )
-        .values(status="running", heartbeat_at=utcnow(), started_at=func.coalesce(BatchJob.started_at, literal(utcnow(), UTCDateTime)))
     )
     return result.rowcount == 1
+
+
+def renew_lease(session: Session, job_id: str, *, owner: str, lease: timedelta) -> bool:
+    """Extend ``owner``'s lease on a running job; False when ``owner`` no longer holds it (it lapsed and
+    another worker claimed the job, or the job ended): the caller must then stop working on it."""
+    now = utcnow()
+    result = session.execute(
+        update(BatchJob)
+        .where(BatchJob.id == job_id, BatchJob.status == "running", BatchJob.lease_owner == owner)
+        .values(lease_until=now + lease, heartbeat_at=now)
+    )
+    return result.rowcount == 1
+
+
+def release_lease(session: Session, job_id: str, *, owner: str) -> None:
+    """End ``owner``'s lease now (a worker shutting down): the job stays running and is claimable at once."""
+    session.execute(
+        update(BatchJob)
+        .where(BatchJob.id == job_id, BatchJob.status == "running", BatchJob.lease_owner == owner)
+        .values(lease_until=utcnow())
+    )
 
 
 def heartbeat(session: Session, job_id: str) -> None:
     session.execute(update(BatchJob).where(BatchJob.id == job_id, BatchJob.status == "running").values(heartbeat_at=utcnow()))
 
 
-def unfinished_jobs(session: Session, *, stale_before: datetime) -> list[str]:
-    """Jobs a worker may resume: queued, or running without a recent heartbeat."""
-    rows = session.scalars(
-        select(BatchJob.id).where(
-            (BatchJob.status == "queued") | ((BatchJob.status == "running") & ((BatchJob.heartbeat_at.is_(None)) | (BatchJob.heartbeat_at < stale_before)))
-        )
-    )
-    return list(rows)
+def unfinished_jobs(session: Session) -> list[str]:
+    """Jobs a worker may claim now: queued, or running under a lapsed lease (oldest first)."""
+    return list(session.scalars(select(BatchJob.id).where(_claimable(utcnow())).order_by(BatchJob.created_at)))
 
 
 def start_job(session: Session, job_id: str) -> None:

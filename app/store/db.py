@@ -40,6 +40,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.store.cpu_gate import CpuGate
+from app.store.unavailable import DatabaseUnavailable
 
 T = TypeVar("T")
 
@@ -75,16 +76,39 @@ def create_db_engine(
     """An engine for ``url`` with the pragmas/pool described in the module docstring."""
     url = normalize_url(url)
     if is_sqlite(url):
-        return _sqlite_engine(url, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size, max_overflow=max_overflow, echo=echo)
-    return create_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=max_overflow,
-        pool_timeout=pool_timeout,
-        pool_pre_ping=True,  # a restarted server must not surface as one failed request per pooled connection
-        pool_recycle=1800,
-        echo=echo,
-    )
+        engine = _sqlite_engine(url, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size, max_overflow=max_overflow, echo=echo)
+    else:
+        parsed = make_url(url)
+        engine = create_engine(
+            url,
+            # A database host that does not answer (a cut network) fails a connection in seconds, not in minutes.
+            connect_args={} if "connect_timeout" in parsed.query else {"connect_timeout": PG_CONNECT_TIMEOUT},
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+            pool_pre_ping=True,  # a restarted server must not surface as one failed request per pooled connection
+            pool_recycle=1800,
+            echo=echo,
+        )
+    event.listen(engine, "handle_error", _driver_error)
+    return engine
+
+
+#: Seconds for a new PostgreSQL connection (libpq ``connect_timeout``) unless the URL sets one.
+PG_CONNECT_TIMEOUT = 5
+
+
+def _driver_error(context: Any) -> None:
+    """Every driver error passing through SQLAlchemy: one that means "unavailable" is raised as
+    ``DatabaseUnavailable``/``StorageFull`` (app/store/unavailable.py). Not a failed pre-ping: the pool
+    then replaces the connection quietly, as it should after a server restart."""
+    if context.is_pre_ping:
+        return
+    from app.store.unavailable import classify
+
+    found = classify(context.original_exception) or classify(context.sqlalchemy_exception)
+    if found is not None:
+        raise found
 
 
 def _sqlite_engine(url: str, *, busy_timeout_ms: int, pool_size: int, max_overflow: int, echo: bool) -> Engine:
@@ -143,10 +167,10 @@ class _SqliteWriterLock:
         import os
         import time
 
-        from sqlalchemy.exc import OperationalError
+        from app.store.unavailable import DatabaseUnavailable
 
         if not self._thread_lock.acquire(timeout=self._timeout):
-            raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked (writer queue timed out)"))
+            raise DatabaseUnavailable("database is locked (writer queue timed out)", reason="busy")
         depth = getattr(self._local, "depth", 0)
         self._local.depth = depth + 1
         if depth:
@@ -161,7 +185,7 @@ class _SqliteWriterLock:
                     return
                 except BlockingIOError:
                     if time.monotonic() > deadline:
-                        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked (writer queue timed out)")) from None
+                        raise DatabaseUnavailable("database is locked (writer queue timed out)", reason="busy") from None
                     time.sleep(0.0005)
         except BaseException:
             self._local.depth = depth
@@ -200,6 +224,9 @@ class Database:
         self._committer_lock = threading.Lock()
         self._closed = False
         self.cpu_gate = CpuGate()
+        from app.store.unavailable import StorageWatch
+
+        self.storage = StorageWatch()
         self._writer = (
             _SqliteWriterLock(self.engine.url.database, busy) if self.is_sqlite and self.engine.url.database not in (None, "", ":memory:") else None
         )
@@ -224,8 +251,28 @@ class Database:
         if self.cpu_gate.held():  # the committer may hold the write lock and wait for the gate
             raise RuntimeError("Database.transaction() called under cpu_gate: it could wait for the committer, which waits for the gate")
         gate = self.cpu_gate.urgent() if gated else nullcontext()
-        with self._writer or nullcontext(), gate, self._write() as session, session.begin():
-            yield session
+        with self._unavailable():
+            with self._writer or nullcontext(), gate, self._write() as session, session.begin():
+                yield session
+        self.storage.committed()
+
+    @contextmanager
+    def _unavailable(self) -> Iterator[None]:
+        """Raise what an error of the database means as ``DatabaseUnavailable`` (the engine hook has done it for
+        statements; this catches the rest: the pool's timeout, raw reads) and remember a full disk."""
+        from app.store.unavailable import StorageFull, classify
+
+        try:
+            yield
+        except Exception as exc:
+            found = classify(exc)
+            if found is None:
+                raise
+            if isinstance(found, StorageFull):
+                self.storage.failed()
+            if found is exc:
+                raise
+            raise found from exc
 
     def grouped(self, work: Callable[[Session], T]) -> T:
         """Run ``work(session)`` in a write transaction shared with other callers, and return its result
@@ -253,7 +300,7 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only unit of work; rolled back at the end, so an accidental write never lands."""
-        with self._read() as session:
+        with self._unavailable(), self._read() as session:
             try:
                 yield session
             finally:
@@ -268,6 +315,10 @@ class Database:
         """
         if self._placeholder != "?":
             sql = sql.replace("?", self._placeholder)
+        with self._unavailable():  # the raw driver's errors, which no SQLAlchemy hook sees
+            return self._read_value(sql, params)
+
+    def _read_value(self, sql: str, params: tuple) -> Any:
         connection = self.engine.raw_connection()
         try:
             cursor = connection.cursor()
@@ -366,6 +417,8 @@ class _GroupCommitter:
                     for i, (work, _) in enumerate(pending):
                         try:
                             results.append(work(session))
+                        except DatabaseUnavailable:  # not this unit's fault: the group fails, below
+                            raise
                         except Exception as exc:  # this unit's failure: undo the attempt, retry the rest
                             failed = (i, exc)
                             raise _Retry from None

@@ -297,6 +297,9 @@ class BatchJob(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: the last sign of life of the worker running the job; a stale one lets another worker resume it
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the worker that holds the job (app/batch.py), and until when: a lapsed lease lets another worker claim it
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: the normalized request (JSON bytes), kept so that a job can resume after a crash
     request: Mapped[bytes | None] = mapped_column(LargeBinary)
 

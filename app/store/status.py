@@ -399,6 +399,19 @@ def set_credential_status(
     return set_status(session, row[0], row[1], value, by=by, reason=reason)
 
 
+def require_entry(session: Session, provider_id: int, credential_id: str, purpose: str) -> None:
+    """409 when the credential carries no entry for ``purpose``: an Open Badges 3.0 credential and an EDC carry one
+    credentialStatus (revocation), so a suspension could be set but would be seen by no verifier."""
+    row = session.execute(
+        select(StatusAllocation.idx)
+        .join(StatusList, StatusList.id == StatusAllocation.status_list_id)
+        .where(StatusAllocation.credential_id == credential_id, StatusList.provider_id == provider_id, StatusList.purpose == purpose)
+    ).first()
+    if row is None:
+        raise ConflictError(f"credential {credential_id} has no {purpose} entry (an OB3 credential or an EDC carries revocation only)",
+                            code="NO_STATUS_ENTRY", errors=[{"pointer": "/status", "detail": f"the credential has no {purpose} entry"}])
+
+
 def credential_status(session: Session, provider_id: int, credential_id: str, purpose: str) -> bool:
     """Whether the credential's entry for ``purpose`` is set; ``NotFoundError`` if it has none."""
     row = session.execute(

@@ -17,13 +17,21 @@ from typing import Any
 from app import strict_json
 from app.errors import MicrocredError
 from app.jsonld import ContextLoader, to_quads
+from app.jsonld.embedded import check_contexts
 from app.proofs import ProofEngine, vc_jose
 from app.proofs.cryptosuites import suite_for_proof
 from app.vcdm import VC1, VC2, issuer_id, types
+from app.verification.jades import is_jades, jades_report
 from app.verification.report import Check, Report
+from app.verification.well_formed import credential_problems
 from app.xsd import parse_datetime_stamp
 
 LEEWAY = timedelta(seconds=60)
+#: Most credentials of one presentation that are verified: each costs a verification of its own, so the
+#: count bounds what one request can cost (issue 13); a wallet presents a few at a time.
+MAX_PRESENTATION_CREDENTIALS = 32
+#: The longest base64 data: URL payload of an enveloped credential: the base64 of a 1 MiB JWT.
+MAX_ENVELOPE_CHARS = 4 * (1_048_576 // 3 + 1)
 
 
 class NotACredential(MicrocredError):
@@ -78,6 +86,8 @@ class Verifier:
             return self.verify_jwt(value, proof_only=proof_only)
         if not isinstance(value, dict):
             raise NotACredential("a credential is a JSON object")
+        if is_jades(value):
+            return jades_report(value, lambda credential: self._well_formed(credential, expand=True))
         kinds = types(value)
         if "VerifiablePresentation" in kinds or presentation:
             return self.verify_presentation(value, challenge=challenge, domain=domain, proof_only=proof_only)
@@ -120,6 +130,7 @@ class Verifier:
             return report
         report.checks.append(self._binding(report.issuer, out.result.proofs, "issuer", "assertionMethod"))
         self._rest(credential, report)
+        _jwt_validity(report, out.claims, self.clock())
         return report
 
     def verify_presentation(self, vp: dict[str, Any], *, challenge: str | None, domain: str | None, proof_only: bool = False) -> Report:
@@ -129,13 +140,18 @@ class Verifier:
         if "VerifiablePresentation" not in types(vp):
             report.checks.append(Check("well_formed", "failed", "the presentation's type does not include VerifiablePresentation", "MALFORMED_VALUE_ERROR"))
             return report
+        inner = vp.get("verifiableCredential") or []
+        inner = inner if isinstance(inner, list) else [inner]
+        if len(inner) > MAX_PRESENTATION_CREDENTIALS:
+            why = f"the presentation holds {len(inner)} credentials; at most {MAX_PRESENTATION_CREDENTIALS} are verified"
+            report.checks.append(Check("well_formed", "failed", why, "RANGE_ERROR"))
+            return report
         report.checks.append(self._well_formed(vp, expand=False, presentation=True))
         result = self.engine.verify(vp, expected_purpose="authentication", challenge=challenge, domain=domain)
         report.checks.append(self._proof_check(result))
         _fold_data_loss(report, result)
         report.checks.append(self._binding(report.issuer, result.proofs, "holder", "authentication"))
-        inner = vp.get("verifiableCredential") or []
-        for item in inner if isinstance(inner, list) else [inner]:
+        for item in inner:
             try:
                 if isinstance(item, str):
                     report.credentials.append(self.verify_jwt(item, proof_only=proof_only))
@@ -166,15 +182,22 @@ class Verifier:
                 missing.append("issuanceDate")
         if missing:
             return Check("well_formed", "failed", f"required properties missing: {', '.join(missing)}", "MALFORMED_VALUE_ERROR")
-        for ctx in contexts:
-            if isinstance(ctx, str) and ctx not in self.loader:
-                return Check("well_formed", "failed", f"context {ctx[:120]} is not in the pinned set; contexts are never fetched", "CONTEXT_NOT_ALLOWED")
+        if not presentation and (found := credential_problems(doc)):
+            return Check("well_formed", "failed", f"{found[0][0][1:]}: {found[0][1]}", "MALFORMED_VALUE_ERROR",
+                         {"errors": [{"pointer": p, "detail": d} for p, d in found]})
+        try:
+            # The same rule as expansion applies (app.jsonld.embedded): every context URL pinned, embedded
+            # contexts only adding terms; checked here whatever the suite, so the report says what it checked.
+            embedded = check_contexts({k: v for k, v in doc.items() if k != "proof"}, self.loader)
+        except MicrocredError as exc:
+            return Check("well_formed", "failed", exc.detail, exc.code)
         if expand:
             try:
                 to_quads({k: v for k, v in doc.items() if k != "proof"}, self.loader)
             except MicrocredError as exc:
                 return Check("well_formed", "failed", exc.detail, exc.code)
-        return Check("well_formed", "passed", "well-formed, with pinned contexts only and no data loss")
+        kind = "pinned contexts and embedded contexts that only add terms" if embedded else "pinned contexts only"
+        return Check("well_formed", "passed", f"well-formed, with {kind}, and no data loss")
 
     @staticmethod
     def _proof_check(result) -> Check:
@@ -242,12 +265,22 @@ def _envelope_payload(envelope: dict[str, Any]) -> str:
     meta, _, data = ident[5:].partition(",")
     if not meta.startswith("application/vc+jwt") and not meta.startswith("application/vc+sd-jwt"):
         raise NotACredential(f"enveloped media type {meta[:40]} is not supported")
+    if len(data) > MAX_ENVELOPE_CHARS:
+        raise NotACredential("the enveloped credential is longer than any credential this verifier reads")
     if meta.endswith(";base64"):
         try:
             return base64.b64decode(data).decode("ascii")
         except (ValueError, UnicodeDecodeError):
             raise NotACredential("the enveloped credential is not valid base64") from None
     return urllib.parse.unquote(data)
+
+
+def _jwt_validity(report: Report, claims: dict[str, Any] | None, now: datetime) -> None:
+    """The JWT's own exp/nbf count as well as validFrom/validUntil (VC-JOSE-COSE §3.1.1, RFC 7519 §4.1.4-5)."""
+    why = vc_jose.claims_validity(claims, now)
+    validity = report.check("validity")
+    if why and validity is not None and validity.outcome == "passed":
+        validity.outcome, validity.reason, validity.code = "failed", why, "RANGE_ERROR"
 
 
 def _fold_data_loss(report: Report, result) -> None:

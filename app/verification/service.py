@@ -19,6 +19,7 @@ from typing import Any
 from app.errors import MalformedValueError
 from app.store import challenges
 from app.vcdm import types as _types
+from app.verification.jades import is_jades
 from app.verification.pipeline import NotACredential, Verifier
 from app.verification.report import BLOCKING as BLOCKING_IDS
 from app.verification.report import Check, Report
@@ -45,6 +46,8 @@ class VerificationService:
             return _counted(self.verifier.verify_jwt(value))
         if not isinstance(vc, dict):
             raise NotACredential("verifiableCredential must be an object or a compact JWT string")
+        if is_jades(vc):  # a JAdES-sealed credential: reported (its seal not checked yet), not refused
+            return _counted(self.verifier.verify(vc))
         types = _types(vc)
         if "VerifiablePresentation" in types:
             raise NotACredential("this is a presentation: send it to POST /presentations/verify")

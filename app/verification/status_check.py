@@ -9,7 +9,7 @@ read. A list that cannot be fetched or checked makes the check *indeterminate*, 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from app import strict_json
@@ -19,6 +19,25 @@ from app.proofs import ProofEngine
 from app.status.bitstring import read_status
 from app.verification.report import Check, Report
 from app.xsd import parse_datetime_stamp
+
+#: Clock skew tolerated on a status list's validFrom (as the verifier tolerates on a credential's).
+LEEWAY = timedelta(seconds=60)
+
+
+def check_list_validity(document: dict[str, Any], now: datetime) -> None:
+    """Bitstring Status List §3.2 step 4 ("validate … the validity period"): the list credential must be
+    within its validFrom/validUntil (VC 1.1: issuanceDate/expirationDate); STATUS_VERIFICATION_ERROR."""
+    try:
+        start = document.get("validFrom", document.get("issuanceDate"))
+        end = document.get("validUntil", document.get("expirationDate"))
+        start_at = parse_datetime_stamp(start, field="status list validFrom") if start is not None else None
+        end_at = parse_datetime_stamp(end, field="status list validUntil") if end is not None else None
+    except MicrocredError as exc:
+        raise MicrocredError(exc.detail, code="STATUS_VERIFICATION_ERROR") from None
+    if start_at is not None and start_at > now + LEEWAY:
+        raise MicrocredError("the status list is not valid yet (validFrom is in the future)", code="STATUS_VERIFICATION_ERROR")
+    if end_at is not None and end_at < now:
+        raise MicrocredError("the status list has expired", code="STATUS_VERIFICATION_ERROR")
 
 
 class StatusChecker:
@@ -31,7 +50,7 @@ class StatusChecker:
         self._own: dict[str, tuple[bytes, dict[str, Any]]] = {}
 
     #: status lists this service publishes itself are read from its own data (set by the app:
-    #: ``Issuance.local_status_list``), always current and never over the network; ``None`` otherwise.
+    #: ``StatusLists.local_credential``), always current and never over the network; ``None`` otherwise.
     local: Callable[[str], bytes | None] | None = None
 
     def _list_credential(self, url: str, issuer: str | None) -> dict[str, Any]:
@@ -56,9 +75,7 @@ class StatusChecker:
         list_issuer = list_issuer.get("id") if isinstance(list_issuer, dict) else list_issuer
         if list_issuer != issuer or any(p.controller != issuer or not p.purpose_authorized for p in result.proofs):
             raise MicrocredError("the status list is not signed by the credential's issuer", code="STATUS_VERIFICATION_ERROR")
-        now = self.clock()
-        if "validUntil" in document and parse_datetime_stamp(document["validUntil"], field="status list validUntil") < now:
-            raise MicrocredError("the status list has expired", code="STATUS_VERIFICATION_ERROR")
+        check_list_validity(document, self.clock())
         if own is not None:
             self._own[url] = (own, document)
         elif self.cache is not None:

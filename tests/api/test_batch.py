@@ -104,7 +104,8 @@ def _signed_by(live, provider_did, credential_id):
 
     stored = live.app.state.issuance.get(_provider_record(live, provider_did), credential_id)
     doc = json.loads(stored.body)
-    return doc["proof"]["verificationMethod"].split("#")[0], doc
+    proof = doc["proof"][0] if isinstance(doc["proof"], list) else doc["proof"]  # OB3: proof is an array (OB 3.0 §B.1.2)
+    return proof["verificationMethod"].split("#")[0], doc
 
 
 def _provider_record(live, did):

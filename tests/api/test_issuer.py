@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from app.credentials import eu_completeness, mandatory_score
+from app.dids.jose_keys import jose_kid
 from app.status import bitstring
 
 
@@ -140,7 +141,7 @@ def test_vc_api_issue(live, client, provider):
         ({"issuer": "did:web:someone.else"}, "ISSUER_MISMATCH"),
         ({"proof": {"type": "DataIntegrityProof"}}, "FORBIDDEN_PROPERTY"),
         ({"credentialStatus": {"id": "x"}}, "FORBIDDEN_PROPERTY"),
-        ({"id": "urn:uuid:mine"}, "FORBIDDEN_PROPERTY"),
+        ({"id": "not a URL"}, "MALFORMED_VALUE_ERROR"),  # a client id must be an absolute URL (tests/api/test_credential_ids.py)
         ({"undefinedTerm": "x"}, "DATA_LOSS_DETECTION_ERROR"),
         ({"@context": ["https://www.w3.org/ns/credentials/v2", "https://evil.example/ctx"]}, "CONTEXT_NOT_ALLOWED"),
     ],
@@ -163,25 +164,51 @@ def _status_bit(live, credential: dict, purpose: str) -> bool:
     return bitstring.get_bit(bits, bitstring.parse_index(entry["statusListIndex"]))
 
 
+def _vc_api_credential(client) -> tuple[dict, str]:
+    """A VC API credential: it carries a revocation and a suspension entry (an OB3 or EDC one carries revocation only)."""
+    plain = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"],
+             "credentialSubject": {"id": "did:example:x"}}
+    r = client.post("/credentials/issue", json={"credential": plain})
+    assert r.status_code == 201, r.text
+    credential = r.json()["verifiableCredential"]
+    return credential, json.dumps(credential)
+
+
 def test_revoke_suspend_and_lift(live, client, example_input):
-    r = _issue(client, example_input)
-    credential = r.json()
+    credential, raw = _vc_api_credential(client)
     cid = credential["id"]
     assert not _status_bit(live, credential, "revocation")
     s = client.post("/credentials/status", json={"credentialId": cid, "status": "suspended"})
     assert s.status_code == 200 and s.json()["status"] == "suspended"
     assert _status_bit(live, credential, "suspension")
-    report = live.app.state.runtime.verifier.verify(r.content.decode())
+    report = live.app.state.runtime.verifier.verify(raw)
     assert not report.verified and report.check("status").outcome == "failed"
     s = client.post("/credentials/status", json={"credentialId": cid, "status": "active"})
     assert s.json()["status"] == "active" and not _status_bit(live, credential, "suspension")
-    assert live.app.state.runtime.verifier.verify(r.content.decode()).verified
+    assert live.app.state.runtime.verifier.verify(raw).verified
     s = client.post("/credentials/status", json={"credentialId": cid, "status": "revoked"})
     assert s.json()["status"] == "revoked" and _status_bit(live, credential, "revocation")
     again = client.post("/credentials/status", json={"credentialId": cid, "status": "active"})
     assert again.status_code == 409 and again.json()["code"] == "REVOCATION_IS_FINAL"
-    report = live.app.state.runtime.verifier.verify(r.content.decode())
+    report = live.app.state.runtime.verifier.verify(raw)
     assert not report.verified and "revoked" in report.check("status").reason
+
+
+@pytest.mark.parametrize("fmt", ["ob3", "edc"])
+def test_a_microcredential_has_one_status_entry_and_cannot_be_suspended(live, client, example_input, fmt):
+    # OB 3.0 §B.1.2 (credentialStatus [0..1]) and the EDC shapes (sh:maxCount 1): one entry, revocation
+    r = _issue(client, example_input, fmt)
+    credential = r.json()
+    entry = credential["credentialStatus"]
+    assert isinstance(entry, dict) and entry["statusPurpose"] == "revocation"
+    for word in ("suspended", "active"):
+        s = client.post("/credentials/status", json={"credentialId": credential["id"], "status": word})
+        assert s.status_code == 409 and s.headers["content-type"].startswith("application/problem+json"), s.text
+        assert s.json()["code"] == "NO_STATUS_ENTRY" and s.json()["errors"][0]["pointer"] == "/status"
+    # nothing changed: it still verifies, and revocation still works
+    assert live.app.state.runtime.verifier.verify(r.content.decode()).verified
+    s = client.post("/credentials/status", json={"credentialId": credential["id"], "status": "revoked"})
+    assert s.status_code == 200 and _status_bit(live, credential, "revocation")
 
 
 def test_did_web_document_and_key_rotation(live, client, provider, example_input):
@@ -191,9 +218,14 @@ def test_did_web_document_and_key_rotation(live, client, provider, example_input
     assert doc["id"] == provider[0].did and provider[0].did.startswith("did:web:127.0.0.1%3A")
     new_kid = live.app.state.issuance.providers.rotate_key(slug)
     doc = httpx.get(f"{live.url}/issuers/{slug}/did.json").json()
-    assert len(doc["verificationMethod"]) == 2 and new_kid in doc["assertionMethod"]
+    multikeys = [m for m in doc["verificationMethod"] if m["type"] == "Multikey"]
+    assert len(multikeys) == 2 and new_kid in doc["assertionMethod"]
+    # each key is published in its JOSE form too (a JsonWebKey method, the kid of a vc+jwt)
+    jwks = {m["id"]: m for m in doc["verificationMethod"] if m["type"] == "JsonWebKey"}
+    assert len(jwks) == 2 and jose_kid(new_kid) in jwks and jose_kid(new_kid) in doc["assertionMethod"]
+    assert jwks[jose_kid(new_kid)]["publicKeyJwk"]["crv"] == "Ed25519"
     after = _issue(client, example_input).json()
-    assert after["proof"]["verificationMethod"] == new_kid
+    assert after["proof"][0]["verificationMethod"] == new_kid  # OB3: proof is an array (OB 3.0 §B.1.2)
     verifier = live.app.state.runtime.verifier
     live.app.state.runtime.resolver.clear_cache()
     assert verifier.verify(before).verified  # signed with the retired key: still valid
@@ -235,7 +267,7 @@ def test_a_key_another_worker_added_is_found(live, client, provider, example_inp
     assert new_kid not in json.dumps(live.app.state.issuance.providers.local_did_document(provider[0].did))  # still the kept one
     assert kept == live.app.state.issuance.providers.local_did_document(provider[0].did)
     issued = other.issue(provider[0], {"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": example_input})
-    assert json.loads(issued.body)["proof"]["verificationMethod"] == new_kid
+    assert json.loads(issued.body)["proof"][0]["verificationMethod"] == new_kid
     report = verifier.verify(issued.body.decode())
     assert report.verified, report
     assert new_kid in json.dumps(live.app.state.issuance.providers.local_did_document(provider[0].did))  # and it is kept from now on
@@ -253,13 +285,13 @@ def test_indices_reserved_by_a_worker_are_never_handed_out_again(live, client, p
 
     first = [indices(_issue(client, example_input).content) for _ in range(3)]
     reserved = {(live.app.state.issuance.status_lists.url(lst), str(idx)) for q in live.app.state.issuance.status_lists._reserved._runs.values() for lst, idx, _ in q}
-    assert len(reserved) >= 2 * 29  # the rest of two runs of 32 (revocation and suspension)
+    assert len(reserved) >= 29  # the rest of a run of 32 (revocation: an OB3 carries one status entry)
     other = Issuance(live.app.state.runtime, live.app.state.db)  # another worker, or this one restarted
     payload = {"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": example_input}
     second = [indices(other.issue(provider[0], payload).body) for _ in range(3)]
     used_first = set().union(*first)
     used_second = set().union(*second)
-    assert len(used_first) == 3 * 2 and len(used_second) == 3 * 2
+    assert len(used_first) == 3 and len(used_second) == 3  # one status entry per OB3
     assert not used_second & (used_first | reserved)
     revoked = json.loads(other.issue(provider[0], payload).body)
     r = client.post("/credentials/status", json={"credentialId": revoked["id"], "status": "revoked"})

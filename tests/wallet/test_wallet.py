@@ -295,10 +295,17 @@ def test_presentation_is_signed_by_the_holder_for_the_challenge(live, api, examp
 
 
 def test_revocation_shows_in_the_wallet(live, api, example_input, ana):
+    # a suspension needs a suspension entry: a VC API credential has one (an OB3 or EDC carries revocation only)
+    plain = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"],
+             "credentialSubject": {"id": "did:example:x"}}
+    vc_id = api.post("/credentials/issue", json={"credential": plain}).json()["verifiableCredential"]["id"]
+    vc_hid = _holding_id(_claim(ana, _offer(api, vc_id)))
+    assert api.post("/credentials/status", json={"credentialId": vc_id, "status": "suspended"}).status_code == 200
+    assert live.app.state.wallet.detail(ana.learner(), vc_hid).state == "suspended"
     cid = issue(api, example_input, ana.email)
     hid = _holding_id(_claim(ana, _offer(api, cid)))
-    assert api.post("/credentials/status", json={"credentialId": cid, "status": "suspended"}).status_code == 200
-    assert live.app.state.wallet.detail(ana.learner(), hid).state == "suspended"
+    assert api.post("/credentials/status", json={"credentialId": cid, "status": "suspended"}).status_code == 409
+    assert live.app.state.wallet.detail(ana.learner(), hid).state != "suspended"
     assert api.post("/credentials/status", json={"credentialId": cid, "status": "revoked"}).status_code == 200
     assert 'data-state="revoked"' in ana.http.get("/wallet").text
 
