@@ -70,7 +70,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.rate_limit_enabled:
         app.state.rate_limiter = RateLimiter(settings)
         app.add_middleware(RateLimitMiddleware, limiter=app.state.rate_limiter)
-    docs = frozenset(p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p)
-    app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs)  # a CSP on every response, 429s included
+    app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs.PAGES)  # a CSP on every response, 429s included
     app.add_middleware(ObservabilityMiddleware)
     return app

@@ -15,6 +15,8 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from starlette.staticfiles import StaticFiles
 
 ASSETS = "/docs-assets"
+#: The documentation pages (``app/api/security_headers.py`` gives them their own policy: same-origin assets).
+PAGES = frozenset({"/docs", "/redoc"})
 
 
 def asset_dir() -> str:

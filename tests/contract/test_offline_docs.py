@@ -17,6 +17,8 @@ def test_docs_pages_reference_only_served_same_origin_assets(live, page, needed)
     urls = [next(u for u in group if u) for group in refs]
     assert any(u.endswith(needed) for u in urls), urls
     assert "cdn" not in r.text.lower() and "fonts.googleapis" not in r.text
+    # The page's Content-Security-Policy allows this origin only: a CDN asset would not even load.
+    assert "https:" not in r.headers["content-security-policy"] and "script-src 'self'" in r.headers["content-security-policy"]
     for url in urls:
         assert url.startswith("/") and not url.startswith("//"), f"{page} references {url}, not same-origin"
         asset = httpx.get(live.url + url, timeout=30)
