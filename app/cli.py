@@ -150,9 +150,12 @@ def openapi_files(doc: dict) -> dict[str, str]:
     """File name → text: sorted keys so the files are stable and merge-friendly; a final newline."""
     import yaml
 
+    from app.api.contract import render_markdown
+
     return {
         "openapi.json": json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
         "openapi.yaml": yaml.safe_dump(doc, sort_keys=True, allow_unicode=True, default_flow_style=False, width=120),
+        "openapi.md": render_markdown(doc),  # the rendered copy the README links
     }
 
 

@@ -7,11 +7,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import openapi, problems, router
+from app.api import docs, openapi, problems, router
 from app.api.health import add_ready_check
 from app.api.ratelimit import RateLimiter, RateLimitMiddleware
-from app.errors import KeyUnavailable
 from app.api.security_headers import SecurityHeadersMiddleware
+from app.errors import KeyUnavailable
 from app.holder import Wallet
 from app.issuance import BatchRunner, Catalogue, Issuance
 from app.observability import ObservabilityMiddleware, configure_logging
@@ -70,18 +70,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Issuer and verifier of verifiable EU micro-credentials (W3C VC API).",
         lifespan=lifespan,
+        docs_url=None,  # served by app.api.docs from a package, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.runtime = runtime
     problems.install(app)
     openapi.install(app)
+    docs.install(app)
     app.include_router(router)
     pages.install(app)
     # Added last = outermost: the observability middleware logs and counts the rate limiter's 429s too.
     if settings.rate_limit_enabled:
         app.state.rate_limiter = RateLimiter(settings)
         app.add_middleware(RateLimitMiddleware, limiter=app.state.rate_limiter)
-    docs = frozenset(p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p)
-    app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs)  # a CSP on every response, 429s included
+    app.add_middleware(SecurityHeadersMiddleware, docs_paths=docs.PAGES)  # a CSP on every response, 429s included
     app.add_middleware(ObservabilityMiddleware)
     return app

@@ -9,7 +9,10 @@
   ``application/problem+json`` body the validation handler really sends; the unused default schemas removed;
 * ``429`` on every operation the rate limiter covers (``app/api/ratelimit.py``) and ``401`` on every operation
   that requires ``bearerAuth``, since those answers come from middleware and dependencies the route
-  never declares itself.
+  never declares itself;
+* the schemas of every body and answer, their examples and the links between operations
+  (``app/api/contract.py``), and each operation's ``operationId`` as the route function's name (what a
+  generated client calls its methods: ``issue_microcredential``, ``get_credential`` …).
 
 The document must not depend on settings or environment: the committed copy in ``openapi/`` is checked
 against the code (``microcred openapi --check``, exported by ``app.cli``; ``tests/contract/test_openapi.py``).
@@ -18,9 +21,11 @@ against the code (``microcred openapi --check``, exported by ``app.cli``; ``test
 from __future__ import annotations
 
 import json
+import re
 
 from fastapi import FastAPI
 
+from app.api import contract
 from app.api.problems import PROBLEM, PROBLEM_REF, PROBLEM_SCHEMA, problem_responses
 from app.observability import OPERATIONAL_PATHS
 
@@ -64,12 +69,28 @@ def patch_document(doc: dict) -> dict:
     return doc
 
 
+def _route_name(operation_id: str, path: str, method: str) -> str:
+    """The route function's name out of FastAPI's default operationId (``{name}{path with _}_{method}``)."""
+    suffix = re.sub(r"\W", "_", path) + "_" + method
+    return operation_id[: -len(suffix)] if operation_id.endswith(suffix) and len(operation_id) > len(suffix) else operation_id
+
+
+def short_operation_ids(doc: dict) -> dict:
+    """Each operationId becomes its route function's name, as long as the names stay unique."""
+    operations = [(path, method, op) for path, item in doc.get("paths", {}).items() for method, op in item.items() if method in _METHODS]
+    names = [_route_name(op.get("operationId", ""), path, method) for path, method, op in operations]
+    if len(set(names)) == len(names):
+        for (_, _, op), name in zip(operations, names, strict=True):
+            op["operationId"] = name
+    return doc
+
+
 def install(app: FastAPI) -> None:
     generate = app.openapi
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            app.openapi_schema = patch_document(generate())
+            app.openapi_schema = contract.apply(short_operation_ids(patch_document(generate())))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import http
 import logging
+import re
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,6 +26,26 @@ PROBLEM = "application/problem+json"
 TYPE_BASE = "https://microcred.dev/problems/"
 log = logging.getLogger("microcred.errors")
 
+_APP = Path(__file__).resolve().parent.parent
+_CODE = re.compile(r'\bcode\s*=\s*"([A-Z][A-Z0-9_]+)"|problem\(\s*\d+,\s*"([A-Z][A-Z0-9_]+)"|\b\d{3}:\s*"([A-Z][A-Z0-9_]+)"|"code":\s*"([A-Z][A-Z0-9_]+)"')
+
+
+def problem_codes() -> list[str]:
+    """Every ``code`` a problem can carry: the error classes' and each ``code="…"`` raised in ``app/``.
+
+    Read from the source (deterministic: the document depends on the code only), so a new code is listed
+    without anyone remembering to add it. Verification check codes are a report's, but a problem may carry
+    them too (an error raised while reading a credential), so they are listed as well.
+    """
+    codes: set[str] = set()
+    for path in sorted(_APP.rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        for match in _CODE.finditer(path.read_text(encoding="utf-8")):
+            codes.add(next(group for group in match.groups() if group))
+    return sorted(codes)
+
+
 #: The OpenAPI component (``#/components/schemas/Problem``) describing every body ``problem()`` makes;
 #: ``app/api/openapi.py`` adds it to the document. Extension members beyond these are allowed (RFC 9457 §3.2).
 PROBLEM_SCHEMA: dict = {
@@ -37,7 +59,8 @@ PROBLEM_SCHEMA: dict = {
         "title": {"type": "string", "description": "Short summary of the kind of problem."},
         "status": {"type": "integer", "minimum": 400, "maximum": 599, "description": "The HTTP status code."},
         "detail": {"type": "string", "description": "What went wrong with this request."},
-        "code": {"type": "string", "description": "Machine-readable error name, e.g. PARSING_ERROR, VALIDATION_ERROR."},
+        "code": {"type": "string", "description": "Machine-readable error name, e.g. PARSING_ERROR, VALIDATION_ERROR; the codes the "
+                 "service raises are listed in `examples` (more may be added in a minor version).", "examples": problem_codes()},
         "errors": {
             "type": "array",
             "items": {

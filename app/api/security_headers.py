@@ -6,9 +6,9 @@
   as a header, not in the templates' ``<meta>`` copy of the policy).
 * Everything else (JSON, credentials, problem+json): ``default-src 'none'``. A browser that is tricked
   into rendering an API answer as a document runs nothing and loads nothing from it.
-* The API documentation (FastAPI's ``/docs`` and ``/redoc`` pages) loads Swagger UI / ReDoc from their
-  CDN and carries one inline script of FastAPI's own making. Its policy allows those CDNs and exactly
-  that script, by its SHA-256 hash (computed from the page the app generated, never from input), not
+* The API documentation (``/docs`` and ``/redoc``, app/api/docs.py) loads Swagger UI / ReDoc from this
+  origin (assets from a package, no CDN) and carries one inline script of FastAPI's own making. Its policy
+  allows this origin and exactly that script, by its SHA-256 hash (computed from the page the app generated, never from input), not
   ``'unsafe-inline'``; ReDoc writes its styles at run time, so style-src allows inline styles there only.
 
 A response that already sets a policy keeps it.
@@ -26,8 +26,7 @@ PAGE_POLICY = (
 )
 API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 _DOCS_POLICY = (
-    "default-src 'none'; script-src https://cdn.jsdelivr.net {scripts}; style-src https://cdn.jsdelivr.net https://fonts.googleapis.com "
-    "'unsafe-inline'; font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "default-src 'none'; script-src 'self' {scripts}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; worker-src blob:; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.S)

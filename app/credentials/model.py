@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
@@ -132,16 +133,35 @@ def _check_future(value: datetime, info: ValidationInfo) -> datetime:
     return value
 
 
+# The ``json_schema_extra`` below only describe the checks the AfterValidators make (the OpenAPI document's
+# schemas are this module's ``model_json_schema``: app/api/contract.py); validation is the validators' alone.
 NonEmpty = Annotated[str, Field(min_length=1, max_length=10_000)]
-LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2}$"), AfterValidator(_check_language)]
-CountryCode = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$"), AfterValidator(_check_country)]
-LangString = Annotated[dict[LanguageCode, NonEmpty], AfterValidator(_check_lang_map)]
-Uri = Annotated[str, Field(max_length=2048), AfterValidator(_check_uri)]
-HttpUrl = Annotated[str, Field(max_length=2048), AfterValidator(_check_http)]
-Email = Annotated[str, Field(max_length=320), AfterValidator(_check_email)]
-EscoSkill = Annotated[str, AfterValidator(_check_esco)]
-IscedCode = Annotated[str, AfterValidator(_check_isced)]
-NqfLevel = Annotated[str, AfterValidator(_check_nqf)]
+LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2}$", description="ISO 639-1 code of a language in the EU language table "
+                                    f"(vocabulary {vocab.LANGUAGE_SCHEME})"), AfterValidator(_check_language)]
+CountryCode = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2 code (EL, UK and EU too) of a country in the EU "
+                                   f"country table (vocabulary {vocab.COUNTRY_SCHEME})"), AfterValidator(_check_country)]
+def _lang_map_schema(schema: dict[str, Any]) -> None:
+    """A language map's keys as ``propertyNames`` and its texts as ``additionalProperties``: pydantic's
+    ``patternProperties`` alone allow any other key, and client generators drop patternProperties' values."""
+    patterns = schema.pop("patternProperties", None)
+    if patterns:
+        ((pattern, text),) = patterns.items()
+        schema["propertyNames"] = {**schema.get("propertyNames", {}), "pattern": pattern}
+        schema["additionalProperties"] = text
+
+
+LangString = Annotated[dict[LanguageCode, NonEmpty], AfterValidator(_check_lang_map),
+                       Field(description="Language map: ISO 639-1 code → text; it must hold the record's primaryLanguage",
+                             json_schema_extra=_lang_map_schema)]
+Uri = Annotated[str, Field(max_length=2048, json_schema_extra={"format": "uri"}), AfterValidator(_check_uri)]
+HttpUrl = Annotated[str, Field(max_length=2048, json_schema_extra={"format": "uri", "pattern": r"^https?://[^\s/]+[^\s]*$"}), AfterValidator(_check_http)]
+Email = Annotated[str, Field(max_length=320, json_schema_extra={"format": "email"}), AfterValidator(_check_email)]
+EscoSkill = Annotated[str, AfterValidator(_check_esco), Field(json_schema_extra={
+    "format": "uri", "pattern": ESCO_SKILL_RE.pattern, "description": f"an ESCO skill IRI (vocabulary {vocab.ESCO_SKILL_SCHEME})"})]
+IscedCode = Annotated[str, AfterValidator(_check_isced), Field(json_schema_extra={
+    "pattern": _ISCED_RE.pattern, "description": f"an ISCED-F 2013 field of education code (vocabulary {vocab.SNB}isced-f, 2–4 digits)"})]
+NqfLevel = Annotated[str, AfterValidator(_check_nqf), Field(json_schema_extra={
+    "format": "uri", "description": f"a national qualifications framework level IRI (vocabulary {vocab.SNB}qdr)"})]
 PastDate = Annotated[date, AfterValidator(_check_past)]
 PastDateTime = Annotated[AwareDatetime, AfterValidator(_check_past)]
 FutureDateTime = Annotated[AwareDatetime, AfterValidator(_check_future)]
@@ -260,6 +280,8 @@ class Workload(_Record):
         ctx = info.context or {}
         low = ctx.get("ects_min", ECTS_MIN_DEFAULT)
         high = ctx.get("ects_max", ECTS_MAX_DEFAULT)
+        if not math.isfinite(value * 2):  # 1e308 doubles to infinity, which int() cannot take (a 500 before)
+            raise ValueError("must be a finite number")
         if (value * 2) != int(value * 2):
             raise ValueError("must be a multiple of 0.5")
         if info.data.get("creditSystem", "ECTS") == "ECTS" and not (low <= value <= high):
