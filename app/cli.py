@@ -87,8 +87,14 @@ def _serve(args: argparse.Namespace) -> int:
     # httptools with a header-read timeout (app/http_protocol.py).
     # log_config=None keeps our JSON logging; access_log=False: ours replaces uvicorn's, which logs query strings.
     options = dict(
-        app="app.main:create_app", factory=True, loop="uvloop", http="app.http_protocol:HeaderTimeoutHttpToolsProtocol",
-        log_config=None, log_level=settings.log_level.lower(), access_log=False, forwarded_allow_ips=settings.forwarded_allow_ips,
+        app="app.main:create_app",
+        factory=True,
+        loop="uvloop",
+        http="app.http_protocol:HeaderTimeoutHttpToolsProtocol",
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     if workers > 1:
         from app import workers as worker_processes
@@ -371,7 +377,16 @@ def _demo(args: argparse.Namespace) -> int:
     finally:
         service.db.dispose()
     if args.json:
-        print(json.dumps({"credentialId": issued.id, "offerUrl": offer["offerUrl"], "expiresAt": offer["expiresAt"], "wallet": f"{service.runtime.settings.base_url.rstrip('/')}/wallet"}))
+        print(
+            json.dumps(
+                {
+                    "credentialId": issued.id,
+                    "offerUrl": offer["offerUrl"],
+                    "expiresAt": offer["expiresAt"],
+                    "wallet": f"{service.runtime.settings.base_url.rstrip('/')}/wallet",
+                }
+            )
+        )
     else:
         print(f"issued {issued.id} to {email} ({args.format}, {args.proof})")
         print(f"claim link (single use, until {offer['expiresAt']}): {offer['offerUrl']}")

@@ -63,19 +63,22 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, description="Largest accepted JSON request body.")
     max_json_depth: int = Field(64, description="Deepest accepted JSON nesting.")
     header_timeout_seconds: float = Field(
-        10.0, gt=0, description="Longest a client may take to send a request's line and header fields before `serve` answers 408 and "
-        "closes the connection (slow-header attacks; app/http_protocol.py)."
+        10.0,
+        gt=0,
+        description="Longest a client may take to send a request's line and header fields before `serve` answers 408 and "
+        "closes the connection (slow-header attacks; app/http_protocol.py).",
     )
-    canonicalization_budget: int = Field(
-        10_000, description="Most Hash N-Degree Quads calls one RDFC-1.0 run may make before it is refused as a poison graph."
-    )
+    canonicalization_budget: int = Field(10_000, description="Most Hash N-Degree Quads calls one RDFC-1.0 run may make before it is refused as a poison graph.")
 
     # -- micro-credential rules
     ects_min: float = Field(1, description="Smallest workload in ECTS accepted for a micro-credential (MICROBOL: 1).")
     ects_max: float = Field(59, description="Largest workload in ECTS accepted for a micro-credential (MICROBOL: 59).")
     max_validity_years: int = Field(
-        50, ge=1, le=1000, description="Furthest a credential's validUntil (or validFrom) may lie ahead when it is issued, in years; "
-        "an end in the past is always refused (app/credentials/validity.py)."
+        50,
+        ge=1,
+        le=1000,
+        description="Furthest a credential's validUntil (or validFrom) may lie ahead when it is issued, in years; "
+        "an end in the past is always refused (app/credentials/validity.py).",
     )
 
     # -- outbound fetches (security-notes.md §11)
@@ -84,7 +87,9 @@ class Settings(BaseSettings):
     fetch_allow_loopback: bool = Field(
         False, description="Test-only: let did:web/status fetches reach 127.0.0.1 over http. Refused when environment=production."
     )
-    status_cache_seconds: float = Field(10, description="Longest a verifier reuses a fetched status list (0: fetch every time); a revocation shows after at most this long.")
+    status_cache_seconds: float = Field(
+        10, description="Longest a verifier reuses a fetched status list (0: fetch every time); a revocation shows after at most this long."
+    )
     did_cache_seconds: int = Field(300, description="Longest a resolved DID document or status list is reused.")
     fetch_connect_timeout_seconds: float = Field(
         2.0, description="Time cap of DNS resolution plus TCP connect of one fetch (never more than fetch_timeout_seconds)."
@@ -105,11 +110,12 @@ class Settings(BaseSettings):
     # -- verifier
     trust_registry_file: Path = Field(
         data_dir("trust") / "registry.json",
-        description="The operator's trust registry (JSON or YAML): issuers by DID or did:web prefix; "
-        "this service's providers are trusted too."
+        description="The operator's trust registry (JSON or YAML): issuers by DID or did:web prefix; this service's providers are trusted too.",
     )
     challenge_ttl_seconds: int = Field(300, ge=10, le=86_400, description="How long a challenge from POST /challenges can be used (once) in a presentation.")
-    verify_upload_max_bytes: int = Field(4_194_304, ge=1024, description="Largest file accepted by POST /verify/upload and the verification page (a wallet PDF included).")
+    verify_upload_max_bytes: int = Field(
+        4_194_304, ge=1024, description="Largest file accepted by POST /verify/upload and the verification page (a wallet PDF included)."
+    )
     csrf_secret: str | None = Field(
         None, description="Key of the verification page's CSRF cookie; default: a random key kept in keys_dir (shared by the workers)."
     )

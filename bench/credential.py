@@ -23,10 +23,35 @@ def reference_credential(issuer: str, outcomes: int = 2) -> dict[str, Any]:
         for i in range(outcomes)
     ]
     alignments += [
-        {"type": ["Alignment"], "targetName": "EQF level 6", "targetUrl": "http://data.europa.eu/snb/eqf/6", "targetCode": "6", "targetFramework": "European Qualifications Framework", "targetType": "ext:EQFLevel"},
-        {"type": ["Alignment"], "targetName": "Artefact assessment", "targetUrl": "http://data.europa.eu/snb/assessment/de4d165a6c", "targetFramework": "EU assessment types", "targetType": "ext:AssessmentType"},
-        {"type": ["Alignment"], "targetName": "Blended", "targetUrl": "http://data.europa.eu/snb/learning-assessment/e92d221e4d", "targetFramework": "EU learning modes", "targetType": "ext:FormOfParticipation"},
-        {"type": ["Alignment"], "targetName": "Institutional review 2024", "targetDescription": "institutional-quality-assurance by Quality and Qualifications Ireland (IE)", "targetUrl": "https://www.eqar.eu/qa-results/", "targetType": "ext:QualityAssurance"},
+        {
+            "type": ["Alignment"],
+            "targetName": "EQF level 6",
+            "targetUrl": "http://data.europa.eu/snb/eqf/6",
+            "targetCode": "6",
+            "targetFramework": "European Qualifications Framework",
+            "targetType": "ext:EQFLevel",
+        },
+        {
+            "type": ["Alignment"],
+            "targetName": "Artefact assessment",
+            "targetUrl": "http://data.europa.eu/snb/assessment/de4d165a6c",
+            "targetFramework": "EU assessment types",
+            "targetType": "ext:AssessmentType",
+        },
+        {
+            "type": ["Alignment"],
+            "targetName": "Blended",
+            "targetUrl": "http://data.europa.eu/snb/learning-assessment/e92d221e4d",
+            "targetFramework": "EU learning modes",
+            "targetType": "ext:FormOfParticipation",
+        },
+        {
+            "type": ["Alignment"],
+            "targetName": "Institutional review 2024",
+            "targetDescription": "institutional-quality-assurance by Quality and Qualifications Ireland (IE)",
+            "targetUrl": "https://www.eqar.eu/qa-results/",
+            "targetType": "ext:QualityAssurance",
+        },
     ]
     return {
         "@context": ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
@@ -52,7 +77,13 @@ def reference_credential(issuer: str, outcomes: int = 2) -> dict[str, Any]:
                 "creditsAvailable": 2.0,
                 "fieldOfStudy": "Inter-disciplinary programmes involving ICT",
                 "inLanguage": "en",
-                "creator": {"id": "https://uniz.example.edu", "type": ["Profile"], "name": "University of Zed", "url": "https://uniz.example.edu", "address": {"type": ["Address"], "addressCountryCode": "IE", "addressRegion": "IRL_CTH_DUB"}},
+                "creator": {
+                    "id": "https://uniz.example.edu",
+                    "type": ["Profile"],
+                    "name": "University of Zed",
+                    "url": "https://uniz.example.edu",
+                    "address": {"type": ["Address"], "addressCountryCode": "IE", "addressRegion": "IRL_CTH_DUB"},
+                },
                 "alignment": alignments,
             },
         },

@@ -118,12 +118,20 @@ def verify_http() -> int:
         env = _env(tmp, port)
         made = subprocess.run(
             [sys.executable, "-m", "app", "provider", "create", "--slug", "bench", "--name", "Bench", "--country", "IE", "--json"],
-            cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         api_key = json.loads(made.stdout.strip().splitlines()[-1])["api_key"]
         proc = subprocess.Popen(
             # stderr to a file, never an unread pipe: the service logs a line per request and would block on a full pipe.
-            [sys.executable, "-m", "app", "serve", "--workers", "2", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "service.log", "wb")
+            [sys.executable, "-m", "app", "serve", "--workers", "2", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(tmp / "service.log", "wb"),
         )
         try:
             _wait_up(url, proc)
@@ -150,12 +158,18 @@ def verify_http() -> int:
     rps, elapsed, errors = result.rate, result.elapsed, len(result.latencies) - result.count(200)
     p50, p99 = result.percentile(0.5), result.percentile(0.99)
     full, proof, pyld = _in_process()
-    print(f"POST /credentials/verify, {CREDENTIALS} distinct EU reference credentials (OB3, eddsa-rdfc-2022, status entries), 2 workers, {CLIENTS} clients, {elapsed:.1f} s")
+    print(
+        f"POST /credentials/verify, {CREDENTIALS} distinct EU reference credentials (OB3, eddsa-rdfc-2022, status entries), "
+        f"2 workers, {CLIENTS} clients, {elapsed:.1f} s"
+    )
     print(f"  {len(result.latencies):,} requests, {errors} not 200: {rps:,.0f} verifications/s, p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
     print("in process, one core, same run (reference credential, did:key):")
     print(f"  full pipeline (proof, binding, validity, trust, EU completeness) {full * 1000:7.3f} ms  {1 / full:7,.0f}/s")
     print(f"  proof only (JSON-LD walk, bounded RDFC-1.0)                    {proof * 1000:7.3f} ms  {1 / proof:7,.0f}/s")
-    print(f"  pyld-only reference verify                                      {pyld * 1000:7.3f} ms  {1 / pyld:7,.0f}/s  ({pyld / full:.1f}x slower than the full pipeline)")
+    print(
+        f"  pyld-only reference verify                                      {pyld * 1000:7.3f} ms  {1 / pyld:7,.0f}/s  "
+        f"({pyld / full:.1f}x slower than the full pipeline)"
+    )
     ok = rps >= TARGET_RPS and errors == 0
     print(f"{'met ' if ok else 'MISSED'}  >= {TARGET_RPS} verifications/s over HTTP with every answer 200 (measured {rps:,.0f}/s, {errors} errors)")
     return 0

@@ -81,13 +81,25 @@ def main(argv: list[str]) -> int:
         MICROCRED_RATE_LIMIT_ENABLED="false",
         MICROCRED_LOG_LEVEL="WARNING",
     )
-    created = subprocess.run([sys.executable, "-m", "app", "provider", "create", "--slug", "bench", "--name", "Bench University", "--country", "IE", "--json"],
-                             env=env, capture_output=True, text=True, cwd=ROOT, check=True)
+    created = subprocess.run(
+        [sys.executable, "-m", "app", "provider", "create", "--slug", "bench", "--name", "Bench University", "--country", "IE", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
     key = json.loads(created.stdout.strip().splitlines()[-1])["api_key"]
     clean = False
     log = tmp / "service.log"  # warnings and errors of the service, named when a request failed
-    server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(args.workers)], env=env, cwd=ROOT,
-                              stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(args.workers)],
+        env=env,
+        cwd=ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -106,8 +118,10 @@ def main(argv: list[str]) -> int:
         result = loadgen.run(url, [request], clients=args.clients, seconds=args.seconds)
         rate, errors = result.rate, len(result.latencies) - result.count(201)
         p50, p99 = result.percentile(0.5) * 1000, result.percentile(0.99) * 1000
-        print(f"single requests: {len(result.latencies)} credentials in {result.elapsed:.1f} s over {args.clients} clients, {args.workers} workers: "
-              f"{rate:.0f}/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, {errors} errors")
+        print(
+            f"single requests: {len(result.latencies)} credentials in {result.elapsed:.1f} s over {args.clients} clients, {args.workers} workers: "
+            f"{rate:.0f}/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, {errors} errors"
+        )
         if errors:
             print(f"  responses by status: {dict(sorted(result.statuses.items()))}; the service's log: {log}")
         print(f"{'met ' if rate >= 600 and p99 <= 60 else 'MISSED'}  single issuance >= 600/s with p99 <= 60 ms")
@@ -117,11 +131,15 @@ def main(argv: list[str]) -> int:
                 from app.credentials import specification_of
 
                 spec_id = c.post("/specifications", json={"specification": specification_of(example), "published": True}).json()["id"]
-                records = [{"learner": {"email": f"learner{i}@example.org", "givenName": {"en": f"L{i}"}, "familyName": {"en": "Bench"}}} for i in range(args.batch)]
+                records = [
+                    {"learner": {"email": f"learner{i}@example.org", "givenName": {"en": f"L{i}"}, "familyName": {"en": "Bench"}}} for i in range(args.batch)
+                ]
                 # Warm-up: one batch large enough for the signing pool, which a worker then keeps; the first
                 # batch after a start pays about a second more to start it (same keep-alive connection, so
                 # the same worker takes the measured batch).
-                warm = c.post("/microcredentials/batch", json={"format": "ob3", "proof": "eddsa-rdfc-2022", "specificationId": spec_id, "records": records[:1_000]})
+                warm = c.post(
+                    "/microcredentials/batch", json={"format": "ob3", "proof": "eddsa-rdfc-2022", "specificationId": spec_id, "records": records[:1_000]}
+                )
                 while c.get(warm.headers["location"]).json()["status"] not in ("done", "failed"):
                     time.sleep(0.25)
                 t = time.perf_counter()
@@ -136,7 +154,10 @@ def main(argv: list[str]) -> int:
                     time.sleep(0.25)
                 took = time.perf_counter() - t
             batch_rate = job["issued"] / took
-            print(f"batch: {job['issued']:,} of {job['total']:,} issued in {took:.1f} s: {batch_rate:.0f}/s; peak RSS of a worker or signing process {peak / 1024:.0f} MB")
+            print(
+                f"batch: {job['issued']:,} of {job['total']:,} issued in {took:.1f} s: {batch_rate:.0f}/s; "
+                f"peak RSS of a worker or signing process {peak / 1024:.0f} MB"
+            )
             print(f"{'met ' if batch_rate >= 1000 else 'MISSED'}  batch issuance >= 1,000/s")
         clean = not errors
     finally:

@@ -117,8 +117,10 @@ def main(argv: list[str]) -> int:
                 assert c.post("/credentials/status", json={"credentialId": cid, "status": "revoked"}).status_code == 200
         todo = ids[20:]
         per_client = [
-            [build_request(url, "POST", "/credentials/status", json.dumps({"credentialId": cid, "status": "revoked"}).encode(), headers)
-             for cid in todo[k::args.clients]]
+            [
+                build_request(url, "POST", "/credentials/status", json.dumps({"credentialId": cid, "status": "revoked"}).encode(), headers)
+                for cid in todo[k :: args.clients]
+            ]
             for k in range(args.clients)
         ]
         try:
@@ -130,9 +132,11 @@ def main(argv: list[str]) -> int:
         changes, errors = result.count(200), len(result.latencies) - result.count(200)
         wrapped = len(result.latencies) > len(todo)
         p50, p99 = result.percentile(0.5) * 1000, result.percentile(0.99) * 1000
-        print(f"status changes on one list: {len(result.latencies)} in {result.elapsed:.1f} s over {args.clients} clients, "
-              f"{args.workers} workers: {result.rate:.0f}/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, {errors} errors"
-              + (" (WRAPPED: raise --credentials)" if wrapped else ""))
+        print(
+            f"status changes on one list: {len(result.latencies)} in {result.elapsed:.1f} s over {args.clients} clients, "
+            f"{args.workers} workers: {result.rate:.0f}/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, {errors} errors"
+            + (" (WRAPPED: raise --credentials)" if wrapped else "")
+        )
         if errors:
             print(f"  responses by status: {dict(sorted(result.statuses.items()))}; the service's log: {tmp / 'service.log'}")
         with httpx.Client(base_url=url, headers=headers, timeout=120) as c:

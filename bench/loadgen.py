@@ -49,7 +49,7 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     if at < 0:
         raise RuntimeError("a response without Content-Length")
     end = lower.index(b"\r\n", at + 2)
-    length = int(head[at + 17:end])
+    length = int(head[at + 17 : end])
     return status, await reader.readexactly(length)
 
 

@@ -47,8 +47,9 @@ def issued_credential(issuer: str, fmt: str, outcomes: int | None = None) -> dic
     profile = IssuerProfile(id=issuer, legal_name={"en": "University of Zed"}, country="IE", homepage="https://uniz.example.edu", eidas_identifier="NTRIE-uniz")
     url = "https://issuer.example.edu/status/7f1c6b8e-5d2a-4c3b-9e8f-1a2b3c4d5e6f"
     entries = [bitstring_entry(url, 94567, "revocation"), bitstring_entry(url.replace("7f1c", "8a2d"), 17, "suspension")]
-    return RENDERERS[fmt](mc, issuer=profile, credential_id="urn:uuid:0b8f2c8e-6f7c-4d8a-9a3e-1c2d3e4f5a6b", issued=datetime(2026, 6, 30, 10, tzinfo=UTC),
-                          status_entry=entries)
+    return RENDERERS[fmt](
+        mc, issuer=profile, credential_id="urn:uuid:0b8f2c8e-6f7c-4d8a-9a3e-1c2d3e4f5a6b", issued=datetime(2026, 6, 30, 10, tzinfo=UTC), status_entry=entries
+    )
 
 
 def floor_seconds(engine: ProofEngine, signer, doc: dict, suite: str, created: str) -> float:
@@ -102,7 +103,13 @@ class PyldOnly:
         return sha256(jsonld.normalize(config, self.options).encode()).digest() + sha256(jsonld.normalize(doc, self.options).encode()).digest()
 
     def sign(self, doc, created):
-        proof = {"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022", "created": created, "verificationMethod": self.signer.verification_method, "proofPurpose": "assertionMethod"}
+        proof = {
+            "type": "DataIntegrityProof",
+            "cryptosuite": "eddsa-rdfc-2022",
+            "created": created,
+            "verificationMethod": self.signer.verification_method,
+            "proofPurpose": "assertionMethod",
+        }
         sig = self.signer.sign(self._hash(doc, proof))
         return dict(doc, proof=dict(proof, proofValue="z" + base58.b58encode(sig).decode()))
 
@@ -125,9 +132,13 @@ def main(argv: list[str]) -> int:
     created = "2026-06-30T10:00:00Z"
     rows = []
     results: dict[str, float] = {}
-    cases = [("a", lambda: reference_credential(issuer, 2)), ("b", lambda: reference_credential(issuer, 1000)),
-             ("ob3", lambda: issued_credential(issuer, "ob3")), ("edc", lambda: issued_credential(issuer, "edc")),
-             ("ob3-1000", lambda: issued_credential(issuer, "ob3", 1000))]
+    cases = [
+        ("a", lambda: reference_credential(issuer, 2)),
+        ("b", lambda: reference_credential(issuer, 1000)),
+        ("ob3", lambda: issued_credential(issuer, "ob3")),
+        ("edc", lambda: issued_credential(issuer, "edc")),
+        ("ob3-1000", lambda: issued_credential(issuer, "ob3", 1000)),
+    ]
     floors: list[tuple[str, str, float, float, float]] = []
     for label, make in cases:
         doc = make()
@@ -141,18 +152,26 @@ def main(argv: list[str]) -> int:
         theirs = ref.sign(plain, created)
         assert theirs["proof"]["proofValue"] == secured["proof"]["proofValue"], "pyld and microcred disagree on the signature"
         budget = 15.0 if "1000" in label or label == "b" else 4.0
-        sign_ours, sign_ref = paired_medians(lambda: engine.add_proof(doc, signer, created=created), lambda: ref.sign(plain, created), budget=budget)
-        verify_ours, verify_ref = paired_medians(lambda: engine.verify(secured), lambda: ref.verify(secured), budget=budget)
-        jcs = median_seconds(lambda: engine.add_proof(doc, signer, suite="eddsa-jcs-2022", created=created), budget=budget)
-        jose = median_seconds(lambda: vc_jose.secure(doc, signer), budget=budget)
-        results.update({f"{label}_sign_ratio": sign_ref / sign_ours, f"{label}_verify_ratio": verify_ref / verify_ours, f"{label}_jcs_per_s": 1 / jcs,
-                        f"{label}_jose_per_s": 1 / jose})
+        sign_ours, sign_ref = paired_medians(
+            lambda doc=doc: engine.add_proof(doc, signer, created=created), lambda plain=plain: ref.sign(plain, created), budget=budget
+        )
+        verify_ours, verify_ref = paired_medians(lambda s=secured: engine.verify(s), lambda s=secured: ref.verify(s), budget=budget)
+        jcs = median_seconds(lambda doc=doc: engine.add_proof(doc, signer, suite="eddsa-jcs-2022", created=created), budget=budget)
+        jose = median_seconds(lambda doc=doc: vc_jose.secure(doc, signer), budget=budget)
+        results.update(
+            {
+                f"{label}_sign_ratio": sign_ref / sign_ours,
+                f"{label}_verify_ratio": verify_ref / verify_ours,
+                f"{label}_jcs_per_s": 1 / jcs,
+                f"{label}_jose_per_s": 1 / jose,
+            }
+        )
         rdfc_floor = floor_seconds(engine, signer, doc, "eddsa-rdfc-2022", created)
         jcs_floor = floor_seconds(engine, signer, doc, "eddsa-jcs-2022", created)
         floors.append((label, "eddsa-rdfc-2022", sign_ours, verify_ours, rdfc_floor))
         jcs_secured = engine.add_proof(doc, signer, suite="eddsa-jcs-2022", created=created)
         assert engine.verify(jcs_secured).verified
-        floors.append((label, "eddsa-jcs-2022", jcs, median_seconds(lambda: engine.verify(jcs_secured), budget=budget), jcs_floor))
+        floors.append((label, "eddsa-jcs-2022", jcs, median_seconds(lambda s=jcs_secured: engine.verify(s), budget=budget), jcs_floor))
         what = f"{outcomes} outcomes" if label in ("a", "b") else "as issued"
         rows.append((f"({label}) {what}, {size:,} B", "eddsa-rdfc-2022 sign", sign_ours, sign_ref))
         rows.append((f"({label})", "eddsa-rdfc-2022 verify", verify_ours, verify_ref))
@@ -165,7 +184,10 @@ def main(argv: list[str]) -> int:
     print()
     print(f"{'credential':<10} {'suite':<16} {'sign':>10} {'verify':>10} {'floor':>10} {'sign/floor':>11} {'verify/floor':>13} {'verify/sign':>12}")
     for label, suite, sign, verify, floor in floors:
-        print(f"({label:<8}) {suite:<16} {sign * 1000:8.3f}ms {verify * 1000:8.3f}ms {floor * 1000:8.3f}ms {sign / floor:10.1f}x {verify / floor:12.1f}x {verify / sign:11.2f}x")
+        print(
+            f"({label:<8}) {suite:<16} {sign * 1000:8.3f}ms {verify * 1000:8.3f}ms {floor * 1000:8.3f}ms "
+            f"{sign / floor:10.1f}x {verify / floor:12.1f}x {verify / sign:11.2f}x"
+        )
     print()
     targets = [
         ("eddsa-rdfc-2022 sign (a) >= 3x pyld-only", results["a_sign_ratio"] >= 3),

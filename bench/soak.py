@@ -120,12 +120,24 @@ def main(argv: list[str]) -> int:
     )
     if not args.no_trace:
         env["MICROCRED_TRACEMALLOC_DIR"] = str(tmp / "tracemalloc")
-    created = subprocess.run([sys.executable, "-m", "app", "provider", "create", "--slug", "soak", "--name", "Soak University", "--country", "IE", "--json"],
-                             env=env, capture_output=True, text=True, cwd=ROOT, check=True)
+    created = subprocess.run(
+        [sys.executable, "-m", "app", "provider", "create", "--slug", "soak", "--name", "Soak University", "--country", "IE", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
     key = json.loads(created.stdout.strip().splitlines()[-1])["api_key"]
     log = tmp / "service.log"
-    server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(args.workers)], env=env, cwd=ROOT,
-                              stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(args.workers)],
+        env=env,
+        cwd=ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     clean = False
     try:
         deadline = time.monotonic() + 180
@@ -143,10 +155,15 @@ def main(argv: list[str]) -> int:
         requests = {
             "issue": [loadgen.build_request(url, "POST", "/microcredentials", body, auth)],
             # Verified credentials and those whose status changes are kept apart: a suspended one rightly fails.
-            "verify": [loadgen.build_request(url, "POST", "/credentials/verify", json.dumps({"verifiableCredential": json.loads(r.content)}).encode())
-                       for r in issued[:32]],
-            "status": [loadgen.build_request(url, "POST", "/credentials/status", json.dumps({"credentialId": i, "status": s}).encode(), auth)
-                       for i in ids[32:] for s in ("suspended", "active")],
+            "verify": [
+                loadgen.build_request(url, "POST", "/credentials/verify", json.dumps({"verifiableCredential": json.loads(r.content)}).encode())
+                for r in issued[:32]
+            ],
+            "status": [
+                loadgen.build_request(url, "POST", "/credentials/status", json.dumps({"credentialId": i, "status": s}).encode(), auth)
+                for i in ids[32:]
+                for s in ("suspended", "active")
+            ],
         }
         mixed = [r for kind, weight in MIX for r in requests[kind][:1] * weight]
         capacity = loadgen.run(url, mixed, clients=16, seconds=10).rate

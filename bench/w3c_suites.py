@@ -136,9 +136,14 @@ def _wait(url: str, deadline: float) -> None:
 def summarize(results: Path, total: int) -> dict:
     r = json.loads(results.read_text())
     stats = r["stats"]
-    return {"passed": stats["passes"], "failed": stats["failures"], "pending": stats.get("pending", 0), "ran": stats["tests"],
-            "total": total, "failures": [{"test": t["fullTitle"][:300], "error": (t.get("err") or {}).get("message", "")[:300]}
-                                         for t in r["failures"]]}
+    return {
+        "passed": stats["passes"],
+        "failed": stats["failures"],
+        "pending": stats.get("pending", 0),
+        "ran": stats["tests"],
+        "total": total,
+        "failures": [{"test": t["fullTitle"][:300], "error": (t.get("err") or {}).get("message", "")[:300]} for t in r["failures"]],
+    }
 
 
 def main(argv: list[str]) -> int:
@@ -158,27 +163,76 @@ def main(argv: list[str]) -> int:
     os.chmod(run / "keys", 0o700)
     if args.install:
         install(work)
-    env = {**os.environ, "MICROCRED_BASE_URL": f"https://127.0.0.1:{TLS_PORT}", "MICROCRED_HOST": "127.0.0.1",
-           "MICROCRED_PORT": str(PORT), "MICROCRED_DATABASE_URL": f"sqlite:///{run / 'microcred.db'}",
-           "MICROCRED_KEYS_DIR": str(run / "keys"), "MICROCRED_DEMO_PROVIDER": "false",
-           "MICROCRED_RATE_LIMIT_ENABLED": "false", "MICROCRED_LOG_FORMAT": "text"}
+    env = {
+        **os.environ,
+        "MICROCRED_BASE_URL": f"https://127.0.0.1:{TLS_PORT}",
+        "MICROCRED_HOST": "127.0.0.1",
+        "MICROCRED_PORT": str(PORT),
+        "MICROCRED_DATABASE_URL": f"sqlite:///{run / 'microcred.db'}",
+        "MICROCRED_KEYS_DIR": str(run / "keys"),
+        "MICROCRED_DEMO_PROVIDER": "false",
+        "MICROCRED_RATE_LIMIT_ENABLED": "false",
+        "MICROCRED_LOG_FORMAT": "text",
+    }
     (run / "microcred.db").unlink(missing_ok=True)
     py = sys.executable
-    made = subprocess.run([py, "-m", "app", "provider", "create", "--slug", "w3c", "--name", "W3C Test", "--country", "IE",
-                           "--did-method", "key", "--json"], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    made = subprocess.run(
+        [py, "-m", "app", "provider", "create", "--slug", "w3c", "--name", "W3C Test", "--country", "IE", "--did-method", "key", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     provider = json.loads(made.stdout.strip().splitlines()[-1])
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(run / "tls.key"), "-out",
-                    str(run / "tls.crt"), "-days", "30", "-subj", "/CN=127.0.0.1", "-addext",
-                    "subjectAltName=IP:127.0.0.1,DNS:localhost"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(run / "tls.key"),
+            "-out",
+            str(run / "tls.crt"),
+            "-days",
+            "30",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
+    )
     (run / "proxy.mjs").write_text(PROXY)
     procs = []
     try:
-        procs.append(subprocess.Popen([py, "-m", "app", "serve"], cwd=ROOT, env=env, stdout=open(run / "serve.log", "w"),
-                                      stderr=subprocess.STDOUT, start_new_session=True))
+        procs.append(
+            subprocess.Popen(
+                [py, "-m", "app", "serve"], cwd=ROOT, env=env, stdout=open(run / "serve.log", "w"), stderr=subprocess.STDOUT, start_new_session=True
+            )
+        )
         _wait(f"http://127.0.0.1:{PORT}/health", time.time() + 180)
-        procs.append(subprocess.Popen(["node", str(run / "proxy.mjs"), str(run / "tls.crt"), str(run / "tls.key"), provider["api_key"],
-                                       str(run / "proxy.jsonl"), str(PORT), str(TLS_PORT)], stdout=open(run / "proxy.log", "w"),
-                                      stderr=subprocess.STDOUT, start_new_session=True))
+        procs.append(
+            subprocess.Popen(
+                [
+                    "node",
+                    str(run / "proxy.mjs"),
+                    str(run / "tls.crt"),
+                    str(run / "tls.key"),
+                    provider["api_key"],
+                    str(run / "proxy.jsonl"),
+                    str(PORT),
+                    str(TLS_PORT),
+                ],
+                stdout=open(run / "proxy.log", "w"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
         _wait(f"https://127.0.0.1:{TLS_PORT}/health", time.time() + 60)
         config = local_config(provider["did"], f"https://127.0.0.1:{TLS_PORT}")
         summary = {}
@@ -187,9 +241,14 @@ def main(argv: list[str]) -> int:
             (work / name / "localConfig.cjs").write_text(config)
             results = out / f"results-{key}.json"
             with open(out / f"console-{key}.log", "w") as console:
-                subprocess.run(["npx", "mocha", "tests/", "--reporter", "json", "--reporter-option", f"output={results}",
-                                "--timeout", "15000", "--preserve-symlinks"], cwd=work / name, stdout=console, stderr=subprocess.STDOUT,
-                               env={**os.environ, "NODE_TLS_REJECT_UNAUTHORIZED": "0", "ISSUER_NAME_JWT": "microcred"}, timeout=1800)
+                subprocess.run(
+                    ["npx", "mocha", "tests/", "--reporter", "json", "--reporter-option", f"output={results}", "--timeout", "15000", "--preserve-symlinks"],
+                    cwd=work / name,
+                    stdout=console,
+                    stderr=subprocess.STDOUT,
+                    env={**os.environ, "NODE_TLS_REJECT_UNAUTHORIZED": "0", "ISSUER_NAME_JWT": "microcred"},
+                    timeout=1800,
+                )
             summary[key] = summarize(results, total) if results.exists() else {"error": "no results (see the console log)"}
             s = summary[key]
             print(f"{key}: {s.get('passed')}/{total} passed ({s.get('ran')} ran, {s.get('failed')} failed, {s.get('pending')} pending)")

@@ -67,4 +67,4 @@ def loader():
 
 
 # The storage fixtures (``database``, ``database_url``): SQLite by default, PostgreSQL when TEST_DATABASE_URL is set.
-from tests.database_fixture import database, database_url  # noqa: E402,F401
+pytest_plugins = ("tests.database_fixture",)

@@ -90,7 +90,11 @@ class LiveService:
     """``with LiveService(tmp_path, env={...}) as svc: httpx.get(svc.url + "/health")``."""
 
     def __init__(
-        self, workdir: Path, env: dict[str, str] | None = None, workers: int = 1, argv: list[str] | None = None,
+        self,
+        workdir: Path,
+        env: dict[str, str] | None = None,
+        workers: int = 1,
+        argv: list[str] | None = None,
         start_timeout: float = START_TIMEOUT,
     ):
         self.workdir = workdir

@@ -81,14 +81,28 @@ def test_development_base_url_follows_the_port(tmp_path):
             del service.env[key]
         with service:
             # The CLI with MICROCRED_PORT alone (no base URL), as a developer running a second instance does.
-            created = _cli({**service.env, "MICROCRED_PORT": str(service.port)},
-                           "provider", "create", "--slug", "uniz", "--name", "University of Zed", "--country", "IE", "--json")
+            created = _cli(
+                {**service.env, "MICROCRED_PORT": str(service.port)},
+                "provider",
+                "create",
+                "--slug",
+                "uniz",
+                "--name",
+                "University of Zed",
+                "--country",
+                "IE",
+                "--json",
+            )
             assert created.returncode == 0, created.stderr
             made = json.loads(created.stdout.strip().splitlines()[-1])
             assert made["did"].startswith(f"did:web:127.0.0.1%3A{service.port}:"), made["did"]
             example = json.loads((ROOT / "app" / "credentials" / "example_input.json").read_text())
-            issued = httpx.post(f"{service.url}/microcredentials", headers={"Authorization": f"Bearer {made['api_key']}"},
-                                json={"format": "ob3", "proof": "eddsa-jcs-2022", "microcredential": example}, timeout=60)
+            issued = httpx.post(
+                f"{service.url}/microcredentials",
+                headers={"Authorization": f"Bearer {made['api_key']}"},
+                json={"format": "ob3", "proof": "eddsa-jcs-2022", "microcredential": example},
+                timeout=60,
+            )
             assert issued.status_code == 201, issued.text
             # What the serving worker derived from `serve --port`:
             lists = {e["statusListCredential"] for e in issued.json()["credentialStatus"]}

@@ -25,8 +25,16 @@ def test_sign_reproduces_vector(suite, folder, suffix):
     key = load_json(D / "keyPair.json")["privateKeyMultibase"]
     options = load_json(D / folder / f"proofConfig{suffix}.json")
     out = run(
-        "sign", str(D / "unsigned.json"), "--suite", suite, "--key", key,
-        "--created", options["created"], "--verification-method", options["verificationMethod"],
+        "sign",
+        str(D / "unsigned.json"),
+        "--suite",
+        suite,
+        "--key",
+        key,
+        "--created",
+        options["created"],
+        "--verification-method",
+        options["verificationMethod"],
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == load_json(D / folder / f"signed{suffix}.json")

@@ -11,8 +11,12 @@ from tests.conftest import SHARED, require
 def test_a_jades_sealed_europass_edc_is_reported_not_refused(live):
     sample = SHARED / "samples" / "edc" / "ELM-repo_Sample-MC-Annex1-signed.jsonld"
     require(sample.is_file(), f"{sample} (shared/samples)")
-    r = httpx.post(f"{live.url}/credentials/verify", content=b'{"verifiableCredential": ' + sample.read_bytes() + b"}",
-                   headers={"Content-Type": "application/json"}, timeout=60)
+    r = httpx.post(
+        f"{live.url}/credentials/verify",
+        content=b'{"verifiableCredential": ' + sample.read_bytes() + b"}",
+        headers={"Content-Type": "application/json"},
+        timeout=60,
+    )
     assert r.status_code == 422, r.text[:2000]
     body = r.json()
     assert body["verified"] is False and body["format"] == "jades"

@@ -263,7 +263,9 @@ async def import_credential(request: Request) -> Response:
 async def credential_page(request: Request, signed_in: SignedIn, holding_id: str) -> Response:
     sess, learner = signed_in.session, signed_in.learner
     card = await run_in_threadpool(_wallet(request).detail, learner, holding_id)
-    return _render(request, "wallet_credential.html", learner=learner, csrf=sess.csrf_token, card=card, json=_pretty(card.credential) if card.credential else "")
+    return _render(
+        request, "wallet_credential.html", learner=learner, csrf=sess.csrf_token, card=card, json=_pretty(card.credential) if card.credential else ""
+    )
 
 
 @router.get("/wallet/credentials/{holding_id}/download")
@@ -273,7 +275,11 @@ async def download(request: Request, holding_id: str) -> Response:
         raise NotFoundError("no such credential in this wallet")
     holding = await run_in_threadpool(_wallet(request).holding, learner, holding_id)
     ext = "jwt" if holding.media_type.endswith("jwt") else "json"
-    return Response(holding.body, media_type=holding.media_type, headers={**PAGE_HEADERS, "Content-Disposition": f'attachment; filename="credential-{holding.id[:8]}.{ext}"'})
+    return Response(
+        holding.body,
+        media_type=holding.media_type,
+        headers={**PAGE_HEADERS, "Content-Disposition": f'attachment; filename="credential-{holding.id[:8]}.{ext}"'},
+    )
 
 
 @router.post("/wallet/credentials/{holding_id}/pdf")
@@ -300,7 +306,18 @@ async def shares_page(request: Request, signed_in: SignedIn) -> Response:
     cards = await run_in_threadpool(wallet.cards, learner)
     shares = await run_in_threadpool(wallet.shares, learner)
     titles = {c.id: c.title for c in cards}
-    return _render(request, "wallet_shares.html", learner=learner, csrf=sess.csrf_token, cards=cards, shares=shares, titles=titles, default_days=SHARE_DEFAULT_DAYS, max_days=SHARE_MAX_DAYS, now=wallet.clock())
+    return _render(
+        request,
+        "wallet_shares.html",
+        learner=learner,
+        csrf=sess.csrf_token,
+        cards=cards,
+        shares=shares,
+        titles=titles,
+        default_days=SHARE_DEFAULT_DAYS,
+        max_days=SHARE_MAX_DAYS,
+        now=wallet.clock(),
+    )
 
 
 @router.post("/wallet/shares")
@@ -345,6 +362,8 @@ async def present_page(request: Request, signed_in: SignedIn) -> Response:
 async def present(request: Request) -> Response:
     sess, learner, form = await _checked(request)
     wallet = _wallet(request)
-    vp = await run_in_threadpool(lambda: wallet.present(learner, form.get("holding") or [], challenge=_one(form, "challenge") or "", domain=_one(form, "domain") or ""))
+    vp = await run_in_threadpool(
+        lambda: wallet.present(learner, form.get("holding") or [], challenge=_one(form, "challenge") or "", domain=_one(form, "domain") or "")
+    )
     cards = await run_in_threadpool(wallet.cards, learner)
     return _render(request, "wallet_present.html", learner=learner, csrf=sess.csrf_token, cards=cards, vp=_pretty(vp))

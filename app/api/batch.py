@@ -50,8 +50,22 @@ def _job_view(job) -> dict[str, Any]:
         "requestBody": {
             "required": True,
             "content": {
-                "application/json": {"schema": {"type": "object", "required": ["records"], "properties": {"format": {"type": "string", "enum": list(FORMATS)}, "proof": {"type": "string", "enum": list(PROOF_FORMATS)}, "specificationId": {"type": "string"}, "records": {"type": "array", "items": {"type": "object"}}}}},
-                "text/csv": {"schema": {"type": "string"}, "example": "email,given_name,family_name,awarded_at,grade\nana@example.org,Ana,Andromeda,2026-06-30T10:00:00Z,Pass\n"},
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["records"],
+                        "properties": {
+                            "format": {"type": "string", "enum": list(FORMATS)},
+                            "proof": {"type": "string", "enum": list(PROOF_FORMATS)},
+                            "specificationId": {"type": "string"},
+                            "records": {"type": "array", "items": {"type": "object"}},
+                        },
+                    }
+                },
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": "email,given_name,family_name,awarded_at,grade\nana@example.org,Ana,Andromeda,2026-06-30T10:00:00Z,Pass\n",
+                },
             },
         }
     },
@@ -72,13 +86,22 @@ async def submit_batch(
         batch = parse_json_request(body, settings.batch_max_records)
     elif media in ("text/csv",):
         if not specificationId:
-            raise MalformedValueError("a CSV batch issues against a specification: give ?specificationId=", errors=[{"pointer": "/specificationId", "detail": "required"}])
+            raise MalformedValueError(
+                "a CSV batch issues against a specification: give ?specificationId=", errors=[{"pointer": "/specificationId", "detail": "required"}]
+            )
 
         def lang() -> str:
             with request.app.state.db.read() as session:
                 return specifications.get_specification(session, specificationId, provider_id=provider.id).data["primaryLanguage"]
 
-        batch = parse_csv_request(raw, fmt=format, proof=proof, specification_id=specificationId, max_records=settings.batch_max_records, primary_language=await run_in_threadpool(lang))
+        batch = parse_csv_request(
+            raw,
+            fmt=format,
+            proof=proof,
+            specification_id=specificationId,
+            max_records=settings.batch_max_records,
+            primary_language=await run_in_threadpool(lang),
+        )
     else:
         raise UnsupportedMediaType("send application/json or text/csv")
     payload = {"format": batch.format, "proof": batch.proof, "specificationId": batch.specification_id, "records": batch.records}
@@ -102,7 +125,6 @@ def stored_response(stored: StoredResponse) -> Response:
 
 @router.get("/microcredentials/batch/{job_id}", summary="A batch job's progress")
 async def batch_progress(request: Request, provider: Provider, job_id: str) -> dict[str, Any]:
-
     def load():
         with request.app.state.db.read() as session:
             return batches.job_progress(session, job_id, provider_id=provider.id)
@@ -112,10 +134,13 @@ async def batch_progress(request: Request, provider: Provider, job_id: str) -> d
 
 @router.get("/microcredentials/batch/{job_id}/items", summary="A batch job's per-record results")
 async def batch_items(
-    request: Request, provider: Provider, job_id: str, status: str | None = Query(None, pattern="^(issued|invalid|error)$"),
-    after: int = Query(-1, ge=-1), limit: int = Query(100, ge=1, le=1000),
+    request: Request,
+    provider: Provider,
+    job_id: str,
+    status: str | None = Query(None, pattern="^(issued|invalid|error)$"),
+    after: int = Query(-1, ge=-1),
+    limit: int = Query(100, ge=1, le=1000),
 ) -> dict[str, Any]:
-
     def load():
         with request.app.state.db.read() as session:
             batches.job_progress(session, job_id, provider_id=provider.id)  # 404 for others' jobs

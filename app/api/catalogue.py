@@ -24,11 +24,24 @@ public = APIRouter(tags=["catalogue"], responses=problem_responses(400, 404, 422
     "/specifications",
     status_code=201,
     summary="Publish (or draft) a micro-credential specification",
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "required": ["specification"], "properties": {"specification": {"type": "object"}, "published": {"type": "boolean", "default": True}}}}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["specification"],
+                        "properties": {"specification": {"type": "object"}, "published": {"type": "boolean", "default": True}},
+                    }
+                }
+            },
+        }
+    },
 )
 async def create_specification(provider: Provider, body: JsonBody, catalogue: CatalogueDep, idempotency_key: IdempotencyKey) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise MalformedValueError("the body is {\"specification\": …, \"published\": true|false}")
+        raise MalformedValueError('the body is {"specification": …, "published": true|false}')
     published = body.get("published", True)
     if not isinstance(published, bool):
         raise MalformedValueError("published must be true or false", errors=[{"pointer": "/published", "detail": "boolean"}])
@@ -52,16 +65,31 @@ async def get_specification(provider: Provider, catalogue: CatalogueDep, spec_id
 @router.post(
     "/specifications/{spec_id}/publish",
     summary="Publish or withdraw a specification from the catalogue",
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "required": ["published"], "properties": {"published": {"type": "boolean"}}}}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object", "required": ["published"], "properties": {"published": {"type": "boolean"}}}}},
+        }
+    },
 )
 async def publish_specification(provider: Provider, body: JsonBody, catalogue: CatalogueDep, spec_id: str) -> dict[str, Any]:
     if not isinstance(body, dict) or not isinstance(body.get("published"), bool):
-        raise MalformedValueError("the body is {\"published\": true|false}", errors=[{"pointer": "/published", "detail": "boolean"}])
+        raise MalformedValueError('the body is {"published": true|false}', errors=[{"pointer": "/published", "detail": "boolean"}])
     return await run_in_threadpool(catalogue.publish, provider, spec_id, body["published"])
 
 
 def filters(provider, country, eqf, isced, ectsMin, ectsMax, q, limit, cursor) -> dict[str, Any]:
-    return {"provider": provider, "country": country, "eqf": eqf, "isced": isced, "ects_min": ectsMin, "ects_max": ectsMax, "text": q, "limit": limit, "cursor": cursor}
+    return {
+        "provider": provider,
+        "country": country,
+        "eqf": eqf,
+        "isced": isced,
+        "ects_min": ectsMin,
+        "ects_max": ectsMax,
+        "text": q,
+        "limit": limit,
+        "cursor": cursor,
+    }
 
 
 @public.get("/catalogue", summary="The public catalogue of published micro-credentials")

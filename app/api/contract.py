@@ -53,12 +53,14 @@ class _Answer(BaseModel):
 class CheckResult(_Answer):
     """One check of a verification report (``app/verification/report.py`` ``Check.as_dict``)."""
 
-    id: str = Field(description="The check: " + ", ".join(BLOCKING) + " block verification; issuer_trust and eu_completeness are reported beside.",
-                    examples=["proof"])
+    id: str = Field(
+        description="The check: " + ", ".join(BLOCKING) + " block verification; issuer_trust and eu_completeness are reported beside.", examples=["proof"]
+    )
     outcome: Outcome = Field(description="passed, failed, indeterminate (could not be decided, e.g. a status list unreachable) or skipped")
     reason: str = Field(description="A sentence a person can read.")
-    code: str | None = Field(None, description="On failure: the standards' error name (VC Data Integrity / Bitstring Status List), "
-                             "e.g. PROOF_VERIFICATION_ERROR.")
+    code: str | None = Field(
+        None, description="On failure: the standards' error name (VC Data Integrity / Bitstring Status List), e.g. PROOF_VERIFICATION_ERROR."
+    )
     details: dict[str, Any] | None = Field(None, description="Check-specific facts (e.g. the missing Annex I elements of eu_completeness).")
 
 
@@ -237,8 +239,12 @@ def _issue_body() -> dict:
         "type": "object",
         "properties": {
             "format": {"type": "string", "enum": list(FORMATS), "default": "ob3", "description": "ob3 (Open Badges 3.0), edc (Europass EDC) or vc"},
-            "proof": {"type": "string", "enum": list(PROOF_FORMATS), "default": "eddsa-rdfc-2022",
-                      "description": "the proof format (Data Integrity suite or VC-JOSE)"},
+            "proof": {
+                "type": "string",
+                "enum": list(PROOF_FORMATS),
+                "default": "eddsa-rdfc-2022",
+                "description": "the proof format (Data Integrity suite or VC-JOSE)",
+            },
             "microcredential": ref("MicroCredentialInput"),
             "specificationId": {"type": "string", "maxLength": 64, "description": "issue against this published specification…"},
             "issuance": ref("MicroCredentialIssuance"),
@@ -281,25 +287,69 @@ _PASSED = [
     _check("status", "passed", "not revoked or suspended"),
 ]
 REPORT_EXAMPLES = {
-    "valid": {"summary": "verified, nothing to warn about", "value": {
-        "verified": True, "kind": "credential", "format": "data-integrity", "verdict": "valid", "issuer": _ISSUER, "errors": [], "warnings": [],
-        "checks": _PASSED + [_check("issuer_trust", "passed", "the issuer is in the trust list"), _COMPLETE]}},
-    "valid with warnings": {"summary": "verified; the issuer is not in the trust list", "value": {
-        "verified": True, "kind": "credential", "format": "data-integrity", "verdict": "valid with warnings", "issuer": _ISSUER, "errors": [],
-        "warnings": ["the issuer is not in the trust list"],
-        "checks": _PASSED + [_check("issuer_trust", "indeterminate", "the issuer is not in the trust list"), _COMPLETE]}},
-    "not valid": {"summary": "revoked", "value": {
-        "verified": False, "kind": "credential", "format": "data-integrity", "verdict": "not valid", "issuer": _ISSUER,
-        "errors": [{"check": "status", "code": "STATUS_VERIFICATION_ERROR", "reason": "the credential has been revoked"}], "warnings": [],
-        "checks": _PASSED[:4] + [_check("status", "failed", "the credential has been revoked", "STATUS_VERIFICATION_ERROR"),
-                                 _check("issuer_trust", "passed", "the issuer is in the trust list"), _COMPLETE]}},
+    "valid": {
+        "summary": "verified, nothing to warn about",
+        "value": {
+            "verified": True,
+            "kind": "credential",
+            "format": "data-integrity",
+            "verdict": "valid",
+            "issuer": _ISSUER,
+            "errors": [],
+            "warnings": [],
+            "checks": _PASSED + [_check("issuer_trust", "passed", "the issuer is in the trust list"), _COMPLETE],
+        },
+    },
+    "valid with warnings": {
+        "summary": "verified; the issuer is not in the trust list",
+        "value": {
+            "verified": True,
+            "kind": "credential",
+            "format": "data-integrity",
+            "verdict": "valid with warnings",
+            "issuer": _ISSUER,
+            "errors": [],
+            "warnings": ["the issuer is not in the trust list"],
+            "checks": _PASSED + [_check("issuer_trust", "indeterminate", "the issuer is not in the trust list"), _COMPLETE],
+        },
+    },
+    "not valid": {
+        "summary": "revoked",
+        "value": {
+            "verified": False,
+            "kind": "credential",
+            "format": "data-integrity",
+            "verdict": "not valid",
+            "issuer": _ISSUER,
+            "errors": [{"check": "status", "code": "STATUS_VERIFICATION_ERROR", "reason": "the credential has been revoked"}],
+            "warnings": [],
+            "checks": _PASSED[:4]
+            + [
+                _check("status", "failed", "the credential has been revoked", "STATUS_VERIFICATION_ERROR"),
+                _check("issuer_trust", "passed", "the issuer is in the trust list"),
+                _COMPLETE,
+            ],
+        },
+    },
 }
 
 
 # -- the schemas and where they go --------------------------------------------------------------------------
 
-_ANSWERS = (VerificationReport, CredentialList, StatusChange, StatusAnswer, BatchJob, BatchItems, CatalogueEntry, CatalogueList,
-            SpecificationBody, PublishBody, Offer, Challenge)
+_ANSWERS = (
+    VerificationReport,
+    CredentialList,
+    StatusChange,
+    StatusAnswer,
+    BatchJob,
+    BatchItems,
+    CatalogueEntry,
+    CatalogueList,
+    SpecificationBody,
+    PublishBody,
+    Offer,
+    Challenge,
+)
 
 
 def _model_schemas(*models: type[BaseModel]) -> dict[str, dict]:
@@ -356,28 +406,56 @@ def operations() -> dict[tuple[str, str], dict]:
     report = {"application/json": _json(ref("VerificationReport"), examples=REPORT_EXAMPLES)}
     return {
         ("/microcredentials", "post"): {
-            "body": {"application/json": _json(ref("IssueMicroCredential"), examples={
-                "record": {"summary": "the full EU record", "value": {"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": example}},
-                "specification": {"summary": "against a published specification", "value": {
-                    "format": "edc", "specificationId": "spec_01", "issuance": _issuance_example()}},
-            })},
-            "links": {"201": {
-                "GetCredential": {"operationId": "get_credential", "parameters": {"credential_id": "$response.body#/id"},
-                                  "description": "The credential just issued, as stored."},
-                "RevokeCredential": {"operationId": "update_status", "requestBody": {"credentialId": "$response.body#/id", "status": "revoked"},
-                                     "description": "Revoke the credential just issued."},
-                "VerifyCredential": {"operationId": "verify_credential", "requestBody": {"verifiableCredential": "$response.body"},
-                                     "description": "Verify the credential just issued."},
-            }},
+            "body": {
+                "application/json": _json(
+                    ref("IssueMicroCredential"),
+                    examples={
+                        "record": {"summary": "the full EU record", "value": {"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": example}},
+                        "specification": {
+                            "summary": "against a published specification",
+                            "value": {"format": "edc", "specificationId": "spec_01", "issuance": _issuance_example()},
+                        },
+                    },
+                )
+            },
+            "links": {
+                "201": {
+                    "GetCredential": {
+                        "operationId": "get_credential",
+                        "parameters": {"credential_id": "$response.body#/id"},
+                        "description": "The credential just issued, as stored.",
+                    },
+                    "RevokeCredential": {
+                        "operationId": "update_status",
+                        "requestBody": {"credentialId": "$response.body#/id", "status": "revoked"},
+                        "description": "Revoke the credential just issued.",
+                    },
+                    "VerifyCredential": {
+                        "operationId": "verify_credential",
+                        "requestBody": {"verifiableCredential": "$response.body"},
+                        "description": "Verify the credential just issued.",
+                    },
+                }
+            },
         },
         ("/credentials", "get"): {"responses": {"200": {"application/json": _json(ref("CredentialList"))}}},
-        ("/credentials/{credential_id}", "get"): {"links": {"200": {
-            "VerifyCredential": {"operationId": "verify_credential", "requestBody": {"verifiableCredential": "$response.body"},
-                                 "description": "Verify the stored credential."},
-        }}},
+        ("/credentials/{credential_id}", "get"): {
+            "links": {
+                "200": {
+                    "VerifyCredential": {
+                        "operationId": "verify_credential",
+                        "requestBody": {"verifiableCredential": "$response.body"},
+                        "description": "Verify the stored credential.",
+                    },
+                }
+            }
+        },
         ("/credentials/status", "post"): {
-            "body": {"application/json": _json(ref("StatusChange"), {"credentialId": "urn:uuid:9a8a0e52-5c8b-4e6f-b5b8-3c2f1a7d9e10", "status": "revoked",
-                                                                     "reason": "issued in error"})},
+            "body": {
+                "application/json": _json(
+                    ref("StatusChange"), {"credentialId": "urn:uuid:9a8a0e52-5c8b-4e6f-b5b8-3c2f1a7d9e10", "status": "revoked", "reason": "issued in error"}
+                )
+            },
             "responses": {"200": {"application/json": _json(ref("StatusAnswer"))}},
         },
         ("/credentials/verify", "post"): {"responses": {"200": report, "422": report}},
@@ -448,9 +526,18 @@ def _type(schema: dict) -> str:
 
 def render_markdown(doc: dict) -> str:
     """The contract as Markdown (``openapi/openapi.md``, linked from the README): operations, then every schema."""
-    lines = [f"# {doc['info']['title']} API {doc['info']['version']}", "", doc["info"].get("description", ""), "",
-             "Generated from `openapi/openapi.json` by `microcred openapi`; the document is the contract. Served live at `/docs` and `/redoc`.",
-             "", "## Operations", "", "| method | path | summary | body | answers |", "| --- | --- | --- | --- | --- |"]
+    lines = [
+        f"# {doc['info']['title']} API {doc['info']['version']}",
+        "",
+        doc["info"].get("description", ""),
+        "",
+        "Generated from `openapi/openapi.json` by `microcred openapi`; the document is the contract. Served live at `/docs` and `/redoc`.",
+        "",
+        "## Operations",
+        "",
+        "| method | path | summary | body | answers |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for path, item in doc["paths"].items():
         for method, op in item.items():
             body = op.get("requestBody", {}).get("content", {})

@@ -69,26 +69,41 @@ def _credential_response(issued: Issued) -> Response:
     "/credentials/issue",
     status_code=201,
     summary="Issue a ready credential (W3C VC API)",
-    responses={201: {"description": "the signed credential", "content": {"application/json": {"schema": {"type": "object", "required": ["verifiableCredential"]}}}}},
-    openapi_extra=json_body_doc({"type": "object", "required": ["credential"], "properties": {"credential": {"type": "object"}, "options": {"type": "object"}}}),
+    responses={
+        201: {"description": "the signed credential", "content": {"application/json": {"schema": {"type": "object", "required": ["verifiableCredential"]}}}}
+    },
+    openapi_extra=json_body_doc(
+        {"type": "object", "required": ["credential"], "properties": {"credential": {"type": "object"}, "options": {"type": "object"}}}
+    ),
 )
 async def issue_credential(caller: ApiKeyDep, body: RawJsonBody, issuance: IssuanceDep, key: IdempotencyKey) -> Response:
     issued = await issuance.issue_credential_request(caller, body, idempotency_key=key)
     vc: Any = issued.body.decode("ascii") if issued.media_type == vc_jose.MEDIA_TYPE else json.loads(issued.body)
     if isinstance(vc, str):  # VC 2.0 §4.13: a JOSE-secured credential travels as an enveloped credential
         vc = {"@context": [VC2], "id": f"data:{vc_jose.MEDIA_TYPE},{vc}", "type": "EnvelopedVerifiableCredential"}
-    return Response(strict_json.dumps({"verifiableCredential": vc}).encode(), status_code=201, media_type="application/json", headers={"Location": f"/credentials/{issued.id}"})
+    return Response(
+        strict_json.dumps({"verifiableCredential": vc}).encode(),
+        status_code=201,
+        media_type="application/json",
+        headers={"Location": f"/credentials/{issued.id}"},
+    )
 
 
 @router.post(
     "/microcredentials",
     status_code=201,
     summary="Issue an EU micro-credential from the neutral record or a specification",
-    responses={201: {"description": "the signed credential, exactly as stored", "content": CREDENTIAL_CONTENT}, 200: {"description": "dry run: validation result and the unsigned credential"}},
+    responses={
+        201: {"description": "the signed credential, exactly as stored", "content": CREDENTIAL_CONTENT},
+        200: {"description": "dry run: validation result and the unsigned credential"},
+    },
     openapi_extra=MICROCREDENTIAL_BODY,
 )
 async def issue_microcredential(
-    caller: ApiKeyDep, body: RawJsonBody, issuance: IssuanceDep, key: IdempotencyKey,
+    caller: ApiKeyDep,
+    body: RawJsonBody,
+    issuance: IssuanceDep,
+    key: IdempotencyKey,
     dryRun: bool = Query(False, description="validate and render, sign and store nothing"),
 ) -> Response:
     # The hot path: the service checks the key, parses and validates in one worker-thread hop, then signs
@@ -123,7 +138,15 @@ async def get_credential(provider: Provider, issuance: IssuanceDep, credential_i
     "/credentials/status",
     summary="Revoke, suspend, or lift a suspension",
     openapi_extra=json_body_doc(
-        {"type": "object", "required": ["credentialId", "status"], "properties": {"credentialId": {"type": "string"}, "status": {"type": "string", "enum": ["revoked", "suspended", "active"]}, "reason": {"type": "string"}}},
+        {
+            "type": "object",
+            "required": ["credentialId", "status"],
+            "properties": {
+                "credentialId": {"type": "string"},
+                "status": {"type": "string", "enum": ["revoked", "suspended", "active"]},
+                "reason": {"type": "string"},
+            },
+        },
         {"credentialId": "urn:uuid:…", "status": "revoked", "reason": "issued in error"},
     ),
 )
@@ -145,13 +168,21 @@ def _status_change(body: Any) -> tuple[str, str, str | None]:
     return body["credentialId"], new_status, reason
 
 
-@public.get("/issuers/{slug}/did.json", summary="A provider's did:web DID document", responses={200: {"description": "DID document", "content": {"application/did+ld+json": {"schema": {"type": "object"}}}}})
+@public.get(
+    "/issuers/{slug}/did.json",
+    summary="A provider's did:web DID document",
+    responses={200: {"description": "DID document", "content": {"application/did+ld+json": {"schema": {"type": "object"}}}}},
+)
 async def did_document(issuance: IssuanceDep, slug: str) -> Response:
     doc = await run_in_threadpool(issuance.providers.did_document, slug)
     return Response(strict_json.dumps(doc).encode(), media_type="application/did+ld+json")
 
 
-@public.get("/status/{list_id}", summary="A signed BitstringStatusListCredential", responses={200: {"description": "status list credential", "content": {LD_MEDIA_TYPE: {"schema": {"type": "object"}}}}})
+@public.get(
+    "/status/{list_id}",
+    summary="A signed BitstringStatusListCredential",
+    responses={200: {"description": "status list credential", "content": {LD_MEDIA_TYPE: {"schema": {"type": "object"}}}}},
+)
 async def status_list(issuance: IssuanceDep, list_id: str) -> Response:
     body = await run_in_threadpool(issuance.status_lists.credential, list_id)
     return Response(body, media_type=LD_MEDIA_TYPE, headers={"Cache-Control": "no-cache"})

@@ -59,8 +59,12 @@ PROBLEM_SCHEMA: dict = {
         "title": {"type": "string", "description": "Short summary of the kind of problem."},
         "status": {"type": "integer", "minimum": 400, "maximum": 599, "description": "The HTTP status code."},
         "detail": {"type": "string", "description": "What went wrong with this request."},
-        "code": {"type": "string", "description": "Machine-readable error name, e.g. PARSING_ERROR, VALIDATION_ERROR; the codes the "
-                 "service raises are listed in `examples` (more may be added in a minor version).", "examples": problem_codes()},
+        "code": {
+            "type": "string",
+            "description": "Machine-readable error name, e.g. PARSING_ERROR, VALIDATION_ERROR; the codes the "
+            "service raises are listed in `examples` (more may be added in a minor version).",
+            "examples": problem_codes(),
+        },
         "errors": {
             "type": "array",
             "items": {
@@ -128,7 +132,9 @@ def install(app: FastAPI) -> None:
         code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 415: "UNSUPPORTED_MEDIA_TYPE"}.get(
             exc.status_code, "HTTP_ERROR"
         )
-        return problem(exc.status_code, code, str(exc.detail) if exc.status_code != 404 else "Not found", str(exc.detail), headers=getattr(exc, "headers", None))
+        return problem(
+            exc.status_code, code, str(exc.detail) if exc.status_code != 404 else "Not found", str(exc.detail), headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(StorageFull)
     async def _storage_full(request: Request, exc: StorageFull) -> JSONResponse:
@@ -136,16 +142,22 @@ def install(app: FastAPI) -> None:
         # retry-shortly condition either: an operator must free space. Nothing was stored (rolled back).
         log.error("storage full on %s %s: %s", request.method, request.url.path, str(exc)[:300])
         return problem(
-            507, "STORAGE_FULL", "Insufficient storage",
-            "The service's storage is full; nothing was stored. Retry once an operator has freed space.", headers={"Retry-After": "60"},
+            507,
+            "STORAGE_FULL",
+            "Insufficient storage",
+            "The service's storage is full; nothing was stored. Retry once an operator has freed space.",
+            headers={"Retry-After": "60"},
         )
 
     @app.exception_handler(DatabaseUnavailable)
     async def _database_unavailable(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
         log.error("database unavailable (%s) on %s %s: %s", exc.reason, request.method, request.url.path, str(exc)[:300])
         return problem(
-            503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable",
-            f"The database is {exc.reason}; nothing was stored. Retry shortly.", headers={"Retry-After": "1"},
+            503,
+            "SERVICE_UNAVAILABLE",
+            "Service temporarily unavailable",
+            f"The database is {exc.reason}; nothing was stored. Retry shortly.",
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(OperationalError)
@@ -153,7 +165,9 @@ def install(app: FastAPI) -> None:
         # The database is unreachable or locked beyond its timeout: a temporary condition of the service,
         # logged in full, answered 503 so that clients retry (nothing was stored: the transaction rolled back).
         log.error("database unavailable on %s %s: %s", request.method, request.url.path, str(exc).splitlines()[0][:300])
-        return problem(503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable", "The database is busy or unreachable; retry shortly.", headers={"Retry-After": "1"})
+        return problem(
+            503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable", "The database is busy or unreachable; retry shortly.", headers={"Retry-After": "1"}
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -162,6 +176,9 @@ def install(app: FastAPI) -> None:
         request_id = getattr(request.state, "request_id", None)
         log.exception("unhandled error on %s %s", request.method, request.url.path, extra={"request_id": request_id})
         return problem(
-            500, "INTERNAL_ERROR", "Internal error", "The service failed; the error has been logged.",
+            500,
+            "INTERNAL_ERROR",
+            "Internal error",
+            "The service failed; the error has been logged.",
             headers={"X-Request-ID": request_id} if request_id else None,
         )

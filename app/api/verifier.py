@@ -26,15 +26,29 @@ from app.verification.service import public_report
 
 router = APIRouter(tags=["verifier"], responses=problem_responses(400, 413, 415, 422))
 
-REPORT = {"type": "object", "required": ["verified", "checks"], "properties": {"verified": {"type": "boolean"}, "verdict": {"type": "string"}, "checks": {"type": "array"}, "errors": {"type": "array"}, "warnings": {"type": "array"}}}
+REPORT = {
+    "type": "object",
+    "required": ["verified", "checks"],
+    "properties": {
+        "verified": {"type": "boolean"},
+        "verdict": {"type": "string"},
+        "checks": {"type": "array"},
+        "errors": {"type": "array"},
+        "warnings": {"type": "array"},
+    },
+}
 _REPORT_RESPONSES = {
     200: {"description": "verified: the report", "content": {"application/json": {"schema": REPORT}}},
-    422: {"description": "a well-formed credential that failed: the same report (verified: false); or a problem", "content": {"application/json": {"schema": REPORT}, "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+    422: {
+        "description": "a well-formed credential that failed: the same report (verified: false); or a problem",
+        "content": {"application/json": {"schema": REPORT}, "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    },
 }
 
 
 def _body_doc(schema: dict, media: str = "application/json") -> dict:
     return {"requestBody": {"required": True, "content": {media: {"schema": schema}}}}
+
 
 UPLOAD_SUFFIXES = (".json", ".jsonld", ".jwt", ".txt", ".pdf")
 
@@ -45,7 +59,7 @@ def _report_response(report: Report) -> Response:
 
 def _object_body(body: Any, required: str) -> dict[str, Any]:
     if not isinstance(body, dict) or required not in body:
-        raise MalformedValueError(f"the body is {{\"{required}\": …, \"options\": {{…}}}}", errors=[{"pointer": f"/{required}", "detail": "required"}])
+        raise MalformedValueError(f'the body is {{"{required}": …, "options": {{…}}}}', errors=[{"pointer": f"/{required}", "detail": "required"}])
     if not isinstance(body.get("options", {}), dict):
         raise MalformedValueError("options must be an object", errors=[{"pointer": "/options", "detail": "object"}])
     return body
@@ -85,7 +99,13 @@ async def uploaded_text(upload: UploadFile, max_bytes: int) -> bytes:
     "/credentials/verify",
     summary="Verify a credential (W3C VC API verifyCredential)",
     responses=_REPORT_RESPONSES,
-    openapi_extra=_body_doc({"type": "object", "required": ["verifiableCredential"], "properties": {"verifiableCredential": {"oneOf": [{"type": "object"}, {"type": "string"}]}, "options": {"type": "object"}}}),
+    openapi_extra=_body_doc(
+        {
+            "type": "object",
+            "required": ["verifiableCredential"],
+            "properties": {"verifiableCredential": {"oneOf": [{"type": "object"}, {"type": "string"}]}, "options": {"type": "object"}},
+        }
+    ),
 )
 async def verify_credential(body: JsonBody, verification: VerificationDep) -> Response:
     body = _object_body(body, "verifiableCredential")
@@ -97,7 +117,16 @@ async def verify_credential(body: JsonBody, verification: VerificationDep) -> Re
     "/presentations/verify",
     summary="Verify a presentation and its credentials (W3C VC API verifyPresentation)",
     responses=_REPORT_RESPONSES,
-    openapi_extra=_body_doc({"type": "object", "required": ["verifiablePresentation", "options"], "properties": {"verifiablePresentation": {"type": "object"}, "options": {"type": "object", "properties": {"challenge": {"type": "string"}, "domain": {"type": "string"}}}}}),
+    openapi_extra=_body_doc(
+        {
+            "type": "object",
+            "required": ["verifiablePresentation", "options"],
+            "properties": {
+                "verifiablePresentation": {"type": "object"},
+                "options": {"type": "object", "properties": {"challenge": {"type": "string"}, "domain": {"type": "string"}}},
+            },
+        }
+    ),
 )
 async def verify_presentation(body: JsonBody, verification: VerificationDep) -> Response:
     body = _object_body(body, "verifiablePresentation")
@@ -111,7 +140,7 @@ async def create_challenge(request: Request, verification: VerificationDep) -> R
     if request.headers.get("content-length", "0") != "0" or request.headers.get("transfer-encoding"):
         body = await read_json(request, request.app.state.settings)
         if not isinstance(body, dict):
-            raise MalformedValueError("the body, if any, is {\"domain\": …}")
+            raise MalformedValueError('the body, if any, is {"domain": …}')
         domain = body.get("domain")
     out = await run_in_threadpool(verification.new_challenge, domain)
     return Response(strict_json.dumps(out).encode(), media_type="application/json", headers={"Cache-Control": "no-store"})

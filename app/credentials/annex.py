@@ -32,17 +32,26 @@ GRADE = AnnexElement("grade", "optional: grade achieved", False)
 STACKABILITY = AnnexElement("stackability", "optional: integration/stackability options", False)
 FURTHER_INFORMATION = AnnexElement("furtherInformation", "optional: further information", False)
 
-MANDATORY = (LEARNER, TITLE, COUNTRY, AWARDING_BODY, DATE_OF_ISSUING, LEARNING_OUTCOMES, WORKLOAD, LEVEL,
-             ASSESSMENT, PARTICIPATION, QUALITY_ASSURANCE)
+MANDATORY = (LEARNER, TITLE, COUNTRY, AWARDING_BODY, DATE_OF_ISSUING, LEARNING_OUTCOMES, WORKLOAD, LEVEL, ASSESSMENT, PARTICIPATION, QUALITY_ASSURANCE)
 OPTIONAL = (PREREQUISITES, SUPERVISION, GRADE, STACKABILITY, FURTHER_INFORMATION)
 ALL = MANDATORY + OPTIONAL
 
 # first pointer segment (and, for two of them, the second) → element; model doc §2 "Annex I" column
 _BY_FIELD = {
-    "learner": LEARNER, "title": TITLE, "awardingBodies": AWARDING_BODY, "awardedAt": DATE_OF_ISSUING,
-    "learningOutcomes": LEARNING_OUTCOMES, "learningOutcomeSummary": LEARNING_OUTCOMES, "workload": WORKLOAD,
-    "level": LEVEL, "assessment": ASSESSMENT, "participation": PARTICIPATION, "qualityAssurance": QUALITY_ASSURANCE,
-    "prerequisites": PREREQUISITES, "stackability": STACKABILITY, "furtherInformation": FURTHER_INFORMATION,
+    "learner": LEARNER,
+    "title": TITLE,
+    "awardingBodies": AWARDING_BODY,
+    "awardedAt": DATE_OF_ISSUING,
+    "learningOutcomes": LEARNING_OUTCOMES,
+    "learningOutcomeSummary": LEARNING_OUTCOMES,
+    "workload": WORKLOAD,
+    "level": LEVEL,
+    "assessment": ASSESSMENT,
+    "participation": PARTICIPATION,
+    "qualityAssurance": QUALITY_ASSURANCE,
+    "prerequisites": PREREQUISITES,
+    "stackability": STACKABILITY,
+    "furtherInformation": FURTHER_INFORMATION,
     "links": FURTHER_INFORMATION,
 }
 

@@ -171,10 +171,17 @@ class _Edc:
         process = _obj(claim.get("awardedBy"))
         assessment = _obj(claim.get("provenBy"))
         return cls(
-            vc=vc, cs=cs, claim=claim, spec=_obj(claim.get("specifiedBy")), process=process,
+            vc=vc,
+            cs=cs,
+            claim=claim,
+            spec=_obj(claim.get("specifiedBy")),
+            process=process,
             bodies=[b for b in _list(process.get("awardingBody")) if isinstance(b, dict)],
-            assessment=assessment, assessment_spec=_obj(assessment.get("specifiedBy")),
-            activity=_obj(claim.get("influencedBy")), display=_obj(vc.get("displayParameter")), issuer=_obj(vc.get("issuer")),
+            assessment=assessment,
+            assessment_spec=_obj(assessment.get("specifiedBy")),
+            activity=_obj(claim.get("influencedBy")),
+            display=_obj(vc.get("displayParameter")),
+            issuer=_obj(vc.get("issuer")),
         )
 
 
@@ -325,8 +332,13 @@ def _edc_quality_assurance(n: _Edc) -> list[dict[str, Any]] | None:
     qa = []
     for acc in _list(n.spec.get("accreditation")):
         if isinstance(acc, dict):
-            qa.append({"type": _concept(acc.get("dcType")), "title": _lang_map(acc.get("title")),
-                       "agency": _lang_map(_obj(acc.get("accreditingAgent")).get("legalName"))})
+            qa.append(
+                {
+                    "type": _concept(acc.get("dcType")),
+                    "title": _lang_map(acc.get("title")),
+                    "agency": _lang_map(_obj(acc.get("accreditingAgent")).get("legalName")),
+                }
+            )
     return qa or None
 
 
@@ -367,12 +379,24 @@ def _edc_further_information(n: _Edc) -> dict[str, Any] | None:
 
 #: (fact, reader) in the order of the facts (Annex I order, with the page's ``languages`` and ``issuer``)
 _EDC_READERS: tuple[tuple[str, Callable[[_Edc], Any]], ...] = (
-    ("learner", _edc_learner), ("title", _edc_title), ("languages", _edc_languages), ("country", _edc_country),
-    ("awardingBodies", _edc_awarding_bodies), ("issuer", _edc_issuer), ("date", _edc_date),
-    ("learningOutcomes", _edc_learning_outcomes), ("workload", _edc_workload), ("level", _edc_level),
-    ("assessment", _edc_assessment), ("participation", _edc_participation), ("qualityAssurance", _edc_quality_assurance),
-    ("prerequisites", _edc_prerequisites), ("supervision", _edc_supervision), ("grade", _edc_grade),
-    ("stackability", _edc_stackability), ("furtherInformation", _edc_further_information),
+    ("learner", _edc_learner),
+    ("title", _edc_title),
+    ("languages", _edc_languages),
+    ("country", _edc_country),
+    ("awardingBodies", _edc_awarding_bodies),
+    ("issuer", _edc_issuer),
+    ("date", _edc_date),
+    ("learningOutcomes", _edc_learning_outcomes),
+    ("workload", _edc_workload),
+    ("level", _edc_level),
+    ("assessment", _edc_assessment),
+    ("participation", _edc_participation),
+    ("qualityAssurance", _edc_quality_assurance),
+    ("prerequisites", _edc_prerequisites),
+    ("supervision", _edc_supervision),
+    ("grade", _edc_grade),
+    ("stackability", _edc_stackability),
+    ("furtherInformation", _edc_further_information),
 )
 
 
@@ -573,8 +597,14 @@ def _ob3_quality_assurance(n: _Ob3) -> list[dict[str, Any]] | None:
     qa = []
     for a in _alignments(n.ach):
         if a.get("targetType") == "ext:QualityAssurance" or str(a.get("targetUrl", "")).startswith(f"{SNB}accreditation/"):
-            qa.append({"type": _ob3_qa_type(a.get("targetCode")), "title": n.lm(a.get("targetName")),
-                       "description": a.get("targetDescription"), "url": a.get("targetUrl")})
+            qa.append(
+                {
+                    "type": _ob3_qa_type(a.get("targetCode")),
+                    "title": n.lm(a.get("targetName")),
+                    "description": a.get("targetDescription"),
+                    "url": a.get("targetUrl"),
+                }
+            )
     return qa or None
 
 
@@ -615,12 +645,24 @@ def _ob3_further_information(n: _Ob3) -> dict[str, Any] | None:
 
 #: (fact, reader) in the order of the facts, as ``_EDC_READERS``
 _OB3_READERS: tuple[tuple[str, Callable[[_Ob3], Any]], ...] = (
-    ("learner", _ob3_learner), ("title", _ob3_title), ("languages", _ob3_languages), ("country", _ob3_country),
-    ("awardingBodies", _ob3_awarding_bodies), ("issuer", _ob3_issuer), ("date", _ob3_date),
-    ("learningOutcomes", _ob3_learning_outcomes), ("workload", _ob3_workload), ("level", _ob3_level),
-    ("assessment", _ob3_assessment), ("participation", _ob3_participation), ("qualityAssurance", _ob3_quality_assurance),
-    ("prerequisites", _ob3_prerequisites), ("supervision", _ob3_supervision), ("grade", _ob3_grade),
-    ("stackability", _ob3_stackability), ("furtherInformation", _ob3_further_information),
+    ("learner", _ob3_learner),
+    ("title", _ob3_title),
+    ("languages", _ob3_languages),
+    ("country", _ob3_country),
+    ("awardingBodies", _ob3_awarding_bodies),
+    ("issuer", _ob3_issuer),
+    ("date", _ob3_date),
+    ("learningOutcomes", _ob3_learning_outcomes),
+    ("workload", _ob3_workload),
+    ("level", _ob3_level),
+    ("assessment", _ob3_assessment),
+    ("participation", _ob3_participation),
+    ("qualityAssurance", _ob3_quality_assurance),
+    ("prerequisites", _ob3_prerequisites),
+    ("supervision", _ob3_supervision),
+    ("grade", _ob3_grade),
+    ("stackability", _ob3_stackability),
+    ("furtherInformation", _ob3_further_information),
 )
 
 
@@ -656,11 +698,22 @@ def _present(key: str, value: Any) -> bool:
 
 
 _FACT_FOR = {
-    annex.LEARNER: "learner", annex.TITLE: "title", annex.COUNTRY: "country", annex.AWARDING_BODY: "awardingBodies",
-    annex.DATE_OF_ISSUING: "date", annex.LEARNING_OUTCOMES: "learningOutcomes", annex.WORKLOAD: "workload",
-    annex.LEVEL: "level", annex.ASSESSMENT: "assessment", annex.PARTICIPATION: "participation",
-    annex.QUALITY_ASSURANCE: "qualityAssurance", annex.PREREQUISITES: "prerequisites", annex.SUPERVISION: "supervision",
-    annex.GRADE: "grade", annex.STACKABILITY: "stackability", annex.FURTHER_INFORMATION: "furtherInformation",
+    annex.LEARNER: "learner",
+    annex.TITLE: "title",
+    annex.COUNTRY: "country",
+    annex.AWARDING_BODY: "awardingBodies",
+    annex.DATE_OF_ISSUING: "date",
+    annex.LEARNING_OUTCOMES: "learningOutcomes",
+    annex.WORKLOAD: "workload",
+    annex.LEVEL: "level",
+    annex.ASSESSMENT: "assessment",
+    annex.PARTICIPATION: "participation",
+    annex.QUALITY_ASSURANCE: "qualityAssurance",
+    annex.PREREQUISITES: "prerequisites",
+    annex.SUPERVISION: "supervision",
+    annex.GRADE: "grade",
+    annex.STACKABILITY: "stackability",
+    annex.FURTHER_INFORMATION: "furtherInformation",
 }
 
 

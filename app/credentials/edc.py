@@ -94,8 +94,7 @@ def _spatial_code(region: str) -> dict[str, Any]:
 
 
 def _location(n: _Nodes, country: str, address: str | None = None, region: str | None = None) -> dict[str, Any]:
-    addr = n.node("address", "Address", countryCode=concept(vocab.country(country)),
-                  fullAddress=_note(n, {"en": address}) if address else None)
+    addr = n.node("address", "Address", countryCode=concept(vocab.country(country)), fullAddress=_note(n, {"en": address}) if address else None)
     return n.node("location", "Location", address=addr, spatialCode=_spatial_code(region) if region else None)
 
 
@@ -120,8 +119,13 @@ def _organisation(n: _Nodes, body: AwardingBody, node_id: str) -> dict[str, Any]
         "legalName": dict(body.legalName),
         "location": _location(n, body.country, body.address, body.region),
     }
-    for key, value in (("homepage", _web(n, body.homepage)), ("registration", registration), ("vatIdentifier", vat),
-                       ("identifier", others), ("contactPoint", contact)):
+    for key, value in (
+        ("homepage", _web(n, body.homepage)),
+        ("registration", registration),
+        ("vatIdentifier", vat),
+        ("identifier", others),
+        ("contactPoint", contact),
+    ):
         if value:
             org[key] = value
     return org
@@ -166,19 +170,31 @@ def _display(n: _Nodes, mc: MicroCredentialInput) -> dict[str, Any]:
                 details.append((img.page, img.base64, file_type))
         else:
             details.append((1, card_png_base64(mc.title.get(lang) or mc.title[mc.primaryLanguage]), "PNG"))
-        individual.append(n.node(
-            "individualDisplay", "IndividualDisplay",
-            language=concept(vocab.language(lang)),
-            displayDetail=[
-                n.node("displayDetail", "DisplayDetail", page=page, image=n.node(
-                    "mediaObject", "MediaObject", content=content, contentEncoding=concept(BASE64),
-                    contentType=concept(vocab.Concept(f"{FILE_TYPE_SCHEME}/{ft}", FILE_TYPE_SCHEME, ft, notation="file-type")),
-                ))
-                for page, content, ft in details
-            ],
-        ))
+        individual.append(
+            n.node(
+                "individualDisplay",
+                "IndividualDisplay",
+                language=concept(vocab.language(lang)),
+                displayDetail=[
+                    n.node(
+                        "displayDetail",
+                        "DisplayDetail",
+                        page=page,
+                        image=n.node(
+                            "mediaObject",
+                            "MediaObject",
+                            content=content,
+                            contentEncoding=concept(BASE64),
+                            contentType=concept(vocab.Concept(f"{FILE_TYPE_SCHEME}/{ft}", FILE_TYPE_SCHEME, ft, notation="file-type")),
+                        ),
+                    )
+                    for page, content, ft in details
+                ],
+            )
+        )
     return n.node(
-        "displayParameter", "DisplayParameter",
+        "displayParameter",
+        "DisplayParameter",
         title=dict(mc.title),
         description=dict(mc.description) if mc.description else None,
         primaryLanguage=concept(vocab.language(mc.primaryLanguage)),
@@ -189,13 +205,11 @@ def _display(n: _Nodes, mc: MicroCredentialInput) -> dict[str, Any]:
 
 def _learning_outcome(n: _Nodes, lo: Any) -> dict[str, Any]:
     """Annex I 6: one learning outcome with its ESCO skills (inScheme esco skills, as the shapes check)."""
-    esco = [
-        {"id": iri, "type": "Concept", "inScheme": {"id": vocab.ESCO_SKILL_SCHEME, "type": "ConceptScheme"}}
-        for iri in lo.escoSkills
-    ]
+    esco = [{"id": iri, "type": "Concept", "inScheme": {"id": vocab.ESCO_SKILL_SCHEME, "type": "ConceptScheme"}} for iri in lo.escoSkills]
     other = [{"id": iri, "type": "Concept"} for iri in lo.otherSkills]
     return n.node(
-        "learningOutcome", "LearningOutcome",
+        "learningOutcome",
+        "LearningOutcome",
         title=dict(lo.text),
         relatedESCOSkill=esco,
         relatedSkill=other,
@@ -215,7 +229,8 @@ def _accreditation(n: _Nodes, qa: Any) -> dict[str, Any]:
         agent["homepage"] = _web(n, qa.agency.homepage)
     ident = n.node("identifier", "Identifier", schemeName="DEQAR report", notation=qa.deqarReportId) if qa.deqarReportId else None
     return n.node(
-        "accreditation", "Accreditation",
+        "accreditation",
+        "Accreditation",
         dcType=concept(vocab.accreditation_types()[qa.type]),
         title=dict(qa.title),
         accreditingAgent=agent,
@@ -240,12 +255,10 @@ def _qualification(n: _Nodes, mc: MicroCredentialInput) -> dict[str, Any]:
     credit = None
     if w.ects is not None:
         credit = n.node("creditPoint", "CreditPoint", framework=concept(vocab.credit_systems()[w.creditSystem]), point=_points(w.ects))
-    part_of = [
-        n.node("qualification", "Qualification", title=dict(t.title)) | {"id": t.id}
-        for t in (mc.stackability.partOf if mc.stackability else [])
-    ]
+    part_of = [n.node("qualification", "Qualification", title=dict(t.title)) | {"id": t.id} for t in (mc.stackability.partOf if mc.stackability else [])]
     q = n.node(
-        "qualification", "Qualification",
+        "qualification",
+        "Qualification",
         title=dict(mc.title),
         description=dict(mc.description) if mc.description else None,
         dcType=concept(vocab.learning_opportunity_types()[mc.learningOpportunityType]) if mc.learningOpportunityType else None,
@@ -277,8 +290,7 @@ def _awarding_process(n: _Nodes, mc: MicroCredentialInput, used_ids: set[str]) -
         node_id = body.id if body.id and body.id not in used_ids else n.id("org")
         used_ids.add(node_id)
         bodies.append(_organisation(n, body, node_id))
-    return n.node("awardingProcess", "AwardingProcess", awardingBody=bodies,
-                  awardingDate=iso_datetime(mc.awardedAt) if mc.awardedAt else None)
+    return n.node("awardingProcess", "AwardingProcess", awardingBody=bodies, awardingDate=iso_datetime(mc.awardedAt) if mc.awardedAt else None)
 
 
 def _assessment(n: _Nodes, mc: MicroCredentialInput, process: dict[str, Any]) -> dict[str, Any]:
@@ -287,18 +299,24 @@ def _assessment(n: _Nodes, mc: MicroCredentialInput, process: dict[str, Any]) ->
     grade = a.grade.value if a.grade else "Pass"
     grading = None
     if a.grade and a.grade.scheme:
-        grading = n.node("gradingScheme", "GradingScheme", title=dict(a.grade.scheme.title),
-                         description=dict(a.grade.scheme.description) if a.grade.scheme.description else None)
+        grading = n.node(
+            "gradingScheme",
+            "GradingScheme",
+            title=dict(a.grade.scheme.title),
+            description=dict(a.grade.scheme.description) if a.grade.scheme.description else None,
+        )
     assessment_title = dict(a.title) if a.title else {"en": vocab.assessment_types()[a.type].label}
     return n.node(
-        "learningAssessment", "LearningAssessment",
+        "learningAssessment",
+        "LearningAssessment",
         title=assessment_title,
         awardedBy=process,
         grade=_note(n, {mc.primaryLanguage: grade}),
         idVerification=concept(vocab.supervision_types()[a.supervision]) if a.supervision else None,
         dateIssued=iso_datetime(a.date) if a.date else None,
         specifiedBy=n.node(
-            "learningAssessmentSpec", "LearningAssessmentSpecification",
+            "learningAssessmentSpec",
+            "LearningAssessmentSpecification",
             title=assessment_title,
             dcType=concept(vocab.assessment_types()[a.type]),
             mode=concept(vocab.modes()[a.mode]) if a.mode else None,
@@ -313,15 +331,18 @@ def _activity(n: _Nodes, mc: MicroCredentialInput, process: dict[str, Any]) -> d
     p = mc.participation
     period = None
     if p.startDate or p.endDate:
-        period = n.node("period", "PeriodOfTime", startDate=iso_datetime(p.startDate) if p.startDate else None,
-                        endDate=iso_datetime(p.endDate) if p.endDate else None)
+        period = n.node(
+            "period", "PeriodOfTime", startDate=iso_datetime(p.startDate) if p.startDate else None, endDate=iso_datetime(p.endDate) if p.endDate else None
+        )
     return n.node(
-        "activity", "LearningActivity",
+        "activity",
+        "LearningActivity",
         title=dict(mc.title),
         awardedBy=process,
         temporal=period,
         specifiedBy=n.node(
-            "learningActivitySpec", "LearningActivitySpecification",
+            "learningActivitySpec",
+            "LearningActivitySpecification",
             title=dict(mc.title),
             dcType=concept(vocab.activity_types()[p.activityType]) if p.activityType else None,
             mode=concept(vocab.modes()[p.mode]),
@@ -388,7 +409,8 @@ def render_edc(
     n = _Nodes()
     process = _awarding_process(n, mc, {issuer.id, credential_id})
     claim = n.node(
-        "learningAchievement", "LearningAchievement",
+        "learningAchievement",
+        "LearningAchievement",
         title=dict(mc.title),
         awardedBy=process,
         provenBy=_assessment(n, mc, process),

@@ -110,9 +110,7 @@ def _check_lang_map(value: dict[str, str], info: ValidationInfo) -> dict[str, st
         raise ValueError("a language map needs at least one language")
     primary = (info.context or {}).get("primaryLanguage")
     if isinstance(primary, str) and vocab.is_language(primary) and primary not in value:
-        raise PydanticCustomError(
-            "primary_language_missing", "must contain the primary language '{lang}'", {"lang": primary}
-        )
+        raise PydanticCustomError("primary_language_missing", "must contain the primary language '{lang}'", {"lang": primary})
     return value
 
 
@@ -136,10 +134,21 @@ def _check_future(value: datetime, info: ValidationInfo) -> datetime:
 # The ``json_schema_extra`` below only describe the checks the AfterValidators make (the OpenAPI document's
 # schemas are this module's ``model_json_schema``: app/api/contract.py); validation is the validators' alone.
 NonEmpty = Annotated[str, Field(min_length=1, max_length=10_000)]
-LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2}$", description="ISO 639-1 code of a language in the EU language table "
-                                    f"(vocabulary {vocab.LANGUAGE_SCHEME})"), AfterValidator(_check_language)]
-CountryCode = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2 code (EL, UK and EU too) of a country in the EU "
-                                   f"country table (vocabulary {vocab.COUNTRY_SCHEME})"), AfterValidator(_check_country)]
+LanguageCode = Annotated[
+    str,
+    Field(pattern=r"^[a-z]{2}$", description=f"ISO 639-1 code of a language in the EU language table (vocabulary {vocab.LANGUAGE_SCHEME})"),
+    AfterValidator(_check_language),
+]
+CountryCode = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z]{2}$",
+        description=f"ISO 3166-1 alpha-2 code (EL, UK and EU too) of a country in the EU country table (vocabulary {vocab.COUNTRY_SCHEME})",
+    ),
+    AfterValidator(_check_country),
+]
+
+
 def _lang_map_schema(schema: dict[str, Any]) -> None:
     """A language map's keys as ``propertyNames`` and its texts as ``additionalProperties``: pydantic's
     ``patternProperties`` alone allow any other key, and client generators drop patternProperties' values."""
@@ -150,18 +159,31 @@ def _lang_map_schema(schema: dict[str, Any]) -> None:
         schema["additionalProperties"] = text
 
 
-LangString = Annotated[dict[LanguageCode, NonEmpty], AfterValidator(_check_lang_map),
-                       Field(description="Language map: ISO 639-1 code → text; it must hold the record's primaryLanguage",
-                             json_schema_extra=_lang_map_schema)]
+LangString = Annotated[
+    dict[LanguageCode, NonEmpty],
+    AfterValidator(_check_lang_map),
+    Field(description="Language map: ISO 639-1 code → text; it must hold the record's primaryLanguage", json_schema_extra=_lang_map_schema),
+]
 Uri = Annotated[str, Field(max_length=2048, json_schema_extra={"format": "uri"}), AfterValidator(_check_uri)]
 HttpUrl = Annotated[str, Field(max_length=2048, json_schema_extra={"format": "uri", "pattern": r"^https?://[^\s/]+[^\s]*$"}), AfterValidator(_check_http)]
 Email = Annotated[str, Field(max_length=320, json_schema_extra={"format": "email"}), AfterValidator(_check_email)]
-EscoSkill = Annotated[str, AfterValidator(_check_esco), Field(json_schema_extra={
-    "format": "uri", "pattern": ESCO_SKILL_RE.pattern, "description": f"an ESCO skill IRI (vocabulary {vocab.ESCO_SKILL_SCHEME})"})]
-IscedCode = Annotated[str, AfterValidator(_check_isced), Field(json_schema_extra={
-    "pattern": _ISCED_RE.pattern, "description": f"an ISCED-F 2013 field of education code (vocabulary {vocab.SNB}isced-f, 2–4 digits)"})]
-NqfLevel = Annotated[str, AfterValidator(_check_nqf), Field(json_schema_extra={
-    "format": "uri", "description": f"a national qualifications framework level IRI (vocabulary {vocab.SNB}qdr)"})]
+EscoSkill = Annotated[
+    str,
+    AfterValidator(_check_esco),
+    Field(json_schema_extra={"format": "uri", "pattern": ESCO_SKILL_RE.pattern, "description": f"an ESCO skill IRI (vocabulary {vocab.ESCO_SKILL_SCHEME})"}),
+]
+IscedCode = Annotated[
+    str,
+    AfterValidator(_check_isced),
+    Field(
+        json_schema_extra={"pattern": _ISCED_RE.pattern, "description": f"an ISCED-F 2013 field of education code (vocabulary {vocab.SNB}isced-f, 2–4 digits)"}
+    ),
+]
+NqfLevel = Annotated[
+    str,
+    AfterValidator(_check_nqf),
+    Field(json_schema_extra={"format": "uri", "description": f"a national qualifications framework level IRI (vocabulary {vocab.SNB}qdr)"}),
+]
 PastDate = Annotated[date, AfterValidator(_check_past)]
 PastDateTime = Annotated[AwareDatetime, AfterValidator(_check_past)]
 FutureDateTime = Annotated[AwareDatetime, AfterValidator(_check_future)]
@@ -515,7 +537,7 @@ def _errors(exc: ValidationError) -> list[dict[str, Any]]:
         pointer = _pointer(err["loc"], ctx.get("field", "") if err["type"] == "cross_field" else "")
         detail = err["msg"]
         if detail.startswith("Value error, "):
-            detail = detail[len("Value error, "):]
+            detail = detail[len("Value error, ") :]
         if err["type"] == "extra_forbidden":
             detail = "unknown field"
         out.append({"pointer": pointer, "detail": detail, "element": element_for_pointer(pointer)})
@@ -620,8 +642,13 @@ def merge_specification(specification: dict[str, Any], issuance: dict[str, Any])
             target = dict(merged.get(key) or {})
             for sub, sub_value in value.items():
                 if sub not in ISSUANCE_NESTED[key]:
-                    errors.append({"pointer": f"/{key}/{sub}", "detail": "belongs to the specification, not to one issuance",
-                                   "element": element_for_pointer(f"/{key}/{sub}")})
+                    errors.append(
+                        {
+                            "pointer": f"/{key}/{sub}",
+                            "detail": "belongs to the specification, not to one issuance",
+                            "element": element_for_pointer(f"/{key}/{sub}"),
+                        }
+                    )
                 elif sub == "grade" and isinstance(sub_value, dict):
                     spec_grade = target.get("grade") if isinstance(target.get("grade"), dict) else {}
                     target["grade"] = {**spec_grade, **sub_value}
@@ -629,8 +656,7 @@ def merge_specification(specification: dict[str, Any], issuance: dict[str, Any])
                     target[sub] = sub_value
             merged[key] = target
         else:
-            errors.append({"pointer": f"/{key}", "detail": "belongs to the specification, not to one issuance",
-                           "element": element_for_pointer(f"/{key}")})
+            errors.append({"pointer": f"/{key}", "detail": "belongs to the specification, not to one issuance", "element": element_for_pointer(f"/{key}")})
     if errors:
         raise _invalid(f"the issuance data has {len(errors)} field(s) it may not set", errors)
     return merged
@@ -655,6 +681,11 @@ def warnings(record: MicroCredentialInput) -> list[dict[str, Any]]:
     if w.ects is None:
         out.append({"pointer": "/workload/ects", "detail": "Annex I asks for ECTS wherever possible", "element": element_for_pointer("/workload")})
     elif w.hours is not None and w.creditSystem == "ECTS" and not (20 * w.ects <= w.hours <= 35 * w.ects):
-        out.append({"pointer": "/workload/hours", "detail": f"{w.hours} h is unusual for {w.ects:g} ECTS (1 ECTS ≈ 25–30 h)",
-                    "element": element_for_pointer("/workload")})
+        out.append(
+            {
+                "pointer": "/workload/hours",
+                "detail": f"{w.hours} h is unusual for {w.ects:g} ECTS (1 ECTS ≈ 25–30 h)",
+                "element": element_for_pointer("/workload"),
+            }
+        )
     return out

@@ -38,8 +38,7 @@ CREDENTIAL_SCHEMA = {
     "type": "1EdTechJsonSchemaValidator2019",
 }
 QF_EHEA_URL = "https://www.ehea.info/page-qualification-frameworks"
-QF_EHEA_NAMES = {"short-cycle": "QF-EHEA short cycle", "first": "QF-EHEA first cycle",
-                 "second": "QF-EHEA second cycle", "third": "QF-EHEA third cycle"}
+QF_EHEA_NAMES = {"short-cycle": "QF-EHEA short cycle", "first": "QF-EHEA first cycle", "second": "QF-EHEA second cycle", "third": "QF-EHEA third cycle"}
 # A stable namespace for achievement ids: the same offering gets the same achievement id in every
 # credential (and in the EDC's sibling), while two different offerings never share one.
 ACHIEVEMENT_NAMESPACE = uuid.UUID("6d1f0c1e-2f53-4b7e-9a51-0c4e1b2f6a10")
@@ -55,8 +54,9 @@ def achievement_id(mc: MicroCredentialInput, issuer: IssuerProfile) -> str:
     return f"urn:uuid:{uuid.uuid5(ACHIEVEMENT_NAMESPACE, issuer.id + '|' + spec)}"
 
 
-def _alignment(name: str, url: str, target_type: str, *, code: str | None = None, framework: str | None = None,
-               description: str | None = None) -> dict[str, Any]:
+def _alignment(
+    name: str, url: str, target_type: str, *, code: str | None = None, framework: str | None = None, description: str | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {"type": ["Alignment"], "targetName": name, "targetUrl": url, "targetType": target_type}
     if code is not None:
         out["targetCode"] = code
@@ -166,14 +166,22 @@ def _alignments(mc: MicroCredentialInput) -> list[dict[str, Any]]:
     w, lvl = mc.workload, mc.level
     if w.ects is not None:
         cs = vocab.credit_systems()[w.creditSystem]
-        out.append(_alignment(cs.label, cs.iri, "ext:CreditSystem", code=w.creditSystem, framework=cs.label,
-                              description=f"{w.ects:g} {w.creditSystem} credits"))
+        out.append(
+            _alignment(cs.label, cs.iri, "ext:CreditSystem", code=w.creditSystem, framework=cs.label, description=f"{w.ects:g} {w.creditSystem} credits")
+        )
     if lvl.eqf is not None:
         c = vocab.eqf_level(lvl.eqf)
         out.append(_alignment(f"EQF level {lvl.eqf}", c.iri, "ext:EQFLevel", code=str(lvl.eqf), framework="European Qualifications Framework"))
     if lvl.qfEheaCycle:
-        out.append(_alignment(QF_EHEA_NAMES[lvl.qfEheaCycle], QF_EHEA_URL, "ext:QFEHEACycle", code=lvl.qfEheaCycle,
-                              framework="Qualifications Framework of the European Higher Education Area"))
+        out.append(
+            _alignment(
+                QF_EHEA_NAMES[lvl.qfEheaCycle],
+                QF_EHEA_URL,
+                "ext:QFEHEACycle",
+                code=lvl.qfEheaCycle,
+                framework="Qualifications Framework of the European Higher Education Area",
+            )
+        )
     for iri in lvl.nqf:
         c = vocab.nqf_levels()[iri]
         out.append(_alignment(c.label or iri, iri, "ext:NQFLevel", framework="National Qualifications Framework"))
@@ -200,11 +208,16 @@ def _alignments(mc: MicroCredentialInput) -> list[dict[str, Any]]:
     for qa in mc.qualityAssurance:
         c = vocab.accreditation_types()[qa.type]
         url = qa.decisionUrl or qa.reportUrl or qa.agency.homepage or c.iri
-        out.append(_alignment(
-            mc.text(qa.title) or c.label, url, "ext:QualityAssurance",
-            code=c.iri.rsplit("/", 1)[1], framework="Europass accreditation types",
-            description=f"{c.label} by {mc.text(qa.agency.legalName)} ({qa.agency.country})",
-        ))
+        out.append(
+            _alignment(
+                mc.text(qa.title) or c.label,
+                url,
+                "ext:QualityAssurance",
+                code=c.iri.rsplit("/", 1)[1],
+                framework="Europass accreditation types",
+                description=f"{c.label} by {mc.text(qa.agency.legalName)} ({qa.agency.country})",
+            )
+        )
     if mc.stackability:
         for target in mc.stackability.partOf:
             out.append(_alignment(mc.text(target.title) or target.id, target.id, "ext:StackableTowards"))
@@ -257,12 +270,14 @@ def render_ob3(
     grade = mc.assessment.grade
     if grade:
         rd_id = _uuid_urn()
-        achievement["resultDescription"] = [{
-            "id": rd_id,
-            "type": ["ResultDescription"],
-            "name": mc.text(grade.scheme.title) if grade.scheme else "Grade",
-            "resultType": "Status" if grade.status else "LetterGrade",
-        }]
+        achievement["resultDescription"] = [
+            {
+                "id": rd_id,
+                "type": ["ResultDescription"],
+                "name": mc.text(grade.scheme.title) if grade.scheme else "Grade",
+                "resultType": "Status" if grade.status else "LetterGrade",
+            }
+        ]
         result: dict[str, Any] = {"type": ["Result"], "resultDescription": rd_id, "value": grade.value}
         if grade.status:
             result["status"] = "Completed" if grade.status == "pass" else "Failed"

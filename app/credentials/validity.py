@@ -58,6 +58,4 @@ def check_document_validity(document: dict[str, Any], *, now: datetime, max_year
     end_name = "validUntil" if "validUntil" in document else "expirationDate"
     start = parse_datetime_stamp(document[start_name], field=start_name) if start_name in document else None
     end = parse_datetime_stamp(document[end_name], field=end_name) if end_name in document else None
-    check_validity_period(
-        start, end, now=now, max_years=max_years, from_pointer=f"{pointer}/{start_name}", until_pointer=f"{pointer}/{end_name}"
-    )
+    check_validity_period(start, end, now=now, max_years=max_years, from_pointer=f"{pointer}/{start_name}", until_pointer=f"{pointer}/{end_name}")

@@ -63,30 +63,55 @@ def _enum(list_name: str, csv_name: str, codes: dict[str, str]) -> dict[str, Con
 # -- §3 translation tables: input enum → concept code -------------------------------------------------
 
 ASSESSMENT_TYPE_CODES = {
-    "written-examination": "6e6cb2cc78", "oral-examination": "d30284d7df", "practical-assessment": "6a4db9f11d",
-    "portfolio": "4f03b91c0e", "project-work": "795dac4096", "artefact-assessment": "de4d165a6c", "quiz": "b1b68f6735",
-    "continuous-evaluation": "3484bd7e51", "peer-assessment": "19a2e5e671", "peer-review": "812e3b0ae1",
-    "marked-assignment": "2939dae15f", "group-performance": "56539a6507", "problem-based-learning": "c4256a2726",
+    "written-examination": "6e6cb2cc78",
+    "oral-examination": "d30284d7df",
+    "practical-assessment": "6a4db9f11d",
+    "portfolio": "4f03b91c0e",
+    "project-work": "795dac4096",
+    "artefact-assessment": "de4d165a6c",
+    "quiz": "b1b68f6735",
+    "continuous-evaluation": "3484bd7e51",
+    "peer-assessment": "19a2e5e671",
+    "peer-review": "812e3b0ae1",
+    "marked-assignment": "2939dae15f",
+    "group-performance": "56539a6507",
+    "problem-based-learning": "c4256a2726",
     "level-of-attendance": "7331eb4762",
 }
 MODE_CODES = {
-    "online": "920fbb3cbe", "presential": "9191af2ed9", "blended": "e92d221e4d", "workbased": "729f3bed4b",
-    "project-based": "7813801c77", "research-lab-based": "ed4c557045",
+    "online": "920fbb3cbe",
+    "presential": "9191af2ed9",
+    "blended": "e92d221e4d",
+    "workbased": "729f3bed4b",
+    "project-based": "7813801c77",
+    "research-lab-based": "ed4c557045",
 }
 LEARNING_SETTING_CODES = {"formal": "6fd4685715", "non-formal": "e207a81fc7"}
 ACTIVITY_TYPE_CODES = {
-    "classroom-coursework": "ff436ea7c9", "e-learning-coursework": "bf2e3a7bae", "lab-simulation-practice": "3c8bd58d62",
-    "workshop-seminar-conference": "efff75e10a", "internship": "bf5588ff84", "apprenticeship": "d46a826a39",
-    "job-experience": "4357e0e681", "volunteering": "59eaf34fab", "research": "a7e556215a",
-    "self-motivated-study": "b660f5dcea", "educational-programme": "fd33e234ae",
+    "classroom-coursework": "ff436ea7c9",
+    "e-learning-coursework": "bf2e3a7bae",
+    "lab-simulation-practice": "3c8bd58d62",
+    "workshop-seminar-conference": "efff75e10a",
+    "internship": "bf5588ff84",
+    "apprenticeship": "d46a826a39",
+    "job-experience": "4357e0e681",
+    "volunteering": "59eaf34fab",
+    "research": "a7e556215a",
+    "self-motivated-study": "b660f5dcea",
+    "educational-programme": "fd33e234ae",
 }
 ACCREDITATION_TYPE_CODES = {
-    "institutional-quality-assurance": "bb4618238e", "programme-quality-assurance": "820101cba6",
-    "institutional-licence": "003293d2ce", "programme-licence": "e57dddfcf3",
+    "institutional-quality-assurance": "bb4618238e",
+    "programme-quality-assurance": "820101cba6",
+    "institutional-licence": "003293d2ce",
+    "programme-licence": "e57dddfcf3",
 }
 LEARNING_OPPORTUNITY_CODES = {
-    "short-learning-programme": "74a4a268e8", "course": "05053c1cbe", "mooc": "17744a2647",
-    "programme-module": "0f7dac46ca", "class": "7e1ac538db",
+    "short-learning-programme": "74a4a268e8",
+    "course": "05053c1cbe",
+    "mooc": "17744a2647",
+    "programme-module": "0f7dac46ca",
+    "class": "7e1ac538db",
 }
 CREDIT_SYSTEM_CODES = {"ECTS": "6fcec5c5af", "ECVET": "60b314e826"}
 REUSABILITY_LEVELS = ("transversal", "cross-sector", "sector-specific", "occupation-specific")
@@ -152,10 +177,7 @@ def reusability_levels() -> dict[str, Concept]:
 @lru_cache(maxsize=None)
 def supervision_types() -> dict[str, Concept]:
     scheme = _snb_scheme("supervision-verification")
-    return {
-        key: Concept(f"{SNB}supervision-verification/{code}", scheme, SUPERVISION_LABELS[key])
-        for key, code in SUPERVISION_CODES.items()
-    }
+    return {key: Concept(f"{SNB}supervision-verification/{code}", scheme, SUPERVISION_LABELS[key]) for key, code in SUPERVISION_CODES.items()}
 
 
 def eqf_level(level: int) -> Concept:
@@ -170,10 +192,7 @@ def eqf_level(level: int) -> Concept:
 def isced_f() -> dict[str, Concept]:
     """ISCED-F 2013 code (2–4 digits) → concept (220 codes)."""
     prefix = f"{SNB}isced-f/"
-    return {
-        iri[len(prefix):]: Concept(iri, _snb_scheme("isced-f"), label)
-        for iri, label in _csv("isced-f.csv").items()
-    }
+    return {iri[len(prefix) :]: Concept(iri, _snb_scheme("isced-f"), label) for iri, label in _csv("isced-f.csv").items()}
 
 
 @lru_cache(maxsize=None)

@@ -25,7 +25,7 @@ def resolve_did_key(did: str) -> dict:
     """The DID document of a did:key (did:key v0.7 §3.1 "Document Creation Algorithm")."""
     if not isinstance(did, str) or not did.startswith("did:key:"):
         raise DidResolutionError(f"not a did:key: {str(did)[:80]}", code="INVALID_DID")
-    value = did[len("did:key:"):]
+    value = did[len("did:key:") :]
     if "#" in value or "/" in value or "?" in value:
         raise DidResolutionError("a did:key has no path, query or fragment", code="INVALID_DID")
     try:

@@ -137,9 +137,7 @@ class DidResolver:
         if method is None:
             raise DidResolutionError(f"{vm_id} is not a verification method of {did}", code="INVALID_VERIFICATION_METHOD")
         if method.get("controller") != did:
-            raise DidResolutionError(
-                f"{vm_id} is controlled by {str(method.get('controller'))[:80]!r}, not by {did}", code="INVALID_VERIFICATION_METHOD"
-            )
+            raise DidResolutionError(f"{vm_id} is controlled by {str(method.get('controller'))[:80]!r}, not by {did}", code="INVALID_VERIFICATION_METHOD")
         if not isinstance(method.get("type"), str):
             raise DidResolutionError(f"{vm_id} has no type", code="INVALID_VERIFICATION_METHOD")
         resolved = copy.deepcopy(method)

@@ -154,7 +154,16 @@ def render_pdf(*, facts: list[tuple[str, Any]], title: str, status_line: str, cr
     pdf.multi_cell(width - 44, 5, clean(status_line), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_font(family, "", 8)
-    pdf.multi_cell(width - 44, 4, clean(f"Scan the code or open {verify_url} to check this credential online. The signed credential is attached to this PDF (credential.{'jwt' if media_type.endswith('jwt') else 'json'})."), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        width - 44,
+        4,
+        clean(
+            f"Scan the code or open {verify_url} to check this credential online. "
+            f"The signed credential is attached to this PDF (credential.{'jwt' if media_type.endswith('jwt') else 'json'})."
+        ),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.set_y(max(pdf.get_y(), pdf.t_margin + 42))
 
     for label, value in facts:

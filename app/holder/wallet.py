@@ -79,11 +79,29 @@ def coarse_agent(user_agent: str | None) -> str:
     """``Chrome on Linux``-style: a browser family and a platform, never the full string."""
     ua = user_agent or ""
     browser = next(
-        (name for key, name in (("Edg/", "Edge"), ("OPR/", "Opera"), ("HeadlessChrome", "Headless Chrome"), ("Chrome/", "Chrome"), ("Firefox/", "Firefox"), ("Safari/", "Safari"), ("curl/", "curl"), ("python-httpx", "a script"), ("python", "a script")) if key in ua),
+        (
+            name
+            for key, name in (
+                ("Edg/", "Edge"),
+                ("OPR/", "Opera"),
+                ("HeadlessChrome", "Headless Chrome"),
+                ("Chrome/", "Chrome"),
+                ("Firefox/", "Firefox"),
+                ("Safari/", "Safari"),
+                ("curl/", "curl"),
+                ("python-httpx", "a script"),
+                ("python", "a script"),
+            )
+            if key in ua
+        ),
         "another client",
     )
     platform = next(
-        (name for key, name in (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"), ("Windows", "Windows"), ("Mac OS X", "macOS"), ("Linux", "Linux")) if key in ua),
+        (
+            name
+            for key, name in (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"), ("Windows", "Windows"), ("Mac OS X", "macOS"), ("Linux", "Linux"))
+            if key in ua
+        ),
         None,
     )
     return f"{browser} on {platform}" if platform else browser
@@ -274,7 +292,9 @@ class Wallet:
         expires = self.clock() + ttl
         with self.db.transaction() as session:
             stored = credential_store.get_credential(session, credential_id, provider_id=provider.id)
-            offer = store.add_offer(session, offer_id=str(uuid.uuid4()), token_hash=digest(raw), credential_id=stored.id, learner_ref=stored.learner_ref, expires_at=expires)
+            offer = store.add_offer(
+                session, offer_id=str(uuid.uuid4()), token_hash=digest(raw), credential_id=stored.id, learner_ref=stored.learner_ref, expires_at=expires
+            )
         url = f"{self.base}/wallet/claim/{raw}"
         svg = segno.make(url, error="m").svg_inline(scale=4, title="Claim your credential")
         return {"offerId": offer.id, "offerUrl": url, "qrSvg": svg, "expiresAt": expires.isoformat().replace("+00:00", "Z")}
@@ -318,8 +338,15 @@ class Wallet:
                 raise NotFoundError("this offer is unknown, already claimed or expired", code="OFFER_INVALID")
             body, media_type, _ = store.issued_credential(session, offer.credential_id)
             return store.add_holding(
-                session, holding_id=str(uuid.uuid4()), learner_id=learner.id, credential_id=offer.credential_id, source="offer",
-                media_type=media_type, body=body, verified=True, problem=None,
+                session,
+                holding_id=str(uuid.uuid4()),
+                learner_id=learner.id,
+                credential_id=offer.credential_id,
+                source="offer",
+                media_type=media_type,
+                body=body,
+                verified=True,
+                problem=None,
             )
 
     # -- import ------------------------------------------------------------------------------------
@@ -348,8 +375,15 @@ class Wallet:
         body = data.strip() if kind == "jwt" else data
         with self.db.transaction() as session:
             return store.add_holding(
-                session, holding_id=str(uuid.uuid4()), learner_id=learner.id, credential_id=(credential_id or "")[:500] or None, source="import",
-                media_type=media_type, body=body, verified=verified, problem=None if verified else f"{state}: {reason}"[:2000],
+                session,
+                holding_id=str(uuid.uuid4()),
+                learner_id=learner.id,
+                credential_id=(credential_id or "")[:500] or None,
+                source="import",
+                media_type=media_type,
+                body=body,
+                verified=verified,
+                problem=None if verified else f"{state}: {reason}"[:2000],
             )
 
     def delete(self, learner, holding_id: str) -> None:
@@ -385,7 +419,12 @@ class Wallet:
             ("Form of participation", lang_lines(s.get("participation"))),
             ("Quality assurance", [localized(q) for q in s.get("qualityAssurance") or []]),
             ("Grade", localized((s.get("grade") or {}).get("value") if isinstance(s.get("grade"), dict) else s.get("grade"))),
-            ("Issuer", (card.credential or {}).get("issuer", {}).get("id") if isinstance((card.credential or {}).get("issuer"), dict) else (card.credential or {}).get("issuer")),
+            (
+                "Issuer",
+                (card.credential or {}).get("issuer", {}).get("id")
+                if isinstance((card.credential or {}).get("issuer"), dict)
+                else (card.credential or {}).get("issuer"),
+            ),
             ("Credential id", holding.credential_id),
         ]
         title = localized(card.title) or "Verifiable credential"
@@ -409,8 +448,14 @@ class Wallet:
         expires = now + timedelta(days=days)
         with self.db.transaction() as session:
             store.add_share(
-                session, share_id=share_id, learner_id=learner.id, token_hash=digest(raw), label=(label or "").strip()[:200] or None,
-                expires_at=expires, holding_ids=ids, created_at=now,
+                session,
+                share_id=share_id,
+                learner_id=learner.id,
+                token_hash=digest(raw),
+                label=(label or "").strip()[:200] or None,
+                expires_at=expires,
+                holding_ids=ids,
+                created_at=now,
             )
         return {"id": share_id, "url": f"{self.base}/wallet/shared/{raw}", "expiresAt": expires}
 
@@ -451,7 +496,13 @@ class Wallet:
                 items.append(strict_json.loads(holding.body))
         if not items:
             raise MalformedValueError("choose at least one credential to present", code="NOTHING_TO_PRESENT")
-        vp = {"@context": [VC2], "type": ["VerifiablePresentation"], "id": f"urn:uuid:{uuid.uuid4()}", "holder": learner.holder_did, "verifiableCredential": items}
+        vp = {
+            "@context": [VC2],
+            "type": ["VerifiablePresentation"],
+            "id": f"urn:uuid:{uuid.uuid4()}",
+            "holder": learner.holder_did,
+            "verifiableCredential": items,
+        }
         mb = learner.holder_did.removeprefix("did:key:")
         signer = self.keys.load(learner.key_ref, f"{learner.holder_did}#{mb}")
         return self.runtime.engine.add_proof(vp, signer, suite="eddsa-rdfc-2022", proof_purpose="authentication", challenge=challenge, domain=domain)

@@ -39,12 +39,12 @@ from typing import Any
 from app import strict_json
 from app.credentials import FORMATS, RENDERERS, issue_from_specification, validate_input
 from app.credentials.validity import check_validity_period
-from app.issuance.batch_leases import LeaseKeeper, LeaseLost
 from app.errors import MalformedValueError, MicrocredError
+from app.issuance.batch_leases import LeaseKeeper, LeaseLost
 from app.issuance.service import Issuance, secure
 from app.issuance.status_lists import MICROCREDENTIAL_PURPOSES
 from app.observability import CREDENTIALS_ISSUED
-from app.proofs import MEDIA_TYPES, PROOF_FORMATS, vc_jose
+from app.proofs import MEDIA_TYPES, PROOF_FORMATS
 from app.store import batches, providers, specifications
 from app.store import credentials as credential_store
 from app.store.unavailable import DatabaseUnavailable
@@ -52,7 +52,16 @@ from app.store.unavailable import DatabaseUnavailable
 log = logging.getLogger("microcred.batch")
 
 CSV_COLUMNS = (
-    "email", "learner_id", "given_name", "family_name", "date_of_birth", "awarded_at", "grade", "external_id", "national_id", "national_id_country",
+    "email",
+    "learner_id",
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "awarded_at",
+    "grade",
+    "external_id",
+    "national_id",
+    "national_id_country",
 )
 CHUNK = 500
 
@@ -75,13 +84,17 @@ class BatchRequest:
 
 def parse_json_request(body: Any, max_records: int) -> BatchRequest:
     if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-        raise MalformedValueError("the body is {\"format\", \"proof\", \"specificationId\"?, \"records\": [...]}", errors=[{"pointer": "/records", "detail": "required array"}])
+        raise MalformedValueError(
+            'the body is {"format", "proof", "specificationId"?, "records": [...]}', errors=[{"pointer": "/records", "detail": "required array"}]
+        )
     return _request(body.get("format", "ob3"), body.get("proof", "eddsa-rdfc-2022"), body.get("specificationId"), body["records"], max_records)
 
 
 def parse_csv_request(raw: bytes, *, fmt: str, proof: str, specification_id: str | None, max_records: int, primary_language: str) -> BatchRequest:
     if not specification_id:
-        raise MalformedValueError("a CSV batch issues against a specification: give specificationId", errors=[{"pointer": "/specificationId", "detail": "required"}])
+        raise MalformedValueError(
+            "a CSV batch issues against a specification: give specificationId", errors=[{"pointer": "/specificationId", "detail": "required"}]
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -132,7 +145,9 @@ def _request(fmt: Any, proof: Any, spec_id: Any, records: list, max_records: int
     if not records:
         raise MalformedValueError("the batch has no records", errors=[{"pointer": "/records", "detail": "at least one record"}])
     if len(records) > max_records:
-        raise MalformedValueError(f"a batch holds at most {max_records} records", code="RANGE_ERROR", errors=[{"pointer": "/records", "detail": f"at most {max_records}"}])
+        raise MalformedValueError(
+            f"a batch holds at most {max_records} records", code="RANGE_ERROR", errors=[{"pointer": "/records", "detail": f"at most {max_records}"}]
+        )
     return BatchRequest(fmt, proof, spec_id, records)
 
 
@@ -291,7 +306,11 @@ class BatchRunner:
             progress = batches.job_progress(session, job_id)
             start = batches.next_row(session, job_id)
             provider = providers.get_provider(session, progress.provider_id)
-            spec = specifications.get_specification(session, json.loads(raw)["specificationId"], provider_id=provider.id).data if json.loads(raw)["specificationId"] else None
+            spec = (
+                specifications.get_specification(session, json.loads(raw)["specificationId"], provider_id=provider.id).data
+                if json.loads(raw)["specificationId"]
+                else None
+            )
         request = BatchRequest.from_bytes(raw)
         del raw
         log.info("batch job %s: claimed by %s, from row %d of %d", job_id, self.leases.owner, start, len(request.records))
@@ -323,7 +342,7 @@ class BatchRunner:
 
     def _prepare(self, provider, spec, request: BatchRequest, offset: int) -> _Prepared:
         """Validate one chunk's records and allocate status indices for the valid ones (one transaction)."""
-        rows = request.records[offset: offset + CHUNK]
+        rows = request.records[offset : offset + CHUNK]
         now = datetime.now(UTC)
         valid: list[tuple[int, Any, str | None]] = []
         invalid: list[tuple[int, list[dict]]] = []
@@ -350,11 +369,21 @@ class BatchRunner:
         """Write a chunk's credentials and every row's outcome in one transaction."""
         outcomes = {i: ("invalid", None, errs) for i, errs in prepared.invalid}
         credentials = []
-        for (i, _, ref, cid, _, first), (body, media_type) in zip(prepared.allocated, signed):
-            credentials.append(credential_store.NewCredential(
-                id=cid, provider_id=provider.id, format=request.format, proof_format=request.proof, media_type=media_type, body=body,
-                learner_ref=ref, status_list_id=first.status_list_id, status_index=first.index, specification_id=request.specification_id,
-            ))
+        for (i, _, ref, cid, _, first), (body, media_type) in zip(prepared.allocated, signed, strict=True):
+            credentials.append(
+                credential_store.NewCredential(
+                    id=cid,
+                    provider_id=provider.id,
+                    format=request.format,
+                    proof_format=request.proof,
+                    media_type=media_type,
+                    body=body,
+                    learner_ref=ref,
+                    status_list_id=first.status_list_id,
+                    status_index=first.index,
+                    specification_id=request.specification_id,
+                )
+            )
             outcomes[i] = ("issued", cid, None)
         with self.db.transaction() as session:
             self.leases.check(session, job_id)  # a worker that lost the job stores nothing more
@@ -380,7 +409,7 @@ class _Signing:
         items = [(mc, cid, entries, prepared.now) for _, mc, _, cid, entries, _ in prepared.allocated]
         fmt, proof = self.request.format, self.request.proof
         if self.pool is not None and items:
-            parts = [items[k::self.processes] for k in range(self.processes)]
+            parts = [items[k :: self.processes] for k in range(self.processes)]
             return [self.pool.submit(_sign_in_child, fmt, proof, self.profile, self.key, part) for part in parts if part]
         return _sign_many(self.runtime, self.signer, fmt, proof, self.profile, items) if items else []
 

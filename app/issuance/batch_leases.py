@@ -45,8 +45,7 @@ class LeaseLost(MicrocredError):
 class LeaseKeeper:
     """This worker's leases: claims jobs, renews the ones it runs, and finds lapsed ones for ``start_job``."""
 
-    def __init__(self, db, start_job: Callable[[str], None], *, lease: timedelta = LEASE, renew_every: float = RENEW_EVERY,
-                 claim_every: float = CLAIM_EVERY):
+    def __init__(self, db, start_job: Callable[[str], None], *, lease: timedelta = LEASE, renew_every: float = RENEW_EVERY, claim_every: float = CLAIM_EVERY):
         self.db = db
         self.owner = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease = lease

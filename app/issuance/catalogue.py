@@ -64,8 +64,19 @@ class Catalogue:
             page = specifications.list_specifications(session, provider.id, limit=limit, cursor=cursor)
         return {"items": [self._view(r, provider) for r in page.items], "next": page.next_cursor}
 
-    def public(self, *, provider: str | None = None, country: str | None = None, eqf: int | None = None, isced: str | None = None,
-               ects_min: float | None = None, ects_max: float | None = None, text: str | None = None, limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
+    def public(
+        self,
+        *,
+        provider: str | None = None,
+        country: str | None = None,
+        eqf: int | None = None,
+        isced: str | None = None,
+        ects_min: float | None = None,
+        ects_max: float | None = None,
+        text: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
         with self.db.read() as session:
             provider_id = None
             if provider:
@@ -73,7 +84,9 @@ class Catalogue:
                     provider_id = providers.get_provider_by_slug(session, provider).id
                 except NotFoundError:
                     return {"items": [], "next": None}
-            filters = specifications.CatalogueFilters(country=country, eqf=eqf, isced=isced, ects_min=ects_min, ects_max=ects_max, text=text, provider_id=provider_id)
+            filters = specifications.CatalogueFilters(
+                country=country, eqf=eqf, isced=isced, ects_min=ects_min, ects_max=ects_max, text=text, provider_id=provider_id
+            )
             page = specifications.list_catalogue(session, filters, limit=limit, cursor=cursor)
             owners = {p.id: p for p in providers.list_providers(session)}
         return {"items": [self._view(r, owners.get(r.provider_id)) for r in page.items], "next": page.next_cursor}

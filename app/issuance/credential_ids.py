@@ -25,12 +25,17 @@ def client_credential_id(db, credential: dict[str, Any]) -> str | None:
         return None
     value = credential["id"]
     if not isinstance(value, str) or len(value) > MAX_LENGTH or not _ABSOLUTE_URL.fullmatch(value):
-        raise MalformedValueError("credential.id must be an absolute URL (VC 2.0 §4.4), at most 2048 characters",
-                                  errors=[{"pointer": "/credential/id", "detail": "not an absolute URL"}])
+        raise MalformedValueError(
+            "credential.id must be an absolute URL (VC 2.0 §4.4), at most 2048 characters",
+            errors=[{"pointer": "/credential/id", "detail": "not an absolute URL"}],
+        )
     with db.read() as session:
         try:
             credential_store.get_credential(session, value)
         except NotFoundError:
             return value
-    raise ConflictError("credential.id has already been used for a credential of this service", code="CREDENTIAL_ID_IN_USE",
-                        errors=[{"pointer": "/credential/id", "detail": "already used"}])
+    raise ConflictError(
+        "credential.id has already been used for a credential of this service",
+        code="CREDENTIAL_ID_IN_USE",
+        errors=[{"pointer": "/credential/id", "detail": "already used"}],
+    )

@@ -188,7 +188,9 @@ class Providers:
         methods = [{"id": k.kid, "type": "Multikey", "controller": provider.did, "publicKeyMultibase": k.public_multibase} for k in keys if k.public_multibase]
         ids = [m["id"] for m in methods]
         # Each Ed25519 key is also published as a JsonWebKey method: JOSE verifiers expect publicKeyJwk.
-        return with_jwk_methods({"@context": list(DID_CONTEXT), "id": provider.did, "verificationMethod": methods, "assertionMethod": ids, "authentication": ids})
+        return with_jwk_methods(
+            {"@context": list(DID_CONTEXT), "id": provider.did, "verificationMethod": methods, "assertionMethod": ids, "authentication": ids}
+        )
 
     def local_did_document(self, did: str, fresh: bool = False) -> dict[str, Any] | None:
         """The DID document of a did:web this service hosts (``did:web:<host>:issuers:<slug>``), else None.
@@ -198,12 +200,12 @@ class Providers:
         The resolver asks again with ``fresh`` when a verification method is not in the kept document.
         """
         prefix = self.did_web_for("")
-        if not did.startswith(prefix) or ":" in did[len(prefix):]:
+        if not did.startswith(prefix) or ":" in did[len(prefix) :]:
             return None
         if not fresh and (kept := self._did_documents.get(did)) is not None:
             return copy.deepcopy(kept)
         try:
-            document = self.did_document(did[len(prefix):])
+            document = self.did_document(did[len(prefix) :])
         except NotFoundError:
             return None
         self._did_documents[did] = document

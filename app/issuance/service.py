@@ -209,7 +209,14 @@ class Issuance:
         with self.db.read() as session:
             page = credential_store.list_credentials(session, provider.id, filters=credential_store.CredentialFilter(format=fmt), limit=limit, cursor=cursor)
         items = [
-            {"id": c.id, "format": c.format, "proof": c.proof_format, "mediaType": c.media_type, "learner": c.learner_ref, "createdAt": format_datetime_stamp(c.created_at)}
+            {
+                "id": c.id,
+                "format": c.format,
+                "proof": c.proof_format,
+                "mediaType": c.media_type,
+                "learner": c.learner_ref,
+                "createdAt": format_datetime_stamp(c.created_at),
+            }
             for c in page.items
         ]
         return {"items": items, "next": page.next_cursor}
@@ -270,9 +277,17 @@ class Issuance:
             body = secure(self.runtime.engine, credential, signer, plan.proof)
         issued = Issued(entries.credential_id, MEDIA_TYPES[plan.proof], body, plan.format, plan.proof)
         record = credential_store.NewCredential(
-            id=issued.id, provider_id=provider.id, format=plan.format, proof_format=plan.proof, media_type=issued.media_type, body=body,
-            learner_ref=plan.learner_ref, status_list_id=entries.first.status_list_id, status_index=entries.first.index,
-            specification_id=plan.specification_id, idempotency_key=key,
+            id=issued.id,
+            provider_id=provider.id,
+            format=plan.format,
+            proof_format=plan.proof,
+            media_type=issued.media_type,
+            body=body,
+            learner_ref=plan.learner_ref,
+            status_list_id=entries.first.status_list_id,
+            status_index=entries.first.index,
+            specification_id=plan.specification_id,
+            idempotency_key=key,
         )
 
         def keep(session) -> None:
@@ -309,7 +324,9 @@ class Issuance:
                 spec = specifications.get_specification(session, spec_id, provider_id=provider.id)
             learner_data = payload.get("issuance")
             if not isinstance(learner_data, dict):
-                raise MalformedValueError("with a specificationId, the learner's data goes in 'issuance'", errors=[{"pointer": "/issuance", "detail": "required"}])
+                raise MalformedValueError(
+                    "with a specificationId, the learner's data goes in 'issuance'", errors=[{"pointer": "/issuance", "detail": "required"}]
+                )
             mc = issue_from_specification(spec.data, learner_data, **limits)
         else:
             data = payload.get("microcredential")
@@ -326,7 +343,7 @@ class Issuance:
     def _plan_credential(self, provider: ProviderRecord, body: Any) -> CredentialPlan:
         """VC API §3.2 issueCredential: the caller's credential, with this provider as its issuer."""
         if not isinstance(body, dict) or "credential" not in body:
-            raise MalformedValueError("the body is {\"credential\": …, \"options\": …}", errors=[{"pointer": "/credential", "detail": "required"}])
+            raise MalformedValueError('the body is {"credential": …, "options": …}', errors=[{"pointer": "/credential", "detail": "required"}])
         credential, options = body.get("credential"), body.get("options")
         if not isinstance(credential, dict):
             raise MalformedValueError("credential must be a JSON object", errors=[{"pointer": "/credential", "detail": "required object"}])
@@ -337,21 +354,33 @@ class Issuance:
         for forbidden in ("proof", "credentialStatus"):
             if forbidden in credential:
                 raise MalformedValueError(
-                    f"the issuer sets {forbidden}; a client cannot", code="FORBIDDEN_PROPERTY", errors=[{"pointer": f"/credential/{forbidden}", "detail": "set by the issuer"}]
+                    f"the issuer sets {forbidden}; a client cannot",
+                    code="FORBIDDEN_PROPERTY",
+                    errors=[{"pointer": f"/credential/{forbidden}", "detail": "set by the issuer"}],
                 )
         issuer = credential.get("issuer")
         issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
         if issuer_id not in (None, provider.did):
-            raise MalformedValueError("the credential's issuer is not the caller's DID", code="ISSUER_MISMATCH", errors=[{"pointer": "/credential/issuer", "detail": f"must be {provider.did}"}])
+            raise MalformedValueError(
+                "the credential's issuer is not the caller's DID",
+                code="ISSUER_MISMATCH",
+                errors=[{"pointer": "/credential/issuer", "detail": f"must be {provider.did}"}],
+            )
         first = base_context(credential)
         if first not in (VC2, VC1):
-            raise MalformedValueError("the first @context must be the VC 2.0 or 1.1 base context", errors=[{"pointer": "/credential/@context", "detail": "unknown base context"}])
+            raise MalformedValueError(
+                "the first @context must be the VC 2.0 or 1.1 base context", errors=[{"pointer": "/credential/@context", "detail": "unknown base context"}]
+            )
         types = credential.get("type")
         if not ((isinstance(types, list) and "VerifiableCredential" in types) or types == "VerifiableCredential"):
-            raise MalformedValueError("type must include VerifiableCredential", errors=[{"pointer": "/credential/type", "detail": "missing VerifiableCredential"}])
+            raise MalformedValueError(
+                "type must include VerifiableCredential", errors=[{"pointer": "/credential/type", "detail": "missing VerifiableCredential"}]
+            )
         proof = options.get("proofFormat") or options.get("cryptosuite") or "eddsa-rdfc-2022"
         if proof not in PROOF_FORMATS:
-            raise MalformedValueError(f"options.cryptosuite must be one of {', '.join(PROOF_FORMATS)}", errors=[{"pointer": "/options/cryptosuite", "detail": "unsupported"}])
+            raise MalformedValueError(
+                f"options.cryptosuite must be one of {', '.join(PROOF_FORMATS)}", errors=[{"pointer": "/options/cryptosuite", "detail": "unsupported"}]
+            )
         doc = dict(credential)
         doc["issuer"] = dict(issuer, id=provider.did) if isinstance(issuer, dict) else provider.did
         now = format_datetime_stamp(datetime.now(UTC))
@@ -395,6 +424,11 @@ def _choice(payload: dict[str, Any], name: str, allowed: tuple[str, ...], defaul
 def _replayed(replay) -> Issued:
     h = replay.headers
     return Issued(
-        h.get("x-credential-id", ""), h.get("content-type", LD_MEDIA_TYPE), replay.body, h.get("x-format", ""), h.get("x-proof", ""),
-        status=replay.status, replayed=True,
+        h.get("x-credential-id", ""),
+        h.get("content-type", LD_MEDIA_TYPE),
+        replay.body,
+        h.get("x-format", ""),
+        h.get("x-proof", ""),
+        status=replay.status,
+        replayed=True,
     )

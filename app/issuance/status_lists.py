@@ -144,7 +144,12 @@ class StatusLists:
             suspended = status.credential_status(session, provider_id, credential_id, "suspension")
         except NotFoundError:
             suspended = False
-        return {"credentialId": credential_id, "revoked": revoked, "suspended": suspended, "status": "revoked" if revoked else "suspended" if suspended else "active"}
+        return {
+            "credentialId": credential_id,
+            "revoked": revoked,
+            "suspended": suspended,
+            "status": "revoked" if revoked else "suspended" if suspended else "active",
+        }
 
     # -- publication (Bitstring Status List §2.2)
 
@@ -180,10 +185,10 @@ class StatusLists:
     def local_credential(self, url: str) -> bytes | None:
         """The signed status list credential behind one of this service's status URLs, else None."""
         prefix = self.url("")
-        if not url.startswith(prefix) or "/" in url[len(prefix):] or not url[len(prefix):]:
+        if not url.startswith(prefix) or "/" in url[len(prefix) :] or not url[len(prefix) :]:
             return None
         try:
-            return self.credential(url[len(prefix):])
+            return self.credential(url[len(prefix) :])
         except NotFoundError:
             return None
 

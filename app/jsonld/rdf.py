@@ -176,7 +176,7 @@ def _prune(ctx: Any, used: set[str]) -> Any:
 
 
 def _term_name(iri: str) -> str:
-    return iri[len(UNDEFINED_VOCAB):] if iri.startswith(UNDEFINED_VOCAB) else iri
+    return iri[len(UNDEFINED_VOCAB) :] if iri.startswith(UNDEFINED_VOCAB) else iri
 
 
 #: Most JSON objects one JSON-LD document may hold. Expansion and RDFC-1.0 cost grows with the nodes (a
@@ -229,10 +229,11 @@ def _general_quads(document: dict[str, Any], loader: ContextLoader) -> list[Quad
     try:
         parsed = ox.parse(json.dumps(prepared).encode(), format=ox.RdfFormat.JSON_LD, base_iri=RELATIVE_BASE)
         # dict.fromkeys: an RDF dataset is a set (RDFC-1.0 §4.1); a repeated JSON value is one quad.
-        quads = list(dict.fromkeys(
-            (str(q.subject), str(q.predicate), str(q.object), "" if isinstance(q.graph_name, ox.DefaultGraph) else str(q.graph_name))
-            for q in parsed
-        ))
+        quads = list(
+            dict.fromkeys(
+                (str(q.subject), str(q.predicate), str(q.object), "" if isinstance(q.graph_name, ox.DefaultGraph) else str(q.graph_name)) for q in parsed
+            )
+        )
     except SyntaxError as exc:
         raise MalformedValueError(f"JSON-LD processing failed: {str(exc)[:300]}", code="JSONLD_ERROR") from None
     dropped: set[str] = set()
@@ -243,7 +244,7 @@ def _general_quads(document: dict[str, Any], loader: ContextLoader) -> list[Quad
                 # predicates and @vocab-typed values; strip "<" and ">"
                 dropped.add(_term_name(term.strip("<>").split(">")[0].lstrip("<")) if term.startswith("<") else term)
             if RELATIVE_BASE in term:
-                relative.add(term[term.index(RELATIVE_BASE) + len(RELATIVE_BASE):].rstrip(">").split(">")[0])
+                relative.add(term[term.index(RELATIVE_BASE) + len(RELATIVE_BASE) :].rstrip(">").split(">")[0])
     if dropped:
         names = ", ".join(sorted(dropped)[:10])
         raise DataLossError(f"terms not defined by any @context would be dropped by JSON-LD expansion: {names}")

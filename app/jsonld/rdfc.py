@@ -79,8 +79,7 @@ class _State:
         self.work += units
         if self.work > self.budget:
             raise CanonicalizationLimitError(
-                f"RDFC-1.0 canonicalization stopped after {self.budget} steps of Hash N-Degree Quads (§4.8): "
-                "the document's blank nodes form a poison graph"
+                f"RDFC-1.0 canonicalization stopped after {self.budget} steps of Hash N-Degree Quads (§4.8): the document's blank nodes form a poison graph"
             )
 
     def hash_first_degree(self, node: str) -> str:

@@ -140,9 +140,7 @@ class Expander:
             return hit[2]
         with self._lock:
             try:
-                result = self._processor._process_context(
-                    active, local, self._options, override_protected=kind == "property", propagate=kind != "type"
-                )
+                result = self._processor._process_context(active, local, self._options, override_protected=kind == "property", propagate=kind != "type")
             except jsonld.JsonLdError as exc:
                 raise Unsupported(f"context processing: {exc}") from None
             if result.get("@base") is not None or result.get("@direction") is not None:

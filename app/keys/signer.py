@@ -167,7 +167,9 @@ class FileKeyStore:
         signer.verification_method = verification_method
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self._path(name)
-        body = json.dumps({"type": "Multikey", "keyType": key_type, "publicKeyMultibase": signer.public_multibase(), "secretKeyMultibase": signer.secret_multibase()})
+        body = json.dumps(
+            {"type": "Multikey", "keyType": key_type, "publicKeyMultibase": signer.public_multibase(), "secretKeyMultibase": signer.secret_multibase()}
+        )
         # O_EXCL: never overwrite a key that signed credentials; 0600 from the first byte.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:

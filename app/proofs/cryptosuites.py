@@ -146,15 +146,18 @@ def jcs(document: dict[str, Any], loader: ContextLoader, budget: int) -> bytes:
         raise MalformedValueError(f"document cannot be canonicalized with JCS: {exc}", code="JCS_ERROR") from None
 
 
-EDDSA_RDFC_2022 = Cryptosuite(
-    "eddsa-rdfc-2022", "DataIntegrityProof", "eddsa-rdfc-2022", rdfc, proof_keeps_context=False, key_type=ED25519, expands_rdf=True
-)
-EDDSA_JCS_2022 = Cryptosuite(
-    "eddsa-jcs-2022", "DataIntegrityProof", "eddsa-jcs-2022", jcs, proof_keeps_context=True, key_type=ED25519, expands_rdf=False
-)
+EDDSA_RDFC_2022 = Cryptosuite("eddsa-rdfc-2022", "DataIntegrityProof", "eddsa-rdfc-2022", rdfc, proof_keeps_context=False, key_type=ED25519, expands_rdf=True)
+EDDSA_JCS_2022 = Cryptosuite("eddsa-jcs-2022", "DataIntegrityProof", "eddsa-jcs-2022", jcs, proof_keeps_context=True, key_type=ED25519, expands_rdf=False)
 ED25519_SIGNATURE_2020 = Cryptosuite(
-    "Ed25519Signature2020", "Ed25519Signature2020", None, rdfc, proof_keeps_context=False, key_type=ED25519, expands_rdf=True,
-    required_context=ED25519_2020_CONTEXT, issues=False,
+    "Ed25519Signature2020",
+    "Ed25519Signature2020",
+    None,
+    rdfc,
+    proof_keeps_context=False,
+    key_type=ED25519,
+    expands_rdf=True,
+    required_context=ED25519_2020_CONTEXT,
+    issues=False,
 )
 
 SUITES: dict[str, Cryptosuite] = {s.name: s for s in (EDDSA_RDFC_2022, EDDSA_JCS_2022, ED25519_SIGNATURE_2020)}

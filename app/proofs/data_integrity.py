@@ -262,17 +262,14 @@ class ProofEngine:
         suite = suite_for_proof(proof)
         if suite is None:
             raise ProofError(
-                f"proof type {str(proof.get('type'))[:60]} / cryptosuite {str(proof.get('cryptosuite'))[:60]} is not supported "
-                f"(allowed: {', '.join(SUITES)})",
+                f"proof type {str(proof.get('type'))[:60]} / cryptosuite {str(proof.get('cryptosuite'))[:60]} is not supported (allowed: {', '.join(SUITES)})",
                 code="PROOF_VERIFICATION_ERROR",
             )
         for required in ("verificationMethod", "proofPurpose", "proofValue"):
             if not isinstance(proof.get(required), str) or not proof[required]:
                 raise ProofError(f"proof lacks {required}", code="MALFORMED_PROOF_ERROR")
         if proof["proofPurpose"] != expected_purpose:
-            raise ProofError(
-                f"proof purpose is {proof['proofPurpose'][:40]}, expected {expected_purpose}", code="MISMATCHED_PROOF_PURPOSE_ERROR"
-            )
+            raise ProofError(f"proof purpose is {proof['proofPurpose'][:40]}, expected {expected_purpose}", code="MISMATCHED_PROOF_PURPOSE_ERROR")
         now = self.clock()
         if "created" in proof:
             if parse_datetime_stamp(proof["created"], field="proof created") > now + CLOCK_SKEW:

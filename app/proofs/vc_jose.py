@@ -186,7 +186,10 @@ def verify(
         proof.verified = True
         return JoseVerification(VerificationResult(True, [proof]), credential, header, claims)
     except MicrocredError as exc:
-        proof.error, proof.reason = exc.code if exc.code.endswith("_ERROR") or exc.code == "INVALID_VERIFICATION_METHOD" else "PROOF_VERIFICATION_ERROR", exc.detail
+        proof.error, proof.reason = (
+            exc.code if exc.code.endswith("_ERROR") or exc.code == "INVALID_VERIFICATION_METHOD" else "PROOF_VERIFICATION_ERROR",
+            exc.detail,
+        )
         return JoseVerification(VerificationResult(False, [proof], proof.error, proof.reason), credential, header, claims)
 
 

@@ -105,9 +105,7 @@ def get_status(data: bytes | bytearray, index: int, status_size: int = 1) -> int
         raise MalformedValueError(f"a status index must be a non-negative int, not {index!r}")
     start = index * status_size
     if start + status_size > len(data) * 8:
-        raise RangeError(
-            f"statusListIndex {index} × statusSize {status_size} is outside the list ({len(data) * 8} bits)", code="RANGE_ERROR"
-        )
+        raise RangeError(f"statusListIndex {index} × statusSize {status_size} is outside the list ({len(data) * 8} bits)", code="RANGE_ERROR")
     value = 0
     for position in range(start, start + status_size):
         value = (value << 1) | get_bit(data, position)
@@ -370,9 +368,7 @@ def read_status(list_credential: dict, entry: dict, *, max_bytes: int = DEFAULT_
         raise MalformedValueError("credentialStatus.statusPurpose must be a string", code="STATUS_VERIFICATION_ERROR")
     list_purposes = _purposes(subject.get("statusPurpose"), "credentialSubject")
     if entry_purpose not in list_purposes:
-        raise MalformedValueError(
-            f"statusPurpose {entry_purpose!r} does not match the list's {list_purposes!r}", code="STATUS_VERIFICATION_ERROR"
-        )
+        raise MalformedValueError(f"statusPurpose {entry_purpose!r} does not match the list's {list_purposes!r}", code="STATUS_VERIFICATION_ERROR")
 
     index = parse_index(entry.get("statusListIndex"))
     size = 1 if legacy else _status_size(entry)

@@ -51,7 +51,18 @@ class BatchItemRecord:
 
 def _progress(row: BatchJob) -> JobProgress:
     return JobProgress(
-        row.id, row.provider_id, row.status, row.total, row.done, row.issued, row.invalid, row.errored, row.error, row.created_at, row.started_at, row.finished_at
+        row.id,
+        row.provider_id,
+        row.status,
+        row.total,
+        row.done,
+        row.issued,
+        row.invalid,
+        row.errored,
+        row.error,
+        row.created_at,
+        row.started_at,
+        row.finished_at,
     )
 
 
@@ -59,7 +70,15 @@ def create_job(session: Session, provider_id: int, total: int, *, request: bytes
     if total < 0:
         raise MalformedValueError("total must not be negative")
     row = BatchJob(
-        id=str(uuid.uuid4()), provider_id=provider_id, status="queued", total=total, done=0, issued=0, invalid=0, errored=0, created_at=utcnow(),
+        id=str(uuid.uuid4()),
+        provider_id=provider_id,
+        status="queued",
+        total=total,
+        done=0,
+        issued=0,
+        invalid=0,
+        errored=0,
+        created_at=utcnow(),
         request=request,
     )
     session.add(row)
@@ -95,7 +114,10 @@ def claim_job(session: Session, job_id: str, *, owner: str, lease: timedelta) ->
         update(BatchJob)
         .where(BatchJob.id == job_id, _claimable(now))
         .values(
-            status="running", lease_owner=owner, lease_until=now + lease, heartbeat_at=now,
+            status="running",
+            lease_owner=owner,
+            lease_until=now + lease,
+            heartbeat_at=now,
             started_at=func.coalesce(BatchJob.started_at, literal(now, UTCDateTime)),
         )
     )
@@ -116,11 +138,7 @@ def renew_lease(session: Session, job_id: str, *, owner: str, lease: timedelta) 
 
 def release_lease(session: Session, job_id: str, *, owner: str) -> None:
     """End ``owner``'s lease now (a worker shutting down): the job stays running and is claimable at once."""
-    session.execute(
-        update(BatchJob)
-        .where(BatchJob.id == job_id, BatchJob.status == "running", BatchJob.lease_owner == owner)
-        .values(lease_until=utcnow())
-    )
+    session.execute(update(BatchJob).where(BatchJob.id == job_id, BatchJob.status == "running", BatchJob.lease_owner == owner).values(lease_until=utcnow()))
 
 
 def heartbeat(session: Session, job_id: str) -> None:
@@ -143,9 +161,7 @@ def start_job(session: Session, job_id: str) -> None:
         raise ConflictError(f"job {job_id} cannot start", code="BATCH_NOT_RUNNABLE")
 
 
-def record_item(
-    session: Session, job_id: str, row_number: int, status: str, *, credential_id: str | None = None, errors: list | None = None
-) -> None:
+def record_item(session: Session, job_id: str, row_number: int, status: str, *, credential_id: str | None = None, errors: list | None = None) -> None:
     """Record one row's outcome and bump the job's counters; a row recorded twice is refused."""
     record_items(session, job_id, [(row_number, status, credential_id, errors)])
 
@@ -170,9 +186,15 @@ def record_items(session: Session, job_id: str, items: list[tuple[int, str, str 
     except IntegrityError as exc:  # the caller's transaction must roll back (on PostgreSQL it is aborted)
         raise ConflictError(f"a row of job {job_id} is already recorded", code="BATCH_ROW_DONE") from exc
     session.execute(
-        update(BatchJob).where(BatchJob.id == job_id).values(
-            {BatchJob.done: BatchJob.done + len(rows), BatchJob.issued: BatchJob.issued + counts["issued"],
-             BatchJob.invalid: BatchJob.invalid + counts["invalid"], BatchJob.errored: BatchJob.errored + counts["error"]}
+        update(BatchJob)
+        .where(BatchJob.id == job_id)
+        .values(
+            {
+                BatchJob.done: BatchJob.done + len(rows),
+                BatchJob.issued: BatchJob.issued + counts["issued"],
+                BatchJob.invalid: BatchJob.invalid + counts["invalid"],
+                BatchJob.errored: BatchJob.errored + counts["error"],
+            }
         )
     )
 
@@ -206,9 +228,7 @@ def next_row(session: Session, job_id: str) -> int:
     return 0 if last is None else last + 1
 
 
-def list_items(
-    session: Session, job_id: str, *, status: str | None = None, after_row: int = -1, limit: int = 100
-) -> list[BatchItemRecord]:
+def list_items(session: Session, job_id: str, *, status: str | None = None, after_row: int = -1, limit: int = 100) -> list[BatchItemRecord]:
     query = select(BatchItem).where(BatchItem.job_id == job_id, BatchItem.row_number > after_row)
     if status:
         query = query.where(BatchItem.status == status)

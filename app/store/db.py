@@ -227,9 +227,7 @@ class Database:
         from app.store.unavailable import StorageWatch
 
         self.storage = StorageWatch()
-        self._writer = (
-            _SqliteWriterLock(self.engine.url.database, busy) if self.is_sqlite and self.engine.url.database not in (None, "", ":memory:") else None
-        )
+        self._writer = _SqliteWriterLock(self.engine.url.database, busy) if self.is_sqlite and self.engine.url.database not in (None, "", ":memory:") else None
 
     @classmethod
     def from_settings(cls, settings: Any) -> Database:
@@ -431,7 +429,7 @@ class _GroupCommitter:
                 for _, future in pending:
                     future.set_exception(exc)
                 return
-            for (_, future), value in zip(pending, results):
+            for (_, future), value in zip(pending, results, strict=True):
                 future.set_result(value)
             return
 

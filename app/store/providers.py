@@ -63,9 +63,7 @@ class SigningKeyRecord:
 
 
 def _provider(row: Provider) -> ProviderRecord:
-    return ProviderRecord(
-        row.id, row.slug, row.legal_name, row.country, row.homepage, list(row.identifiers or []), row.did, row.did_method, row.created_at
-    )
+    return ProviderRecord(row.id, row.slug, row.legal_name, row.country, row.homepage, list(row.identifiers or []), row.did, row.did_method, row.created_at)
 
 
 def _api_key(row: ApiKey) -> ApiKeyRecord:
@@ -234,9 +232,7 @@ def rotate_signing_key(
         .where(SigningKey.provider_id == provider_id, SigningKey.algorithm == algorithm, SigningKey.status == "active")
         .values(status="retired", retired_at=utcnow())
     )
-    return add_signing_key(
-        session, provider_id, kid=kid, algorithm=algorithm, key_ref=key_ref, public_multibase=public_multibase, public_jwk=public_jwk
-    )
+    return add_signing_key(session, provider_id, kid=kid, algorithm=algorithm, key_ref=key_ref, public_multibase=public_multibase, public_jwk=public_jwk)
 
 
 def list_signing_keys(session: Session, provider_id: int, *, include_retired: bool = True) -> list[SigningKeyRecord]:

@@ -229,7 +229,7 @@ def allocate_many(session: Session, provider_id: int, purpose: str, credential_i
                 now = utcnow()
                 rows = [
                     {"status_list_id": list_id, "idx": permute_index(key, size_, seq), "seq": seq, "credential_id": cid, "created_at": now}
-                    for seq, cid in zip(range(end - n, end), credential_ids)
+                    for seq, cid in zip(range(end - n, end), credential_ids, strict=True)
                 ]
                 session.execute(insert(StatusAllocation.__table__), rows)
             return [Allocation(list_id, r["idx"], purpose_) for r in rows]
@@ -290,9 +290,10 @@ def record_allocations(session: Session, rows: list[tuple[str, int, int, str]]) 
         return
     now = utcnow()
     try:
-        session.execute(insert(StatusAllocation.__table__), [
-            {"status_list_id": list_id, "idx": idx, "seq": seq, "credential_id": cid, "created_at": now} for list_id, idx, seq, cid in rows
-        ])
+        session.execute(
+            insert(StatusAllocation.__table__),
+            [{"status_list_id": list_id, "idx": idx, "seq": seq, "credential_id": cid, "created_at": now} for list_id, idx, seq, cid in rows],
+        )
     except IntegrityError as exc:
         raise ConflictError("a reserved status index is taken already; seal the lists (see the backup notes)", code="STATUS_LIST_INCONSISTENT") from exc
 
@@ -344,10 +345,7 @@ def set_status(session: Session, status_list_id: str, index: int, value: bool, *
         if purpose == "revocation":
             return False
     locked = session.execute(
-        update(StatusList)
-        .where(StatusList.id == status_list_id)
-        .values(version=StatusList.version + 1)
-        .returning(StatusList.purpose, StatusList.size)
+        update(StatusList).where(StatusList.id == status_list_id).values(version=StatusList.version + 1).returning(StatusList.purpose, StatusList.size)
     ).one_or_none()
     if locked is None:
         raise NotFoundError(f"no status list {status_list_id}")
@@ -362,11 +360,7 @@ def set_status(session: Session, status_list_id: str, index: int, value: bool, *
     if current == value:
         # Nothing to record. The version bump above only costs the publisher one needless rebuild.
         return False
-    session.execute(
-        insert(StatusChange).values(
-            status_list_id=status_list_id, idx=index, purpose=purpose, value=value, at=utcnow(), by=by, reason=reason
-        )
-    )
+    session.execute(insert(StatusChange).values(status_list_id=status_list_id, idx=index, purpose=purpose, value=value, at=utcnow(), by=by, reason=reason))
     return True
 
 
@@ -385,9 +379,7 @@ def _entry(session: Session, status_list_id: str, index: int) -> tuple[bool, boo
     return (False, False) if row is None else (True, bool(row[1]))
 
 
-def set_credential_status(
-    session: Session, provider_id: int, credential_id: str, purpose: str, value: bool, *, by: str, reason: str | None = None
-) -> bool:
+def set_credential_status(session: Session, provider_id: int, credential_id: str, purpose: str, value: bool, *, by: str, reason: str | None = None) -> bool:
     """``set_status`` addressed by credential: revoke (purpose revocation, True), suspend / lift a suspension."""
     row = session.execute(
         select(StatusAllocation.status_list_id, StatusAllocation.idx)
@@ -408,8 +400,11 @@ def require_entry(session: Session, provider_id: int, credential_id: str, purpos
         .where(StatusAllocation.credential_id == credential_id, StatusList.provider_id == provider_id, StatusList.purpose == purpose)
     ).first()
     if row is None:
-        raise ConflictError(f"credential {credential_id} has no {purpose} entry (an OB3 credential or an EDC carries revocation only)",
-                            code="NO_STATUS_ENTRY", errors=[{"pointer": "/status", "detail": f"the credential has no {purpose} entry"}])
+        raise ConflictError(
+            f"credential {credential_id} has no {purpose} entry (an OB3 credential or an EDC carries revocation only)",
+            code="NO_STATUS_ENTRY",
+            errors=[{"pointer": "/status", "detail": f"the credential has no {purpose} entry"}],
+        )
 
 
 def credential_status(session: Session, provider_id: int, credential_id: str, purpose: str) -> bool:
@@ -429,9 +424,7 @@ def status_of(session: Session, status_list_id: str, index: int) -> bool:
 
 
 def status_history(session: Session, status_list_id: str, index: int) -> list[dict]:
-    rows = session.scalars(
-        select(StatusChange).where(StatusChange.status_list_id == status_list_id, StatusChange.idx == index).order_by(StatusChange.id)
-    )
+    rows = session.scalars(select(StatusChange).where(StatusChange.status_list_id == status_list_id, StatusChange.idx == index).order_by(StatusChange.id))
     return [{"value": r.value, "at": r.at, "by": r.by, "reason": r.reason, "purpose": r.purpose} for r in rows]
 
 
@@ -451,9 +444,7 @@ def _build_bits(session: Session, status_list_id: str, size: int) -> bytes:
         .group_by(StatusChange.idx)
         .subquery()
     )
-    rows = session.execute(
-        select(StatusChange.idx).join(latest, StatusChange.id == latest.c.last_id).where(StatusChange.value.is_(True))
-    )
+    rows = session.execute(select(StatusChange.idx).join(latest, StatusChange.id == latest.c.last_id).where(StatusChange.value.is_(True)))
     bits = bytearray(size // 8)
     for (index,) in rows:
         set_bit(bits, index, True)
@@ -480,9 +471,7 @@ def published_bits(session: Session, status_list_id: str) -> PublishedBits:
 
     Call inside ``Database.transaction()``: a stale cache is rebuilt under the list's row lock and stored.
     """
-    row = session.execute(
-        select(StatusList.version, StatusList.cache_version, StatusList.cache_bits).where(StatusList.id == status_list_id)
-    ).first()
+    row = session.execute(select(StatusList.version, StatusList.cache_version, StatusList.cache_bits).where(StatusList.id == status_list_id)).first()
     if row is None:
         raise NotFoundError(f"no status list {status_list_id}")
     if row.cache_version == row.version and row.cache_bits is not None:

@@ -81,7 +81,9 @@ def _offer(row: Offer) -> OfferRow:
 
 
 def _holding(row: Holding) -> HoldingRow:
-    return HoldingRow(row.id, row.learner_id, row.credential_id, row.source, row.media_type, bytes(row.body), row.verified_on_receipt, row.problem, row.created_at)
+    return HoldingRow(
+        row.id, row.learner_id, row.credential_id, row.source, row.media_type, bytes(row.body), row.verified_on_receipt, row.problem, row.created_at
+    )
 
 
 # -- learners
@@ -163,9 +165,7 @@ def find_offer(session: Session, *, token_hash: str | None = None, offer_id: str
 def claim_offer(session: Session, offer_id: str, learner_id: int, now: datetime) -> bool:
     """Single use: exactly one claim of an unexpired offer succeeds, even when two race."""
     result = session.execute(
-        update(Offer)
-        .where(Offer.id == offer_id, Offer.claimed_at.is_(None), Offer.expires_at > now)
-        .values(claimed_at=now, claimed_by=learner_id)
+        update(Offer).where(Offer.id == offer_id, Offer.claimed_at.is_(None), Offer.expires_at > now).values(claimed_at=now, claimed_by=learner_id)
     )
     return result.rowcount == 1
 
@@ -189,11 +189,27 @@ def issued_credential(session: Session, credential_id: str) -> tuple[bytes, str,
 
 
 def add_holding(
-    session: Session, *, holding_id: str, learner_id: int, credential_id: str | None, source: str, media_type: str, body: bytes, verified: bool, problem: str | None
+    session: Session,
+    *,
+    holding_id: str,
+    learner_id: int,
+    credential_id: str | None,
+    source: str,
+    media_type: str,
+    body: bytes,
+    verified: bool,
+    problem: str | None,
 ) -> HoldingRow:
     row = Holding(
-        id=holding_id, learner_id=learner_id, credential_id=credential_id, source=source, media_type=media_type, body=bytes(body),
-        verified_on_receipt=verified, problem=problem, created_at=utcnow(),
+        id=holding_id,
+        learner_id=learner_id,
+        credential_id=credential_id,
+        source=source,
+        media_type=media_type,
+        body=bytes(body),
+        verified_on_receipt=verified,
+        problem=problem,
+        created_at=utcnow(),
     )
     session.add(row)
     session.flush()
@@ -226,7 +242,15 @@ def delete_holding(session: Session, learner_id: int, holding_id: str) -> None:
 
 
 def add_share(
-    session: Session, *, share_id: str, learner_id: int, token_hash: str, label: str | None, expires_at: datetime, holding_ids: list[str], created_at: datetime | None = None
+    session: Session,
+    *,
+    share_id: str,
+    learner_id: int,
+    token_hash: str,
+    label: str | None,
+    expires_at: datetime,
+    holding_ids: list[str],
+    created_at: datetime | None = None,
 ) -> None:
     for hid in holding_ids:
         get_holding(session, learner_id, hid)  # only one's own credentials can be shared

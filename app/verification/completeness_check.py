@@ -19,14 +19,25 @@ def completeness_check(credential: dict[str, Any]) -> Check:
     try:
         results = eu_completeness(credential)
     except Exception as exc:  # a reader meeting a value of an unexpected shape: report, never fail the request
-        return Check("eu_completeness", "indeterminate", f"the credential's content could not be read against Annex I ({type(exc).__name__})", "MALFORMED_VALUE_ERROR")
+        return Check(
+            "eu_completeness", "indeterminate", f"the credential's content could not be read against Annex I ({type(exc).__name__})", "MALFORMED_VALUE_ERROR"
+        )
     present, total = mandatory_score(results)
     elements = [{"key": r.key, "element": r.element, "mandatory": r.mandatory, "present": r.present} for r in results]
     missing = [r.element for r in results if r.mandatory and not r.present]
     optional = sum(r.present for r in results if not r.mandatory)
     details = {"mandatory": f"{present} of {total}", "optional": f"{optional} of {len(results) - total}", "elements": elements}
     if present == total:
-        return Check("eu_completeness", "passed", f"all {total} mandatory EU micro-credential elements present ({optional} of {len(results) - total} optional)", details=details)
+        return Check(
+            "eu_completeness",
+            "passed",
+            f"all {total} mandatory EU micro-credential elements present ({optional} of {len(results) - total} optional)",
+            details=details,
+        )
     return Check(
-        "eu_completeness", "indeterminate", f"{present} of {total} mandatory EU micro-credential elements present; missing: {', '.join(missing)}", "EU_ELEMENTS_MISSING", details
+        "eu_completeness",
+        "indeterminate",
+        f"{present} of {total} mandatory EU micro-credential elements present; missing: {', '.join(missing)}",
+        "EU_ELEMENTS_MISSING",
+        details,
     )

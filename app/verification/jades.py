@@ -60,12 +60,20 @@ def jades_report(document: dict[str, Any], well_formed) -> Report:
     else:
         report.checks.append(well_formed(credential))
     alg = header.get("alg")
-    details = {"alg": str(alg)[:20] if alg else None, "signatures": len(signatures), "signingTime": header.get("sigT"),
-               "certificates": len(header["x5c"]) if isinstance(header.get("x5c"), list) else 0}
-    report.checks.append(Check(
-        "proof", "indeterminate",
-        "the credential is sealed with JAdES (an eIDAS e-seal: JWS JSON serialization with an X.509 certificate); "
-        "this verifier does not check JAdES seals yet, so its authenticity is not established",
-        "UNSUPPORTED_PROOF_FORMAT", {k: v for k, v in details.items() if v is not None},
-    ))
+    details = {
+        "alg": str(alg)[:20] if alg else None,
+        "signatures": len(signatures),
+        "signingTime": header.get("sigT"),
+        "certificates": len(header["x5c"]) if isinstance(header.get("x5c"), list) else 0,
+    }
+    report.checks.append(
+        Check(
+            "proof",
+            "indeterminate",
+            "the credential is sealed with JAdES (an eIDAS e-seal: JWS JSON serialization with an X.509 certificate); "
+            "this verifier does not check JAdES seals yet, so its authenticity is not established",
+            "UNSUPPORTED_PROOF_FORMAT",
+            {k: v for k, v in details.items() if v is not None},
+        )
+    )
     return report

@@ -103,9 +103,7 @@ class Verifier:
         proof_list = proofs if isinstance(proofs, list) else [proofs] if proofs else []
         # RDFC suites already expand the document and refuse data loss while canonicalizing; other suites
         # (JCS) never look at the RDF, so the contexts check expands the document itself.
-        rdfc_only = bool(proof_list) and all(
-            isinstance(p, dict) and (s := suite_for_proof(p)) is not None and s.expands_rdf for p in proof_list
-        )
+        rdfc_only = bool(proof_list) and all(isinstance(p, dict) and (s := suite_for_proof(p)) is not None and s.expands_rdf for p in proof_list)
         report.checks.append(self._well_formed(credential, expand=not rdfc_only))
         result = self.engine.verify(credential, expected_purpose="assertionMethod")
         report.checks.append(self._proof_check(result))
@@ -183,8 +181,13 @@ class Verifier:
         if missing:
             return Check("well_formed", "failed", f"required properties missing: {', '.join(missing)}", "MALFORMED_VALUE_ERROR")
         if not presentation and (found := credential_problems(doc)):
-            return Check("well_formed", "failed", f"{found[0][0][1:]}: {found[0][1]}", "MALFORMED_VALUE_ERROR",
-                         {"errors": [{"pointer": p, "detail": d} for p, d in found]})
+            return Check(
+                "well_formed",
+                "failed",
+                f"{found[0][0][1:]}: {found[0][1]}",
+                "MALFORMED_VALUE_ERROR",
+                {"errors": [{"pointer": p, "detail": d} for p, d in found]},
+            )
         try:
             # The same rule as expansion applies (app.jsonld.embedded): every context URL pinned, embedded
             # contexts only adding terms; checked here whatever the suite, so the report says what it checked.
@@ -217,10 +220,15 @@ class Verifier:
         for p in proofs:
             if p.controller is None or p.controller != party:
                 return Check(
-                    f"{role}_binding", "failed", f"the signing key is controlled by {p.controller or 'an unknown party'}, not by the {role} {party}", "INVALID_VERIFICATION_METHOD"
+                    f"{role}_binding",
+                    "failed",
+                    f"the signing key is controlled by {p.controller or 'an unknown party'}, not by the {role} {party}",
+                    "INVALID_VERIFICATION_METHOD",
                 )
             if not p.purpose_authorized:
-                return Check(f"{role}_binding", "failed", f"the {role}'s DID document does not list the key under {relationship}", "INVALID_VERIFICATION_METHOD")
+                return Check(
+                    f"{role}_binding", "failed", f"the {role}'s DID document does not list the key under {relationship}", "INVALID_VERIFICATION_METHOD"
+                )
         return Check(f"{role}_binding", "passed", f"signed with a key of the {role}, authorised for {relationship}")
 
     def _validity(self, credential: dict[str, Any]) -> Check:
@@ -253,8 +261,6 @@ class Verifier:
             report.checks.append(self.trust_check(report.issuer))
         if self.completeness_check is not None:
             report.checks.append(self.completeness_check(credential))
-
-
 
 
 def _envelope_payload(envelope: dict[str, Any]) -> str:

@@ -84,7 +84,9 @@ class VerificationService:
         challenge, domain = options.get("challenge"), options.get("domain")
         if not isinstance(challenge, str) or not 0 < len(challenge) <= MAX_CHALLENGE:
             raise MalformedValueError(
-                "options.challenge is required: get one from POST /challenges", code="INVALID_CHALLENGE_ERROR", errors=[{"pointer": "/options/challenge", "detail": "required"}]
+                "options.challenge is required: get one from POST /challenges",
+                code="INVALID_CHALLENGE_ERROR",
+                errors=[{"pointer": "/options/challenge", "detail": "required"}],
             )
         if domain is not None and (not isinstance(domain, str) or len(domain) > MAX_DOMAIN):
             raise MalformedValueError("options.domain must be a string", errors=[{"pointer": "/options/domain", "detail": "string"}])

@@ -100,6 +100,17 @@ class StatusChecker:
                 return Check("status", "indeterminate", f"the status could not be checked: {exc.detail}", code, {"statusListCredential": str(url)[:300]})
             if result.status:
                 word = {"revocation": "revoked", "suspension": "suspended"}.get(result.purpose, f"flagged ({result.purpose})")
-                return Check("status", "failed", f"the credential has been {word} by its issuer", "STATUS_" + word.upper() if word in ("revoked", "suspended") else "STATUS_FLAGGED", {"purpose": result.purpose})
+                return Check(
+                    "status",
+                    "failed",
+                    f"the credential has been {word} by its issuer",
+                    "STATUS_" + word.upper() if word in ("revoked", "suspended") else "STATUS_FLAGGED",
+                    {"purpose": result.purpose},
+                )
             found.append(result.purpose)
-        return Check("status", "passed", f"not {' nor '.join('revoked' if p == 'revocation' else 'suspended' if p == 'suspension' else p for p in found)} (checked just now)", details={"purposes": found})
+        return Check(
+            "status",
+            "passed",
+            f"not {' nor '.join('revoked' if p == 'revocation' else 'suspended' if p == 'suspension' else p for p in found)} (checked just now)",
+            details={"purposes": found},
+        )

@@ -84,7 +84,7 @@ class TrustRegistry:
             data = json.loads(text)
         issuers = data.get("issuers", {}) if isinstance(data, dict) else None
         if not isinstance(issuers, dict):
-            raise MalformedValueError(f"{path}: the trust registry is {{\"issuers\": {{did: entry}}}}")
+            raise MalformedValueError(f'{path}: the trust registry is {{"issuers": {{did: entry}}}}')
         return cls(_entry(did, raw) for did, raw in issuers.items())
 
     def lookup(self, did: str) -> TrustEntry | None:
@@ -130,9 +130,7 @@ class TrustCheck:
             return None
         stale = time.monotonic() - self._loaded_at > self.refresh_seconds
         if stale or did not in self._known:
-            known = {
-                p.did: TrustEntry(p.did, p.legal_name, p.country, "trusted", {}, source="provider of this service") for p in self.providers()
-            }
+            known = {p.did: TrustEntry(p.did, p.legal_name, p.country, "trusted", {}, source="provider of this service") for p in self.providers()}
             with self._lock:
                 self._known, self._loaded_at = known, time.monotonic()
         return self._known.get(did)

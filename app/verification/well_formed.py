@@ -107,5 +107,6 @@ def require_well_formed(doc: dict[str, Any], *, prefix: str = "/credential", ski
     """``MalformedValueError`` naming every field that breaks a rule (the issuer's refusal)."""
     found = [(p, d) for p, d in credential_problems(doc) if p.split("/")[1] not in skip]
     if found:
-        raise MalformedValueError(f"the credential is not well-formed: {found[0][0][1:]} {found[0][1]}",
-                                  errors=[{"pointer": prefix + p, "detail": d} for p, d in found])
+        raise MalformedValueError(
+            f"the credential is not well-formed: {found[0][0][1:]} {found[0][1]}", errors=[{"pointer": prefix + p, "detail": d} for p, d in found]
+        )

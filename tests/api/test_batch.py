@@ -21,7 +21,10 @@ def _wait(client, location, timeout=300):
 
 
 def _learner(i):
-    return {"learner": {"email": f"learner{i}@example.org", "givenName": {"en": f"Learner{i}"}, "familyName": {"en": "Example"}}, "awardedAt": "2026-06-30T10:00:00Z"}
+    return {
+        "learner": {"email": f"learner{i}@example.org", "givenName": {"en": f"Learner{i}"}, "familyName": {"en": "Example"}},
+        "awardedAt": "2026-06-30T10:00:00Z",
+    }
 
 
 def _spec(client, example_input):
@@ -57,8 +60,13 @@ def test_full_records_batch_edc(live, client, example_input):
 
 def test_csv_batch(live, client, example_input):
     spec_id = _spec(client, example_input)
-    csv_text = "email,given_name,family_name,awarded_at,grade\nana@example.org,Ana,Andromeda,2026-06-30T10:00:00Z,Pass\n,,,,\nbo@example.org,Bo,B,2026-06-30T10:00:00Z,Pass\n"
-    r = client.post("/microcredentials/batch", params={"specificationId": spec_id, "format": "ob3"}, content=csv_text.encode(), headers={"Content-Type": "text/csv"})
+    csv_text = (
+        "email,given_name,family_name,awarded_at,grade\n"
+        "ana@example.org,Ana,Andromeda,2026-06-30T10:00:00Z,Pass\n,,,,\nbo@example.org,Bo,B,2026-06-30T10:00:00Z,Pass\n"
+    )
+    r = client.post(
+        "/microcredentials/batch", params={"specificationId": spec_id, "format": "ob3"}, content=csv_text.encode(), headers={"Content-Type": "text/csv"}
+    )
     assert r.status_code == 202, r.text
     job = _wait(client, r.headers["location"])
     assert (job["issued"], job["invalid"]) == (2, 1)
@@ -123,10 +131,13 @@ def test_batches_of_two_providers_at_once_are_each_signed_by_their_own_key(live,
 
     made = [live.app.state.issuance.providers.create(slug=slug, name=slug.title(), country="IE") for slug in ("alpha-uni", "beta-uni")]
     jobs = []
-    for (provider, key), size in zip(made, (1_000, 40)):  # 1,000 = two chunks: the pool; 40: in the thread
+    for (provider, key), size in zip(made, (1_000, 40), strict=True):  # 1,000 = two chunks: the pool; 40: in the thread
         with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
             spec_id = _spec(c, example_input)
-            r = c.post("/microcredentials/batch", json={"format": "ob3", "proof": "eddsa-jcs-2022", "specificationId": spec_id, "records": [_learner(i) for i in range(size)]})
+            r = c.post(
+                "/microcredentials/batch",
+                json={"format": "ob3", "proof": "eddsa-jcs-2022", "specificationId": spec_id, "records": [_learner(i) for i in range(size)]},
+            )
             assert r.status_code == 202, r.text
             jobs.append((provider, key, r.headers["location"]))
     pool = None
@@ -146,8 +157,15 @@ def test_batches_of_two_providers_at_once_are_each_signed_by_their_own_key(live,
             relaunched = []
             for provider, key, _ in jobs:
                 with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
-                    r = c.post("/microcredentials/batch", json={"format": "ob3", "proof": "eddsa-jcs-2022", "specificationId": _spec(c, example_input),
-                                                               "records": [_learner(i) for i in range(1_000)]})
+                    r = c.post(
+                        "/microcredentials/batch",
+                        json={
+                            "format": "ob3",
+                            "proof": "eddsa-jcs-2022",
+                            "specificationId": _spec(c, example_input),
+                            "records": [_learner(i) for i in range(1_000)],
+                        },
+                    )
                     relaunched.append((provider, key, r.headers["location"]))
             jobs = relaunched
     assert live.app.state.batches._pool is pool  # kept, not started again
@@ -158,7 +176,10 @@ def test_a_batch_interrupted_by_shutdown_is_left_to_resume_not_failed(live, clie
     """Stopping the service (its batch runner closes the signing pool) mid-job must not mark the job
     failed: it stays running and a worker resumes it from its first unrecorded row."""
     spec_id = _spec(client, example_input)
-    r = client.post("/microcredentials/batch", json={"format": "ob3", "proof": "eddsa-rdfc-2022", "specificationId": spec_id, "records": [_learner(i) for i in range(4_000)]})
+    r = client.post(
+        "/microcredentials/batch",
+        json={"format": "ob3", "proof": "eddsa-rdfc-2022", "specificationId": spec_id, "records": [_learner(i) for i in range(4_000)]},
+    )
     location = r.headers["location"]
     deadline = time.time() + 120
     while (job := client.get(location).json())["done"] == 0:

@@ -29,8 +29,19 @@ def test_publish_issue_against_and_filter(live, client, example_input):
     public = httpx.get(f"{live.url}/catalogue").json()["items"]
     assert [i["id"] for i in public] == [spec_id]  # the draft is not public
     assert public[0]["provider"]["slug"] == "uniz" and public[0]["eqf"] == 6 and public[0]["ects"] == 2
-    for params, expected in [({"eqf": 6}, 1), ({"eqf": 5}, 0), ({"country": "IE"}, 1), ({"country": "DE"}, 0), ({"isced": "06"}, 1), ({"isced": "0688"}, 1),
-                             ({"isced": "07"}, 0), ({"ectsMin": 1, "ectsMax": 3}, 1), ({"ectsMin": 3}, 0), ({"provider": "uniz"}, 1), ({"provider": "nobody"}, 0)]:
+    for params, expected in [
+        ({"eqf": 6}, 1),
+        ({"eqf": 5}, 0),
+        ({"country": "IE"}, 1),
+        ({"country": "DE"}, 0),
+        ({"isced": "06"}, 1),
+        ({"isced": "0688"}, 1),
+        ({"isced": "07"}, 0),
+        ({"ectsMin": 1, "ectsMax": 3}, 1),
+        ({"ectsMin": 3}, 0),
+        ({"provider": "uniz"}, 1),
+        ({"provider": "nobody"}, 0),
+    ]:
         assert len(httpx.get(f"{live.url}/catalogue", params=params).json()["items"]) == expected, params
     page = httpx.get(f"{live.url}/catalogue.html", params={"eqf": "6"})
     assert page.status_code == 200 and "Digital micro-credential creation" in page.text

@@ -14,8 +14,13 @@ from tests.conftest import ROOT
 
 def _cli(live, *args, stdin: bytes):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MICROCRED_")}
-    env.update(MICROCRED_DATABASE_URL=live.settings.database_url, MICROCRED_KEYS_DIR=str(live.settings.keys_dir),
-               MICROCRED_BASE_URL=live.url, MICROCRED_ENVIRONMENT="test", MICROCRED_DEMO_PROVIDER="false")
+    env.update(
+        MICROCRED_DATABASE_URL=live.settings.database_url,
+        MICROCRED_KEYS_DIR=str(live.settings.keys_dir),
+        MICROCRED_BASE_URL=live.url,
+        MICROCRED_ENVIRONMENT="test",
+        MICROCRED_DEMO_PROVIDER="false",
+    )
     return subprocess.run([sys.executable, "-m", "app", *args], input=stdin, capture_output=True, cwd=ROOT, timeout=120, env=env)
 
 

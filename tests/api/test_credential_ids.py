@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-PLAIN = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"],
-         "credentialSubject": {"id": "did:example:x"}}
+PLAIN = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "credentialSubject": {"id": "did:example:x"}}
 
 
 def _count(client) -> int:

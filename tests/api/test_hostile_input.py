@@ -55,8 +55,11 @@ def _checks(body) -> dict[str, dict]:
 
 def _entry(url: str, index: int) -> dict:
     return {
-        "id": f"{url}#{index}", "type": "BitstringStatusListEntry", "statusPurpose": "revocation",
-        "statusListIndex": str(index), "statusListCredential": url,
+        "id": f"{url}#{index}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "revocation",
+        "statusListIndex": str(index),
+        "statusListCredential": url,
     }
 
 
@@ -311,8 +314,12 @@ def _list_credential(url: str, issuer: str, **subject) -> dict:
     body = {"type": "BitstringStatusList", "statusPurpose": "revocation", "encodedList": encoded, "id": f"{url}#list"}
     body.update(subject)
     return {
-        "@context": [VC2], "id": url, "type": ["VerifiableCredential", "BitstringStatusListCredential"], "issuer": issuer,
-        "validFrom": _stamp(timedelta(days=-1)), "credentialSubject": {k: v for k, v in body.items() if v is not None},
+        "@context": [VC2],
+        "id": url,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuer": issuer,
+        "validFrom": _stamp(timedelta(days=-1)),
+        "credentialSubject": {k: v for k, v in body.items() if v is not None},
     }
 
 
@@ -384,4 +391,3 @@ def test_an_over_long_encoded_list_is_refused_before_it_is_decoded():
     with pytest.raises(RangeError) as exc:
         bitstring.decode_list("uH4sI" + "A" * 30_000, max_bytes=16_384)
     assert exc.value.code == "STATUS_LIST_LENGTH_ERROR"
-

@@ -60,10 +60,7 @@ def _closed(sock: socket.socket) -> bool:
 def test_a_declared_oversized_body_is_413_and_closes_the_connection(live):
     limit = live.settings.max_body_bytes
     with socket.create_connection(("127.0.0.1", _port(live.url)), timeout=HANG) as sock:
-        sock.sendall(
-            b"POST /credentials/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            + f"Content-Length: {limit + 1}\r\n\r\n".encode()
-        )
+        sock.sendall(b"POST /credentials/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + f"Content-Length: {limit + 1}\r\n\r\n".encode())
         status, headers, body = _read_response(sock)
         assert status == 413, body
         assert headers["content-type"].startswith("application/problem+json") and b'"TOO_LARGE"' in body
@@ -77,9 +74,7 @@ def test_a_chunked_upload_past_the_limit_is_413_and_the_rest_is_not_read(live):
     frame = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
     sent = 0
     with socket.create_connection(("127.0.0.1", _port(live.url)), timeout=HANG) as sock:
-        sock.sendall(
-            b"POST /credentials/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-        )
+        sock.sendall(b"POST /credentials/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
         sock.settimeout(0.5)
         response = b""
         deadline = time.monotonic() + HANG
@@ -148,9 +143,7 @@ def test_templates_hold_no_inline_script_or_style():
         assert not re.search(r"\s(style|on[a-z]+)=", text), template.name
 
 
-@pytest.mark.parametrize(
-    "method, path", [("GET", "/health"), ("GET", "/openapi.json"), ("POST", "/credentials/verify"), ("GET", "/no-such-page")]
-)
+@pytest.mark.parametrize("method, path", [("GET", "/health"), ("GET", "/openapi.json"), ("POST", "/credentials/verify"), ("GET", "/no-such-page")])
 def test_api_answers_send_a_restrictive_policy(live, method, path):
     r = httpx.request(method, live.url + path, json={} if method == "POST" else None)
     policy = _directives(r.headers["content-security-policy"])

@@ -84,7 +84,9 @@ def test_a_csv_batch_honours_the_key(live, client, example_input):
     spec_id = _spec(client, example_input)
     csv_text = "email,given_name,family_name\nana@example.org,Ana,A\nbo@example.org,Bo,B\n"
     send = lambda content: client.post(  # noqa: E731
-        "/microcredentials/batch", params={"specificationId": spec_id}, content=content.encode(),
+        "/microcredentials/batch",
+        params={"specificationId": spec_id},
+        content=content.encode(),
         headers={"Content-Type": "text/csv", "Idempotency-Key": "csv-1"},
     )
     first, again = send(csv_text), send(csv_text)

@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 
 from app.errors import MicrocredError
 
-BASE = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"],
-        "credentialSubject": {"id": "did:example:x"}}
+BASE = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "credentialSubject": {"id": "did:example:x"}}
 
 
 def _count(client) -> int:
@@ -34,8 +33,10 @@ CASES = [
     ({"credentialSchema": {"id": "https://x.example/s"}}, "/credential/credentialSchema/type"),
     ({"relatedResource": ["https://x.example/a"]}, "/credential/relatedResource/0"),
     ({"relatedResource": [{"digestSRI": "sha384-x"}]}, "/credential/relatedResource/0/id"),
-    ({"relatedResource": [{"id": "https://x.example/a", "digestSRI": "sha384-x"}, {"id": "https://x.example/a", "digestSRI": "sha384-y"}]},
-     "/credential/relatedResource/1/id"),
+    (
+        {"relatedResource": [{"id": "https://x.example/a", "digestSRI": "sha384-x"}, {"id": "https://x.example/a", "digestSRI": "sha384-y"}]},
+        "/credential/relatedResource/1/id",
+    ),
     ({"relatedResource": [{"id": "https://x.example/a"}]}, "/credential/relatedResource/0"),
 ]
 
@@ -52,12 +53,35 @@ def test_refused_with_the_field_named_and_nothing_stored(live, client, change, p
     assert any("/credential" + p == pointer for p, _ in credential_problems({**BASE, "issuer": "did:example:i", **change}))
 
 
-VALUES = st.one_of(st.none(), st.booleans(), st.integers(-2, 2), st.text(max_size=8), st.sampled_from(
-    ["2026-01-01T00:00:00Z", "2026-13-01T00:00:00Z", "_:b1", "https://x.example/a", "did:example:y"]),
-    st.just({}), st.just([]), st.just({"id": "https://x.example/a"}), st.just({"type": "X", "id": "https://x.example/t"}),
-    st.just([{"id": "https://x.example/r", "digestSRI": "sha384-abc"}]))
-KEYS = st.sampled_from(["credentialSubject", "issuer", "validFrom", "validUntil", "termsOfUse", "evidence", "refreshService",
-                        "credentialSchema", "relatedResource", "name", "description", "id", "type"])
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-2, 2),
+    st.text(max_size=8),
+    st.sampled_from(["2026-01-01T00:00:00Z", "2026-13-01T00:00:00Z", "_:b1", "https://x.example/a", "did:example:y"]),
+    st.just({}),
+    st.just([]),
+    st.just({"id": "https://x.example/a"}),
+    st.just({"type": "X", "id": "https://x.example/t"}),
+    st.just([{"id": "https://x.example/r", "digestSRI": "sha384-abc"}]),
+)
+KEYS = st.sampled_from(
+    [
+        "credentialSubject",
+        "issuer",
+        "validFrom",
+        "validUntil",
+        "termsOfUse",
+        "evidence",
+        "refreshService",
+        "credentialSchema",
+        "relatedResource",
+        "name",
+        "description",
+        "id",
+        "type",
+    ]
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

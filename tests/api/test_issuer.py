@@ -49,7 +49,11 @@ def test_auth_required_and_other_providers_credentials_are_404(live, client, exa
     _, other_key = live.app.state.issuance.providers.create(slug="other", name="Other", country="NL")
     r = httpx.get(f"{live.url}{issued.headers['location']}", headers={"Authorization": f"Bearer {other_key}"})
     assert r.status_code == 404
-    r = httpx.post(f"{live.url}/credentials/status", json={"credentialId": issued.headers["location"][13:], "status": "revoked"}, headers={"Authorization": f"Bearer {other_key}"})
+    r = httpx.post(
+        f"{live.url}/credentials/status",
+        json={"credentialId": issued.headers["location"][13:], "status": "revoked"},
+        headers={"Authorization": f"Bearer {other_key}"},
+    )
     assert r.status_code == 404
 
 
@@ -166,8 +170,7 @@ def _status_bit(live, credential: dict, purpose: str) -> bool:
 
 def _vc_api_credential(client) -> tuple[dict, str]:
     """A VC API credential: it carries a revocation and a suspension entry (an OB3 or EDC one carries revocation only)."""
-    plain = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"],
-             "credentialSubject": {"id": "did:example:x"}}
+    plain = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "credentialSubject": {"id": "did:example:x"}}
     r = client.post("/credentials/issue", json={"credential": plain})
     assert r.status_code == 201, r.text
     credential = r.json()["verifiableCredential"]
@@ -284,7 +287,9 @@ def test_indices_reserved_by_a_worker_are_never_handed_out_again(live, client, p
         return {(e["statusListCredential"], e["statusListIndex"]) for e in entries}
 
     first = [indices(_issue(client, example_input).content) for _ in range(3)]
-    reserved = {(live.app.state.issuance.status_lists.url(lst), str(idx)) for q in live.app.state.issuance.status_lists._reserved._runs.values() for lst, idx, _ in q}
+    reserved = {
+        (live.app.state.issuance.status_lists.url(lst), str(idx)) for q in live.app.state.issuance.status_lists._reserved._runs.values() for lst, idx, _ in q
+    }
     assert len(reserved) >= 29  # the rest of a run of 32 (revocation: an OB3 carries one status entry)
     other = Issuance(live.app.state.runtime, live.app.state.db)  # another worker, or this one restarted
     payload = {"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": example_input}

@@ -173,8 +173,7 @@ def test_tampered_jwt_is_422(live, client, example_input):
 @pytest.mark.parametrize("new_status,word", [("revoked", "revoked"), ("suspended", "suspended")])
 def test_revoked_and_suspended_are_422_with_the_reason(live, client, example_input, new_status, word):
     if new_status == "suspended":  # an OB3 or EDC carries one status entry (revocation); a VC API credential has both
-        plain = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"],
-             "credentialSubject": {"id": "did:example:x"}}
+        plain = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "credentialSubject": {"id": "did:example:x"}}
         r = client.post("/credentials/issue", json={"credential": plain, "options": {"cryptosuite": "eddsa-jcs-2022"}})
         issued_vc = r.json()["verifiableCredential"]
     else:
@@ -257,7 +256,11 @@ def _jwt_attacks(live, provider):
     none = _b64u(json.dumps({"alg": "none", "typ": "vc+jwt"}).encode()) + "." + body + "."
     # HS256 keyed with the issuer's public key bytes, as a confused verifier would rebuild it.
     hs = jws.JWS(json.dumps(payload).encode())
-    hs.add_signature(jwk.JWK(kty="oct", k=_b64u(signer.public_key())), alg="HS256", protected=json.dumps({"alg": "HS256", "kid": signer.verification_method, "typ": "vc+jwt"}))
+    hs.add_signature(
+        jwk.JWK(kty="oct", k=_b64u(signer.public_key())),
+        alg="HS256",
+        protected=json.dumps({"alg": "HS256", "kid": signer.verification_method, "typ": "vc+jwt"}),
+    )
     # The attacker's own key carried in the header, claiming the issuer's key id.
     mine = jwk.JWK.generate(kty="OKP", crv="Ed25519")
     embedded = jws.JWS(json.dumps(payload).encode())
@@ -286,8 +289,12 @@ def test_poison_graph_is_refused_quickly_with_a_clear_reason(live, provider):
     nodes = [{"id": s, "https://example.com/p": [{"id": o} for o in objs]} for s, objs in edges.items()]
     doc = _plain(provider[0].did, credentialSubject=nodes)
     doc["proof"] = {
-        "type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022", "created": _stamp(timedelta()), "proofPurpose": "assertionMethod",
-        "verificationMethod": _signer(live, provider).verification_method, "proofValue": "z" + base58.b58encode(bytes(64)).decode(),
+        "type": "DataIntegrityProof",
+        "cryptosuite": "eddsa-rdfc-2022",
+        "created": _stamp(timedelta()),
+        "proofPurpose": "assertionMethod",
+        "verificationMethod": _signer(live, provider).verification_method,
+        "proofValue": "z" + base58.b58encode(bytes(64)).decode(),
     }
     started = time.perf_counter()
     r = _verify(live, doc)
@@ -303,7 +310,9 @@ def test_did_web_on_loopback_or_ip_fails_without_the_test_allowance(live, client
     from app.runtime import Runtime
 
     issued = _issue(client, example_input, "ob3", "eddsa-jcs-2022").text
-    strict = Runtime(Settings(database_url=live.settings.database_url, keys_dir=tmp_path / "k", base_url=live.url, environment="test", fetch_allow_loopback=False))
+    strict = Runtime(
+        Settings(database_url=live.settings.database_url, keys_dir=tmp_path / "k", base_url=live.url, environment="test", fetch_allow_loopback=False)
+    )
     report = strict.verifier.verify(issued)  # did:web:127.0.0.1%3A<port>:issuers:uniz names an IP address
     assert not report.verified and report.check("proof").outcome == "failed"
     # A name that resolves to loopback is refused at connect time as well.
@@ -335,8 +344,14 @@ def test_non_credentials_are_400_problem_json(live, body):
 
 @pytest.mark.parametrize(
     "content,ctype,status",
-    [(b"{", "application/json", 400), (b'{"a":1,"a":2}', "application/json", 400), (b"[" * 5000 + b"]" * 5000, "application/json", 400),
-     (b"\xff", "application/json", 400), (b"x", "text/plain", 415), (b"{" + b" " * 2_000_000 + b"}", "application/json", 413)],
+    [
+        (b"{", "application/json", 400),
+        (b'{"a":1,"a":2}', "application/json", 400),
+        (b"[" * 5000 + b"]" * 5000, "application/json", 400),
+        (b"\xff", "application/json", 400),
+        (b"x", "text/plain", 415),
+        (b"{" + b" " * 2_000_000 + b"}", "application/json", 413),
+    ],
 )
 def test_malformed_requests(live, content, ctype, status):
     _assert_problem(httpx.post(f"{live.url}/credentials/verify", content=content, headers={"Content-Type": ctype}), status)
@@ -459,8 +474,7 @@ def test_status_lists_are_cached_for_status_cache_seconds(live, client, example_
 
     checker = StatusChecker(Counting(), runtime.engine, cache_seconds=60, clock=lambda: datetime.now(UTC), max_bytes=2_000_000)
     # a VC API credential: a revocation and a suspension entry (an OB3 carries revocation only)
-    plain = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"],
-             "credentialSubject": {"id": "did:example:x"}}
+    plain = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "credentialSubject": {"id": "did:example:x"}}
     r = client.post("/credentials/issue", json={"credential": plain, "options": {"cryptosuite": "eddsa-jcs-2022"}})
     vc = r.json()["verifiableCredential"]
     report = runtime.verifier.verify(vc)

@@ -49,15 +49,20 @@ def _first(doc, path, method):
     return doc["paths"][path][method]
 
 
-@pytest.mark.parametrize("mutate, expected", [
-    (lambda d: d["paths"].pop("/credentials"), "GET /credentials: operation removed"),
-    (lambda d: d["components"]["schemas"]["Learner"]["properties"].pop("email"), "Learner: property email removed"),
-    (lambda d: d["components"]["schemas"]["BatchJob"]["properties"]["progress"].update(type="integer"), "BatchJob.progress: type narrowed"),
-    (lambda d: d["components"]["schemas"]["IssueMicroCredential"]["properties"]["format"]["enum"].remove("edc"),
-     "IssueMicroCredential.format: enum values removed: ['edc']"),
-    (lambda d: d["components"]["schemas"]["Learner"]["required"].append("email"), "Learner: newly required ['email']"),
-    (lambda d: d["components"]["schemas"].pop("Offer"), "components/schemas/Offer: removed"),
-])
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda d: d["paths"].pop("/credentials"), "GET /credentials: operation removed"),
+        (lambda d: d["components"]["schemas"]["Learner"]["properties"].pop("email"), "Learner: property email removed"),
+        (lambda d: d["components"]["schemas"]["BatchJob"]["properties"]["progress"].update(type="integer"), "BatchJob.progress: type narrowed"),
+        (
+            lambda d: d["components"]["schemas"]["IssueMicroCredential"]["properties"]["format"]["enum"].remove("edc"),
+            "IssueMicroCredential.format: enum values removed: ['edc']",
+        ),
+        (lambda d: d["components"]["schemas"]["Learner"]["required"].append("email"), "Learner: newly required ['email']"),
+        (lambda d: d["components"]["schemas"].pop("Offer"), "components/schemas/Offer: removed"),
+    ],
+)
 def test_the_comparison_catches_each_kind_of_break(doc, mutate, expected):
     new = copy.deepcopy(doc)
     mutate(new)

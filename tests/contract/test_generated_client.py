@@ -29,8 +29,13 @@ def generated(tmp_path_factory):
             pytest.fail("openapi-python-client is not installed (test extras of pyproject.toml)")
         pytest.skip("openapi-python-client is not installed")
     env = {**os.environ, "PATH": f"{tool.parent}{os.pathsep}{os.environ.get('PATH', '')}"}  # its ruff post-hook
-    run = subprocess.run([str(tool), "generate", "--path", str(ROOT / "openapi" / "openapi.json"), "--output-path", str(out / "microcred_client"),
-                          "--meta", "none"], capture_output=True, text=True, env=env, timeout=240)
+    run = subprocess.run(
+        [str(tool), "generate", "--path", str(ROOT / "openapi" / "openapi.json"), "--output-path", str(out / "microcred_client"), "--meta", "none"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert (out / "microcred_client" / "api" / "issuer" / "issue_microcredential.py").exists(), run.stdout
     sys.path.insert(0, str(out))

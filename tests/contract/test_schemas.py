@@ -42,8 +42,21 @@ def test_components_before_and_after(doc):
     # Before issue 12 the document had two component schemas (Problem, Readiness) and an untyped record.
     schemas = doc["components"]["schemas"]
     assert len(schemas) >= 40
-    for name in ("MicroCredentialInput", "MicroCredentialSpecification", "MicroCredentialIssuance", "IssueMicroCredential", "VerificationReport",
-                 "CheckResult", "BatchJob", "BatchItems", "CatalogueEntry", "StatusChange", "StatusAnswer", "Offer", "Problem"):
+    for name in (
+        "MicroCredentialInput",
+        "MicroCredentialSpecification",
+        "MicroCredentialIssuance",
+        "IssueMicroCredential",
+        "VerificationReport",
+        "CheckResult",
+        "BatchJob",
+        "BatchItems",
+        "CatalogueEntry",
+        "StatusChange",
+        "StatusAnswer",
+        "Offer",
+        "Problem",
+    ):
         assert name in schemas, name
 
 
@@ -85,8 +98,16 @@ def test_every_example_validates(doc):
 def test_problem_codes_are_listed(doc):
     codes = doc["components"]["schemas"]["Problem"]["properties"]["code"]["examples"]
     assert codes == problem_codes()
-    for code in ("VALIDATION_ERROR", "PARSING_ERROR", "TOO_LARGE", "NOT_FOUND", "UNAUTHORIZED", "RATE_LIMITED", "REVOCATION_IS_FINAL",
-                 "IDEMPOTENCY_KEY_REUSED"):
+    for code in (
+        "VALIDATION_ERROR",
+        "PARSING_ERROR",
+        "TOO_LARGE",
+        "NOT_FOUND",
+        "UNAUTHORIZED",
+        "RATE_LIMITED",
+        "REVOCATION_IS_FINAL",
+        "IDEMPOTENCY_KEY_REUSED",
+    ):
         assert code in codes
 
 
@@ -125,8 +146,9 @@ def test_live_answers_validate_against_their_schemas(doc, live, provider):
         assert problem.status_code == 422 and problem.headers["content-type"] == "application/problem+json"
         assert not _errors(doc, "Problem", problem.json()) and problem.json()["code"] in problem_codes()
 
-        spec = {k: v for k, v in example.items() if k not in ("learner", "awardedAt", "externalId", "validUntil", "furtherInformation", "links",
-                                                                "displayImages")}
+        spec = {
+            k: v for k, v in example.items() if k not in ("learner", "awardedAt", "externalId", "validUntil", "furtherInformation", "links", "displayImages")
+        }
         spec["assessment"] = {k: v for k, v in spec["assessment"].items() if k not in ("date", "grade")}
         spec["participation"] = {k: v for k, v in spec["participation"].items() if k not in ("startDate", "endDate")}
         created = c.post("/specifications", json={"specification": spec, "published": True})
@@ -160,8 +182,11 @@ def test_live_answers_validate_against_their_schemas(doc, live, provider):
 
 def test_a_huge_ects_value_is_a_problem_not_a_500(live, provider):
     """Found by schemathesis on the typed schema: ``workload.ects`` 1e308 doubled to infinity and int() raised."""
-    spec = {k: v for k, v in example_input().items() if k not in ("learner", "awardedAt", "externalId", "validUntil", "furtherInformation", "links",
-                                                                    "displayImages")}
+    spec = {
+        k: v
+        for k, v in example_input().items()
+        if k not in ("learner", "awardedAt", "externalId", "validUntil", "furtherInformation", "links", "displayImages")
+    }
     spec["assessment"] = {k: v for k, v in spec["assessment"].items() if k not in ("date", "grade")}
     spec["participation"] = {k: v for k, v in spec["participation"].items() if k not in ("startDate", "endDate")}
     spec["workload"] = {**spec["workload"], "ects": 1e308}
@@ -177,7 +202,7 @@ def _resolve(expression, body):
     if not isinstance(expression, str) or not expression.startswith("$response.body"):
         return expression
     value = body
-    pointer = expression[len("$response.body"):].lstrip("#")
+    pointer = expression[len("$response.body") :].lstrip("#")
     for part in [p for p in pointer.split("/") if p]:
         value = value[part.replace("~1", "/").replace("~0", "~")]
     return value

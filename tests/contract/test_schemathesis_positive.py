@@ -28,8 +28,10 @@ from tests.live_process import LiveService
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 MAX_EXAMPLES = 15
-_RECORD_RULES = ("the EU record's cross-field rules (each language map holds primaryLanguage, dates in the past and in order, ECTS a multiple "
-                 "of 0.5 in 1–59, level rules) and code-list membership of large vocabularies (languages, countries, ISCED-F, NQF)")
+_RECORD_RULES = (
+    "the EU record's cross-field rules (each language map holds primaryLanguage, dates in the past and in order, ECTS a multiple "
+    "of 0.5 in 1–59, level rules) and code-list membership of large vocabularies (languages, countries, ISCED-F, NQF)"
+)
 _NOT_A_CREDENTIAL = "schema-valid JSON that is not a credential (the document cannot describe a signed credential's validity)"
 
 #: (method path, status, problem code or "report") → why a schema-valid request may be refused.
@@ -60,9 +62,12 @@ EXCEPTIONS: dict[tuple[str, int, str], str] = {
     ("POST /verify/upload", 422, "report"): _NOT_A_CREDENTIAL + ": a report with verified false",
 }
 #: Any operation with a path parameter or a page cursor: the document cannot list which ids or cursors exist.
-GENERIC = {(404, "NOT_FOUND"): "an id that does not exist", (404, "OFFER_INVALID"): "an offer that does not exist",
-           (400, "INVALID_CURSOR"): "an opaque page cursor the service did not hand out",
-           (400, "NUMBER_OUT_OF_RANGE"): "I-JSON (RFC 7493 §2.2): a number beyond ±(2**53 − 1) anywhere in a free-form object (a credential, options)"}
+GENERIC = {
+    (404, "NOT_FOUND"): "an id that does not exist",
+    (404, "OFFER_INVALID"): "an offer that does not exist",
+    (400, "INVALID_CURSOR"): "an opaque page cursor the service did not hand out",
+    (400, "NUMBER_OUT_OF_RANGE"): "I-JSON (RFC 7493 §2.2): a number beyond ±(2**53 − 1) anywhere in a free-form object (a credential, options)",
+}
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +75,14 @@ def service(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("schemathesis-positive")
     env = {"MICROCRED_RATE_LIMIT_PER_IP_PER_MINUTE": "1000000", "MICROCRED_RATE_LIMIT_PER_KEY_PER_MINUTE": "1000000"}
     with LiveService(workdir, env=env) as svc:
-        made = subprocess.run([sys.executable, "-m", "app", "provider", "create", "--slug", "fuzz", "--name", "Fuzz University", "--country", "IE",
-                               "--json"], cwd=ROOT, env=svc.env, capture_output=True, text=True, timeout=120)
+        made = subprocess.run(
+            [sys.executable, "-m", "app", "provider", "create", "--slug", "fuzz", "--name", "Fuzz University", "--country", "IE", "--json"],
+            cwd=ROOT,
+            env=svc.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert made.returncode == 0, made.stderr
         svc.api_key = json.loads(made.stdout.strip().splitlines()[-1])["api_key"]
         yield svc
@@ -124,7 +135,8 @@ def test_positive_data_is_accepted(service, api_schema):
             refused[label] = unexplained
     assert not failures, "\n\n".join(failures)
     assert not refused, "schema-valid requests refused for a reason EXCEPTIONS does not list:\n" + "\n".join(
-        f"{label}: {sorted(s)}" for label, s in sorted(refused.items()))
+        f"{label}: {sorted(s)}" for label, s in sorted(refused.items())
+    )
 
 
 def test_stateful_links_issue_get_revoke_verify(service, api_schema):
@@ -147,6 +159,7 @@ def test_stateful_links_issue_get_revoke_verify(service, api_schema):
             # Every default check but positive_data_acceptance, which test_positive_data_is_accepted runs with its exceptions.
             case.validate_response(response, additional_checks=additional_checks, excluded_checks=[positive_data_acceptance], transport_kwargs=kwargs)
 
-    run_state_machine_as_test(Machine, settings=settings(max_examples=25, stateful_step_count=6, deadline=None,
-                                                         suppress_health_check=list(HealthCheck), database=None))
+    run_state_machine_as_test(
+        Machine, settings=settings(max_examples=25, stateful_step_count=6, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    )
     print(sorted(set(steps)))

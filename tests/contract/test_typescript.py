@@ -38,14 +38,30 @@ def _check(tools, tmp_path, document: dict) -> subprocess.CompletedProcess:
     (tmp_path / "openapi.json").write_text(json.dumps(document))
     # --default-non-nullable false: a property with a default (``identifiers: []``) is optional to send; the
     # tool's default would type it as required in request bodies too.
-    gen = subprocess.run([str(tools / "openapi-typescript"), str(tmp_path / "openapi.json"), "-o", str(tmp_path / "schema.d.ts"),
-                          "--default-non-nullable", "false"],
-                         capture_output=True, text=True, timeout=120)
+    gen = subprocess.run(
+        [str(tools / "openapi-typescript"), str(tmp_path / "openapi.json"), "-o", str(tmp_path / "schema.d.ts"), "--default-non-nullable", "false"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert gen.returncode == 0, gen.stdout + gen.stderr
     shutil.copy(TS / "client.ts", tmp_path / "client.ts")
-    (tmp_path / "tsconfig.json").write_text(json.dumps({"compilerOptions": {
-        "strict": True, "noEmit": True, "target": "ES2022", "module": "ES2022", "moduleResolution": "bundler", "lib": ["ES2022", "DOM"],
-        "skipLibCheck": True}, "files": ["client.ts"]}))
+    (tmp_path / "tsconfig.json").write_text(
+        json.dumps(
+            {
+                "compilerOptions": {
+                    "strict": True,
+                    "noEmit": True,
+                    "target": "ES2022",
+                    "module": "ES2022",
+                    "moduleResolution": "bundler",
+                    "lib": ["ES2022", "DOM"],
+                    "skipLibCheck": True,
+                },
+                "files": ["client.ts"],
+            }
+        )
+    )
     return subprocess.run([str(tools / "tsc"), "--noEmit", "-p", str(tmp_path / "tsconfig.json")], capture_output=True, text=True, timeout=180)
 
 

@@ -57,16 +57,14 @@ def record(example_input: dict):
 def edc(record, issuer) -> dict:
     from app.credentials import render_edc
 
-    return render_edc(record, issuer=issuer, credential_id="urn:uuid:0b7c3f52-8a51-4f5e-9d43-5b0e2a8c1f11",
-                      issued=NOW, status_entry=STATUS_ENTRY)
+    return render_edc(record, issuer=issuer, credential_id="urn:uuid:0b7c3f52-8a51-4f5e-9d43-5b0e2a8c1f11", issued=NOW, status_entry=STATUS_ENTRY)
 
 
 @pytest.fixture(scope="session")
 def ob3(record, issuer) -> dict:
     from app.credentials import render_ob3
 
-    return render_ob3(record, issuer=issuer, credential_id="urn:uuid:5e0d2f7a-1c3b-4d8e-a6f9-2b4c6d8e0a13",
-                      issued=NOW, status_entry=STATUS_ENTRY)
+    return render_ob3(record, issuer=issuer, credential_id="urn:uuid:5e0d2f7a-1c3b-4d8e-a6f9-2b4c6d8e0a13", issued=NOW, status_entry=STATUS_ENTRY)
 
 
 @pytest.fixture(scope="session")

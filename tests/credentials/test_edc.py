@@ -55,8 +55,11 @@ def test_every_term_is_defined_by_the_contexts(edc, loader):
 
 
 def test_contexts_constants_and_server_owned_fields(edc, issuer):
-    assert edc["@context"] == ["https://www.w3.org/2018/credentials/v1", "http://data.europa.eu/snb/model/context/edc-ap",
-                               "https://www.w3.org/ns/credentials/status/v1"]
+    assert edc["@context"] == [
+        "https://www.w3.org/2018/credentials/v1",
+        "http://data.europa.eu/snb/model/context/edc-ap",
+        "https://www.w3.org/ns/credentials/status/v1",
+    ]
     assert edc["type"] == ["VerifiableCredential", "EuropeanDigitalCredential"]
     assert edc["credentialSchema"] == {"id": "http://data.europa.eu/snb/model/ap/edc-generic-full", "type": "ShaclValidator2017"}
     assert edc["credentialProfiles"]["id"] == "http://data.europa.eu/snb/credential/e34929035b"
@@ -125,16 +128,15 @@ def test_two_renderings_share_no_node_ids(record, issuer):
 def test_generated_display_image_per_language_is_a_png(example, loader, edc_shapes):
     example["title"]["ga"] = "Cruthú micrea-dhintiúir dhigitigh"
     record = validate_input(example, now=NOW)
-    issuer = IssuerProfile(id="https://uniz.example.edu/issuer", legal_name={"en": "University of Zed"}, country="IE",
-                           eidas_identifier="VATIE-1234567X")
+    issuer = IssuerProfile(id="https://uniz.example.edu/issuer", legal_name={"en": "University of Zed"}, country="IE", eidas_identifier="VATIE-1234567X")
     doc = render_edc(record, issuer=issuer, credential_id="urn:uuid:c", issued=NOW, status_entry=None)
     displays = doc["displayParameter"]["individualDisplay"]
     assert [d["language"]["id"].rsplit("/", 1)[1] for d in displays] == ["ENG", "GLE"]
     png = base64.b64decode(displays[0]["displayDetail"][0]["image"]["content"])
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     idat = png.index(b"IDAT")
-    length = int.from_bytes(png[idat - 4:idat], "big")
-    raw = zlib.decompress(png[idat + 4:idat + 4 + length])
+    length = int.from_bytes(png[idat - 4 : idat], "big")
+    raw = zlib.decompress(png[idat + 4 : idat + 4 + length])
     assert len(raw) == 224 * (1 + 320 * 3)  # 320×224 RGB scanlines
     conforms, report = shacl(doc, loader, edc_shapes)
     assert conforms, report
@@ -151,8 +153,17 @@ def test_provider_display_image_is_used(example):
 
 def test_minimal_record_conforms(example, loader, edc_shapes, issuer):
     """Only the mandatory elements (hours only, level not applicable, no optional parts)."""
-    for field in ("externalId", "description", "learningOutcomeSummary", "prerequisites", "stackability",
-                  "furtherInformation", "fieldsOfEducation", "instructionLanguages", "learningOpportunityType"):
+    for field in (
+        "externalId",
+        "description",
+        "learningOutcomeSummary",
+        "prerequisites",
+        "stackability",
+        "furtherInformation",
+        "fieldsOfEducation",
+        "instructionLanguages",
+        "learningOpportunityType",
+    ):
         example.pop(field, None)
     example["learner"] = {"givenName": {"en": "Ana"}, "familyName": {"en": "Andromeda"}, "email": "ana@example.org"}
     example["workload"] = {"hours": 40}
@@ -160,8 +171,7 @@ def test_minimal_record_conforms(example, loader, edc_shapes, issuer):
     example["assessment"] = {"type": "quiz"}
     example["participation"] = {"mode": "online"}
     example["awardingBodies"] = [{"legalName": {"en": "Zed Academy"}, "country": "NL"}]
-    example["qualityAssurance"] = [{"type": "programme-licence", "title": {"en": "Licence"},
-                                    "agency": {"legalName": {"en": "NVAO"}, "country": "NL"}}]
+    example["qualityAssurance"] = [{"type": "programme-licence", "title": {"en": "Licence"}, "agency": {"legalName": {"en": "NVAO"}, "country": "NL"}}]
     record = validate_input(example, now=NOW)
     doc = render_edc(record, issuer=issuer, credential_id="urn:uuid:e", issued=NOW)
     assert doc["credentialSubject"]["id"].startswith("urn:epass:person:")

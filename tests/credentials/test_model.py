@@ -60,12 +60,20 @@ def test_broken_record_reports_every_failing_field_with_pointer_and_element(exam
 
 
 def test_missing_mandatory_elements_are_each_reported(example):
-    for field in ("learner", "title", "awardingBodies", "learningOutcomes", "workload", "level", "assessment",
-                  "participation", "qualityAssurance"):
+    for field in ("learner", "title", "awardingBodies", "learningOutcomes", "workload", "level", "assessment", "participation", "qualityAssurance"):
         del example[field]
     errors = errors_of(example)
-    assert set(errors) == {"/learner", "/title", "/awardingBodies", "/learningOutcomes", "/workload", "/level",
-                           "/assessment", "/participation", "/qualityAssurance"}
+    assert set(errors) == {
+        "/learner",
+        "/title",
+        "/awardingBodies",
+        "/learningOutcomes",
+        "/workload",
+        "/level",
+        "/assessment",
+        "/participation",
+        "/qualityAssurance",
+    }
     assert errors["/qualityAssurance"]["element"] == "11. type of quality assurance"
 
 
@@ -131,8 +139,14 @@ def test_every_language_map_must_hold_the_primary_language(example):
     errors = errors_of(example)
     assert "/title" not in errors
     # every other language map (learner names, outcomes, QA title, …) lacks "de"
-    assert {"/learner/givenName", "/learner/familyName", "/learningOutcomes/0/text", "/qualityAssurance/0/title",
-            "/awardingBodies/0/legalName", "/prerequisites"} <= set(errors)
+    assert {
+        "/learner/givenName",
+        "/learner/familyName",
+        "/learningOutcomes/0/text",
+        "/qualityAssurance/0/title",
+        "/awardingBodies/0/legalName",
+        "/prerequisites",
+    } <= set(errors)
 
 
 def test_unknown_language_keys_and_codes_refused(example):
@@ -168,8 +182,7 @@ def test_language_map_rule(example_input, primary, keys):
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ects=st.floats(min_value=-5, max_value=100, allow_nan=False, allow_infinity=False)
-       | st.integers(min_value=-4, max_value=240).map(lambda n: n / 2))
+@given(ects=st.floats(min_value=-5, max_value=100, allow_nan=False, allow_infinity=False) | st.integers(min_value=-4, max_value=240).map(lambda n: n / 2))
 def test_ects_rule(example_input, ects):
     data = copy.deepcopy(example_input)
     data["workload"]["ects"] = ects

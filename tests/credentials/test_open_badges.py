@@ -30,8 +30,16 @@ def test_example_validates_against_the_1edtech_schema(ob3, ob3_validator):
     # unsigned credential as rendered, and a copy with a dummy DataIntegrityProof array, as it will be signed.
     assert schema_errors(ob3_validator, ob3) == []
     signed_shape = copy.deepcopy(ob3)
-    signed_shape["proof"] = [{"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022", "created": "2026-07-01T09:30:00Z",
-                              "proofPurpose": "assertionMethod", "verificationMethod": "did:web:x#key-1", "proofValue": "z3FXQ"}]
+    signed_shape["proof"] = [
+        {
+            "type": "DataIntegrityProof",
+            "cryptosuite": "eddsa-rdfc-2022",
+            "created": "2026-07-01T09:30:00Z",
+            "proofPurpose": "assertionMethod",
+            "verificationMethod": "did:web:x#key-1",
+            "proofValue": "z3FXQ",
+        }
+    ]
     assert schema_errors(ob3_validator, signed_shape) == []
     signed_shape["proof"] = signed_shape["proof"][0]
     assert schema_errors(ob3_validator, signed_shape)  # a bare proof object is refused: the check has teeth
@@ -74,8 +82,13 @@ def test_eu_elements_align_to_the_same_concepts_as_edc(ob3, edc):
     assert ach["achievementType"] == "MicroCredential"
     assert ach["creditsAvailable"] == 2.0 and ob3["credentialSubject"]["creditsEarned"] == 2.0
     assert "- Developing digital content" in ach["criteria"]["narrative"]
-    assert ach["creator"]["address"] == {"type": ["Address"], "addressCountry": "Ireland", "addressCountryCode": "IE",
-                                         "addressRegion": "IRL_CTH_DUB", "streetAddress": "Instant Street 16, D08 Dublin"}
+    assert ach["creator"]["address"] == {
+        "type": ["Address"],
+        "addressCountry": "Ireland",
+        "addressCountryCode": "IE",
+        "addressRegion": "IRL_CTH_DUB",
+        "streetAddress": "Instant Street 16, D08 Dublin",
+    }
 
 
 def test_learner_identity_objects(ob3):

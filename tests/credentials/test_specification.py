@@ -30,10 +30,12 @@ def test_specification_plus_learner_data_gives_back_the_record(example):
 def test_issuance_may_not_change_the_offering(example):
     spec = specification_of(example)
     with pytest.raises(MalformedValueError) as info:
-        merge_specification(spec, {"learner": example["learner"], "title": {"en": "Other"}, "workload": {"ects": 5},
-                                   "assessment": {"type": "quiz"}})
+        merge_specification(spec, {"learner": example["learner"], "title": {"en": "Other"}, "workload": {"ects": 5}, "assessment": {"type": "quiz"}})
     assert {e["pointer"]: e["element"] for e in info.value.errors} == {
-        "/title": "2. title", "/workload": "7. notional workload", "/assessment/type": "9. type of assessment"}
+        "/title": "2. title",
+        "/workload": "7. notional workload",
+        "/assessment/type": "9. type of assessment",
+    }
 
 
 def test_specification_validation_reports_offering_errors(example):

@@ -35,7 +35,7 @@ ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127
 BASE_URL = "https://credentials.example.edu"
 
 # Runs in every process of the fresh environment (a .pth line): any file opened under the checkout is logged.
-_AUDIT = '''
+_AUDIT = """
 import os, sys
 _root = {root!r}
 _allowed = {allowed!r}
@@ -47,7 +47,7 @@ def _hook(event, args):
             with open(_log, "a") as fh:
                 fh.write(path + "\\n")
 sys.addaudithook(_hook)
-'''
+"""
 
 
 def _dockerfile() -> list[tuple[str, str]]:
@@ -97,22 +97,25 @@ def installed(tmp_path_factory):
     context = work / "context"
     context.mkdir()
     _build_context(context)
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(work / "dist"), str(context)],
-                           capture_output=True, text=True, timeout=600)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(work / "dist"), str(context)], capture_output=True, text=True, timeout=600
+    )
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     (wheel,) = (work / "dist").glob("microcred-*.whl")
     venv_dir = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv_dir)], check=True, timeout=120)
     python = venv_dir / "bin" / "python"
-    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                               capture_output=True, text=True, check=True).stdout.strip())
+    site = Path(
+        subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], capture_output=True, text=True, check=True).stdout.strip()
+    )
     # The dependencies are those already installed for the tests (no download): their folder is put on the path
     # by a .pth line, which does not run that folder's own .pth files (so not the checkout's editable finder).
     deps = sysconfig.get_path("purelib")
     platdeps = sysconfig.get_path("platlib")
     (site / "zz_microcred_test_deps.pth").write_text("\n".join(dict.fromkeys([deps, platdeps])) + "\n")
-    done = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", str(wheel)],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", str(wheel)], capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     audit_log = work / "opened-in-checkout.log"
     allowed = sorted({str(Path(p).resolve()) for p in (deps, platdeps, sys.prefix)})
@@ -130,10 +133,16 @@ def test_the_wheel_carries_what_the_service_reads(installed):
     names = set(zipfile.ZipFile(wheel).namelist())
     data = "microcred-0.1.0.data/data/share/microcred/"
     expected = [
-        "wallet_demo/__init__.py", "wallet_demo/templates/wallet.html", "wallet_demo/templates/verify.html",
+        "wallet_demo/__init__.py",
+        "wallet_demo/templates/wallet.html",
+        "wallet_demo/templates/verify.html",
         "wallet_demo/static/microcred.css",
-        "app/store/migrations/env.py", "app/store/migrations/script.py.mako", "app/credentials/example_input.json",
-        data + "trust/registry.json", data + "contexts/manifest.json", data + "contexts/shacl/EDC-generic-full.ttl",
+        "app/store/migrations/env.py",
+        "app/store/migrations/script.py.mako",
+        "app/credentials/example_input.json",
+        data + "trust/registry.json",
+        data + "contexts/manifest.json",
+        data + "contexts/shacl/EDC-generic-full.ttl",
     ]
     expected += [f"app/store/migrations/versions/{p.name}" for p in (ROOT / "app" / "store" / "migrations" / "versions").glob("*.py")]
     expected += [data + "contexts/" + p.relative_to(ROOT / "contexts").as_posix() for p in (ROOT / "contexts").rglob("*") if p.is_file()]
@@ -199,8 +208,9 @@ def test_the_installed_entrypoint_serves_health_ready_issuance_and_the_wallet(in
             except RuntimeError as exc:
                 pytest.fail(f"{exc}\n{log_tail(log)}")
             probe = "import app, wallet_demo; print(app.__file__); print(wallet_demo.__file__)"
-            where = subprocess.run([str(venv_dir / "bin" / "python"), "-c", probe], cwd=run_dir, env=env,
-                                   capture_output=True, text=True, check=True).stdout.split()
+            where = subprocess.run(
+                [str(venv_dir / "bin" / "python"), "-c", probe], cwd=run_dir, env=env, capture_output=True, text=True, check=True
+            ).stdout.split()
             assert all(Path(p).is_relative_to(venv_dir) for p in where), where
             ready = httpx.get(url + "/ready", timeout=30)
             assert ready.status_code == 200, ready.text
@@ -211,8 +221,12 @@ def test_the_installed_entrypoint_serves_health_ready_issuance_and_the_wallet(in
             assert made["did"].startswith("did:web:credentials.example.edu:")
             example = json.loads((ROOT / "app" / "credentials" / "example_input.json").read_text())
             for fmt, proof in (("ob3", "eddsa-rdfc-2022"), ("edc", "eddsa-jcs-2022")):
-                issued = httpx.post(f"{url}/microcredentials", headers={"Authorization": f"Bearer {made['api_key']}"},
-                                    json={"format": fmt, "proof": proof, "microcredential": example}, timeout=120)
+                issued = httpx.post(
+                    f"{url}/microcredentials",
+                    headers={"Authorization": f"Bearer {made['api_key']}"},
+                    json={"format": fmt, "proof": proof, "microcredential": example},
+                    timeout=120,
+                )
                 assert issued.status_code == 201, issued.text
                 assert "proof" in issued.json() or issued.headers["content-type"].startswith("application/vc"), issued.text[:300]
             wallet = httpx.get(url + "/wallet", timeout=30, follow_redirects=True)  # to the sign-in page, rendered from the templates

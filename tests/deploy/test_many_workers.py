@@ -54,13 +54,18 @@ def test_concurrent_issuance_revocation_and_verification_across_workers(database
     service.env["MICROCRED_BASE_URL"] = service.url
     created = subprocess.run(
         [sys.executable, "-m", "app", "provider", "create", "--slug", "multi", "--name", "Multi University", "--country", "IE", "--json"],
-        env=service.env, cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env=service.env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert created.returncode == 0, created.stderr
     key = json.loads(created.stdout.strip().splitlines()[-1])["api_key"]
     example = json.loads((ROOT / "app" / "credentials" / "example_input.json").read_text())
     auth = {"Authorization": f"Bearer {key}"}
     with service:
+
         def issue(i: int) -> httpx.Response:
             headers = dict(auth, **({"Idempotency-Key": f"key-{i}"} if i % 2 == 0 else {}))
             with httpx.Client(base_url=service.url, timeout=60) as c:  # a new connection: any worker

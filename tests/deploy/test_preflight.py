@@ -25,14 +25,25 @@ pytestmark = pytest.mark.slow
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     (tmp_path / "keys").mkdir(exist_ok=True)
     return {
-        **os.environ, "PYTHONPATH": str(ROOT), "MICROCRED_DATABASE_URL": f"sqlite:///{tmp_path / 'microcred.db'}",
-        "MICROCRED_KEYS_DIR": str(tmp_path / "keys"), "MICROCRED_DEMO_PROVIDER": "false", **extra,
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "MICROCRED_DATABASE_URL": f"sqlite:///{tmp_path / 'microcred.db'}",
+        "MICROCRED_KEYS_DIR": str(tmp_path / "keys"),
+        "MICROCRED_DEMO_PROVIDER": "false",
+        **extra,
     }
 
 
 def _provider(env: dict[str, str], slug: str) -> dict:
-    out = subprocess.run([sys.executable, "-m", "app", "provider", "create", "--slug", slug, "--name", slug.title(), "--country", "IE", "--json"],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "app", "provider", "create", "--slug", slug, "--name", slug.title(), "--country", "IE", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -98,10 +98,21 @@ def test_a_taken_port_is_reported_once_and_serve_exits(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "MICROCRED_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
-               "MICROCRED_KEYS_DIR": str(tmp_path / "keys"), "MICROCRED_DEMO_PROVIDER": "false"}
-        done = subprocess.run([sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "MICROCRED_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+            "MICROCRED_KEYS_DIR": str(tmp_path / "keys"),
+            "MICROCRED_DEMO_PROVIDER": "false",
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert done.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in done.stdout
 
@@ -117,8 +128,14 @@ def test_signing_processes_do_not_outlive_a_killed_worker(tmp_path, example_inpu
 
         from tests.live_process import ROOT  # noqa: F401  (the service runs this checkout)
 
-        made = subprocess.run([sys.executable, "-m", "app", "provider", "create", "--slug", "orphans", "--name", "Orphans", "--country", "IE", "--json"],
-                              cwd=ROOT, env=svc.env, capture_output=True, text=True, check=True)
+        made = subprocess.run(
+            [sys.executable, "-m", "app", "provider", "create", "--slug", "orphans", "--name", "Orphans", "--country", "IE", "--json"],
+            cwd=ROOT,
+            env=svc.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         import json
 
         key = json.loads(made.stdout.strip().splitlines()[-1])["api_key"]

@@ -319,7 +319,16 @@ def test_did_jwk_private_key_not_echoed():
 # ------------------------------------------------------------------ resolver
 
 
-@pytest.mark.parametrize("did,code", [("did:example:123", "METHOD_NOT_SUPPORTED"), ("did:ion:EiAbc", "METHOD_NOT_SUPPORTED"), ("not-a-did", "INVALID_DID"), ("did:web", "INVALID_DID"), ("did:WEB:example.com", "INVALID_DID")])
+@pytest.mark.parametrize(
+    "did,code",
+    [
+        ("did:example:123", "METHOD_NOT_SUPPORTED"),
+        ("did:ion:EiAbc", "METHOD_NOT_SUPPORTED"),
+        ("not-a-did", "INVALID_DID"),
+        ("did:web", "INVALID_DID"),
+        ("did:WEB:example.com", "INVALID_DID"),
+    ],
+)
 def test_resolver_refuses(did, code):
     with pytest.raises(DidResolutionError) as exc:
         DidResolver(_settings()).resolve(did)

@@ -64,8 +64,9 @@ def issuers(live):
     """{"web": client, "key": client}: an HTTP client with the API key of a did:web and of a did:key provider."""
     clients = {}
     for method in ("web", "key"):
-        _, key = live.app.state.issuance.providers.create(slug=f"interop-{method}", name=f"Interop {method}", country="IE",
-                                                         homepage="https://interop.example.edu", did_method=method)
+        _, key = live.app.state.issuance.providers.create(
+            slug=f"interop-{method}", name=f"Interop {method}", country="IE", homepage="https://interop.example.edu", did_method=method
+        )
         clients[method] = httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {key}"}, timeout=60)
     yield clients
     for c in clients.values():

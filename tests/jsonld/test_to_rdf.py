@@ -42,17 +42,30 @@ def _rendered():
     from bench.credential import reference_credential
     from tests.credentials.conftest import NOW, STATUS_ENTRY
 
-    issuer = IssuerProfile(id="did:web:credentials.uniz.example.edu", legal_name={"en": "University of Zed", "ga": "Ollscoil Zed"}, country="IE",
-                           homepage="https://uniz.example.edu", eidas_identifier="VATIE-1234567X", identifiers=(("ErasmusCode", "IRL ZED01"),))
+    issuer = IssuerProfile(
+        id="did:web:credentials.uniz.example.edu",
+        legal_name={"en": "University of Zed", "ga": "Ollscoil Zed"},
+        country="IE",
+        homepage="https://uniz.example.edu",
+        eidas_identifier="VATIE-1234567X",
+        identifiers=(("ErasmusCode", "IRL ZED01"),),
+    )
     record = validate_input(json.loads((SHARED / "samples" / "microcredential-input.example.json").read_text()), now=NOW)
     return {
         "edc": render_edc(record, issuer=issuer, credential_id="urn:uuid:0b7c3f52-8a51-4f5e-9d43-5b0e2a8c1f11", issued=NOW, status_entry=STATUS_ENTRY),
         "ob3": render_ob3(record, issuer=issuer, credential_id="urn:uuid:5e0d2f7a-1c3b-4d8e-a6f9-2b4c6d8e0a13", issued=NOW, status_entry=STATUS_ENTRY),
         "status-list": {  # as app.issuance publishes it (Bitstring Status List §2.2)
-            "@context": ["https://www.w3.org/ns/credentials/v2"], "id": "https://issuer.example.org/status/3",
-            "type": ["VerifiableCredential", "BitstringStatusListCredential"], "issuer": issuer.id, "validFrom": "2026-07-01T09:30:00Z",
-            "credentialSubject": {"id": "https://issuer.example.org/status/3#list", "type": "BitstringStatusList", "statusPurpose": "revocation",
-                                  "encodedList": "uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAAAAAAAAAAAAAAAAAAAIC3AYbSVKsAQAAA"},
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "id": "https://issuer.example.org/status/3",
+            "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+            "issuer": issuer.id,
+            "validFrom": "2026-07-01T09:30:00Z",
+            "credentialSubject": {
+                "id": "https://issuer.example.org/status/3#list",
+                "type": "BitstringStatusList",
+                "statusPurpose": "revocation",
+                "encodedList": "uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAAAAAAAAAAAAAAAAAAAIC3AYbSVKsAQAAA",
+            },
         },
         "bench-credential": reference_credential(DID, 30),
     }
@@ -133,7 +146,9 @@ def test_what_the_walk_does_not_cover_goes_to_the_general_parser(name, loader):
 
 _TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
 _NUMBER = st.one_of(st.integers(-(2**64), 2**64), st.floats(allow_nan=False, allow_infinity=False), st.booleans())
-_ID = st.sampled_from([DID, "urn:uuid:5e0d2f7a-1c3b-4d8e-a6f9-2b4c6d8e0a13", "https://uniz.example.edu/a?b=c#d", "_:x1", "_:x2", "relative/ref", "mailto:ana@example.org"])
+_ID = st.sampled_from(
+    [DID, "urn:uuid:5e0d2f7a-1c3b-4d8e-a6f9-2b4c6d8e0a13", "https://uniz.example.edu/a?b=c#d", "_:x1", "_:x2", "relative/ref", "mailto:ana@example.org"]
+)
 _NODE_TYPES = st.sampled_from(["Profile", "Address", "Alignment", "Achievement", "IdentityObject", "Criteria", "Image", "MadeUp"])
 _PROPERTIES = {
     "Profile": ["name", "url", "email", "address", "description", "phone"],
@@ -255,7 +270,11 @@ def test_caches_stay_bounded_and_correct_when_they_overflow(monkeypatch):
     x = to_rdf.expander(loader)
     for i in range(len(kinds)):
         for j in range(len(kinds)):
-            document = {"@context": OB3, "type": ["VerifiableCredential", "OpenBadgeCredential"], "issuer": DID,
-                        "credentialSubject": {"type": ["AchievementSubject"], "achievement": {"type": [kinds[i], kinds[j]], "name": f"n{i}{j}"}}}
+            document = {
+                "@context": OB3,
+                "type": ["VerifiableCredential", "OpenBadgeCredential"],
+                "issuer": DID,
+                "credentialSubject": {"type": ["AchievementSubject"], "achievement": {"type": [kinds[i], kinds[j]], "name": f"n{i}{j}"}},
+            }
             assert _outcome(to_rdf.to_quads, document, loader) == _outcome(rdf._general_quads, document, loader)
             assert len(x._contexts) <= 6

@@ -10,7 +10,7 @@ import sys
 
 import httpx
 
-from app.observability import JsonFormatter, configure_logging, log_format
+from app.observability import JsonFormatter, log_format
 from app.settings import Settings
 
 
@@ -61,8 +61,9 @@ def test_a_bad_api_key_is_an_audit_record_with_the_request_id_and_no_key(live, c
 
 def test_a_forged_credential_and_a_refused_fetch_are_audit_records(live, provider, example_input, caplog):
     caplog.set_level(logging.WARNING, logger="microcred.audit")
-    issued = httpx.post(f"{live.url}/microcredentials", json={"format": "ob3", "microcredential": example_input},
-                        headers={"Authorization": f"Bearer {provider[1]}"}, timeout=60)
+    issued = httpx.post(
+        f"{live.url}/microcredentials", json={"format": "ob3", "microcredential": example_input}, headers={"Authorization": f"Bearer {provider[1]}"}, timeout=60
+    )
     assert issued.status_code == 201, issued.text
     forged = json.loads(issued.content)
     forged["name"] = "Doctor of Everything"

@@ -1,5 +1,3 @@
-
-
 def test_domain_counters_count_issuance_and_verification(database_url, tmp_path):
     """Issuing and verifying over the real app moves the two domain counters."""
     import json

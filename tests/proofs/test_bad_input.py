@@ -49,8 +49,14 @@ def _err(engine, doc):
         ({"created": "2023-02-24T23:36:38"}, "MALFORMED_PROOF_ERROR"),  # no time zone
         ({"created": "2099-01-01T00:00:00Z"}, "PROOF_VERIFICATION_ERROR"),  # in the future
         ({"expires": "2023-03-01T00:00:00Z"}, "PROOF_VERIFICATION_ERROR"),  # expired
-        ({"verificationMethod": "did:key:z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq#z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq"}, "INVALID_VERIFICATION_METHOD"),  # secret key
-        ({"verificationMethod": "did:key:z6LShs9GGnqk85isEBzzshkuVWrVKsRp24GnDuHk8QWkARMW#z6LShs9GGnqk85isEBzzshkuVWrVKsRp24GnDuHk8QWkARMW"}, "INVALID_VERIFICATION_METHOD"),  # X25519
+        (
+            {"verificationMethod": "did:key:z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq#z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq"},
+            "INVALID_VERIFICATION_METHOD",
+        ),  # secret key
+        (
+            {"verificationMethod": "did:key:z6LShs9GGnqk85isEBzzshkuVWrVKsRp24GnDuHk8QWkARMW#z6LShs9GGnqk85isEBzzshkuVWrVKsRp24GnDuHk8QWkARMW"},
+            "INVALID_VERIFICATION_METHOD",
+        ),  # X25519
         ({"verificationMethod": "did:example:123#key"}, "INVALID_VERIFICATION_METHOD"),
     ],
 )
@@ -216,8 +222,12 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.floats(allow_nan=False, allow_infinity=False, width=64)
-    | st.sampled_from([0.0, -0.0, 2.0, 1e21, 1e-7, 123456789.0, 0.1]) | st.text(),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) + 1, 2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False, width=64)
+    | st.sampled_from([0.0, -0.0, 2.0, 1e21, 1e-7, 123456789.0, 0.1])
+    | st.text(),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
     max_leaves=20,
 )

@@ -35,8 +35,12 @@ def foreign():
 
 
 def _vc2(did: str) -> dict:
-    return {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "issuer": did,
-            "credentialSubject": {"id": "did:example:learner"}}
+    return {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "issuer": did,
+        "credentialSubject": {"id": "did:example:learner"},
+    }
 
 
 def _verify(live, token: str) -> tuple[int, dict]:
@@ -68,8 +72,10 @@ def test_a_vc_1_1_jwt_is_read_as_vc_data_model_1_1_section_6_3_says(live, foreig
     did, sign = foreign
     now = int(time.time())
     vc = {"@context": ["https://www.w3.org/2018/credentials/v1"], "type": ["VerifiableCredential"], "credentialSubject": {}}
-    token = sign({"iss": did, "nbf": now - 60, "exp": now + 3600, "jti": "urn:uuid:2b8f0d4e-6a1c-4e3b-9d7f-1a2b3c4d5e6f",
-                  "sub": "did:example:learner", "vc": vc}, typ="JWT")
+    token = sign(
+        {"iss": did, "nbf": now - 60, "exp": now + 3600, "jti": "urn:uuid:2b8f0d4e-6a1c-4e3b-9d7f-1a2b3c4d5e6f", "sub": "did:example:learner", "vc": vc},
+        typ="JWT",
+    )
     status, body = _verify(live, token)
     assert status == 200 and body["verified"] is True, body
     credential = live.app.state.runtime.verifier.verify(token).credential  # the service's reading of it

@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.database_fixture import database, database_url  # noqa: F401
-
 
 @pytest.fixture
 def provider(database):
     from app.store import providers
 
     with database.transaction() as s:
-        return providers.create_provider(
-            s, slug="uni-example", legal_name="Universitas Exemplaris", country="BE", did="did:web:uni.example", did_method="web"
-        )
+        return providers.create_provider(s, slug="uni-example", legal_name="Universitas Exemplaris", country="BE", did="did:web:uni.example", did_method="web")
 
 
 def make_provider(database, slug: str):

@@ -200,11 +200,7 @@ def test_sqlite_foreign_keys_are_enforced(sqlite_db):
 
     with pytest.raises(IntegrityError):
         with sqlite_db.transaction() as s:
-            s.execute(
-                text(
-                    "INSERT INTO api_keys (provider_id, key_hash, prefix, created_at) VALUES (999, 'x', 'x', '2026-01-01 00:00:00')"
-                )
-            )
+            s.execute(text("INSERT INTO api_keys (provider_id, key_hash, prefix, created_at) VALUES (999, 'x', 'x', '2026-01-01 00:00:00')"))
 
 
 def test_sqlite_write_transactions_begin_immediate(sqlite_db):

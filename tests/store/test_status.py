@@ -192,8 +192,14 @@ def test_a_credential_cannot_use_an_index_allocated_to_another(database, provide
             credentials.insert_credential(
                 s,
                 credentials.NewCredential(
-                    id="urn:uuid:thief", provider_id=provider.id, format="ob3", proof_format="vc+jwt",
-                    media_type="application/vc+jwt", body=b"x", status_list_id=list_id, status_index=index,
+                    id="urn:uuid:thief",
+                    provider_id=provider.id,
+                    format="ob3",
+                    proof_format="vc+jwt",
+                    media_type="application/vc+jwt",
+                    body=b"x",
+                    status_list_id=list_id,
+                    status_index=index,
                 ),
             )
 

@@ -27,7 +27,14 @@ def test_demo_issue_prints_a_claim_link_that_the_wallet_accepts(database_url, tm
             "MICROCRED_BASE_URL": server.url,
             "MICROCRED_ENVIRONMENT": "development",
         }
-        out = subprocess.run([sys.executable, "-m", "app", "demo", "issue", "--email", "learner@example.org", "--json"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-m", "app", "demo", "issue", "--email", "learner@example.org", "--json"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert out.returncode == 0, out.stderr
         result = json.loads(out.stdout.strip().splitlines()[-1])
         assert result["offerUrl"].startswith(f"{server.url}/wallet/claim/") and result["wallet"] == f"{server.url}/wallet"
@@ -54,7 +61,9 @@ def test_serve_prints_the_wallet_url(database_url, tmp_path):
         "MICROCRED_BASE_URL": f"http://127.0.0.1:{port}",
         "MICROCRED_DEMO_PROVIDER": "false",
     }
-    proc = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port)], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         lines = []
         for line in proc.stdout:

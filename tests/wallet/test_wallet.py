@@ -296,8 +296,7 @@ def test_presentation_is_signed_by_the_holder_for_the_challenge(live, api, examp
 
 def test_revocation_shows_in_the_wallet(live, api, example_input, ana):
     # a suspension needs a suspension entry: a VC API credential has one (an OB3 or EDC carries revocation only)
-    plain = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"],
-             "credentialSubject": {"id": "did:example:x"}}
+    plain = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "credentialSubject": {"id": "did:example:x"}}
     vc_id = api.post("/credentials/issue", json={"credential": plain}).json()["verifiableCredential"]["id"]
     vc_hid = _holding_id(_claim(ana, _offer(api, vc_id)))
     assert api.post("/credentials/status", json={"credentialId": vc_id, "status": "suspended"}).status_code == 200
@@ -311,6 +310,9 @@ def test_revocation_shows_in_the_wallet(live, api, example_input, ana):
 
 
 def test_coarse_agent_keeps_only_family_and_platform():
-    assert coarse_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1") == "Safari on iPhone"
+    assert (
+        coarse_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1")
+        == "Safari on iPhone"
+    )
     assert coarse_agent(None) == "another client"
     assert coarse_agent("x" * 5000) == "another client"
