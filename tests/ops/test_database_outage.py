@@ -105,7 +105,7 @@ def test_a_postgresql_outage_is_503_with_retry_after_and_the_service_recovers(da
     proxied = direct.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     server = live_server.start(proxied, tmp_path, status_cache_seconds=0)
     try:
-        record, key = server.app.state.issuance.create_provider(slug="outage", name="Outage", country="IE")
+        record, key = server.app.state.issuance.providers.create(slug="outage", name="Outage", country="IE")
         headers = {"Authorization": f"Bearer {key}"}
         with httpx.Client(base_url=server.url, headers=headers, timeout=60) as c:
             issued = c.post("/microcredentials", json=_issue_body(example_input))
@@ -175,7 +175,7 @@ def test_a_locked_sqlite_database_is_503_for_writes_and_reads_go_on(database_url
     server = live_server.start(database_url, tmp_path, status_cache_seconds=0, database_busy_timeout_ms=500)
     path = make_url(database_url).database
     try:
-        _, key = server.app.state.issuance.create_provider(slug="locked", name="Locked", country="IE")
+        _, key = server.app.state.issuance.providers.create(slug="locked", name="Locked", country="IE")
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
             assert c.post("/microcredentials", json=_issue_body(example_input)).status_code == 201
             # Another process's writer: the writer queue's flock, then SQLite's own write lock.

@@ -55,7 +55,7 @@ def test_a_full_disk_is_507_storage_full_and_ready_says_so(tmp_path, example_inp
     try:
         upgrade(url)
         server = live_server.start(url, tmp_path, status_cache_seconds=0)
-        _, key = server.app.state.issuance.create_provider(slug="full", name="Full", country="IE")
+        _, key = server.app.state.issuance.providers.create(slug="full", name="Full", country="IE")
         body = {"format": "ob3", "microcredential": example_input}
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
             assert c.post("/microcredentials", json=body).status_code == 201
