@@ -336,7 +336,92 @@ REPORT_EXAMPLES = {
 
 # -- the schemas and where they go --------------------------------------------------------------------------
 
+
+class DataIntegrityProof(_Answer):
+    """An embedded proof (VC Data Integrity §2.1): ``eddsa-rdfc-2022`` / ``eddsa-jcs-2022`` as this service signs."""
+
+    type: str = Field(examples=["DataIntegrityProof"])
+    cryptosuite: str | None = Field(None, examples=["eddsa-rdfc-2022"])
+    created: str | None = None
+    verificationMethod: str = Field(description="The DID URL of the key (did:web or did:key).")
+    proofPurpose: str = Field(examples=["assertionMethod"])
+    proofValue: str = Field(description="Multibase base58btc of the signature.")
+
+
+class VerifiableCredential(_Answer):
+    """A credential secured with an embedded proof, exactly as signed and stored (VC DM 2.0 §4; an EDC is VC DM 1.1).
+    The body of ``application/vc+ld+json`` answers; its members are those of the rendering (Europass EDC or Open
+    Badges 3.0), which carry the EU elements (see ``MicroCredentialInput``)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    context: list[str | dict[str, Any]] = Field(alias="@context", description="The base context first (VC 2.0, or VC 1.1 for an EDC).")
+    id: str
+    type: list[str] | str
+    issuer: str | dict[str, Any] = Field(description="The issuer's DID, or an object whose id is it.")
+    credentialSubject: dict[str, Any] | list[dict[str, Any]]
+    credentialStatus: dict[str, Any] | list[dict[str, Any]] | None = Field(None, description="Bitstring Status List entries.")
+    proof: DataIntegrityProof | list[DataIntegrityProof] = Field(description="One proof (an OB3's as a one-element array, OB 3.0 §B.1.2).")
+
+
+class EnvelopedCredential(_Answer):
+    """VC DM 2.0 §4.13: a JOSE-secured credential carried as a ``data:application/vc+jwt,`` URL."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    context: list[str] = Field(alias="@context")
+    id: str = Field(description="data:application/vc+jwt,<compact JWS>")
+    type: Literal["EnvelopedVerifiableCredential"]
+
+
+class IssueCredentialBody(BaseModel):
+    """W3C VC API issueCredential: a VC 2.0 or 1.1 credential without proof or status, and options."""
+
+    credential: dict[str, Any] = Field(description="The credential to sign; its issuer, if given, must be the caller's DID; an id must be an absolute URL.")
+    options: dict[str, Any] | None = Field(None, description="proofFormat or cryptosuite: " + ", ".join(PROOF_FORMATS))
+
+
+class IssuedCredential(_Answer):
+    """W3C VC API issueCredential's answer."""
+
+    verifiableCredential: VerifiableCredential | EnvelopedCredential
+
+
+class DryRun(_Answer):
+    """``POST /microcredentials?dryRun=true``: the record is valid, its warnings, and the unsigned credential."""
+
+    valid: bool
+    warnings: list[dict[str, Any]]
+    credential: dict[str, Any] = Field(description="The rendering that would be signed: no proof, no status entries.")
+
+
+class VerificationMethod(_Answer):
+    id: str
+    type: str = Field(examples=["Multikey", "JsonWebKey"])
+    controller: str
+    publicKeyMultibase: str | None = None
+    publicKeyJwk: dict[str, Any] | None = None
+
+
+class DidDocument(_Answer):
+    """A provider's did:web DID document (DID Core §5): every key, retired ones too, as Multikey and as JsonWebKey."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    context: list[str] = Field(alias="@context")
+    id: str
+    verificationMethod: list[VerificationMethod]
+    assertionMethod: list[str]
+    authentication: list[str]
+
+
 _ANSWERS = (
+    VerifiableCredential,
+    EnvelopedCredential,
+    IssueCredentialBody,
+    IssuedCredential,
+    DryRun,
+    DidDocument,
     VerificationReport,
     CredentialList,
     StatusChange,
@@ -385,6 +470,18 @@ def _json(schema: dict, example: Any = None, examples: dict | None = None) -> di
     return content
 
 
+#: A credential secured as VC-JOSE: the compact JWS itself (``typ: vc+jwt``).
+JWT = {"type": "string", "pattern": "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$", "description": "a VC-JOSE compact JWS (typ vc+jwt)"}
+
+
+def _vc_example() -> dict:
+    return {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "credentialSubject": {"id": "did:example:learner", "name": "Ana Andromeda"},
+    }
+
+
 def _spec_example() -> dict:
     spec = {k: v for k, v in example_input().items() if k not in ISSUANCE_FIELDS}
     for key, subs in ISSUANCE_NESTED.items():
@@ -406,6 +503,10 @@ def operations() -> dict[tuple[str, str], dict]:
     report = {"application/json": _json(ref("VerificationReport"), examples=REPORT_EXAMPLES)}
     return {
         ("/microcredentials", "post"): {
+            "responses": {
+                "201": {"application/vc+ld+json": _json(ref("VerifiableCredential")), "application/vc+jwt": _json(JWT)},
+                "200": {"application/json": _json(ref("DryRun"))},
+            },
             "body": {
                 "application/json": _json(
                     ref("IssueMicroCredential"),
@@ -438,8 +539,15 @@ def operations() -> dict[tuple[str, str], dict]:
                 }
             },
         },
+        ("/credentials/issue", "post"): {
+            "body": {"application/json": _json(ref("IssueCredentialBody"), {"credential": _vc_example(), "options": {"cryptosuite": "eddsa-rdfc-2022"}})},
+            "responses": {"201": {"application/json": _json(ref("IssuedCredential"))}},
+        },
         ("/credentials", "get"): {"responses": {"200": {"application/json": _json(ref("CredentialList"))}}},
+        ("/issuers/{slug}/did.json", "get"): {"responses": {"200": {"application/did+ld+json": _json(ref("DidDocument"))}}},
+        ("/status/{list_id}", "get"): {"responses": {"200": {"application/vc+ld+json": _json(ref("VerifiableCredential"))}}},
         ("/credentials/{credential_id}", "get"): {
+            "responses": {"200": {"application/vc+ld+json": _json(ref("VerifiableCredential")), "application/vc+jwt": _json(JWT)}},
             "links": {
                 "200": {
                     "VerifyCredential": {
@@ -448,7 +556,7 @@ def operations() -> dict[tuple[str, str], dict]:
                         "description": "Verify the stored credential.",
                     },
                 }
-            }
+            },
         },
         ("/credentials/status", "post"): {
             "body": {
@@ -500,7 +608,10 @@ def apply(doc: dict) -> dict:
                 body["content"][media] = content
         for status, contents in spec.get("responses", {}).items():
             response = operation["responses"].setdefault(status, {"description": "OK"})
-            response.setdefault("content", {}).update(copy.deepcopy(contents))
+            content = response.setdefault("content", {})
+            if content.get("application/json", {}).get("schema") == {} and "application/json" not in contents:
+                del content["application/json"]  # FastAPI's placeholder for a route that answers another media type
+            content.update(copy.deepcopy(contents))
         for status, links in spec.get("links", {}).items():
             operation["responses"][status]["links"] = links
     return doc

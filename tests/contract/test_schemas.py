@@ -231,3 +231,39 @@ def test_the_documents_links_lead_from_issue_to_get_revoke_verify(doc, live, pro
         again = doc["paths"]["/credentials/{credential_id}"]["get"]["responses"]["200"]["links"]["VerifyCredential"]
         report = follow(again, got.json())
         assert report.status_code == 422 and report.json()["verdict"] == "not valid"
+
+
+def test_credentials_did_documents_status_lists_and_dry_runs_validate_against_their_schemas(doc, live, provider):
+    """The answers that are not JSON objects of our own making: the signed credential in both renderings and
+    proofs, the VC API's issue answer, a did:web document, a status list credential, a dry run."""
+    example = example_input()
+    with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {provider[1]}"}, timeout=60) as c:
+        for fmt in ("ob3", "edc"):
+            for proof in ("eddsa-rdfc-2022", "eddsa-jcs-2022"):
+                issued = c.post("/microcredentials", json={"format": fmt, "proof": proof, "microcredential": example})
+                assert issued.status_code == 201, issued.text
+                media = issued.headers["content-type"].split(";")[0]
+                assert not _errors(doc, _answer_schema(doc, "/microcredentials", "post", "201", media), issued.json())
+                stored = c.get(f"/credentials/{issued.json()['id']}")
+                assert not _errors(doc, _answer_schema(doc, "/credentials/{credential_id}", "get", "200", media), stored.json())
+        jwt = c.post("/microcredentials", json={"proof": "vc+jwt", "microcredential": example})
+        schema = doc["paths"]["/microcredentials"]["post"]["responses"]["201"]["content"]["application/vc+jwt"]["schema"]
+        assert jwt.headers["content-type"].startswith("application/vc+jwt") and not list(Draft202012Validator(schema).iter_errors(jwt.text))
+        dry = c.post("/microcredentials?dryRun=true", json={"microcredential": example})
+        assert dry.status_code == 200 and not _errors(doc, _answer_schema(doc, "/microcredentials", "post", "200"), dry.json())
+        for options in ({}, {"proofFormat": "vc+jwt"}):
+            body = {
+                "credential": {
+                    "@context": ["https://www.w3.org/ns/credentials/v2"],
+                    "type": ["VerifiableCredential"],
+                    "credentialSubject": {"id": "did:example:learner"},
+                },
+                "options": options,
+            }
+            vc = c.post("/credentials/issue", json=body)
+            assert vc.status_code == 201 and not _errors(doc, _answer_schema(doc, "/credentials/issue", "post", "201"), vc.json()), vc.text
+        did = httpx.get(f"{live.url}/issuers/{provider[0].slug}/did.json", timeout=30)
+        assert not _errors(doc, _answer_schema(doc, "/issuers/{slug}/did.json", "get", "200", "application/did+ld+json"), did.json())
+        status_url = issued.json()["credentialStatus"]["statusListCredential"]
+        listed = httpx.get(status_url, timeout=30)
+        assert not _errors(doc, _answer_schema(doc, "/status/{list_id}", "get", "200", "application/vc+ld+json"), listed.json())
