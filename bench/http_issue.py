@@ -19,12 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,17 +27,7 @@ import httpx
 
 from bench import loadgen
 from bench.loadgen import build_request
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "app" / "credentials" / "example_input.json"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from bench.service import EXAMPLE, BenchService, bench_service
 
 
 def _rss_peak_kb(pid: int) -> int:
@@ -70,102 +55,64 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--database-url")
     args = parser.parse_args(argv)
-    tmp = Path(tempfile.mkdtemp(prefix="microcred-bench-"))
-    port = _free_port()
-    env = dict(
-        os.environ,
-        MICROCRED_DATABASE_URL=args.database_url or f"sqlite:///{tmp / 'bench.db'}",
-        MICROCRED_KEYS_DIR=str(tmp / "keys"),
-        MICROCRED_BASE_URL=f"http://127.0.0.1:{port}",
-        MICROCRED_DEMO_PROVIDER="false",
-        MICROCRED_RATE_LIMIT_ENABLED="false",
-        MICROCRED_LOG_LEVEL="WARNING",
-    )
-    created = subprocess.run(
-        [sys.executable, "-m", "app", "provider", "create", "--slug", "bench", "--name", "Bench University", "--country", "IE", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=True,
-    )
-    key = json.loads(created.stdout.strip().splitlines()[-1])["api_key"]
-    clean = False
-    log = tmp / "service.log"  # warnings and errors of the service, named when a request failed
-    server = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(args.workers)],
-        env=env,
-        cwd=ROOT,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        headers = {"Authorization": f"Bearer {key}"}
-        example = json.loads(EXAMPLE.read_text())
-        body = json.dumps({"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": example}).encode()
-        with httpx.Client(base_url=url, headers=headers, timeout=30) as c:
-            for _ in range(20):  # warm every worker's caches
-                assert c.post("/microcredentials", content=body, headers={"Content-Type": "application/json"}).status_code == 201
-        request = build_request(url, "POST", "/microcredentials", body, {"Authorization": f"Bearer {key}"})
-        result = loadgen.run(url, [request], clients=args.clients, seconds=args.seconds)
-        rate, errors = result.rate, len(result.latencies) - result.count(201)
-        p50, p99 = result.percentile(0.5) * 1000, result.percentile(0.99) * 1000
-        print(
-            f"single requests: {len(result.latencies)} credentials in {result.elapsed:.1f} s over {args.clients} clients, {args.workers} workers: "
-            f"{rate:.0f}/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, {errors} errors"
-        )
-        if errors:
-            print(f"  responses by status: {dict(sorted(result.statuses.items()))}; the service's log: {log}")
-        print(f"{'met ' if rate >= 600 and p99 <= 60 else 'MISSED'}  single issuance >= 600/s with p99 <= 60 ms")
-
-        if args.batch:  # --batch 0: single requests only
-            with httpx.Client(base_url=url, headers=headers, timeout=120) as c:
-                from app.credentials import specification_of
-
-                spec_id = c.post("/specifications", json={"specification": specification_of(example), "published": True}).json()["id"]
-                records = [
-                    {"learner": {"email": f"learner{i}@example.org", "givenName": {"en": f"L{i}"}, "familyName": {"en": "Bench"}}} for i in range(args.batch)
-                ]
-                # Warm-up: one batch large enough for the signing pool, which a worker then keeps; the first
-                # batch after a start pays about a second more to start it (same keep-alive connection, so
-                # the same worker takes the measured batch).
-                warm = c.post(
-                    "/microcredentials/batch", json={"format": "ob3", "proof": "eddsa-rdfc-2022", "specificationId": spec_id, "records": records[:1_000]}
-                )
-                while c.get(warm.headers["location"]).json()["status"] not in ("done", "failed"):
-                    time.sleep(0.25)
-                t = time.perf_counter()
-                r = c.post("/microcredentials/batch", json={"format": "ob3", "proof": "eddsa-rdfc-2022", "specificationId": spec_id, "records": records})
-                location = r.headers["location"]
-                peak = 0
-                while True:
-                    job = c.get(location).json()
-                    peak = max(peak, _rss_peak_kb(server.pid))
-                    if job["status"] in ("done", "failed"):
-                        break
-                    time.sleep(0.25)
-                took = time.perf_counter() - t
-            batch_rate = job["issued"] / took
-            print(
-                f"batch: {job['issued']:,} of {job['total']:,} issued in {took:.1f} s: {batch_rate:.0f}/s; "
-                f"peak RSS of a worker or signing process {peak / 1024:.0f} MB"
-            )
-            print(f"{'met ' if batch_rate >= 1000 else 'MISSED'}  batch issuance >= 1,000/s")
-        clean = not errors
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(20)
-        if clean:  # a run leaves a database of some 100 MB: kept (with the service's log) only after a failure
-            shutil.rmtree(tmp, ignore_errors=True)
+    with bench_service(workers=args.workers, database_url=args.database_url) as service:
+        service.failed = not _measure(service, args)
     return 0
+
+
+def _measure(service: BenchService, args) -> bool:
+    """Single requests for ``args.seconds``, then (unless ``--batch 0``) a warm-up batch and a measured one."""
+    url, key, log, server = service.url, service.provider("bench"), service.log, service.process
+    headers = {"Authorization": f"Bearer {key}"}
+    example = json.loads(EXAMPLE.read_text())
+    body = json.dumps({"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": example}).encode()
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as c:
+        for _ in range(20):  # warm every worker's caches
+            assert c.post("/microcredentials", content=body, headers={"Content-Type": "application/json"}).status_code == 201
+    request = build_request(url, "POST", "/microcredentials", body, {"Authorization": f"Bearer {key}"})
+    result = loadgen.run(url, [request], clients=args.clients, seconds=args.seconds)
+    rate, errors = result.rate, len(result.latencies) - result.count(201)
+    p50, p99 = result.percentile(0.5) * 1000, result.percentile(0.99) * 1000
+    print(
+        f"single requests: {len(result.latencies)} credentials in {result.elapsed:.1f} s over {args.clients} clients, {args.workers} workers: "
+        f"{rate:.0f}/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, {errors} errors"
+    )
+    if errors:
+        print(f"  responses by status: {dict(sorted(result.statuses.items()))}; the service's log: {log}")
+    print(f"{'met ' if rate >= 600 and p99 <= 60 else 'MISSED'}  single issuance >= 600/s with p99 <= 60 ms")
+
+    if args.batch:  # --batch 0: single requests only
+        with httpx.Client(base_url=url, headers=headers, timeout=120) as c:
+            from app.credentials import specification_of
+
+            spec_id = c.post("/specifications", json={"specification": specification_of(example), "published": True}).json()["id"]
+            records = [
+                {"learner": {"email": f"learner{i}@example.org", "givenName": {"en": f"L{i}"}, "familyName": {"en": "Bench"}}} for i in range(args.batch)
+            ]
+            # Warm-up: one batch large enough for the signing pool, which a worker then keeps; the first
+            # batch after a start pays about a second more to start it (same keep-alive connection, so
+            # the same worker takes the measured batch).
+            warm = c.post("/microcredentials/batch", json={"format": "ob3", "proof": "eddsa-rdfc-2022", "specificationId": spec_id, "records": records[:1_000]})
+            while c.get(warm.headers["location"]).json()["status"] not in ("done", "failed"):
+                time.sleep(0.25)
+            t = time.perf_counter()
+            r = c.post("/microcredentials/batch", json={"format": "ob3", "proof": "eddsa-rdfc-2022", "specificationId": spec_id, "records": records})
+            location = r.headers["location"]
+            peak = 0
+            while True:
+                job = c.get(location).json()
+                peak = max(peak, _rss_peak_kb(server.pid))
+                if job["status"] in ("done", "failed"):
+                    break
+                time.sleep(0.25)
+            took = time.perf_counter() - t
+        batch_rate = job["issued"] / took
+        print(
+            f"batch: {job['issued']:,} of {job['total']:,} issued in {took:.1f} s: {batch_rate:.0f}/s; "
+            f"peak RSS of a worker or signing process {peak / 1024:.0f} MB"
+        )
+        print(f"{'met ' if batch_rate >= 1000 else 'MISSED'}  batch issuance >= 1,000/s")
+    return not errors
 
 
 if __name__ == "__main__":

@@ -18,20 +18,15 @@ import base64
 import gzip
 import json
 import os
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 
 from bench import loadgen
-from bench.http_issue import EXAMPLE, ROOT, _free_port
 from bench.loadgen import build_request
+from bench.service import EXAMPLE, BenchService, bench_service
 
 
 async def _run(url: str, per_client: list[list[bytes]], seconds: float) -> loadgen.Result:
@@ -59,103 +54,77 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--credentials", type=int, default=20_000, help="credentials issued first (each is revoked at most once)")
     parser.add_argument("--database-url")
     args = parser.parse_args(argv)
-    tmp = Path(tempfile.mkdtemp(prefix="microcred-bench-"))
-    port = _free_port()
-    env = dict(
-        os.environ,
-        MICROCRED_DATABASE_URL=args.database_url or f"sqlite:///{tmp / 'bench.db'}",
-        MICROCRED_KEYS_DIR=str(tmp / "keys"),
-        MICROCRED_BASE_URL=f"http://127.0.0.1:{port}",
-        MICROCRED_DEMO_PROVIDER="false",
-        MICROCRED_RATE_LIMIT_ENABLED="false",
-        MICROCRED_LOG_LEVEL="WARNING",
-        MICROCRED_STATUS_CACHE_SECONDS="0",
-    )
-    slug = f"bench-{os.getpid()}"
-    serve = [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(args.workers)]
-    log = (tmp / "service.log").open("wb")
-    server = subprocess.Popen(serve, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    clean = False
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        create = [sys.executable, "-m", "app", "provider", "create", "--slug", slug, "--name", "Bench", "--country", "IE", "--json"]
-        created = subprocess.run(create, env=env, capture_output=True, text=True, cwd=ROOT, check=True)
-        key = json.loads(created.stdout.strip().splitlines()[-1])["api_key"]
-        headers = {"Authorization": f"Bearer {key}"}
-        example = json.loads(EXAMPLE.read_text())
-        with httpx.Client(base_url=url, headers=headers, timeout=120) as c:
-            from app.credentials import specification_of
-
-            spec_id = c.post("/specifications", json={"specification": specification_of(example), "published": True}).json()["id"]
-            ids = []
-            for start in range(0, args.credentials, 5000):  # batches of at most 5,000 (the default limit is 10,000)
-                learner = {"givenName": {"en": "L"}, "familyName": {"en": "S"}}
-                rows = range(start, min(args.credentials, start + 5000))
-                records = [{"learner": {"email": f"l{i}@example.org", **learner}} for i in rows]
-                batch = {"format": "ob3", "specificationId": spec_id, "records": records}
-                submitted = c.post("/microcredentials/batch", json=batch)
-                assert submitted.status_code == 202, submitted.text
-                job = submitted.headers["location"]
-                while (state := c.get(job).json())["status"] not in ("done", "failed"):
-                    time.sleep(0.5)
-                assert state["issued"] == len(records), state
-                after = -1
-                while after is not None:
-                    page = c.get(f"{job}/items", params={"after": after, "limit": 1000}).json()
-                    ids += [i["credentialId"] for i in page["items"]]
-                    after = page["next"]
-            first = c.get(f"/credentials/{ids[0]}").json()
-            entries = first["credentialStatus"] if isinstance(first["credentialStatus"], list) else [first["credentialStatus"]]
-            list_url = next(e["statusListCredential"] for e in entries if e["statusPurpose"] == "revocation")
-            for cid in ids[:20]:  # warm every worker
-                assert c.post("/credentials/status", json={"credentialId": cid, "status": "revoked"}).status_code == 200
-        todo = ids[20:]
-        per_client = [
-            [
-                build_request(url, "POST", "/credentials/status", json.dumps({"credentialId": cid, "status": "revoked"}).encode(), headers)
-                for cid in todo[k :: args.clients]
-            ]
-            for k in range(args.clients)
-        ]
-        try:
-            import uvloop
-
-            result = uvloop.run(_run(url, per_client, args.seconds))
-        except ImportError:  # pragma: no cover
-            result = asyncio.run(_run(url, per_client, args.seconds))
-        changes, errors = result.count(200), len(result.latencies) - result.count(200)
-        wrapped = len(result.latencies) > len(todo)
-        p50, p99 = result.percentile(0.5) * 1000, result.percentile(0.99) * 1000
-        print(
-            f"status changes on one list: {len(result.latencies)} in {result.elapsed:.1f} s over {args.clients} clients, "
-            f"{args.workers} workers: {result.rate:.0f}/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, {errors} errors"
-            + (" (WRAPPED: raise --credentials)" if wrapped else "")
-        )
-        if errors:
-            print(f"  responses by status: {dict(sorted(result.statuses.items()))}; the service's log: {tmp / 'service.log'}")
-        with httpx.Client(base_url=url, headers=headers, timeout=120) as c:
-            bits = _revoked_bits(c, list_url)
-            set_count = sum(bin(b).count("1") for b in bits)
-        expected = 20 + changes if not wrapped else None
-        verdict = f" (expected {expected}: {'none lost' if set_count == expected else 'MISMATCH'})" if expected else ""
-        print(f"revoked in the published list: {set_count}{verdict}")
-        met = result.rate >= 1000 and p99 < 100 and not errors
-        print(f"{'met ' if met else 'MISSED'}  >= 1,000 status changes/s on one list with p99 < 100 ms")
-        clean = not errors and (expected is None or set_count == expected)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(20)
-        if clean:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            print(f"kept {tmp}")
+    with bench_service(workers=args.workers, database_url=args.database_url, env={"MICROCRED_STATUS_CACHE_SECONDS": "0"}) as service:
+        clean = _measure(service, args)
+        service.failed = not clean
     return 0 if clean else 1
+
+
+def _measure(service: BenchService, args) -> bool:
+    """Issue ``args.credentials`` by batch, warm every worker, then revoke them from ``args.clients`` clients."""
+    url = service.url
+    key = service.provider(f"bench-{os.getpid()}", "Bench")
+    headers = {"Authorization": f"Bearer {key}"}
+    example = json.loads(EXAMPLE.read_text())
+    with httpx.Client(base_url=url, headers=headers, timeout=120) as c:
+        from app.credentials import specification_of
+
+        spec_id = c.post("/specifications", json={"specification": specification_of(example), "published": True}).json()["id"]
+        ids = []
+        for start in range(0, args.credentials, 5000):  # batches of at most 5,000 (the default limit is 10,000)
+            learner = {"givenName": {"en": "L"}, "familyName": {"en": "S"}}
+            rows = range(start, min(args.credentials, start + 5000))
+            records = [{"learner": {"email": f"l{i}@example.org", **learner}} for i in rows]
+            batch = {"format": "ob3", "specificationId": spec_id, "records": records}
+            submitted = c.post("/microcredentials/batch", json=batch)
+            assert submitted.status_code == 202, submitted.text
+            job = submitted.headers["location"]
+            while (state := c.get(job).json())["status"] not in ("done", "failed"):
+                time.sleep(0.5)
+            assert state["issued"] == len(records), state
+            after = -1
+            while after is not None:
+                page = c.get(f"{job}/items", params={"after": after, "limit": 1000}).json()
+                ids += [i["credentialId"] for i in page["items"]]
+                after = page["next"]
+        first = c.get(f"/credentials/{ids[0]}").json()
+        entries = first["credentialStatus"] if isinstance(first["credentialStatus"], list) else [first["credentialStatus"]]
+        list_url = next(e["statusListCredential"] for e in entries if e["statusPurpose"] == "revocation")
+        for cid in ids[:20]:  # warm every worker
+            assert c.post("/credentials/status", json={"credentialId": cid, "status": "revoked"}).status_code == 200
+    todo = ids[20:]
+    per_client = [
+        [
+            build_request(url, "POST", "/credentials/status", json.dumps({"credentialId": cid, "status": "revoked"}).encode(), headers)
+            for cid in todo[k :: args.clients]
+        ]
+        for k in range(args.clients)
+    ]
+    try:
+        import uvloop
+
+        result = uvloop.run(_run(url, per_client, args.seconds))
+    except ImportError:  # pragma: no cover
+        result = asyncio.run(_run(url, per_client, args.seconds))
+    changes, errors = result.count(200), len(result.latencies) - result.count(200)
+    wrapped = len(result.latencies) > len(todo)
+    p50, p99 = result.percentile(0.5) * 1000, result.percentile(0.99) * 1000
+    print(
+        f"status changes on one list: {len(result.latencies)} in {result.elapsed:.1f} s over {args.clients} clients, "
+        f"{args.workers} workers: {result.rate:.0f}/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, {errors} errors"
+        + (" (WRAPPED: raise --credentials)" if wrapped else "")
+    )
+    if errors:
+        print(f"  responses by status: {dict(sorted(result.statuses.items()))}; the service's log: {service.log}")
+    with httpx.Client(base_url=url, headers=headers, timeout=120) as c:
+        bits = _revoked_bits(c, list_url)
+        set_count = sum(bin(b).count("1") for b in bits)
+    expected = 20 + changes if not wrapped else None
+    verdict = f" (expected {expected}: {'none lost' if set_count == expected else 'MISMATCH'})" if expected else ""
+    print(f"revoked in the published list: {set_count}{verdict}")
+    met = result.rate >= 1000 and p99 < 100 and not errors
+    print(f"{'met ' if met else 'MISSED'}  >= 1,000 status changes/s on one list with p99 < 100 ms")
+    return not errors and (expected is None or set_count == expected)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,25 +26,9 @@ from pathlib import Path
 import httpx
 
 from bench import loadgen
-from bench.http_issue import EXAMPLE, ROOT, _free_port
+from bench.service import EXAMPLE, BenchService, bench_service
 
 MIX = (("issue", 6), ("verify", 3), ("status", 1))
-
-
-def _workers(pid: int) -> list[int]:
-    """The serving worker processes under ``serve`` (not its short-lived helpers)."""
-    try:
-        children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-    return [c for c in children if b"resource_tracker" not in _cmdline(c)]
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
 
 
 def _rss_mb(pid: int) -> float:
@@ -106,116 +89,75 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--database-url")
     parser.add_argument("--no-trace", action="store_true", help="without tracemalloc (its cost is part of what is measured otherwise)")
     args = parser.parse_args(argv)
-    tmp = Path(tempfile.mkdtemp(prefix="microcred-soak-"))
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = dict(
-        os.environ,
-        MICROCRED_DATABASE_URL=args.database_url or f"sqlite:///{tmp / 'soak.db'}",
-        MICROCRED_KEYS_DIR=str(tmp / "keys"),
-        MICROCRED_BASE_URL=url,
-        MICROCRED_DEMO_PROVIDER="false",
-        MICROCRED_RATE_LIMIT_ENABLED="false",
-        MICROCRED_LOG_LEVEL="WARNING",
-    )
-    if not args.no_trace:
-        env["MICROCRED_TRACEMALLOC_DIR"] = str(tmp / "tracemalloc")
-    created = subprocess.run(
-        [sys.executable, "-m", "app", "provider", "create", "--slug", "soak", "--name", "Soak University", "--country", "IE", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=True,
-    )
-    key = json.loads(created.stdout.strip().splitlines()[-1])["api_key"]
-    log = tmp / "service.log"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(args.workers)],
-        env=env,
-        cwd=ROOT,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    clean = False
-    try:
-        deadline = time.monotonic() + 180
-        while len(_workers(server.pid)) < args.workers or not _healthy(url):
-            if time.monotonic() > deadline:
-                raise SystemExit(f"the service did not start within 180 s; its log: {log}")
-            time.sleep(0.2)
-        auth = {"Authorization": f"Bearer {key}"}
-        example = json.loads(EXAMPLE.read_text())
-        body = json.dumps({"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": example}).encode()
-        with httpx.Client(base_url=url, headers=auth, timeout=30) as c:
-            issued = [c.post("/microcredentials", content=body, headers={"Content-Type": "application/json"}) for _ in range(64)]
-        assert all(r.status_code == 201 for r in issued), [r.text for r in issued if r.status_code != 201][:1]
-        ids = [json.loads(r.content)["id"] for r in issued]
-        requests = {
-            "issue": [loadgen.build_request(url, "POST", "/microcredentials", body, auth)],
-            # Verified credentials and those whose status changes are kept apart: a suspended one rightly fails.
-            "verify": [
-                loadgen.build_request(url, "POST", "/credentials/verify", json.dumps({"verifiableCredential": json.loads(r.content)}).encode())
-                for r in issued[:32]
-            ],
-            "status": [
-                loadgen.build_request(url, "POST", "/credentials/status", json.dumps({"credentialId": i, "status": s}).encode(), auth)
-                for i in ids[32:]
-                for s in ("suspended", "active")
-            ],
-        }
-        mixed = [r for kind, weight in MIX for r in requests[kind][:1] * weight]
-        capacity = loadgen.run(url, mixed, clients=16, seconds=10).rate
-        rate = capacity * args.fraction
-        workers = _workers(server.pid)
-        if not args.no_trace:
-            for pid in workers:
-                os.kill(pid, signal.SIGUSR2)  # the first tracemalloc snapshot: after warm-up, before the soak
-        start_rss = {pid: _rss_mb(pid) for pid in workers}
-        print(f"capacity of the mix: {capacity:.0f} requests/s; soaking at {rate:.0f}/s for {args.minutes:g} min on {len(workers)} workers")
-
-        def report(elapsed: float, statuses: dict[int, int]) -> None:
-            rss = ", ".join(f"{pid}: {_rss_mb(pid):.0f} MB" for pid in workers)
-            print(f"  {elapsed / 60:5.1f} min  RSS {rss}  answers {dict(sorted(statuses.items()))}", flush=True)
-
-        statuses = asyncio.run(_paced(url, requests, rate, args.minutes * 60, args.every, report))
-        gone = [pid for pid in workers if not Path(f"/proc/{pid}").exists()]
-        if gone:
-            print(f"workers {gone} are gone (restarted by serve?): see {log}")
-        if not args.no_trace:
-            for pid in set(workers) - set(gone):
-                os.kill(pid, signal.SIGUSR2)
-            for pid in set(workers) - set(gone):  # the handler runs when the worker's loop next runs Python code
-                dump = tmp / "tracemalloc" / f"tracemalloc-{pid}.txt"
-                deadline = time.monotonic() + 60
-                while (not dump.exists() or dump.read_text().count("--\n") < 2) and time.monotonic() < deadline:
-                    time.sleep(0.5)
-        errors = sum(n for status, n in statuses.items() if status >= 400)
-        print(f"answers by status: {dict(sorted(statuses.items()))} ({errors} errors)")
-        for pid in workers:
-            print(f"worker {pid}: RSS {start_rss[pid]:.0f} MB at the start of the soak, {_rss_mb(pid):.0f} MB at its end")
-            dump = tmp / "tracemalloc" / f"tracemalloc-{pid}.txt"
-            print(dump.read_text().split("--\n")[-2] if dump.exists() else "  (no tracemalloc dump)")
-        clean = errors == 0
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-        if clean:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            print(f"kept {tmp} (the service's log and the tracemalloc dumps)")
+    traces = Path(tempfile.mkdtemp(prefix="microcred-soak-traces-"))
+    env = {} if args.no_trace else {"MICROCRED_TRACEMALLOC_DIR": str(traces)}
+    with bench_service(workers=args.workers, database_url=args.database_url, env=env, prefix="microcred-soak-") as service:
+        service.failed = not _soak(service, args, traces)
+    if not service.failed:
+        shutil.rmtree(traces, ignore_errors=True)
+    else:
+        print(f"kept the tracemalloc dumps in {traces}")
     return 0
 
 
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+def _soak(service: BenchService, args, traces: Path) -> bool:
+    url, key, log = service.url, service.provider("soak", "Soak University"), service.log
+    auth = {"Authorization": f"Bearer {key}"}
+    example = json.loads(EXAMPLE.read_text())
+    body = json.dumps({"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": example}).encode()
+    with httpx.Client(base_url=url, headers=auth, timeout=30) as c:
+        issued = [c.post("/microcredentials", content=body, headers={"Content-Type": "application/json"}) for _ in range(64)]
+    assert all(r.status_code == 201 for r in issued), [r.text for r in issued if r.status_code != 201][:1]
+    # Suspend and lift on VC API credentials: an EDC or an OB3 carries a revocation entry only (README).
+    plain = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "credentialSubject": {"id": "did:example:soak"}}
+    with httpx.Client(base_url=url, headers=auth, timeout=30) as c:
+        vcs = [c.post("/credentials/issue", json={"credential": plain}) for _ in range(32)]
+    assert all(r.status_code == 201 for r in vcs), [r.text for r in vcs if r.status_code != 201][:1]
+    ids = [r.json()["verifiableCredential"]["id"] for r in vcs]
+    requests = {
+        "issue": [loadgen.build_request(url, "POST", "/microcredentials", body, auth)],
+        "verify": [
+            loadgen.build_request(url, "POST", "/credentials/verify", json.dumps({"verifiableCredential": json.loads(r.content)}).encode()) for r in issued[:32]
+        ],
+        "status": [
+            loadgen.build_request(url, "POST", "/credentials/status", json.dumps({"credentialId": i, "status": s}).encode(), auth)
+            for i in ids
+            for s in ("suspended", "active")
+        ],
+    }
+    mixed = [r for kind, weight in MIX for r in requests[kind][:1] * weight]
+    capacity = loadgen.run(url, mixed, clients=16, seconds=10).rate
+    rate = capacity * args.fraction
+    workers = service.workers()
+    if not args.no_trace:
+        for pid in workers:
+            os.kill(pid, signal.SIGUSR2)  # the first tracemalloc snapshot: after warm-up, before the soak
+    start_rss = {pid: _rss_mb(pid) for pid in workers}
+    print(f"capacity of the mix: {capacity:.0f} requests/s; soaking at {rate:.0f}/s for {args.minutes:g} min on {len(workers)} workers")
+
+    def report(elapsed: float, statuses: dict[int, int]) -> None:
+        rss = ", ".join(f"{pid}: {_rss_mb(pid):.0f} MB" for pid in workers)
+        print(f"  {elapsed / 60:5.1f} min  RSS {rss}  answers {dict(sorted(statuses.items()))}", flush=True)
+
+    statuses = asyncio.run(_paced(url, requests, rate, args.minutes * 60, args.every, report))
+    gone = [pid for pid in workers if not Path(f"/proc/{pid}").exists()]
+    if gone:
+        print(f"workers {gone} are gone (restarted by serve?): see {log}")
+    if not args.no_trace:
+        for pid in set(workers) - set(gone):
+            os.kill(pid, signal.SIGUSR2)
+        for pid in set(workers) - set(gone):  # the handler runs when the worker's loop next runs Python code
+            dump = traces / f"tracemalloc-{pid}.txt"
+            deadline = time.monotonic() + 60
+            while (not dump.exists() or dump.read_text().count("--\n") < 2) and time.monotonic() < deadline:
+                time.sleep(0.5)
+    errors = sum(n for status, n in statuses.items() if status >= 400)
+    print(f"answers by status: {dict(sorted(statuses.items()))} ({errors} errors)")
+    for pid in workers:
+        print(f"worker {pid}: RSS {start_rss[pid]:.0f} MB at the start of the soak, {_rss_mb(pid):.0f} MB at its end")
+        dump = traces / f"tracemalloc-{pid}.txt"
+        print(dump.read_text().split("--\n")[-2] if dump.exists() else "  (no tracemalloc dump)")
+    return errors == 0
 
 
 if __name__ == "__main__":
