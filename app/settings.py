@@ -100,7 +100,11 @@ class Settings(BaseSettings):
     )
 
     # -- issuance
-    suspension_enabled: bool = Field(True, description="Give every credential a suspension entry besides its revocation entry.")
+    suspension_enabled: bool = Field(
+        True,
+        description="Give credentials issued through the VC API a suspension entry besides their revocation entry "
+        "(an EDC or an Open Badge carries one entry, for revocation).",
+    )
     status_list_size: int = Field(131_072, ge=131_072, description="Entries per status list (Bitstring Status List minimum: 131,072).")
     batch_max_records: int = Field(10_000, ge=1, description="Most records one batch request may hold.")
     batch_max_body_bytes: int = Field(64 * 1_048_576, description="Largest accepted batch request body (JSON or CSV).")
