@@ -11,34 +11,18 @@ import copy
 import json
 import socket
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
 
 from app.status import bitstring
-from app.xsd import format_datetime_stamp
+
+# The same plain VC 2.0 credential the verifier's tests sign (one definition of it).
+from tests.api.test_verifier import EXAMPLES, VC2, _plain, _stamp  # noqa: F401
 from tests.local_server import LocalServer
 
-VC2 = "https://www.w3.org/ns/credentials/v2"
-EXAMPLES = "https://www.w3.org/ns/credentials/examples/v2"
 HANG = 60  # seconds: a hang, not a speed limit
-
-
-def _stamp(delta: timedelta) -> str:
-    return format_datetime_stamp(datetime.now(UTC).replace(microsecond=0) + delta)
-
-
-def _plain(did: str, **extra) -> dict:
-    doc = {
-        "@context": [VC2, EXAMPLES],
-        "type": ["VerifiableCredential", "ExampleCredential"],
-        "issuer": did,
-        "validFrom": _stamp(timedelta(days=-1)),
-        "credentialSubject": {"id": "did:example:learner", "name": "Ada"},
-    }
-    doc.update(extra)
-    return doc
 
 
 def _sign(live, provider, doc, suite="eddsa-rdfc-2022"):
