@@ -50,6 +50,9 @@ def _body_doc(schema: dict, media: str = "application/json") -> dict:
     return {"requestBody": {"required": True, "content": {media: {"schema": schema}}}}
 
 
+#: VC API verify options: ``checks: ["proof"]`` checks the proofs alone (the report says so).
+_OPTIONS = {"type": "object", "properties": {"checks": {"type": "array", "items": {"type": "string"}}}}
+
 UPLOAD_SUFFIXES = (".json", ".jsonld", ".jwt", ".txt", ".pdf")
 
 
@@ -103,13 +106,13 @@ async def uploaded_text(upload: UploadFile, max_bytes: int) -> bytes:
         {
             "type": "object",
             "required": ["verifiableCredential"],
-            "properties": {"verifiableCredential": {"oneOf": [{"type": "object"}, {"type": "string"}]}, "options": {"type": "object"}},
+            "properties": {"verifiableCredential": {"oneOf": [{"type": "object"}, {"type": "string"}]}, "options": _OPTIONS},
         }
     ),
 )
 async def verify_credential(body: JsonBody, verification: VerificationDep) -> Response:
     body = _object_body(body, "verifiableCredential")
-    report = await run_in_threadpool(verification.verify_credential, body["verifiableCredential"])
+    report = await run_in_threadpool(verification.verify_credential, body["verifiableCredential"], body.get("options"))
     return _report_response(report)
 
 
@@ -123,7 +126,7 @@ async def verify_credential(body: JsonBody, verification: VerificationDep) -> Re
             "required": ["verifiablePresentation", "options"],
             "properties": {
                 "verifiablePresentation": {"type": "object"},
-                "options": {"type": "object", "properties": {"challenge": {"type": "string"}, "domain": {"type": "string"}}},
+                "options": {**_OPTIONS, "properties": {**_OPTIONS["properties"], "challenge": {"type": "string"}, "domain": {"type": "string"}}},
             },
         }
     ),

@@ -113,11 +113,16 @@ def verify(
     expected_purpose: str = "assertionMethod",
     expected_typ: str = TYP,
     check_validity: bool = True,
+    presentation: bool = False,
+    challenge: str | None = None,
+    domain: str | None = None,
 ) -> JoseVerification:
     """Verify a ``vc+jwt``; never raises for a bad token, returns the reasons instead.
 
     ``check_validity=False`` leaves exp/nbf and validFrom/validUntil to a caller that reports the
-    validity period as a check of its own (the verifier's pipeline).
+    validity period as a check of its own (the verifier's pipeline). ``presentation=True`` reads a
+    presentation (VC-JOSE-COSE §3.2 ``vp+jwt``, or VC DM 1.1 §6.3.1 a ``vp`` claim with ``typ: JWT``): ``iss`` is
+    the holder; a ``challenge`` must equal the ``nonce`` claim and a ``domain`` be the ``aud`` (or one of them).
     """
     now = (clock or (lambda: datetime.now(UTC)))()
     proof = ProofResult(False, type="vc+jwt")
@@ -141,7 +146,7 @@ def verify(
         payload = strict_json.loads(_b64u_decode(parts[1], "payload", MAX_PAYLOAD_BYTES))
         if not isinstance(payload, dict):
             raise ProofError("the JWS payload is not a JSON object", code="MALFORMED_PROOF_ERROR")
-        credential = _credential_from_payload(payload)
+        credential = _presentation_from_payload(payload) if presentation else _credential_from_payload(payload)
         claims = payload
         alg = header.get("alg")
         proof.cryptosuite = alg if isinstance(alg, str) else None
@@ -155,13 +160,18 @@ def verify(
         if header.get("crit"):
             raise ProofError("critical JWS header extensions are not supported", code="MALFORMED_PROOF_ERROR")
         typ = header.get("typ")
-        legacy = "vc" in payload
+        legacy = ("vp" if presentation else "vc") in payload
         if typ != expected_typ and not (legacy and typ in (None, "JWT")):
             raise ProofError(f"JWS typ must be {expected_typ}, not {str(typ)[:30]}", code="MALFORMED_PROOF_ERROR")
         iss = payload.get("iss")
-        issuer = issuer_id(credential)
+        issuer = holder_id(credential) if presentation else issuer_id(credential)
         if iss is not None and iss != issuer:
-            raise ProofError("the JWT iss does not match the credential's issuer", code="PROOF_VERIFICATION_ERROR")
+            raise ProofError(
+                f"the JWT iss does not match the {'presentation' if presentation else 'credential'}'s {'holder' if presentation else 'issuer'}",
+                code="PROOF_VERIFICATION_ERROR",
+            )
+        if presentation:
+            _check_nonce_and_audience(payload, challenge, domain)
         _b64u_decode(parts[2], "signature", MAX_SIGNATURE_BYTES)  # before jwcrypto decodes it
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
@@ -226,6 +236,38 @@ def _credential_from_payload(payload: dict[str, Any]) -> dict[str, Any]:
     if isinstance(payload.get("sub"), str) and isinstance(subject, dict) and "id" not in subject:
         credential["credentialSubject"] = {**subject, "id": payload["sub"]}
     return credential
+
+
+def holder_id(presentation: dict[str, Any]) -> str | None:
+    holder = presentation.get("holder")
+    holder = holder.get("id") if isinstance(holder, dict) else holder
+    return holder if isinstance(holder, str) else None
+
+
+def _presentation_from_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """The presentation a JWT carries: VC DM 1.1 §6.3.2 for a ``vp`` claim (``iss`` is the holder, ``jti`` the
+    id, each filled in where the presentation lacks it); otherwise VC-JOSE-COSE §3.2: the payload itself."""
+    if "vp" not in payload:
+        return {k: v for k, v in payload.items() if k not in JWT_CLAIMS + ("nonce",)}
+    vp = payload["vp"]
+    if not isinstance(vp, dict):
+        raise ProofError("the vp claim is not a JSON object", code="MALFORMED_PROOF_ERROR")
+    presentation = dict(vp)
+    if isinstance(payload.get("iss"), str) and "holder" not in presentation:
+        presentation["holder"] = payload["iss"]
+    if isinstance(payload.get("jti"), str) and "id" not in presentation:
+        presentation["id"] = payload["jti"]
+    return presentation
+
+
+def _check_nonce_and_audience(payload: dict[str, Any], challenge: str | None, domain: str | None) -> None:
+    """VC DM 1.1 §6.3.1: a presentation's challenge is the JWT ``nonce``, its domain the ``aud``."""
+    if challenge is not None and payload.get("nonce") != challenge:
+        raise ProofError("the presentation's nonce is not the expected challenge", code="INVALID_CHALLENGE_ERROR")
+    if domain is not None:
+        aud = payload.get("aud")
+        if not (aud == domain or (isinstance(aud, list) and domain in aud)):
+            raise ProofError("the presentation's aud is not the expected domain", code="INVALID_DOMAIN_ERROR")
 
 
 def claims_validity(claims: dict[str, Any] | None, now: datetime) -> str | None:

@@ -132,23 +132,69 @@ class Verifier:
         return report
 
     def verify_presentation(self, vp: dict[str, Any], *, challenge: str | None, domain: str | None, proof_only: bool = False) -> Report:
-        holder = vp.get("holder")
-        holder = holder.get("id") if isinstance(holder, dict) else holder
-        report = Report("presentation", "data-integrity", issuer=holder if isinstance(holder, str) else None)
+        if "EnvelopedVerifiablePresentation" in types(vp):
+            return self.verify_enveloped_presentation(vp, challenge=challenge, domain=domain, proof_only=proof_only)
+        report = Report("presentation", "data-integrity", issuer=vc_jose.holder_id(vp))
         if "VerifiablePresentation" not in types(vp):
             report.checks.append(Check("well_formed", "failed", "the presentation's type does not include VerifiablePresentation", "MALFORMED_VALUE_ERROR"))
             return report
-        inner = vp.get("verifiableCredential") or []
-        inner = inner if isinstance(inner, list) else [inner]
-        if len(inner) > MAX_PRESENTATION_CREDENTIALS:
-            why = f"the presentation holds {len(inner)} credentials; at most {MAX_PRESENTATION_CREDENTIALS} are verified"
-            report.checks.append(Check("well_formed", "failed", why, "RANGE_ERROR"))
+        inner = _inner_credentials(vp, report)
+        if inner is None:
             return report
         report.checks.append(self._well_formed(vp, expand=False, presentation=True))
         result = self.engine.verify(vp, expected_purpose="authentication", challenge=challenge, domain=domain)
         report.checks.append(self._proof_check(result))
         _fold_data_loss(report, result)
-        report.checks.append(self._binding(report.issuer, result.proofs, "holder", "authentication"))
+        report.checks.append(self._holder_binding(report.issuer, result.proofs))
+        self._verify_inner(inner, report, proof_only)
+        return report
+
+    def verify_enveloped_presentation(self, envelope: dict[str, Any], *, challenge: str | None, domain: str | None, proof_only: bool = False) -> Report:
+        """VC 2.0 §4.13.2 EnvelopedVerifiablePresentation: the data: URL in ``id`` is a VC-JOSE-COSE §3.2
+        ``vp+jwt`` (``application/vp+jwt``) or a VC DM 1.1 §6.3 JWT with a ``vp`` claim (``application/jwt``)."""
+        report = Report("presentation", "vp+jwt")
+        contexts = envelope.get("@context")
+        contexts = contexts if isinstance(contexts, list) else [contexts]
+        if not contexts or contexts[0] != VC2:
+            report.checks.append(
+                Check("well_formed", "failed", "an enveloped presentation's first @context must be the VC 2.0 base context", "MALFORMED_VALUE_ERROR")
+            )
+            return report
+        token = _envelope_payload(envelope, media=("application/vp+jwt", "application/jwt"))
+        out = vc_jose.verify(
+            token,
+            self.resolve_method,
+            clock=self.clock,
+            expected_purpose="authentication",
+            expected_typ="vp+jwt",
+            presentation=True,
+            challenge=challenge,
+            domain=domain,
+        )
+        vp = out.credential
+        if vp is None or "VerifiablePresentation" not in types(vp):
+            report.checks.append(
+                Check("well_formed", "failed", out.result.reason or "the token does not carry a presentation", out.result.error or "PARSING_ERROR")
+            )
+            report.checks.append(self._proof_check(out.result))
+            return report
+        report.issuer = vc_jose.holder_id(vp)
+        inner = _inner_credentials(vp, report)
+        if inner is None:
+            return report
+        report.checks.append(self._well_formed(vp, expand=False, presentation=True))
+        report.checks.append(self._proof_check(out.result))
+        report.checks.append(self._holder_binding(report.issuer, out.result.proofs))
+        self._verify_inner(inner, report, proof_only)
+        return report
+
+    def _holder_binding(self, holder: str | None, proofs) -> Check:
+        """VC 2.0 §4.13 makes ``holder`` optional: without one there is no holder binding to check."""
+        if holder is None and proofs and all(p.verified for p in proofs):
+            return Check("holder_binding", "skipped", "the presentation names no holder: there is no holder binding to check")
+        return self._binding(holder, proofs, "holder", "authentication")
+
+    def _verify_inner(self, inner: list[Any], report: Report, proof_only: bool) -> None:
         for item in inner:
             try:
                 if isinstance(item, str):
@@ -163,7 +209,6 @@ class Verifier:
                 bad = Report("credential", "unknown")
                 bad.checks.append(Check("well_formed", "failed", exc.detail, exc.code))
                 report.credentials.append(bad)
-        return report
 
     # -- the checks
 
@@ -263,14 +308,30 @@ class Verifier:
             report.checks.append(self.completeness_check(credential))
 
 
-def _envelope_payload(envelope: dict[str, Any]) -> str:
-    """VC 2.0 §4.13 EnvelopedVerifiableCredential: the credential is the data: URL in ``id``."""
+def _inner_credentials(vp: dict[str, Any], report: Report) -> list[Any] | None:
+    """A presentation's credentials, or None (and a failed check) when there are more than are verified."""
+    inner = vp.get("verifiableCredential") or []
+    inner = inner if isinstance(inner, list) else [inner]
+    if len(inner) > MAX_PRESENTATION_CREDENTIALS:
+        why = f"the presentation holds {len(inner)} credentials; at most {MAX_PRESENTATION_CREDENTIALS} are verified"
+        report.checks.append(Check("well_formed", "failed", why, "RANGE_ERROR"))
+        return None
+    return inner
+
+
+#: VC-JOSE-COSE §6.1 media types of an enveloped credential, and ``application/jwt`` for a VC DM 1.1 §6.3 JWT
+#: (its ``vc`` claim), which VC 2.0 §4.13.1 examples and the W3C VCDM test suite envelope too.
+CREDENTIAL_MEDIA = ("application/vc+jwt", "application/vc+sd-jwt", "application/jwt")
+
+
+def _envelope_payload(envelope: dict[str, Any], media: tuple[str, ...] = CREDENTIAL_MEDIA) -> str:
+    """VC 2.0 §4.13.1/§4.13.2 enveloped credential or presentation: the secured document is the data: URL in ``id``."""
     ident = envelope.get("id")
     if not isinstance(ident, str) or not ident.startswith("data:"):
-        raise NotACredential("an enveloped credential's id must be a data: URL")
+        raise NotACredential("an enveloped credential's or presentation's id must be a data: URL")
     meta, _, data = ident[5:].partition(",")
-    if not meta.startswith("application/vc+jwt") and not meta.startswith("application/vc+sd-jwt"):
-        raise NotACredential(f"enveloped media type {meta[:40]} is not supported")
+    if meta.split(";")[0] not in media:
+        raise NotACredential(f"enveloped media type {meta[:40]} is not supported (expected {', '.join(media)})")
     if len(data) > MAX_ENVELOPE_CHARS:
         raise NotACredential("the enveloped credential is longer than any credential this verifier reads")
     if meta.endswith(";base64"):

@@ -6,8 +6,11 @@ a compact vc+jwt, or a VC 2.0 §4.13 EnvelopedVerifiableCredential); ``verifyPre
 a challenge. No HTTP here: the router maps ``NotACredential``/``MicrocredError`` to 400 problem+json,
 a report to 200 (verified) or 422 (not verified).
 
-Challenges are single-use and live in the database (``app.store.challenges``) so every worker process
-accepts a challenge exactly once: a replayed presentation fails with INVALID_CHALLENGE_ERROR.
+Challenges from ``POST /challenges`` are single-use and live in the database (``app.store.challenges``) so every
+worker process accepts one exactly once: a replayed presentation fails with INVALID_CHALLENGE_ERROR. A challenge
+this verifier did not issue is the caller's own (VC API verifyPresentation ``options.challenge``): the proof must
+carry it, and the report says that its freshness is the caller's to judge. ``options.checks: ["proof"]`` checks
+well-formedness and the proofs only, and the report says so (a ``scope`` entry).
 """
 
 from __future__ import annotations
@@ -37,23 +40,27 @@ class VerificationService:
 
     # -- credentials
 
-    def verify_credential(self, vc: Any) -> Report:
+    def verify_credential(self, vc: Any, options: Any = None) -> Report:
         """One credential in any of the three shapes; ``NotACredential`` for anything else."""
+        proof_only = proof_only_requested(options)
+        return _scoped(self._verify_credential(vc, proof_only), proof_only)
+
+    def _verify_credential(self, vc: Any, proof_only: bool) -> Report:
         if isinstance(vc, str):
             kind, value = self.verifier.parse(vc)
             if kind != "jwt":
                 raise NotACredential("a string verifiableCredential must be a compact vc+jwt")
-            return _counted(self.verifier.verify_jwt(value))
+            return _counted(self.verifier.verify_jwt(value, proof_only=proof_only))
         if not isinstance(vc, dict):
             raise NotACredential("verifiableCredential must be an object or a compact JWT string")
         if is_jades(vc):  # a JAdES-sealed credential: reported (its seal not checked yet), not refused
-            return _counted(self.verifier.verify(vc))
+            return _counted(self.verifier.verify(vc, proof_only=proof_only))
         types = _types(vc)
         if "VerifiablePresentation" in types:
             raise NotACredential("this is a presentation: send it to POST /presentations/verify")
         if "VerifiableCredential" not in types and "EnvelopedVerifiableCredential" not in types:
             raise NotACredential("the document's type does not include VerifiableCredential")
-        return _counted(self.verifier.verify(vc))
+        return _counted(self.verifier.verify(vc, proof_only=proof_only))
 
     def verify_file(self, raw: bytes | str) -> Report:
         """A pasted or uploaded credential: JSON (bare, or the VC API request shape) or a compact JWT."""
@@ -79,12 +86,15 @@ class VerificationService:
         options = options if options is not None else {}
         if not isinstance(options, dict):
             raise MalformedValueError("options must be an object", errors=[{"pointer": "/options", "detail": "object"}])
-        if not isinstance(vp, dict) or "VerifiablePresentation" not in _types(vp):
-            raise NotACredential("verifiablePresentation must be a JSON object whose type includes VerifiablePresentation")
+        if not isinstance(vp, dict) or not {"VerifiablePresentation", "EnvelopedVerifiablePresentation"} & set(_types(vp)):
+            raise NotACredential(
+                "verifiablePresentation must be a JSON object whose type includes VerifiablePresentation or is EnvelopedVerifiablePresentation"
+            )
+        proof_only = proof_only_requested(options)
         challenge, domain = options.get("challenge"), options.get("domain")
         if not isinstance(challenge, str) or not 0 < len(challenge) <= MAX_CHALLENGE:
             raise MalformedValueError(
-                "options.challenge is required: get one from POST /challenges",
+                "options.challenge is required: get one from POST /challenges, or pass your own",
                 code="INVALID_CHALLENGE_ERROR",
                 errors=[{"pointer": "/options/challenge", "detail": "required"}],
             )
@@ -94,9 +104,9 @@ class VerificationService:
             record = challenges.get(session, challenge)
         # The domain the proof must carry is the one the challenge was issued for.
         expected_domain = record.domain if record and record.domain else domain
-        report = self.verifier.verify_presentation(vp, challenge=challenge, domain=expected_domain)
+        report = self.verifier.verify_presentation(vp, challenge=challenge, domain=expected_domain, proof_only=proof_only)
         report.checks.insert(self._after_proof(report), self._challenge_check(report, record, challenge, domain))
-        return _counted(report)
+        return _scoped(_counted(report), proof_only)
 
     @staticmethod
     def _after_proof(report: Report) -> int:
@@ -104,9 +114,18 @@ class VerificationService:
         return ids.index("proof") + 1 if "proof" in ids else len(ids)
 
     def _challenge_check(self, report: Report, record, challenge: str, domain: str | None) -> Check:
-        """VC-DI §2.1: the challenge must be ours, unexpired, for this domain, and unused; using it uses it up."""
+        """VC-DI §2.1 and VC API verifyPresentation: a challenge from ``POST /challenges`` must be unexpired, for
+        this domain, and unused, and using it uses it up; any other challenge is the caller's (``options.challenge``):
+        the proof must carry it, and the caller answers for its freshness."""
         if record is None:
-            return Check("challenge", "failed", "the challenge was not issued by this verifier", "INVALID_CHALLENGE_ERROR")
+            proof = report.check("proof")
+            if proof is None or proof.outcome != "passed":
+                return Check("challenge", "skipped", "the presentation's proof does not verify")
+            return Check(
+                "challenge",
+                "passed",
+                "the proof carries the caller's challenge (not one from POST /challenges: its freshness is the caller's to judge)",
+            )
         if domain is not None and record.domain is not None and domain != record.domain:
             return Check("challenge", "failed", f"the challenge was issued for domain {record.domain}, not {domain}", "INVALID_DOMAIN_ERROR")
         proof = report.check("proof")
@@ -119,6 +138,40 @@ class VerificationService:
         if record.used_at is not None or record.expires_at > datetime.now(UTC):
             return Check("challenge", "failed", "the challenge has already been used: a replayed presentation", "INVALID_CHALLENGE_ERROR")
         return Check("challenge", "failed", "the challenge has expired", "INVALID_CHALLENGE_ERROR")
+
+
+#: ``options.checks`` values (VC API verifyCredential/verifyPresentation) this verifier knows.
+KNOWN_CHECKS = ("proof", "status", "credentialStatus", "validity", "expiration", "issuer", "holder", "challenge", "trust", "completeness")
+
+
+def proof_only_requested(options: Any) -> bool:
+    """VC API ``options.checks``: ``["proof"]`` asks for the proofs alone; absent or naming more, every check runs."""
+    if not isinstance(options, dict) or "checks" not in options:
+        return False
+    checks = options["checks"]
+    if not isinstance(checks, list) or len(checks) > len(KNOWN_CHECKS) or not all(isinstance(c, str) for c in checks):
+        raise MalformedValueError("options.checks must be an array of check names", errors=[{"pointer": "/options/checks", "detail": "array of strings"}])
+    unknown = [c for c in checks if c not in KNOWN_CHECKS]
+    if unknown:
+        raise MalformedValueError(
+            f"options.checks names an unknown check: {unknown[0][:40]} (known: {', '.join(KNOWN_CHECKS)})",
+            errors=[{"pointer": f"/options/checks/{checks.index(unknown[0])}", "detail": "unknown check"}],
+        )
+    return bool(checks) and set(checks) == {"proof"}
+
+
+def _scoped(report: Report, proof_only: bool) -> Report:
+    """Say in the report that only the proofs were checked (``options.checks: ["proof"]``)."""
+    if proof_only:
+        note = Check(
+            "scope",
+            "skipped",
+            'options.checks ["proof"]: only well-formedness and the proofs were checked, not issuer or holder binding, validity, status or trust',
+        )
+        report.checks.append(note)
+        for inner in report.credentials:
+            inner.checks.append(note)
+    return report
 
 
 def public_report(report: Report) -> dict[str, Any]:
