@@ -122,7 +122,7 @@ class CredentialPlan:
     def render(self, credential_id: str, entries: Entries | None, issued: datetime) -> dict[str, Any]:
         doc = dict(self.document, id=credential_id)
         if entries is not None:
-            doc["credentialStatus"] = entries.credential_status
+            doc["credentialStatus"] = with_client_status(self.document.get("credentialStatus"), entries.credential_status)
         return doc
 
 
@@ -349,15 +349,13 @@ class Issuance:
             raise MalformedValueError("credential must be a JSON object", errors=[{"pointer": "/credential", "detail": "required object"}])
         options = options if isinstance(options, dict) else {}
         requested_id = client_credential_id(self.db, credential)  # an absolute URL not used before, or absent
-        # the verifier's rules (app/verification/well_formed.py); an absent issuer is the caller's, status is refused below
-        require_well_formed(credential, skip=("credentialStatus",) if "issuer" in credential else ("issuer", "credentialStatus"))
-        for forbidden in ("proof", "credentialStatus"):
-            if forbidden in credential:
-                raise MalformedValueError(
-                    f"the issuer sets {forbidden}; a client cannot",
-                    code="FORBIDDEN_PROPERTY",
-                    errors=[{"pointer": f"/credential/{forbidden}", "detail": "set by the issuer"}],
-                )
+        # the verifier's rules (app/verification/well_formed.py); an absent issuer is the caller's
+        require_well_formed(credential, skip=() if "issuer" in credential else ("issuer",))
+        if "proof" in credential:
+            raise MalformedValueError(
+                "the issuer sets proof; a client cannot", code="FORBIDDEN_PROPERTY", errors=[{"pointer": "/credential/proof", "detail": "set by the issuer"}]
+            )
+        _check_client_status(credential.get("credentialStatus"))
         issuer = credential.get("issuer")
         issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
         if issuer_id not in (None, provider.did):
@@ -395,7 +393,8 @@ class Issuance:
         check_document_validity(doc, now=datetime.now(UTC), max_years=self.settings.max_validity_years, pointer="/credential")
         # Validate the document as it will be signed (contexts, data loss) before anything is allocated.
         probe_url = self.status_lists.url("probe")
-        to_quads(dict(doc, id=_PROBE_ID, credentialStatus=[bitstring_entry(probe_url, 0, "revocation")]), self.runtime.loader)
+        probe_status = with_client_status(doc.get("credentialStatus"), [bitstring_entry(probe_url, 0, "revocation")])
+        to_quads(dict(doc, id=_PROBE_ID, credentialStatus=probe_status), self.runtime.loader)
         return CredentialPlan(doc, proof, subject_id(doc), requested_id)
 
 
@@ -432,3 +431,30 @@ def _replayed(replay) -> Issued:
         status=replay.status,
         replayed=True,
     )
+
+
+def _check_client_status(value: Any) -> None:
+    """A caller's own ``credentialStatus`` on ``POST /credentials/issue`` (VC 2.0 §4.10: any status method, typed).
+
+    Kept beside this issuer's own entries: the caller (the provider, authenticated) answers for a status method it
+    runs elsewhere, and this service's verifier reports such an entry as not checked (status indeterminate), never as
+    "not revoked". A Bitstring Status List entry is refused: this issuer allocates those itself, and a caller's entry
+    could name a bit of another credential on this service's lists."""
+    if value is None:
+        return
+    for i, entry in enumerate(value if isinstance(value, list) else [value]):
+        kinds = entry.get("type") if isinstance(entry, dict) else None
+        kinds = kinds if isinstance(kinds, list) else [kinds]
+        if any(k in ("BitstringStatusListEntry", "StatusList2021Entry") for k in kinds):
+            where = f"/credential/credentialStatus/{i}" if isinstance(value, list) else "/credential/credentialStatus"
+            raise MalformedValueError(
+                "this issuer allocates its own Bitstring Status List entries; a client's cannot be signed",
+                code="FORBIDDEN_PROPERTY",
+                errors=[{"pointer": where, "detail": "set by the issuer"}],
+            )
+
+
+def with_client_status(client: Any, own: Any) -> Any:
+    """The caller's status entries first, then this issuer's: one entry as an object, several as an array (§4.10)."""
+    combined = [*(client if isinstance(client, list) else [client] if client is not None else []), *(own if isinstance(own, list) else [own])]
+    return combined[0] if len(combined) == 1 else combined

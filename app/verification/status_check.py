@@ -3,7 +3,8 @@
 Each entry's status list credential is fetched through the guarded fetcher, must itself verify (proof
 and issuer binding, by the credential's own issuer) and be within its validity period; then the bit is
 read. A list that cannot be fetched or checked makes the check *indeterminate*, never "not revoked"
-(security-notes §12).
+(security-notes §12); so does an entry of a status method this verifier does not read (VC 2.0 §4.10 lets a
+credential name any, e.g. ``CredentialStatusList2017``): it is reported as not checked, with its type.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from app import strict_json
 from app.errors import MicrocredError
 from app.net import Fetcher, TTLCache
 from app.proofs import ProofEngine
-from app.status.bitstring import read_status
+from app.status.bitstring import BITSTRING_ENTRY, SL2021_ENTRY, read_status
 from app.verification.report import Check, Report
 from app.xsd import parse_datetime_stamp
 
@@ -86,9 +87,23 @@ class StatusChecker:
         raw = credential.get("credentialStatus")
         entries = raw if isinstance(raw, list) else [raw]
         found: list[str] = []
+        unread: list[Check] = []
         for entry in entries:
             if not isinstance(entry, dict):
                 return Check("status", "failed", "credentialStatus entries must be objects", "MALFORMED_VALUE_ERROR")
+            kinds = entry.get("type") if isinstance(entry.get("type"), list) else [entry.get("type")]
+            if BITSTRING_ENTRY not in kinds and SL2021_ENTRY not in kinds:
+                method = ", ".join(str(k)[:60] for k in kinds)
+                unread.append(
+                    Check(
+                        "status",
+                        "indeterminate",
+                        f"status method {method} is not one this verifier reads: not checked",
+                        "STATUS_VERIFICATION_ERROR",
+                        {"type": method},
+                    )
+                )
+                continue
             url = entry.get("statusListCredential")
             try:
                 if not isinstance(url, str):
@@ -97,7 +112,10 @@ class StatusChecker:
                 result = read_status(listed, entry)
             except MicrocredError as exc:
                 code = exc.code if exc.code.startswith("STATUS_") or exc.code == "RANGE_ERROR" else "STATUS_RETRIEVAL_ERROR"
-                return Check("status", "indeterminate", f"the status could not be checked: {exc.detail}", code, {"statusListCredential": str(url)[:300]})
+                unread.append(
+                    Check("status", "indeterminate", f"the status could not be checked: {exc.detail}", code, {"statusListCredential": str(url)[:300]})
+                )
+                continue
             if result.status:
                 word = {"revocation": "revoked", "suspension": "suspended"}.get(result.purpose, f"flagged ({result.purpose})")
                 return Check(
@@ -108,9 +126,13 @@ class StatusChecker:
                     {"purpose": result.purpose},
                 )
             found.append(result.purpose)
-        return Check(
-            "status",
-            "passed",
-            f"not {' nor '.join('revoked' if p == 'revocation' else 'suspended' if p == 'suspension' else p for p in found)} (checked just now)",
-            details={"purposes": found},
-        )
+        if unread:  # a set bit anywhere wins (above); otherwise one entry not read makes the status unknown
+            first = unread[0]
+            if found:
+                first.reason += f" (read: not {' nor '.join(_words(found))})"
+            return first
+        return Check("status", "passed", f"not {' nor '.join(_words(found))} (checked just now)", details={"purposes": found})
+
+
+def _words(purposes: list[str]) -> list[str]:
+    return ["revoked" if p == "revocation" else "suspended" if p == "suspension" else p for p in purposes]

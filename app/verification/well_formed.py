@@ -6,6 +6,7 @@ Each rule gives a JSON pointer and a reason: the verifier reports the first, the
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from app.errors import MalformedValueError, MicrocredError
@@ -14,6 +15,15 @@ from app.xsd import parse_datetime_stamp
 #: VC 2.0 §4.5: termsOfUse (§5.6), evidence (§5.5), refreshService (§5.4), credentialSchema (§4.11) and
 #: credentialStatus (§4.10) objects MUST have a type.
 TYPED = ("termsOfUse", "evidence", "refreshService", "credentialSchema", "credentialStatus")
+
+
+#: RFC 3986 §3.1 scheme, then characters an IRI may hold (RFC 3987 §2.2: no spaces, no <>"{}|\\^`).
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+")
+
+
+def is_url(value: Any) -> bool:
+    """VC 2.0 §4.4: an identifier is a URL (an absolute IRI; a blank node identifier is not one)."""
+    return isinstance(value, str) and not value.startswith("_:") and _URL.fullmatch(value) is not None
 
 
 def _items(value: Any) -> list[Any]:
@@ -32,7 +42,7 @@ def _subject(doc: dict[str, Any]) -> list[tuple[str, str]]:
         where = f"/credentialSubject/{i}" if isinstance(subject, list) else "/credentialSubject"
         if not isinstance(item, dict) or not item:
             out.append((where, "must be a non-empty object"))
-        elif "id" in item and (not isinstance(item["id"], str) or not item["id"] or item["id"].startswith("_:")):
+        elif "id" in item and not is_url(item["id"]):
             out.append((f"{where}/id", "must be a URL (a blank node identifier is not one, §4.4)"))
     return out
 
@@ -72,6 +82,8 @@ def _typed(doc: dict[str, Any]) -> list[tuple[str, str]]:
                 out.append((where, "must be an object"))
             elif not item.get("type"):
                 out.append((f"{where}/type", "required (VC 2.0 §4.5)"))
+            if isinstance(item, dict) and "id" in item and not is_url(item["id"]):
+                out.append((f"{where}/id", "must be one URL (VC 2.0 §4.4)"))
     return out
 
 
@@ -89,6 +101,8 @@ def _related(doc: dict[str, Any]) -> list[tuple[str, str]]:
         ident = item.get("id")
         if not isinstance(ident, str) or not ident:
             out.append((f"{where}/id", "required"))
+        elif not is_url(ident):
+            out.append((f"{where}/id", "must be a URL (VC 2.0 §4.4)"))
         elif ident in seen:
             out.append((f"{where}/id", "must be unique among the related resources"))
         else:

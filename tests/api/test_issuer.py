@@ -144,7 +144,8 @@ def test_vc_api_issue(live, client, provider):
     [
         ({"issuer": "did:web:someone.else"}, "ISSUER_MISMATCH"),
         ({"proof": {"type": "DataIntegrityProof"}}, "FORBIDDEN_PROPERTY"),
-        ({"credentialStatus": {"id": "x"}}, "FORBIDDEN_PROPERTY"),
+        ({"credentialStatus": {"id": "https://x.example/s"}}, "MALFORMED_VALUE_ERROR"),  # an entry needs a type (VC 2.0 §4.10)
+        ({"credentialStatus": {"type": "BitstringStatusListEntry", "statusListCredential": "https://x.example/l"}}, "FORBIDDEN_PROPERTY"),
         ({"id": "not a URL"}, "MALFORMED_VALUE_ERROR"),  # a client id must be an absolute URL (tests/api/test_credential_ids.py)
         ({"undefinedTerm": "x"}, "DATA_LOSS_DETECTION_ERROR"),
         ({"@context": ["https://www.w3.org/ns/credentials/v2", "https://evil.example/ctx"]}, "CONTEXT_NOT_ALLOWED"),
