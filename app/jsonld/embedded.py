@@ -28,6 +28,7 @@ checked.
 
 from __future__ import annotations
 
+import re
 import threading
 import weakref
 from typing import Any
@@ -47,6 +48,9 @@ FORBIDDEN = {
 }
 ALLOWED = frozenset({"@version", "@protected"})
 _MAX_SHOWN = 80
+#: An IRI mapping (JSON-LD 1.1 §4.2.2: "an IRI, a blank node identifier, a keyword or a compact IRI") holds none
+#: of the characters RFC 3987 §2.2 excludes from IRIs: a space, controls, <>"{}|\^`.
+_BAD_IRI = re.compile(r"[\x00-\x20<>\"{}|\\^`]")
 
 _terms_cache: weakref.WeakKeyDictionary[ContextLoader, dict[str, frozenset[str]]] = weakref.WeakKeyDictionary()
 _terms_lock = threading.Lock()
@@ -147,4 +151,7 @@ def check_contexts(document: Any, loader: ContextLoader) -> int:
             # object above): that changes nothing the pinned contexts define.
             if not isinstance(definition, (str, dict)):
                 raise _refuse(f"the definition of {key[:_MAX_SHOWN]!r} must be an IRI or an object")
+            iri = definition if isinstance(definition, str) else definition.get("@id")
+            if isinstance(iri, str) and _BAD_IRI.search(iri):
+                raise _refuse(f"{key[:_MAX_SHOWN]!r} maps to {iri[:_MAX_SHOWN]!r}, which is not an IRI (RFC 3987 §2.2)")
     return len(objects)

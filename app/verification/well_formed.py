@@ -6,8 +6,11 @@ Each rule gives a JSON pointer and a reason: the verifier reports the first, the
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
+
+import base58
 
 from app.errors import MalformedValueError, MicrocredError
 from app.xsd import parse_datetime_stamp
@@ -24,6 +27,46 @@ _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+")
 def is_url(value: Any) -> bool:
     """VC 2.0 §4.4: an identifier is a URL (an absolute IRI; a blank node identifier is not one)."""
     return isinstance(value, str) and not value.startswith("_:") and _URL.fullmatch(value) is not None
+
+
+#: Subresource Integrity §3.5 hash-expression: hash-algo "-" base64-value (standard base64, padded), by the
+#: digest length of each algorithm SRI allows (sha256, sha384, sha512).
+_SRI_BYTES = {"sha256": 32, "sha384": 48, "sha512": 64}
+_B64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+#: VC 2.0 §5.3 / Data Integrity §2.6 digestMultibase: a multibase (``u`` base64url without padding, or ``z``
+#: base58btc) digest of SHA-2 or SHA-3 (256, 384 or 512 bits), bare or with its Multihash header.
+_MULTIHASH = {(0x12, 32), (0x20, 48), (0x13, 64), (0x16, 32), (0x15, 48), (0x14, 64)}
+_B64U = re.compile(r"[A-Za-z0-9_-]+")
+_B58 = re.compile(r"[1-9A-HJ-NP-Za-km-z]+")
+MAX_DIGEST_CHARS = 200
+
+
+def _sri_problem(value: Any) -> str | None:
+    if not isinstance(value, str) or not 0 < len(value) <= 4 * MAX_DIGEST_CHARS:
+        return "must be a Subresource Integrity hash expression"
+    for expression in value.split():
+        algo, _, rest = expression.partition("-")
+        digest = rest.split("?", 1)[0]
+        if algo not in _SRI_BYTES:
+            return f"the digest algorithm must be one of {', '.join(_SRI_BYTES)} (Subresource Integrity §3.5)"
+        if not _B64.fullmatch(digest) or len(digest) != 4 * ((_SRI_BYTES[algo] + 2) // 3):
+            return f"must be {algo}- followed by the base64 of a {_SRI_BYTES[algo]}-byte digest (Subresource Integrity §3.5)"
+    return None
+
+
+def _multibase_problem(value: Any) -> str | None:
+    if not isinstance(value, str) or not 1 < len(value) <= MAX_DIGEST_CHARS:
+        return "must be a multibase digest"
+    prefix, body = value[0], value[1:]
+    if prefix == "u" and _B64U.fullmatch(body) and len(body) % 4 != 1:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    elif prefix == "z" and _B58.fullmatch(body):
+        raw = base58.b58decode(body)
+    else:
+        return "must be multibase: u (base64url, no padding) or z (base58btc) (Data Integrity §2.6)"
+    if len(raw) in (32, 48, 64) or (len(raw) > 2 and (raw[0], raw[1]) in _MULTIHASH and len(raw) == 2 + raw[1]):
+        return None
+    return "must encode a SHA-2 or SHA-3 digest of 256, 384 or 512 bits, bare or as a multihash (Data Integrity §2.6)"
 
 
 def _items(value: Any) -> list[Any]:
@@ -109,6 +152,9 @@ def _related(doc: dict[str, Any]) -> list[tuple[str, str]]:
             seen.add(ident)
         if not item.get("digestSRI") and not item.get("digestMultibase"):
             out.append((where, "needs digestSRI or digestMultibase"))
+        for name, problem in (("digestSRI", _sri_problem), ("digestMultibase", _multibase_problem)):
+            if name in item and (why := problem(item[name])):
+                out.append((f"{where}/{name}", why))
     return out
 
 

@@ -15,6 +15,11 @@ from app.errors import MicrocredError
 BASE = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "credentialSubject": {"id": "did:example:x"}}
 
 
+#: well-formed digests of the W3C VCDM suite's related resource (5-advanced-concepts), any resource's would do
+SRI384 = "sha384-NSOcNpmdIVUxIJGvGUoe22FjTWrXiaXlsZ8q6912LdnR3KraQO2n75Ica4wK4Qeg"
+MB256 = "uJKGMkOmFbVJhEfKTduMC2XCyvRAYLjOVmZWwIH1wQ7k"
+
+
 def _count(client) -> int:
     return len(client.get("/credentials", params={"limit": 500}).json()["items"])
 
@@ -38,6 +43,19 @@ CASES = [
         "/credential/relatedResource/1/id",
     ),
     ({"relatedResource": [{"id": "https://x.example/a"}]}, "/credential/relatedResource/0"),
+    # VC 2.0 §5.3: a digest that is not one (Subresource Integrity §3.5; Data Integrity §2.6 multibase digests)
+    (
+        {"relatedResource": [{"id": "https://x.example/a", "digestSRI": "sha384-" + "_rCVIV7fSXXTNIvpiq26jRDyj8JG8TDjij-tD0ewLk4JpnXEz6a5AeeY_1qQ0d0P"}]},
+        "/credential/relatedResource/0/digestSRI",
+    ),
+    ({"relatedResource": [{"id": "https://x.example/a", "digestSRI": "md5-" + SRI384[7:]}]}, "/credential/relatedResource/0/digestSRI"),
+    ({"relatedResource": [{"id": "https://x.example/a", "digestSRI": "sha384-abc"}]}, "/credential/relatedResource/0/digestSRI"),
+    ({"relatedResource": [{"id": "https://x.example/a", "digestMultibase": "uAAAA"}]}, "/credential/relatedResource/0/digestMultibase"),
+    ({"relatedResource": [{"id": "https://x.example/a", "digestMultibase": "m" + MB256[1:]}]}, "/credential/relatedResource/0/digestMultibase"),
+    ({"relatedResource": [{"id": "https ://x.example/a", "digestSRI": SRI384}]}, "/credential/relatedResource/0/id"),
+    # VC 2.0 §4.4: identifiers are URLs
+    ({"termsOfUse": {"type": "X", "id": "https ://not-a-url/t"}}, "/credential/termsOfUse/id"),
+    ({"credentialStatus": {"type": "X", "id": "https ://not-a-url/statusList/4"}}, "/credential/credentialStatus/id"),
 ]
 
 
@@ -98,3 +116,27 @@ def test_never_201_for_what_its_own_verifier_refuses(live, provider, changes):
         return
     report = live.app.state.runtime.verifier.verify(issued.body.decode())
     assert report.verified, (credential, report.as_dict())
+
+
+@pytest.mark.parametrize("digest", [{"digestSRI": SRI384}, {"digestMultibase": MB256}, {"digestSRI": SRI384, "mediaType": "text/html"}])
+def test_well_formed_related_resources_are_signed_and_verify(live, client, digest):
+    r = client.post("/credentials/issue", json={"credential": {**BASE, "relatedResource": [{"id": "https://x.example/a", **digest}]}})
+    assert r.status_code == 201, r.text
+    assert live.app.state.runtime.verifier.verify(r.json()["verifiableCredential"]).verified
+
+
+def test_a_type_mapped_to_an_invalid_iri_is_refused_on_issue_and_verify(live, client, provider):
+    """The W3C VCDM suite's credential-type-mapped-nonurl-fail: an embedded context maps a type to "https ://…"."""
+    ctx = ["https://www.w3.org/ns/credentials/v2", {"ExampleTestCredential": "https ://not-a-url#ExampleTestCredential"}]
+    credential = {**BASE, "@context": ctx, "type": ["VerifiableCredential", "ExampleTestCredential"]}
+    r = client.post("/credentials/issue", json={"credential": credential})
+    assert 400 <= r.status_code < 500 and r.headers["content-type"].startswith("application/problem+json"), r.text
+    assert "not an IRI" in r.json()["detail"]
+    assert _count(client) == 0
+    ok = {**credential, "@context": [ctx[0], {"ExampleTestCredential": "https://example.org/#ExampleTestCredential"}]}
+    assert client.post("/credentials/issue", json={"credential": ok}).status_code == 201
+    # The verifier refuses the same mapping in a credential someone else signed.
+    signer = live.app.state.issuance.providers.signer_for(provider[0])
+    signed = live.app.state.runtime.engine.add_proof({**credential, "issuer": provider[0].did}, signer, suite="eddsa-jcs-2022")
+    report = live.app.state.runtime.verifier.verify(signed)
+    assert not report.verified and "not an IRI" in report.check("well_formed").reason
