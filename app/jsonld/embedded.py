@@ -137,6 +137,11 @@ def check_contexts(document: Any, loader: ContextLoader) -> int:
         for key, definition in ctx.items():
             if key in FORBIDDEN:
                 raise _refuse(f"it sets {key}: {FORBIDDEN[key]}")
+            if key == "@context":
+                # JSON-LD 1.1 API §4.1.2 step 5.13 hands every other key to Create Term Definition, whose step 5
+                # raises "keyword redefinition" for a keyword; only a *remote* context document is unwrapped from
+                # {"@context": …} (step 5.2.5). jsonld.js unwraps embedded ones too (lib/context.js); pyld and the spec do not.
+                raise _refuse("'@context' inside a context definition is a keyword redefinition (JSON-LD 1.1 API §4.2.2 step 5): write the terms directly")
             if key.startswith("@"):
                 if key not in ALLOWED:
                     raise _refuse(f"{key[:_MAX_SHOWN]!r} is not a keyword an embedded context may set")

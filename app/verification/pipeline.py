@@ -257,23 +257,40 @@ class Verifier:
 
     @staticmethod
     def _binding(party: str | None, proofs, role: str, relationship: str) -> Check:
-        """security-notes.md §10: the key belongs to the issuer (holder) and is authorised for the purpose."""
+        """security-notes.md §10: the key belongs to the issuer (holder) and is authorised for the purpose.
+
+        A holder's presentation: every proof is the holder's. A credential: at least one proof is the issuer's; others
+        (a proof set or chain, Data Integrity §2.1.1-2.1.2, e.g. a notary's or an earlier signer's) must verify too
+        (the proof check) and are named in the report, but need not be the issuer's."""
         if not proofs or not all(p.verification_method for p in proofs):
             return Check(f"{role}_binding", "failed", "no verified proof to bind", "INVALID_VERIFICATION_METHOD")
         if not party:
             return Check(f"{role}_binding", "failed", f"the document names no {role}", "MALFORMED_VALUE_ERROR")
-        for p in proofs:
-            if p.controller is None or p.controller != party:
-                return Check(
-                    f"{role}_binding",
-                    "failed",
-                    f"the signing key is controlled by {p.controller or 'an unknown party'}, not by the {role} {party}",
-                    "INVALID_VERIFICATION_METHOD",
-                )
-            if not p.purpose_authorized:
-                return Check(
-                    f"{role}_binding", "failed", f"the {role}'s DID document does not list the key under {relationship}", "INVALID_VERIFICATION_METHOD"
-                )
+        others = [p for p in proofs if p.controller is None or p.controller != party]
+        own = [p for p in proofs if p not in others]
+        if others and (role != "issuer" or not own):
+            p = others[0]
+            return Check(
+                f"{role}_binding",
+                "failed",
+                f"the signing key is controlled by {p.controller or 'an unknown party'}, not by the {role} {party}",
+                "INVALID_VERIFICATION_METHOD",
+            )
+        if not all(p.purpose_authorized for p in own):
+            return Check(f"{role}_binding", "failed", f"the {role}'s DID document does not list the key under {relationship}", "INVALID_VERIFICATION_METHOD")
+        if not all(p.purpose_authorized for p in others):
+            p = next(p for p in others if not p.purpose_authorized)
+            return Check(
+                f"{role}_binding", "failed", f"the DID document of {p.controller} does not list its key under {relationship}", "INVALID_VERIFICATION_METHOD"
+            )
+        if others:
+            names = ", ".join(sorted({str(p.controller)[:120] for p in others}))
+            return Check(
+                f"{role}_binding",
+                "passed",
+                f"signed with a key of the {role}, authorised for {relationship}; also signed by {names} (a proof of another party)",
+                details={"otherSigners": sorted({str(p.controller) for p in others})},
+            )
         return Check(f"{role}_binding", "passed", f"signed with a key of the {role}, authorised for {relationship}")
 
     def _validity(self, credential: dict[str, Any]) -> Check:
