@@ -504,7 +504,7 @@ def operations() -> dict[tuple[str, str], dict]:
     return {
         ("/microcredentials", "post"): {
             "responses": {
-                "201": {"application/vc+ld+json": _json(ref("VerifiableCredential")), "application/vc+jwt": _json(JWT)},
+                "201": {"application/vc+ld+json": _json(ref("VerifiableCredential")), "application/vc+jwt": _json(JWT), "application/jwt": _json(JWT)},
                 "200": {"application/json": _json(ref("DryRun"))},
             },
             "body": {
@@ -547,7 +547,9 @@ def operations() -> dict[tuple[str, str], dict]:
         ("/issuers/{slug}/did.json", "get"): {"responses": {"200": {"application/did+ld+json": _json(ref("DidDocument"))}}},
         ("/status/{list_id}", "get"): {"responses": {"200": {"application/vc+ld+json": _json(ref("VerifiableCredential"))}}},
         ("/credentials/{credential_id}", "get"): {
-            "responses": {"200": {"application/vc+ld+json": _json(ref("VerifiableCredential")), "application/vc+jwt": _json(JWT)}},
+            "responses": {
+                "200": {"application/vc+ld+json": _json(ref("VerifiableCredential")), "application/vc+jwt": _json(JWT), "application/jwt": _json(JWT)}
+            },
             "links": {
                 "200": {
                     "VerifyCredential": {

@@ -21,7 +21,8 @@ from app.vcdm import VC2
 _EXAMPLE = Path(__file__).resolve().parent.parent / "credentials" / "example_input.json"
 CREDENTIAL_CONTENT = {
     LD_MEDIA_TYPE: {"schema": {"type": "object", "description": "a W3C Verifiable Credential with an embedded Data Integrity proof"}},
-    vc_jose.MEDIA_TYPE: {"schema": {"type": "string", "description": "a VC-JOSE compact JWS (typ vc+jwt)"}},
+    vc_jose.MEDIA_TYPE: {"schema": {"type": "string", "description": "a VC-JOSE compact JWS (typ vc+jwt) of a VC 2.0 credential"}},
+    vc_jose.LEGACY_MEDIA_TYPE: {"schema": {"type": "string", "description": "a VC DM 1.1 §6.3.1 JWT (typ JWT, vc claim) of a VC 1.1 credential (an EDC)"}},
 }
 
 
@@ -78,9 +79,10 @@ def _credential_response(issued: Issued) -> Response:
 )
 async def issue_credential(caller: ApiKeyDep, body: RawJsonBody, issuance: IssuanceDep, key: IdempotencyKey) -> Response:
     issued = await issuance.issue_credential_request(caller, body, idempotency_key=key)
-    vc: Any = issued.body.decode("ascii") if issued.media_type == vc_jose.MEDIA_TYPE else json.loads(issued.body)
+    jose = issued.media_type in (vc_jose.MEDIA_TYPE, vc_jose.LEGACY_MEDIA_TYPE)
+    vc: Any = issued.body.decode("ascii") if jose else json.loads(issued.body)
     if isinstance(vc, str):  # VC 2.0 §4.13: a JOSE-secured credential travels as an enveloped credential
-        vc = {"@context": [VC2], "id": f"data:{vc_jose.MEDIA_TYPE},{vc}", "type": "EnvelopedVerifiableCredential"}
+        vc = {"@context": [VC2], "id": f"data:{issued.media_type},{vc}", "type": "EnvelopedVerifiableCredential"}
     return Response(
         strict_json.dumps({"verifiableCredential": vc}).encode(),
         status_code=201,

@@ -41,10 +41,10 @@ from app.credentials import FORMATS, RENDERERS, issue_from_specification, valida
 from app.credentials.validity import check_validity_period
 from app.errors import MalformedValueError, MicrocredError
 from app.issuance.batch_leases import LeaseKeeper, LeaseLost
-from app.issuance.service import Issuance, secure
+from app.issuance.service import Issuance, media_type_of, secure
 from app.issuance.status_lists import MICROCREDENTIAL_PURPOSES
 from app.observability import CREDENTIALS_ISSUED
-from app.proofs import MEDIA_TYPES, PROOF_FORMATS
+from app.proofs import PROOF_FORMATS
 from app.store import batches, providers, specifications
 from app.store import credentials as credential_store
 from app.store.unavailable import DatabaseUnavailable
@@ -199,7 +199,7 @@ def _sign_many(runtime, signer, fmt: str, proof: str, profile, items: list[tuple
     renderer = RENDERERS[fmt]
     for mc, credential_id, entries, issued in items:
         credential = renderer(mc, issuer=profile, credential_id=credential_id, issued=issued, status_entry=entries)
-        out.append((secure(runtime.engine, credential, signer, proof), MEDIA_TYPES[proof]))
+        out.append((secure(runtime.engine, credential, signer, proof), media_type_of(credential, proof)))
     return out
 
 

@@ -275,7 +275,7 @@ class Issuance:
         with self.db.cpu_gate:
             credential = plan.render(entries.credential_id, entries, datetime.now(UTC))
             body = secure(self.runtime.engine, credential, signer, plan.proof)
-        issued = Issued(entries.credential_id, MEDIA_TYPES[plan.proof], body, plan.format, plan.proof)
+        issued = Issued(entries.credential_id, media_type_of(credential, plan.proof), body, plan.format, plan.proof)
         record = credential_store.NewCredential(
             id=issued.id,
             provider_id=provider.id,
@@ -405,6 +405,12 @@ def secure(engine, credential: dict[str, Any], signer, proof: str) -> bytes:
     if proof == vc_jose.PROOF_FORMAT:
         return vc_jose.secure(credential, signer, kid=jose_kid_for(signer)).encode("ascii")
     return strict_json.dumps(secured_form(engine.add_proof(credential, signer, suite=proof))).encode()
+
+
+def media_type_of(credential: dict[str, Any], proof: str) -> str:
+    """The media type of ``credential`` secured with ``proof``: a VC 1.1 credential (an EDC) as JOSE is a VC DM 1.1
+    §6.3.1 JWT, ``application/jwt``; a VC 2.0 one ``application/vc+jwt`` (``app.proofs.vc_jose``)."""
+    return vc_jose.media_type(credential) if proof == vc_jose.PROOF_FORMAT else MEDIA_TYPES[proof]
 
 
 def _object(body: Any) -> dict[str, Any]:

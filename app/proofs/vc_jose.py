@@ -32,11 +32,16 @@ from app.keys.b64url import encoded_length
 from app.keys.methods import public_key_from_method
 from app.keys.signer import ED25519, P256, Signer
 from app.proofs.data_integrity import ProofResult, ResolveMethod, VerificationResult
-from app.vcdm import issuer_id
+from app.vcdm import VC1, issuer_id
 from app.xsd import parse_datetime_stamp
 
 MEDIA_TYPE = "application/vc+jwt"
 TYP = "vc+jwt"
+#: A VC Data Model 1.1 credential (a Europass EDC) secured with JOSE: VC-JOSE-COSE §3.1.1 defines ``vc+jwt`` for
+#: VC 2.0 credentials only, so it is a VC DM 1.1 §6.3.1 JWT (``typ: JWT``, the credential in the ``vc`` claim),
+#: whose media type is RFC 7519's ``application/jwt`` (§10.3.1).
+LEGACY_MEDIA_TYPE = "application/jwt"
+LEGACY_TYP = "JWT"
 #: The name a request gives this proof format (``proof`` of POST /microcredentials, ``proofFormat`` of the VC API).
 PROOF_FORMAT = "vc+jwt"
 ALG_FOR_KEY = {ED25519: "EdDSA", P256: "ES256"}
@@ -76,6 +81,8 @@ def secure(credential: dict[str, Any], signer: Signer, *, now: datetime | None =
     if not iss:
         raise ProofError("the credential has no issuer", code="PROOF_GENERATION_ERROR")
     now = now or datetime.now(UTC)
+    if is_vc1(credential):
+        return _secure_vc1(credential, signer, alg, iss, now, kid)
     payload = dict(credential)
     payload["iss"] = iss
     payload["iat"] = int(now.timestamp())
@@ -86,6 +93,36 @@ def secure(credential: dict[str, Any], signer: Signer, *, now: datetime | None =
     if "validUntil" in credential:
         payload["exp"] = int(parse_datetime_stamp(credential["validUntil"], field="validUntil").timestamp())
     header = {"alg": alg, "kid": kid or signer.verification_method, "typ": TYP, "cty": "vc"}
+    signing_input = _b64u(json.dumps(header, separators=(",", ":")).encode()) + "." + _b64u(strict_json.dumps(payload).encode())
+    return signing_input + "." + _b64u(signer.sign(signing_input.encode("ascii")))
+
+
+def is_vc1(credential: dict[str, Any]) -> bool:
+    ctx = credential.get("@context")
+    return (ctx[0] if isinstance(ctx, list) and ctx else ctx) == VC1
+
+
+def media_type(credential: dict[str, Any]) -> str:
+    """The media type of ``credential`` secured with JOSE: ``application/vc+jwt`` (VC 2.0) or ``application/jwt`` (VC 1.1)."""
+    return LEGACY_MEDIA_TYPE if is_vc1(credential) else MEDIA_TYPE
+
+
+def _secure_vc1(credential: dict[str, Any], signer: Signer, alg: str, iss: str, now: datetime, kid: str | None) -> str:
+    """VC DM 1.1 §6.3.1 JWT encoding: ``iss`` the issuer, ``nbf`` the issuanceDate, ``exp`` the expirationDate, ``jti``
+    the id, ``sub`` the subject's id, used "in addition to" the credential's own properties, which the ``vc`` claim
+    keeps whole (so the credential read back is the credential signed)."""
+    payload: dict[str, Any] = {"iss": iss, "iat": int(now.timestamp())}
+    if "issuanceDate" in credential:
+        payload["nbf"] = int(parse_datetime_stamp(credential["issuanceDate"], field="issuanceDate").timestamp())
+    if "expirationDate" in credential:
+        payload["exp"] = int(parse_datetime_stamp(credential["expirationDate"], field="expirationDate").timestamp())
+    if isinstance(credential.get("id"), str):
+        payload["jti"] = credential["id"]
+    subject = credential.get("credentialSubject")
+    if isinstance(subject, dict) and isinstance(subject.get("id"), str):
+        payload["sub"] = subject["id"]
+    payload["vc"] = credential
+    header = {"alg": alg, "kid": kid or signer.verification_method, "typ": LEGACY_TYP}
     signing_input = _b64u(json.dumps(header, separators=(",", ":")).encode()) + "." + _b64u(strict_json.dumps(payload).encode())
     return signing_input + "." + _b64u(signer.sign(signing_input.encode("ascii")))
 

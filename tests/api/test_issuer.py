@@ -28,8 +28,8 @@ def test_example_issues_signs_and_verifies(live, client, example_input, fmt, pro
     r = _issue(client, example_input, fmt, proof)
     assert r.status_code == 201, r.text
     assert r.headers["location"].startswith("/credentials/urn:uuid:")
-    if proof == "vc+jwt":
-        assert r.headers["content-type"].startswith("application/vc+jwt")
+    if proof == "vc+jwt":  # an EDC is a VC 1.1 document: a VC DM 1.1 §6.3.1 JWT (tests/api/test_edc_jwt.py)
+        assert r.headers["content-type"].startswith("application/jwt" if fmt == "edc" else "application/vc+jwt")
     report = _verify(live, r.content, r.headers["content-type"])
     assert report.verified, report.as_dict()
     checks = {c.id: c.outcome for c in report.checks}

@@ -37,8 +37,9 @@ def _issue(client, example_input, fmt="ob3", proof="eddsa-rdfc-2022") -> httpx.R
 
 def _as_vc(issued: httpx.Response):
     """The VC API shape of an issued credential: the object, or a JWT as an EnvelopedVerifiableCredential."""
-    if issued.headers["content-type"].startswith("application/vc+jwt"):
-        return {"@context": [VC2], "id": f"data:application/vc+jwt,{issued.text}", "type": "EnvelopedVerifiableCredential"}
+    media = issued.headers["content-type"].split(";")[0]
+    if media in ("application/vc+jwt", "application/jwt"):
+        return {"@context": [VC2], "id": f"data:{media},{issued.text}", "type": "EnvelopedVerifiableCredential"}
     return issued.json()
 
 
@@ -165,7 +166,7 @@ def test_tampered_jwt_is_422(live, client, example_input):
     token = _issue(client, example_input, "edc", "vc+jwt").text
     header, payload, sig = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    claims["credentialSubject"]["id"] = "did:example:someone-else"
+    claims["vc"]["credentialSubject"]["id"] = "did:example:someone-else"  # an EDC: a VC 1.1 JWT, its vc claim
     r = _verify(live, f"{header}.{_b64u(json.dumps(claims).encode())}.{sig}")
     assert r.status_code == 422 and _checks(r.json())["proof"]["outcome"] == "failed"
 
@@ -383,7 +384,7 @@ def test_challenges_are_random_and_expire(live):
 def test_presentation_verifies_once_and_a_replay_fails(live, client, example_input):
     credential = _issue(client, example_input, "ob3", "eddsa-jcs-2022").json()
     token = _issue(client, example_input, "edc", "vc+jwt").text
-    envelope = {"@context": [VC2], "id": f"data:application/vc+jwt,{token}", "type": "EnvelopedVerifiableCredential"}
+    envelope = {"@context": [VC2], "id": f"data:application/jwt,{token}", "type": "EnvelopedVerifiableCredential"}
     holder, did = _holder()
     ch = httpx.post(f"{live.url}/challenges").json()
     vp = _presentation(live, holder, did, [credential, envelope], ch["challenge"], ch["domain"])

@@ -18,10 +18,13 @@ PROOFS = ("eddsa-rdfc-2022", "eddsa-jcs-2022", "vc+jwt")
 
 
 def _credential(response) -> dict:
-    """The credential as issued: the JSON body, or the payload of a vc+jwt (VC-JOSE-COSE §3.1.1)."""
-    if response.headers["content-type"].startswith("application/vc+jwt"):
+    """The credential as issued: the JSON body, the payload of a vc+jwt (VC-JOSE-COSE §3.1.1), or the vc claim of
+    a VC 1.1 JWT (an EDC, VC DM 1.1 §6.3.1, application/jwt)."""
+    if response.headers["content-type"].startswith(("application/vc+jwt", "application/jwt")):
         part = response.text.split(".")[1]
         payload = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+        if "vc" in payload:
+            return payload["vc"]
         # the registered JWT claims (RFC 7519 §4.1) are the JWT's, not terms of the credential
         return {k: v for k, v in payload.items() if k not in JWT_CLAIMS}
     return response.json()
