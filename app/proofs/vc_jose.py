@@ -187,19 +187,7 @@ def verify(
         claims = payload
         alg = header.get("alg")
         proof.cryptosuite = alg if isinstance(alg, str) else None
-        if alg not in ("EdDSA", "ES256"):
-            raise ProofError(f"JWS algorithm {str(alg)[:20]} is not accepted (EdDSA or ES256 only)", code="PROOF_VERIFICATION_ERROR")
-        if "enc" in header:
-            raise ProofError("encrypted JWTs (JWE) are not accepted", code="MALFORMED_PROOF_ERROR")
-        for name in _FORBIDDEN_HEADERS:
-            if name in header:
-                raise ProofError(f"keys are never taken from the token: header member {name} is refused", code="INVALID_VERIFICATION_METHOD")
-        if header.get("crit"):
-            raise ProofError("critical JWS header extensions are not supported", code="MALFORMED_PROOF_ERROR")
-        typ = header.get("typ")
-        legacy = ("vp" if presentation else "vc") in payload
-        if typ != expected_typ and not (legacy and typ in (None, "JWT")):
-            raise ProofError(f"JWS typ must be {expected_typ}, not {str(typ)[:30]}", code="MALFORMED_PROOF_ERROR")
+        _check_header(header, payload, expected_typ, presentation)
         iss = payload.get("iss")
         issuer = holder_id(credential) if presentation else issuer_id(credential)
         if iss is not None and iss != issuer:
@@ -238,6 +226,25 @@ def verify(
             exc.detail,
         )
         return JoseVerification(VerificationResult(False, [proof], proof.error, proof.reason), credential, header, claims)
+
+
+def _check_header(header: dict[str, Any], payload: dict[str, Any], expected_typ: str, presentation: bool) -> None:
+    """security-notes §8: EdDSA or ES256 only, no JWE, no key material in the header, no critical extensions, and the
+    ``typ`` VC-JOSE-COSE names (``JWT`` or none for a VC DM 1.1 §6.3 token with a ``vc``/``vp`` claim)."""
+    alg = header.get("alg")
+    if alg not in ("EdDSA", "ES256"):
+        raise ProofError(f"JWS algorithm {str(alg)[:20]} is not accepted (EdDSA or ES256 only)", code="PROOF_VERIFICATION_ERROR")
+    if "enc" in header:
+        raise ProofError("encrypted JWTs (JWE) are not accepted", code="MALFORMED_PROOF_ERROR")
+    for name in _FORBIDDEN_HEADERS:
+        if name in header:
+            raise ProofError(f"keys are never taken from the token: header member {name} is refused", code="INVALID_VERIFICATION_METHOD")
+    if header.get("crit"):
+        raise ProofError("critical JWS header extensions are not supported", code="MALFORMED_PROOF_ERROR")
+    typ = header.get("typ")
+    legacy = ("vp" if presentation else "vc") in payload
+    if typ != expected_typ and not (legacy and typ in (None, "JWT")):
+        raise ProofError(f"JWS typ must be {expected_typ}, not {str(typ)[:30]}", code="MALFORMED_PROOF_ERROR")
 
 
 def _numeric_date(value: Any, claim: str) -> str:
