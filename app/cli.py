@@ -323,7 +323,13 @@ def _provider(args: argparse.Namespace) -> int:
         if args.action == "create":
             identifiers = json.loads(args.identifiers) if args.identifiers else None
             provider, secret = service.providers.create(
-                slug=args.slug, name=args.name, country=args.country, homepage=args.homepage, identifiers=identifiers, did_method=args.did_method
+                slug=args.slug,
+                name=args.name,
+                country=args.country,
+                homepage=args.homepage,
+                identifiers=identifiers,
+                did_method=args.did_method,
+                key_store=args.key_store,
             )
             out = {"slug": provider.slug, "did": provider.did, "api_key": secret}
             print(json.dumps(out) if args.json else f"provider {provider.slug}: {provider.did}\nAPI key (shown once): {secret}")
@@ -456,6 +462,12 @@ def build_parser() -> argparse.ArgumentParser:
     prov.add_argument("--homepage")
     prov.add_argument("--identifiers", help='JSON list, e.g. [{"scheme":"ErasmusCode","value":"IRL ZED01"}]')
     prov.add_argument("--did-method", default="web", choices=["web", "key"])
+    prov.add_argument(
+        "--key-store",
+        default="file",
+        choices=["file", "pkcs11"],
+        help="where the signing key is generated: a 0600 file, or inside the PKCS#11 token (settings pkcs11_*)",
+    )
     prov.add_argument("--key-id", type=int)
     prov.add_argument("--json", action="store_true")
     prov.set_defaults(func=_provider)
