@@ -87,7 +87,7 @@ class Verifier:
         if not isinstance(value, dict):
             raise NotACredential("a credential is a JSON object")
         if is_jades(value):
-            return jades_report(value, lambda credential: self._well_formed(credential, expand=True))
+            return jades_report(value, lambda credential: self._well_formed(credential, expand=True), now=self.clock())
         kinds = types(value)
         if "VerifiablePresentation" in kinds or presentation:
             return self.verify_presentation(value, challenge=challenge, domain=domain, proof_only=proof_only)
