@@ -35,3 +35,42 @@ def test_the_commission_sealed_edc_gets_an_honest_report(live):
     assert trusted["outcome"] == "indeterminate" and trusted["code"] == "TRUSTED_LIST_UNAVAILABLE"
     assert trusted["details"]["qcCompliance"] is True and trusted["details"]["qcTypeESeal"] is True
     assert "says it is a qualified certificate for electronic seals" in trusted["reason"]
+
+
+def _jwcrypto_verifies(sealed: dict) -> bool:
+    """jwcrypto (an implementation this project did not write) verifies the seal's JWS, once the JAdES header
+    parameters the seal marks critical are registered with it (it refuses unknown ``crit`` names, RFC 7515 §4.1.11)."""
+    import base64
+    import json
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from jwcrypto import jwk, jws
+    from jwcrypto.common import JWSEHeaderParameter
+
+    protected = sealed["signatures"][0]["protected"]
+    header = json.loads(base64.urlsafe_b64decode(protected + "=" * (-len(protected) % 4)))
+    certificate = x509.load_der_x509_certificate(base64.b64decode(header["x5c"][0]))
+    pem = certificate.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    registry = {name: JWSEHeaderParameter(f"JAdES {name} (ETSI TS 119 182-1)", True, True, None) for name in ("sigT", "adoTst")}
+    token = jws.JWS(header_registry=registry)
+    token.deserialize(json.dumps(sealed))
+    try:
+        token.verify(jwk.JWK.from_pem(pem), alg=header["alg"])
+    except jws.InvalidJWSSignature:
+        return False
+    return token.is_valid
+
+
+def test_jwcrypto_agrees_on_the_commission_seal_and_on_a_changed_credential(live):
+    import json
+
+    sample = SHARED / "samples" / "edc" / "ELM-repo_Sample-MC-Annex1-signed.jsonld"
+    require(sample.is_file(), f"{sample} (shared/samples)")
+    sealed = json.loads(sample.read_text())
+    changed = {**sealed, "payload": sealed["payload"].replace("Annex", "Annox", 1)}
+    for document, valid in ((sealed, True), (changed, False)):
+        assert _jwcrypto_verifies(document) is valid
+        r = httpx.post(f"{live.url}/credentials/verify", json={"verifiableCredential": document}, timeout=60)
+        proof = next(c for c in r.json()["checks"] if c["id"] == "proof")
+        assert proof["outcome"] == ("passed" if valid else "failed"), proof

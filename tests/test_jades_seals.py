@@ -100,7 +100,11 @@ def _verify(live, sealed: dict) -> dict[str, dict]:
 
 
 def test_a_valid_seal_from_a_test_ca(live, ca):
-    checks = _verify(live, ca.seal())
+    from tests.test_jades_sample import _jwcrypto_verifies
+
+    sealed = ca.seal()
+    assert _jwcrypto_verifies(sealed) and not _jwcrypto_verifies(ca.seal(signed_payload=PAYLOAD + " "))  # an independent JWS verifier
+    checks = _verify(live, sealed)
     assert checks["proof"]["outcome"] == "passed" and checks["proof"]["reason"].startswith("valid seal: the ES256 signature"), checks["proof"]
     assert checks["seal_certificate"]["outcome"] == "passed", checks["seal_certificate"]
     assert "a chain of 2 certificates, each issued by the next; valid at the signing time" in checks["seal_certificate"]["reason"]
