@@ -16,7 +16,8 @@ def live(database_url, tmp_path, softhsm):
     """The live service of tests/conftest.py, with the SoftHSM2 token configured."""
     from tests import live_server
 
-    server = live_server.start(database_url, tmp_path, status_cache_seconds=0, **softhsm.settings())
+    # two signing processes, so that a large batch is signed by processes that log in to the token themselves
+    server = live_server.start(database_url, tmp_path, status_cache_seconds=0, batch_processes=2, **softhsm.settings())
     try:
         yield server
     finally:
@@ -74,3 +75,30 @@ def test_hsm_backed_provider_issues_rotates_and_everything_verifies(live, indepe
         assert r.status_code == 200, r.text
         revoked = independent.verify(after_di)
         assert revoked["digitalbazaar"]["status"]["revocation"] is True and not _verified(client, after_di)
+
+
+def test_a_large_batch_is_signed_in_the_token_by_the_signing_processes(live, example_input):
+    """1,000 records (two chunks): the batch runner hands them to its pool of signing processes, each of which
+    opens its own session with the token (a PKCS#11 login belongs to a process)."""
+    import time
+
+    from app.credentials import specification_of
+
+    _, key = live.app.state.issuance.providers.create(slug="hsm-batch", name="HSM Batch University", country="IE", key_store="pkcs11")
+    with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {key}"}, timeout=120) as client:
+        spec = client.post("/specifications", json={"specification": specification_of(example_input), "published": True}).json()["id"]
+        records = [
+            {"learner": {"email": f"learner{i}@example.org", "givenName": {"en": f"L{i}"}, "familyName": {"en": "X"}}, "awardedAt": "2026-06-30T10:00:00Z"}
+            for i in range(1000)
+        ]
+        r = client.post("/microcredentials/batch", json={"format": "ob3", "specificationId": spec, "records": records})
+        assert r.status_code == 202, r.text
+        deadline = time.monotonic() + 900  # against a hang only
+        while (job := client.get(r.headers["location"]).json())["status"] not in ("done", "failed"):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.5)
+        assert job["status"] == "done" and job["issued"] == 1000, job
+        items = client.get(f"{r.headers['location']}/items", params={"limit": 1000}).json()["items"]
+        for item in (items[0], items[-1]):
+            credential = client.get(f"/credentials/{item['credentialId']}").json()
+            assert _verified(client, credential)
