@@ -35,6 +35,11 @@ def test_the_commission_sealed_edc_gets_an_honest_report(live):
     assert trusted["outcome"] == "indeterminate" and trusted["code"] == "TRUSTED_LIST_UNAVAILABLE"
     assert trusted["details"]["qcCompliance"] is True and trusted["details"]["qcTypeESeal"] is True
     assert "says it is a qualified certificate for electronic seals" in trusted["reason"]
+    # the certificate's organizationIdentifier is the issuer's eIDAS identifier; then the checks of every credential
+    binding = checks["issuer_binding"]
+    assert binding["outcome"] == "passed" and "organizationIdentifier VATES-A00000000 is its eIDAS identifier" in binding["reason"], binding
+    assert checks["validity"]["outcome"] == "passed" and checks["status"]["outcome"] == "skipped"
+    assert checks["issuer_trust"]["code"] == "UNKNOWN_ISSUER" and "eu_completeness" in checks
 
 
 def _jwcrypto_verifies(sealed: dict) -> bool:

@@ -31,16 +31,23 @@ def _b64u(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _name(cn: str) -> x509.Name:
-    return x509.Name(
-        [x509.NameAttribute(NameOID.COUNTRY_NAME, "IE"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, cn), x509.NameAttribute(NameOID.COMMON_NAME, cn)]
-    )
+def _name(cn: str, org_id: str | None = None) -> x509.Name:
+    attributes = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "IE"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, cn),
+        x509.NameAttribute(NameOID.COMMON_NAME, cn),
+    ]
+    if org_id:
+        attributes.append(x509.NameAttribute(x509.ObjectIdentifier("2.5.4.97"), org_id))  # organizationIdentifier, ETSI EN 319 412-1
+    return x509.Name(attributes)
 
 
-def _certificate(subject: str, key, issuer: str, issuer_key, *, ca: bool, not_before: datetime, not_after: datetime) -> x509.Certificate:
+def _certificate(
+    subject: str, key, issuer: str, issuer_key, *, ca: bool, not_before: datetime, not_after: datetime, org_id: str | None = None
+) -> x509.Certificate:
     builder = (
         x509.CertificateBuilder()
-        .subject_name(_name(subject))
+        .subject_name(_name(subject, org_id))
         .issuer_name(_name(issuer))
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -54,13 +61,20 @@ def _certificate(subject: str, key, issuer: str, issuer_key, *, ca: bool, not_be
 class SealCa:
     """A root CA and a sealing certificate under it (P-256, ES256)."""
 
-    def __init__(self, *, leaf_from: datetime | None = None, leaf_until: datetime | None = None):
+    def __init__(self, *, leaf_from: datetime | None = None, leaf_until: datetime | None = None, org_id: str | None = None):
         self.root_key = ec.generate_private_key(ec.SECP256R1())
         self.key = ec.generate_private_key(ec.SECP256R1())
         year = timedelta(days=365)
         self.root = _certificate("Test Root CA", self.root_key, "Test Root CA", self.root_key, ca=True, not_before=NOW - 10 * year, not_after=NOW + 10 * year)
         self.leaf = _certificate(
-            "University of Zed seal", self.key, "Test Root CA", self.root_key, ca=False, not_before=leaf_from or NOW - year, not_after=leaf_until or NOW + year
+            "University of Zed seal",
+            self.key,
+            "Test Root CA",
+            self.root_key,
+            ca=False,
+            not_before=leaf_from or NOW - year,
+            not_after=leaf_until or NOW + year,
+            org_id=org_id,
         )
 
     def x5c(self, *certificates: x509.Certificate) -> list[str]:
@@ -169,3 +183,13 @@ def test_an_expired_certificate_valid_at_signing_time_is_indeterminate(live):
     # expired before the signing time: a failure
     checks = _verify(live, expired.seal(sig_t=NOW - timedelta(days=10)))
     assert checks["seal_certificate"]["outcome"] == "failed" and checks["seal_certificate"]["code"] == "CERTIFICATE_NOT_VALID_AT_SIGNING_TIME"
+
+
+def test_the_certificate_must_name_the_credential_issuer(live, ca):
+    """The payload's issuer has the eIDAS identifier VATES-A00000000: a certificate naming it binds, another does not."""
+    same = _verify(live, SealCa(org_id="VATES-A00000000").seal())["issuer_binding"]
+    assert same["outcome"] == "passed" and "organizationIdentifier VATES-A00000000" in same["reason"], same
+    other = _verify(live, SealCa(org_id="VATIE-1234567X").seal())["issuer_binding"]
+    assert other["outcome"] == "failed" and other["code"] == "ISSUER_MISMATCH" and "VATIE-1234567X" in other["reason"], other
+    unnamed = _verify(live, ca.seal())["issuer_binding"]
+    assert unnamed["outcome"] == "failed" and unnamed["code"] == "ISSUER_MISMATCH"

@@ -16,7 +16,8 @@ What is checked, each as a check of the report with a reason:
   not established. The certificate's own qualified-certificate statements (ETSI EN 319 412-5) are reported.
 
 Every encoded value is length-checked before it is decoded; any malformed part is a failed check, never an
-exception. The credential's status, validity period and EU completeness are not checked for a sealed EDC yet.
+exception. The credential's validity period, status, issuer trust and EU completeness are then checked as for any
+credential (``Verifier._rest``).
 """
 
 from __future__ import annotations
@@ -323,6 +324,49 @@ def seal_trusted_list(header: dict[str, Any]) -> Check:
     )
 
 
+_ORGANIZATION_IDENTIFIER = x509.ObjectIdentifier("2.5.4.97")  # ETSI EN 319 412-1 §5.1.4
+
+
+def _texts(value: Any) -> list[str]:
+    """The strings of a plain value, a language map or a list of either (the EDC's legalName, notation)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [v for v in value.values() if isinstance(v, str)]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    return []
+
+
+def seal_issuer_binding(header: dict[str, Any], credential: dict[str, Any] | None) -> Check:
+    """``issuer_binding``: the organisation the sealing certificate names is the credential's issuer: its
+    organizationIdentifier (ETSI EN 319 412-1 §5.1.4, e.g. ``VATES-A00000000``) is the issuer's eIDAS identifier
+    (EDC ``issuer.eIDASIdentifier.notation``), or failing one, its organizationName is the issuer's legalName."""
+    leaf = _certificates(header)[0]
+    issuer = credential.get("issuer") if credential else None
+    if not isinstance(issuer, dict):
+        raise SealError("the credential's issuer is not an organisation the certificate could name", "ISSUER_MISMATCH")
+    org_ids = [str(a.value) for a in leaf.subject.get_attributes_for_oid(_ORGANIZATION_IDENTIFIER)]
+    eidas = issuer.get("eIDASIdentifier")
+    eidas_ids = [t for e in (eidas if isinstance(eidas, list) else [eidas]) if isinstance(e, dict) for t in _texts(e.get("notation"))]
+    if org_ids and eidas_ids:
+        if set(org_ids) & set(eidas_ids):
+            return Check(
+                "issuer_binding", "passed", f"the sealing certificate names the issuer: organizationIdentifier {org_ids[0][:100]} is its eIDAS identifier"
+            )
+        raise SealError(
+            f"the sealing certificate names organisation {org_ids[0][:100]}, the credential's issuer has eIDAS identifier {eidas_ids[0][:100]}",
+            "ISSUER_MISMATCH",
+        )
+    names = {str(a.value).casefold() for a in leaf.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)}
+    legal = {t.casefold() for t in _texts(issuer.get("legalName"))}
+    if names & legal:
+        return Check("issuer_binding", "passed", f"the sealing certificate names the issuer by its legal name {_name(leaf)} (no eIDAS identifier to compare)")
+    raise SealError(
+        f"the sealing certificate ({_name(leaf)}) does not name the credential's issuer (neither eIDAS identifier nor legal name match)", "ISSUER_MISMATCH"
+    )
+
+
 def jades_report(document: dict[str, Any], well_formed, now: datetime | None = None) -> Report:
     """The report of a JAdES-sealed credential: well-formedness of the payload, the seal's signature, its
     certificate chain and validity, and the trusted-list check (see the module docstring)."""
@@ -354,6 +398,7 @@ def jades_report(document: dict[str, Any], well_formed, now: datetime | None = N
         ("proof", lambda: seal_signature(document, signatures[0], header, signed_payload)),
         ("seal_certificate", lambda: seal_certificate(header, now)),
         ("seal_trusted_list", lambda: seal_trusted_list(header)),
+        ("issuer_binding", lambda: seal_issuer_binding(header, credential)),
     ]
     for check_id, step in steps:
         try:
