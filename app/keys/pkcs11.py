@@ -57,16 +57,34 @@ class Pkcs11Signer:
     _handle: Any = field(default=None, repr=False)
 
     def sign(self, data: bytes) -> bytes:
-        from pkcs11 import Mechanism
+        """Signs inside the token. A session the token no longer knows (the HSM restarted, the connection to a
+        network HSM dropped) is opened again and the key found again by its label, once; then a refusal is a
+        ``KeyUnavailable`` (503) naming the key."""
         from pkcs11.exceptions import PKCS11Error
 
-        try:
-            with self.store.lock:
-                if self.key_type == ED25519:
-                    return bytes(self._handle.sign(data, mechanism=Mechanism.EDDSA))
-                return bytes(self._handle.sign(hashlib.sha256(data).digest(), mechanism=Mechanism.ECDSA))
-        except PKCS11Error as exc:
-            raise KeyUnavailable(f"the PKCS#11 token refused to sign with key {self.label} ({type(exc).__name__})", code="PKCS11_SIGN_FAILED") from None
+        with self.store.lock:
+            try:
+                return self._sign(data)
+            except PKCS11Error:
+                self.store.reset()
+            try:
+                found = self.store._find(self.label)
+                if found is None:
+                    raise KeyUnavailable(f"signing key {self.label} is no longer in the PKCS#11 token", code="KEY_NOT_FOUND")
+                if bytes(found[0][_attr("EC_POINT")])[2:] != self.public:
+                    raise KeyUnavailable(f"PKCS#11 key {self.label} now holds another key", code="KEY_MISMATCH")
+                self._handle = found[1]
+                return self._sign(data)
+            except PKCS11Error as exc:
+                self.store.reset()
+                raise KeyUnavailable(f"the PKCS#11 token refused to sign with key {self.label} ({type(exc).__name__})", code="PKCS11_SIGN_FAILED") from None
+
+    def _sign(self, data: bytes) -> bytes:
+        from pkcs11 import Mechanism
+
+        if self.key_type == ED25519:
+            return bytes(self._handle.sign(data, mechanism=Mechanism.EDDSA))
+        return bytes(self._handle.sign(hashlib.sha256(data).digest(), mechanism=Mechanism.ECDSA))
 
     def public_multibase(self) -> str:
         if self.key_type == ED25519:
@@ -152,6 +170,16 @@ class Pkcs11KeyStore:
                 raise KeyUnavailable(f"PKCS#11 {where} cannot be opened ({type(exc).__name__})", code="PKCS11_UNAVAILABLE") from None
             return self._shared["session"]
 
+    def reset(self) -> None:
+        """Forget this process's session (it is opened again on next use), closing it if the token still knows it."""
+        with self.lock:
+            session, self._shared["session"], self._shared["pin"] = self._shared["session"], None, None
+            if session is not None:
+                try:
+                    session.close()
+                except Exception:  # a session the token already dropped: nothing left to close
+                    pass
+
     def create(self, name: str, key_type: str = ED25519, verification_method: str = "") -> Pkcs11Signer:
         """A key pair generated inside the token, labelled ``name``; its private half is never extractable."""
         from pkcs11 import Attribute, KeyType, Mechanism
@@ -179,11 +207,20 @@ class Pkcs11KeyStore:
         return self._signer(name, key_type, pub, priv, verification_method)
 
     def _find(self, name: str) -> tuple[Any, Any] | None:
+        """(public, private) key objects labelled ``name``, or None; a dropped session is opened again once."""
         from pkcs11 import ObjectClass
+        from pkcs11.exceptions import PKCS11Error
 
-        session = self.session()
-        privs = list(session.get_objects({_attr("CLASS"): ObjectClass.PRIVATE_KEY, _attr("LABEL"): name}))
-        pubs = list(session.get_objects({_attr("CLASS"): ObjectClass.PUBLIC_KEY, _attr("LABEL"): name}))
+        for attempt in (1, 2):
+            session = self.session()
+            try:
+                privs = list(session.get_objects({_attr("CLASS"): ObjectClass.PRIVATE_KEY, _attr("LABEL"): name}))
+                pubs = list(session.get_objects({_attr("CLASS"): ObjectClass.PUBLIC_KEY, _attr("LABEL"): name}))
+                break
+            except PKCS11Error as exc:
+                self.reset()
+                if attempt == 2:
+                    raise KeyUnavailable(f"the PKCS#11 token cannot be searched for key {name} ({type(exc).__name__})", code="PKCS11_UNAVAILABLE") from None
         if not privs:
             return None
         if len(privs) != 1 or len(pubs) != 1:

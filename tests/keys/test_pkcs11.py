@@ -125,3 +125,22 @@ def test_ready_says_why_when_the_token_cannot_be_reached(database_url, tmp_path,
         assert server.app.state.issuance.providers.check_keys() == [f"the PKCS#11 module {tmp_path / 'missing.so'} does not exist"]
     finally:
         server.stop()
+
+
+def test_a_session_the_token_dropped_is_opened_again_on_the_next_signature(softhsm):
+    """As after an HSM restart: the process's session is closed under the signer, which opens a new one, finds its
+    key again by label and signs; the signature still verifies with the published key."""
+    store = _store(softhsm)
+    signer = store.create("unit-reopen", ED25519)
+    store.session().close()  # the token forgets the session (and its handles)
+    data = b"after a restart"
+    signature = signer.sign(data)
+    Ed25519PublicKey.from_public_bytes(signer.public).verify(signature, data)
+    assert store.session() is not None and signer.sign(data) == signature  # Ed25519 is deterministic (RFC 8032)
+
+
+def test_loading_after_the_session_was_dropped_opens_a_new_one(softhsm):
+    store = _store(softhsm)
+    store.create("unit-reload", ED25519)
+    store.session().close()
+    assert _store(softhsm).load("pkcs11:unit-reload").public_multibase().startswith("z6Mk")
