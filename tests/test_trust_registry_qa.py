@@ -14,6 +14,7 @@ import pytest
 from app.errors import MalformedValueError
 from app.settings import Settings
 from app.verification.trust import TrustCheck, TrustRegistry
+from tests.conftest import ROOT
 
 QA = {
     "agency": "Quality and Qualifications Ireland (QQI)",
@@ -99,3 +100,46 @@ def test_a_malformed_fact_is_refused_at_load_with_its_name(tmp_path, qa, said):
 def test_malformed_identifiers_are_refused(tmp_path):
     with pytest.raises(MalformedValueError, match="identifiers must be a list"):
         _registry(tmp_path, "did:web:zed.example", identifiers=[{"scheme": "ETER"}])
+
+
+DEQAR = ROOT / "docs" / "deqar-sample"
+
+
+def _import(tmp_path, registry, *extra: str):
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "app", "trust", "import-deqar", "--did", "did:web:rwth-aachen.example", "--registry", str(registry), "--json"]
+    argv += ["--institution", str(DEQAR / "institution.json"), "--reports", str(DEQAR / "reports-institutional.json"), *extra]
+    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_import_deqar_writes_an_entry_the_service_reads(tmp_path):
+    registry = tmp_path / "registry.json"
+    registry.write_text((ROOT / "trust" / "registry.json").read_text())
+    done = _import(tmp_path, registry)
+    assert done.returncode == 0, done.stderr
+    loaded = TrustRegistry.load(registry)
+    assert "did:web:university.example" in loaded.entries  # the other entries stay
+    entry = loaded.lookup("did:web:rwth-aachen.example:issuers:x")
+    assert entry.legal_name == "RWTH Aachen" and entry.country == "DE"
+    assert {"scheme": "DEQAR", "value": "DEQARINST0382"} in entry.identifiers and {"scheme": "ETER", "value": "DE0069"} in entry.identifiers
+    qa = entry.quality_assurance
+    assert qa["agency"] == "Swiss Agency of Accreditation and Quality Assurance (AAQ)" and qa["agencyEqarRegistered"] is True
+    assert (qa["deqarReports"], qa["accreditationStatus"], qa["accreditedFrom"], qa["accreditedUntil"]) == (["47914"], "accredited", "2018-09-14", "2024-09-30")
+    during = TrustCheck(loaded, today=lambda: date(2020, 1, 1))("did:web:rwth-aachen.example")
+    assert during.outcome == "passed" and during.reason == (
+        "RWTH Aachen (DE): trusted, QA by Swiss Agency of Accreditation and Quality Assurance (AAQ) (EQAR-registered) until 2024-09-30"
+    )
+    after = TrustCheck(loaded, today=lambda: date(2026, 12, 1))("did:web:rwth-aachen.example")
+    assert after.outcome == "indeterminate" and "its accreditation ended on 2024-09-30" in after.reason
+
+
+def test_import_deqar_refuses_files_that_are_not_deqar_records_and_keeps_the_registry(tmp_path):
+    registry = tmp_path / "registry.json"
+    registry.write_text('{"issuers": {}}')
+    wrong = tmp_path / "reports.json"
+    wrong.write_text('{"results": "none"}')
+    done = _import(tmp_path, registry, "--reports", str(wrong))
+    assert done.returncode == 2 and "DEQAR reports must be" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert registry.read_text() == '{"issuers": {}}' and len(list(tmp_path.iterdir())) == 2  # no temporary left
