@@ -323,7 +323,13 @@ def _provider(args: argparse.Namespace) -> int:
         if args.action == "create":
             identifiers = json.loads(args.identifiers) if args.identifiers else None
             provider, secret = service.providers.create(
-                slug=args.slug, name=args.name, country=args.country, homepage=args.homepage, identifiers=identifiers, did_method=args.did_method
+                slug=args.slug,
+                name=args.name,
+                country=args.country,
+                homepage=args.homepage,
+                identifiers=identifiers,
+                did_method=args.did_method,
+                key_store=args.key_store,
             )
             out = {"slug": provider.slug, "did": provider.did, "api_key": secret}
             print(json.dumps(out) if args.json else f"provider {provider.slug}: {provider.did}\nAPI key (shown once): {secret}")
@@ -409,6 +415,47 @@ def _status_lists(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trust(args: argparse.Namespace) -> int:
+    """``trust import-deqar``: a registry entry for ``--did`` from DEQAR's institution record and institutional reports
+    (files the operator downloaded from the DEQAR web API), written into ``--registry`` and read back as the
+    service reads it (app/verification/deqar.py, app/verification/trust.py)."""
+    import os
+    import tempfile
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from app.errors import MicrocredError
+    from app.verification.deqar import registry_entry
+    from app.verification.trust import TrustRegistry
+
+    if not args.did.startswith("did:"):
+        return _fail(f"--did {args.did[:80]!r} is not a DID")
+    try:
+        institution = json.loads(Path(args.institution).read_text(encoding="utf-8"))
+        reports = json.loads(Path(args.reports).read_text(encoding="utf-8"))
+        entry = registry_entry(institution, reports, today=datetime.now(UTC).date())
+        target = Path(args.registry)
+        registry = json.loads(target.read_text(encoding="utf-8")) if target.is_file() else {}
+        if not isinstance(registry, dict) or not isinstance(registry.setdefault("issuers", {}), dict):
+            return _fail(f'{target}: the trust registry is {{"issuers": {{did: entry}}}}')
+        registry["issuers"][args.did] = entry
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".registry-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(registry, indent=2, ensure_ascii=False) + "\n")
+        try:
+            TrustRegistry.load(temporary)  # what serve will read: a wrong entry never replaces a good file
+            os.replace(temporary, target)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+    except (OSError, ValueError) as exc:
+        return _fail(f"cannot import: {getattr(exc, 'detail', None) or str(exc)[:300]}")
+    except MicrocredError as exc:
+        return _fail(f"cannot import: {exc.detail}")
+    print(json.dumps({"did": args.did, "entry": entry}) if args.json else f"{args.did}: {entry['legalName']} written to {args.registry}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from app.credentials import FORMATS
     from app.proofs import PROOF_FORMATS, SUITES, vc_jose
@@ -448,6 +495,15 @@ def build_parser() -> argparse.ArgumentParser:
     lists.add_argument("--json", action="store_true")
     lists.set_defaults(func=_status_lists)
 
+    trust = sub.add_parser("trust", help="the trust registry (admin)")
+    trust.add_argument("action", choices=["import-deqar"], help="import-deqar: an institution's entry from DEQAR web API files")
+    trust.add_argument("--did", required=True, help="the institution's DID (a did:web host covers its providers)")
+    trust.add_argument("--institution", required=True, help="JSON of /webapi/v2/browse/institutions/{id}")
+    trust.add_argument("--reports", required=True, help="JSON of /webapi/v2/browse/reports/institutional/by-institution/{id}/")
+    trust.add_argument("--registry", required=True, help="the registry file to update (e.g. the file of MICROCRED_TRUST_REGISTRY_FILE)")
+    trust.add_argument("--json", action="store_true")
+    trust.set_defaults(func=_trust)
+
     prov = sub.add_parser("provider", help="manage providers (admin)")
     prov.add_argument("action", choices=["create", "rotate-key", "api-key", "revoke-api-key", "list"])
     prov.add_argument("--slug")
@@ -456,6 +512,12 @@ def build_parser() -> argparse.ArgumentParser:
     prov.add_argument("--homepage")
     prov.add_argument("--identifiers", help='JSON list, e.g. [{"scheme":"ErasmusCode","value":"IRL ZED01"}]')
     prov.add_argument("--did-method", default="web", choices=["web", "key"])
+    prov.add_argument(
+        "--key-store",
+        default="file",
+        choices=["file", "pkcs11"],
+        help="where the signing key is generated: a 0600 file, or inside the PKCS#11 token (settings pkcs11_*)",
+    )
     prov.add_argument("--key-id", type=int)
     prov.add_argument("--json", action="store_true")
     prov.set_defaults(func=_provider)

@@ -57,6 +57,14 @@ class Settings(BaseSettings):
         131_072, ge=131_072, multiple_of=8, description="Entries per new status list (Bitstring Status List: at least 131,072 for herd privacy)."
     )
     keys_dir: Path = Field(ROOT / "keys", description="Where file-backed signing keys live (0600, never committed).")
+    pkcs11_module: Path | None = Field(
+        None,
+        description="PKCS#11 module (a `.so`) of the HSM that holds the keys of providers created with `--key-store pkcs11`, "
+        "e.g. /usr/lib/softhsm/libsofthsm2.so. Unset: file-backed keys only.",
+    )
+    pkcs11_token_label: str | None = Field(None, description="The PKCS#11 token to use, by its label (or set `pkcs11_slot`).")
+    pkcs11_slot: int | None = Field(None, ge=0, description="The PKCS#11 slot id of the token, when no `pkcs11_token_label` is set.")
+    pkcs11_pin: str | None = Field(None, description="The PKCS#11 user PIN the service logs in with (keep it in the environment, never in a file).")
     contexts_dir: Path = Field(data_dir("contexts"), description="The pinned JSON-LD contexts.")
 
     # -- request limits (security-notes.md §5)

@@ -6,6 +6,8 @@ renderers, with its two status entries); (ob3-1000): the same Open Badge with 1,
 Each is also held against the cryptographic floor, measured in the same process: two SHA-256 hashes over
 the same canonical bytes (proof configuration and document) and one Ed25519 signature.
 microcred: JSON-LD → RDF over contexts processed once (app/jsonld/to_rdf.py), bounded RDFC-1.0, Ed25519 (pynacl).
+``--hsm``: the same signing with an Ed25519 key inside a SoftHSM2 token beside a file-backed key (needs softhsm2
+and python-pkcs11; not part of the default run, so the bench runs where SoftHSM is absent).
 Reference: pyld ``normalize`` (URDNA2015 = RDFC-1.0) of document and proof configuration with the same
 pinned loader (pyld caches resolved contexts), SHA-256, the same Ed25519 signature.
 """
@@ -120,8 +122,62 @@ class PyldOnly:
         return True
 
 
+def hsm_signer(folder: Path):
+    """An Ed25519 key generated inside a fresh SoftHSM2 token in ``folder`` (as tests/hsm.py makes one)."""
+    import os
+    import subprocess
+
+    from app.keys import ED25519, Pkcs11KeyStore
+
+    module = Path(os.environ.get("SOFTHSM2_MODULE", "/usr/lib/softhsm/libsofthsm2.so"))
+    (folder / "tokens").mkdir()
+    conf = folder / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {folder / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    argv = ["softhsm2-util", "--init-token", "--free", "--label", "bench", "--pin", "1234", "--so-pin", "12345678"]
+    subprocess.run(argv, check=True, capture_output=True, timeout=60)
+    signer = Pkcs11KeyStore(module, "bench", None, "1234").create("bench-ed25519", ED25519)
+    mb = signer.public_multibase()
+    signer.verification_method = f"did:key:{mb}#{mb}"
+    return signer
+
+
+def hsm_comparison(engine: ProofEngine) -> int:
+    """``--hsm``: signatures per second with a key in a PKCS#11 token (SoftHSM2) beside a file-backed key, same run:
+    the raw Ed25519 signature, and the eddsa-jcs-2022, eddsa-rdfc-2022 and VC-JOSE signing of credential (a)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bench-hsm-") as folder:
+        hsm = hsm_signer(Path(folder))
+        file_key = Ed25519Signer.generate()
+        mb = file_key.public_multibase()
+        file_key.verification_method = f"did:key:{mb}#{mb}"
+        created = "2026-06-30T10:00:00Z"
+        rows = []
+
+        def doc(key) -> dict:
+            return reference_credential(key.verification_method.split("#")[0], 2)
+
+        for name, make in [
+            ("Ed25519 signature (64 B)", lambda k: lambda: k.sign(b"x" * 64)),
+            ("eddsa-jcs-2022 sign (a)", lambda k: lambda d=doc(k): engine.add_proof(d, k, suite="eddsa-jcs-2022", created=created)),
+            ("eddsa-rdfc-2022 sign (a)", lambda k: lambda d=doc(k): engine.add_proof(d, k, created=created)),
+            ("VC-JOSE EdDSA sign (a)", lambda k: lambda d=doc(k): vc_jose.secure(d, k)),
+        ]:
+            on_file, on_hsm = paired_medians(make(file_key), make(hsm), budget=4.0)
+            rows.append((name, 1 / on_file, 1 / on_hsm))
+        secured = engine.add_proof(doc(hsm), hsm, created=created)
+        assert engine.verify(secured).verified, "an HSM-signed proof does not verify"
+    print(f"{'operation (one core)':<28} {'file key/s':>12} {'SoftHSM2/s':>12} {'HSM/file':>9}")
+    for name, per_file, per_hsm in rows:
+        print(f"{name:<28} {per_file:12,.0f} {per_hsm:12,.0f} {per_hsm / per_file:8.2f}x")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     loader = ContextLoader(ROOT / "contexts")
+    if "--hsm" in argv:
+        return hsm_comparison(ProofEngine(loader, DidResolver().dereference))
     engine = ProofEngine(loader, DidResolver().dereference)
     signer = Ed25519Signer.generate()
     mb = signer.public_multibase()

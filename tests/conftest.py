@@ -68,3 +68,11 @@ def loader():
 
 # The storage fixtures (``database``, ``database_url``): SQLite by default, PostgreSQL when TEST_DATABASE_URL is set.
 pytest_plugins = ("tests.database_fixture",)
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory):
+    """A SoftHSM2 token for the whole run (tests/hsm.py): a PKCS#11 module reads its configuration once per process."""
+    from tests.hsm import make_token
+
+    return make_token(tmp_path_factory.mktemp("softhsm"))

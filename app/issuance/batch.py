@@ -158,7 +158,7 @@ _child: dict[str, Any] = {}
 
 def _child_init(settings_json: str) -> None:
     """A signing process of the batch pool: the runtime once; signers are loaded by the first task that needs them."""
-    from app.keys import FileKeyStore
+    from app.issuance.providers import key_stores
     from app.performance import tune_gc
     from app.runtime import Runtime
     from app.settings import Settings
@@ -166,7 +166,7 @@ def _child_init(settings_json: str) -> None:
     _exit_with_parent()
     settings = Settings.model_validate_json(settings_json)
     _child["runtime"] = Runtime(settings)
-    _child["keys"] = FileKeyStore(settings.keys_dir)
+    _child["keys"] = key_stores(settings)
     _child["signers"] = {}
     tune_gc()
 

@@ -16,15 +16,23 @@ from typing import Any
 from app.credentials import IssuerProfile
 from app.dids.jose_keys import with_jwk_methods
 from app.errors import AuthError, ConflictError, KeyUnavailable, MalformedValueError, MicrocredError, NotFoundError
-from app.keys import ED25519, FileKeyStore, Signer
+from app.keys import ED25519, FileKeyStore, KeyStores, Pkcs11KeyStore, Signer, store_of
 from app.keys.methods import public_key_from_method
 from app.settings import Settings
 from app.store import Database, providers
 from app.store.providers import ProviderRecord
 
-__all__ = ["ApiKey", "ProviderRecord", "Providers"]
+__all__ = ["ApiKey", "ProviderRecord", "Providers", "key_stores"]
 
 DID_CONTEXT = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
+
+
+def key_stores(settings: Settings) -> KeyStores:
+    """The file key folder, and the PKCS#11 token when ``pkcs11_module`` is set (opened on first use)."""
+    token = None
+    if settings.pkcs11_module is not None:
+        token = Pkcs11KeyStore(settings.pkcs11_module, settings.pkcs11_token_label, settings.pkcs11_slot, settings.pkcs11_pin)
+    return KeyStores(FileKeyStore(settings.keys_dir), token)
 
 
 class ApiKey(str):
@@ -41,7 +49,7 @@ class Providers:
     def __init__(self, settings: Settings, db: Database):
         self.settings = settings
         self.db = db
-        self.keys = FileKeyStore(settings.keys_dir)
+        self.keys = key_stores(settings)
         self._signers: dict[str, Signer] = {}
         self._did_documents: dict[str, dict[str, Any]] = {}
         self._records: dict[int, ProviderRecord] = {}
@@ -58,22 +66,33 @@ class Providers:
         return ":".join(["did:web", host, *path, "issuers", slug])
 
     def create(
-        self, *, slug: str, name: str, country: str, homepage: str | None = None, identifiers: list[dict] | None = None, did_method: str = "web"
+        self,
+        *,
+        slug: str,
+        name: str,
+        country: str,
+        homepage: str | None = None,
+        identifiers: list[dict] | None = None,
+        did_method: str = "web",
+        key_store: str = "file",
     ) -> tuple[ProviderRecord, str]:
-        """A provider with its signing key and its first API key (returned once; only a hash is kept)."""
+        """A provider with its signing key (in ``key_store``: ``file``, or ``pkcs11`` generated inside the token) and its
+        first API key (returned once; only a hash is kept)."""
         if not _slug_ok(slug):
             raise MalformedValueError("slug must be 2–40 lowercase letters, digits or hyphens", code="INVALID_SLUG")
         if did_method not in ("web", "key"):
             raise MalformedValueError("did_method must be web or key")
+        if key_store not in ("file", "pkcs11"):
+            raise MalformedValueError("key_store must be file or pkcs11", code="UNKNOWN_KEY_STORE")
         key_name = f"{slug}-{secrets.token_hex(4)}"
-        signer = self.keys.create(key_name, ED25519)
+        signer, key_ref = self.keys.create(key_name, ED25519, store=key_store)
         mb = signer.public_multibase()
         did = self.did_web_for(slug) if did_method == "web" else f"did:key:{mb}"
         with self.db.transaction() as session:
             provider = providers.create_provider(
                 session, slug=slug, legal_name=name, country=country.upper(), did=did, did_method=did_method, homepage=homepage, identifiers=identifiers
             )
-            providers.add_signing_key(session, provider.id, kid=f"{did}#{mb}", algorithm=ED25519, key_ref=key_name, public_multibase=mb)
+            providers.add_signing_key(session, provider.id, kid=f"{did}#{mb}", algorithm=ED25519, key_ref=key_ref, public_multibase=mb)
             _, secret = providers.create_api_key(session, provider.id, label="initial")
         return provider, secret
 
@@ -147,6 +166,11 @@ class Providers:
         (its DID document, its did:key) verifies: an empty list, or one line per provider whose key cannot sign
         what verifiers will accept. Run by ``serve`` before it starts and by ``/ready``."""
         problems = []
+        if self.keys.pkcs11 is not None:
+            try:
+                self.keys.pkcs11.session()
+            except MicrocredError as exc:
+                problems.append(exc.detail)
         for provider in self.list():
             try:
                 with self.db.read() as session:
@@ -168,10 +192,12 @@ class Providers:
             provider = providers.get_provider_by_slug(session, slug)
             if provider.did_method != "web":
                 raise ConflictError("a did:key provider cannot rotate: its DID is its key", code="ROTATION_UNSUPPORTED")
+            current = providers.active_signing_key(session, provider.id, ED25519)
             key_name = f"{slug}-{secrets.token_hex(4)}"
-            signer = self.keys.create(key_name, ED25519)
+            # the new key lives where the retired one did: a provider moved to an HSM stays there
+            signer, key_ref = self.keys.create(key_name, ED25519, store=store_of(current.key_ref))
             mb = signer.public_multibase()
-            providers.rotate_signing_key(session, provider.id, kid=f"{provider.did}#{mb}", algorithm=ED25519, key_ref=key_name, public_multibase=mb)
+            providers.rotate_signing_key(session, provider.id, kid=f"{provider.did}#{mb}", algorithm=ED25519, key_ref=key_ref, public_multibase=mb)
         self._signers.pop(provider.did, None)
         self._did_documents.pop(provider.did, None)
         return f"{provider.did}#{mb}"

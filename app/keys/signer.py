@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from app.errors import CryptoError, KeyUnavailable
 from app.keys import multikey
 from app.keys.b64url import encode as _b64u
+from app.keys.pkcs11 import PREFIX as PKCS11_PREFIX
+from app.keys.pkcs11 import Pkcs11KeyStore, is_pkcs11_ref
 
 ED25519 = "Ed25519"
 P256 = "P-256"
@@ -186,3 +188,35 @@ class FileKeyStore:
             return self.create(name, key_type, verification_method)
         except FileExistsError:  # another worker created it first
             return self.load(name, verification_method)
+
+
+class KeyStores:
+    """Where each provider's key lives, chosen by its ``key_ref``: ``pkcs11:<label>`` is a key inside the
+    PKCS#11 token (app/keys/pkcs11.py), any other name a file of the ``FileKeyStore``."""
+
+    def __init__(self, files: FileKeyStore, pkcs11: Pkcs11KeyStore | None = None):
+        self.files = files
+        self.pkcs11 = pkcs11
+
+    def _token(self) -> Pkcs11KeyStore:
+        if self.pkcs11 is None:
+            raise KeyUnavailable("a PKCS#11 key is configured but no module is set (MICROCRED_PKCS11_MODULE)", code="PKCS11_NOT_CONFIGURED")
+        return self.pkcs11
+
+    def load(self, key_ref: str, verification_method: str = "") -> Signer:
+        if is_pkcs11_ref(key_ref):
+            return self._token().load(key_ref, verification_method)
+        return self.files.load(key_ref, verification_method)
+
+    def create(self, name: str, key_type: str = ED25519, verification_method: str = "", store: str = "file") -> tuple[Signer, str]:
+        """A new key in ``store`` (``file`` or ``pkcs11``) and the ``key_ref`` that finds it again."""
+        if store == "pkcs11":
+            return self._token().create(name, key_type, verification_method), PKCS11_PREFIX + name
+        if store != "file":
+            raise CryptoError(f"unknown key store {store!r}: file or pkcs11", code="UNKNOWN_KEY_STORE")
+        return self.files.create(name, key_type, verification_method), name
+
+
+def store_of(key_ref: str) -> str:
+    """``pkcs11`` or ``file``: where the key a ``key_ref`` names lives."""
+    return "pkcs11" if is_pkcs11_ref(key_ref) else "file"

@@ -87,7 +87,10 @@ class Verifier:
         if not isinstance(value, dict):
             raise NotACredential("a credential is a JSON object")
         if is_jades(value):
-            return jades_report(value, lambda credential: self._well_formed(credential, expand=True))
+            report = jades_report(value, lambda credential: self._well_formed(credential, expand=True), now=self.clock())
+            if report.credential is not None and not proof_only:
+                self._rest(report.credential, report)  # validity, status, trust and completeness as for any credential
+            return report
         kinds = types(value)
         if "VerifiablePresentation" in kinds or presentation:
             return self.verify_presentation(value, challenge=challenge, domain=domain, proof_only=proof_only)

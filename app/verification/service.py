@@ -53,7 +53,7 @@ class VerificationService:
             return _counted(self.verifier.verify_jwt(value, proof_only=proof_only))
         if not isinstance(vc, dict):
             raise NotACredential("verifiableCredential must be an object or a compact JWT string")
-        if is_jades(vc):  # a JAdES-sealed credential: reported (its seal not checked yet), not refused
+        if is_jades(vc):  # a JAdES-sealed credential: its seal checked (app/verification/jades.py), not refused
             return _counted(self.verifier.verify(vc, proof_only=proof_only))
         types = _types(vc)
         if "VerifiablePresentation" in types:

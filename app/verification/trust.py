@@ -4,13 +4,21 @@ A valid signature says *who* signed, not whether that party is a recognised educ
 answer comes from two sources:
 
 * the operator's registry file (``trust_registry_file``, JSON or YAML): ``{"issuers": {did: entry}}``
-  where ``entry`` is ``{legalName, country, status: trusted|not-trusted, qualityAssurance: {agency,
-  accreditation, deqarReportId?}}``. A did:web key also covers the DIDs below it (did:web method §3.2:
+  where ``entry`` is ``{legalName, country, status: trusted|not-trusted, identifiers?: [{scheme, value}],
+  qualityAssurance?: {...}}``. A did:web key also covers the DIDs below it (did:web method §3.2:
   the colon-separated path), so one entry names a whole institution;
 * the providers of this service (read through a callable, so this module knows no database): they
   count as trusted, with their legal name and country.
 
 An explicit registry entry wins over the providers, so an operator can mark a provider not trusted.
+
+``qualityAssurance`` holds the facts recognition centres ask about (ESG 2015 Part 2, external quality assurance;
+the DEQAR data model of EQAR): ``agency`` (the external QA agency), ``agencyEqarRegistered`` (is it on the EQAR
+register), ``eqarAgencyId``, ``deqarInstitutionId``, ``deqarReports`` (DEQAR report ids; ``deqarReportId`` is
+still read), ``accreditation`` (a description), ``accreditationStatus`` (``accredited``, ``conditionally
+accredited``, ``not accredited``, ``withdrawn``), ``accreditedFrom`` / ``accreditedUntil`` (``YYYY-MM-DD``).
+The reason then reads "trusted, QA by <agency> (EQAR-registered) until <date>"; an accreditation that ended or was
+withdrawn makes the check ``indeterminate`` / ``failed``.
 Trust is reported beside the verdict, never blocking (``report.BLOCKING``): an unknown issuer's valid
 credential is still valid, and the employer sees "unknown issuer".
 """
@@ -22,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +38,9 @@ from app.errors import MalformedValueError
 from app.verification.report import Check
 
 STATUSES = ("trusted", "not-trusted")
+ACCREDITATION_STATUSES = ("accredited", "conditionally accredited", "not accredited", "withdrawn")
+#: the QA facts of a registry entry and their types (str unless named here)
+QA_FIELDS: dict[str, type] = {"agencyEqarRegistered": bool, "deqarReports": list}
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,7 @@ class TrustEntry:
     status: str
     quality_assurance: dict[str, Any] = field(default_factory=dict)
     source: str = "registry"
+    identifiers: tuple[dict[str, str], ...] = ()
 
     def details(self) -> dict[str, Any]:
         out: dict[str, Any] = {"source": self.source, "registeredAs": self.did, "status": self.status}
@@ -46,9 +59,46 @@ class TrustEntry:
             out["legalName"] = self.legal_name
         if self.country:
             out["country"] = self.country
+        if self.identifiers:
+            out["identifiers"] = [dict(i) for i in self.identifiers]
         if self.quality_assurance:
             out["qualityAssurance"] = self.quality_assurance
         return out
+
+
+def _quality_assurance(did: str, qa: Any) -> dict[str, Any]:
+    """The entry's QA facts, each of its type (module docstring); a wrong one stops start-up with its name."""
+    if not isinstance(qa, dict):
+        raise MalformedValueError(f"trust registry entry {did}: qualityAssurance must be an object")
+    for key, value in qa.items():
+        kind = QA_FIELDS.get(key, str)
+        ok = (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+            if kind is list
+            else isinstance(value, bool)
+            if kind is bool
+            else isinstance(value, str)
+        )
+        if not ok:
+            what = {list: "a list of strings", bool: "true or false"}.get(kind, "a string")
+            raise MalformedValueError(f"trust registry entry {did}: qualityAssurance.{key} must be {what}")
+    for key in ("accreditedFrom", "accreditedUntil"):
+        if key in qa:
+            try:
+                date.fromisoformat(qa[key])
+            except ValueError:
+                raise MalformedValueError(f"trust registry entry {did}: qualityAssurance.{key} must be a date YYYY-MM-DD") from None
+    if "accreditationStatus" in qa and qa["accreditationStatus"] not in ACCREDITATION_STATUSES:
+        raise MalformedValueError(f"trust registry entry {did}: qualityAssurance.accreditationStatus must be one of {', '.join(ACCREDITATION_STATUSES)}")
+    return dict(qa)
+
+
+def _identifiers(did: str, raw: Any) -> tuple[dict[str, str], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(i, dict) and isinstance(i.get("scheme"), str) and isinstance(i.get("value"), str) for i in raw):
+        raise MalformedValueError(f"trust registry entry {did}: identifiers must be a list of {{scheme, value}} strings")
+    return tuple({"scheme": i["scheme"], "value": i["value"]} for i in raw)
 
 
 def _entry(did: str, raw: Any) -> TrustEntry:
@@ -56,13 +106,11 @@ def _entry(did: str, raw: Any) -> TrustEntry:
         raise MalformedValueError(f"trust registry key {str(did)[:80]!r} is not a DID")
     if not isinstance(raw, dict) or raw.get("status") not in STATUSES:
         raise MalformedValueError(f"trust registry entry {did}: status must be one of {', '.join(STATUSES)}")
-    qa = raw.get("qualityAssurance") or {}
-    if not isinstance(qa, dict) or not all(isinstance(v, str) for v in qa.values()):
-        raise MalformedValueError(f"trust registry entry {did}: qualityAssurance must be an object of strings")
+    qa = _quality_assurance(did, raw.get("qualityAssurance") or {})
     name, country = raw.get("legalName"), raw.get("country")
     if name is not None and not isinstance(name, str) or country is not None and not (isinstance(country, str) and len(country) == 2):
         raise MalformedValueError(f"trust registry entry {did}: legalName is a string, country an ISO 3166-1 alpha-2 code")
-    return TrustEntry(did, name, country.upper() if country else None, raw["status"], dict(qa))
+    return TrustEntry(did, name, country.upper() if country else None, raw["status"], qa, identifiers=_identifiers(did, raw.get("identifiers")))
 
 
 class TrustRegistry:
@@ -112,8 +160,16 @@ class TrustCheck:
     database round trip in the common case.
     """
 
-    def __init__(self, registry: TrustRegistry, providers: ProviderSource | None = None, *, refresh_seconds: float = 30.0):
+    def __init__(
+        self,
+        registry: TrustRegistry,
+        providers: ProviderSource | None = None,
+        *,
+        refresh_seconds: float = 30.0,
+        today: Callable[[], date] = lambda: datetime.now(UTC).date(),
+    ):
         self.registry = registry
+        self.today = today
         self.providers = providers
         self.refresh_seconds = refresh_seconds
         self._known: dict[str, TrustEntry] = {}
@@ -148,5 +204,31 @@ class TrustCheck:
         where = f" ({entry.country})" if entry.country else ""
         if entry.status == "not-trusted":
             return Check("issuer_trust", "failed", f"{who}{where} is listed as not trusted", "ISSUER_NOT_TRUSTED", entry.details())
-        qa = entry.quality_assurance.get("agency")
-        return Check("issuer_trust", "passed", f"{who}{where} is a trusted issuer" + (f", quality-assured by {qa}" if qa else ""), details=entry.details())
+        return _trusted(entry, f"{who}{where}", self.today())
+
+
+def _trusted(entry: TrustEntry, who: str, today: date) -> Check:
+    """A listed, trusted issuer: "trusted, QA by <agency> (EQAR-registered) until <date>", or why its accreditation
+    does not hold (withdrawn or not accredited: failed; ended or not yet begun: indeterminate)."""
+    qa = entry.quality_assurance
+    agency = qa.get("agency")
+    text = f"{who}: trusted"
+    if agency:
+        registered = qa.get("agencyEqarRegistered")
+        text += f", QA by {agency}" + {True: " (EQAR-registered)", False: " (not EQAR-registered)"}.get(registered, "")
+    status = qa.get("accreditationStatus")
+    until = date.fromisoformat(qa["accreditedUntil"]) if "accreditedUntil" in qa else None
+    since = date.fromisoformat(qa["accreditedFrom"]) if "accreditedFrom" in qa else None
+    if status in ("withdrawn", "not accredited"):
+        return Check("issuer_trust", "failed", f"{who}: listed, but its accreditation is {status}", "ACCREDITATION_NOT_HELD", entry.details())
+    if until is not None and until < today:
+        return Check("issuer_trust", "indeterminate", f"{text}; its accreditation ended on {until.isoformat()}", "ACCREDITATION_EXPIRED", entry.details())
+    if since is not None and since > today:
+        return Check(
+            "issuer_trust", "indeterminate", f"{text}; its accreditation begins on {since.isoformat()}", "ACCREDITATION_NOT_YET_VALID", entry.details()
+        )
+    if until is not None:
+        text += f" until {until.isoformat()}"
+    if status == "conditionally accredited":
+        text += " (conditionally accredited)"
+    return Check("issuer_trust", "passed", text, details=entry.details())
