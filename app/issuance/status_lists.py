@@ -74,6 +74,10 @@ class StatusLists:
     def url(self, list_id: str) -> str:
         return f"{self.settings.base_url.rstrip('/')}/status/{list_id}"
 
+    def token_url(self, list_id: str) -> str:
+        """Where the list is published as a Status List Token (draft-ietf-oauth-status-list §8), for SD-JWT VCs."""
+        return f"{self.settings.base_url.rstrip('/')}/status-lists/{list_id}"
+
     # -- entries of new credentials
 
     def reserve(self, provider: ProviderRecord, credential_id: str, purposes: tuple[str, ...] | None = None) -> Entries:
