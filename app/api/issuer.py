@@ -16,6 +16,7 @@ from app.credentials import FORMATS, sd_jwt_vc
 from app.errors import MalformedValueError
 from app.issuance import Issued
 from app.proofs import LD_MEDIA_TYPE, PROOF_FORMATS, sd_jwt, vc_jose
+from app.status import token_status_list as tsl
 from app.vcdm import VC2
 
 _EXAMPLE = Path(__file__).resolve().parent.parent / "credentials" / "example_input.json"
@@ -197,6 +198,16 @@ async def did_document(issuance: IssuanceDep, slug: str) -> Response:
 async def status_list(issuance: IssuanceDep, list_id: str) -> Response:
     body = await run_in_threadpool(issuance.status_lists.credential, list_id)
     return Response(body, media_type=LD_MEDIA_TYPE, headers={"Cache-Control": "no-cache"})
+
+
+@public.get(
+    "/status-lists/{list_id}",
+    summary="A Status List Token (IETF Token Status List), the status of SD-JWT VCs",
+    responses={200: {"description": "status list token (typ statuslist+jwt)", "content": {tsl.MEDIA_TYPE: {"schema": {"type": "string"}}}}},
+)
+async def status_list_token(issuance: IssuanceDep, list_id: str) -> Response:
+    body = await run_in_threadpool(issuance.status_lists.token, list_id)
+    return Response(body, media_type=tsl.MEDIA_TYPE, headers={"Cache-Control": "no-cache"})
 
 
 @public.get(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -16,6 +17,8 @@ from app.dids.did_jwk import did_jwk_from_jwk
 from app.keys import Ed25519Signer, P256Signer
 from app.keys.methods import public_key_from_method
 from app.proofs import sd_jwt
+from app.status import bitstring
+from app.status import token_status_list as tsl
 
 
 def _resolver(client):
@@ -169,3 +172,31 @@ def test_a_did_key_provider_signs_with_eddsa_and_the_services_resolver_finds_bot
     assert sd_jwt.verify(r.text, resolve).result.verified
     # the did:web provider's ES256 SD-JWT through the same resolver (its own did:web, read without the network)
     assert sd_jwt.verify(_issue(client, example_input, {"jwk": holder[1]}).text, resolve).result.verified
+
+
+def test_the_status_list_token_at_the_uri_shows_a_revocation_at_once(live, client, example_input, holder):
+    issued = [_issue(client, example_input, {"jwk": holder[1]}) for _ in range(3)]
+    payloads = [_b64json(r.text.split(".")[1]) for r in issued]
+    refs = [tsl.reference(p["status"]) for p in payloads]
+    assert len({idx for idx, _ in refs}) == 3 and len({uri for _, uri in refs}) == 1  # random, distinct, one list
+    idx, uri = refs[1]
+
+    def read():
+        r = httpx.get(uri, timeout=30)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("application/statuslist+jwt")
+        assert _b64json(r.text.split(".")[0])["typ"] == "statuslist+jwt"
+        return tsl.read_token(r.text, _resolver(client), uri=uri, now=datetime.now(UTC), iss=payloads[1]["iss"], max_bytes=2**24)
+
+    before = read()
+    assert before.bits == 1 and all(before.status(i) == tsl.VALID for i, _ in refs)
+    assert len(before.data) * 8 == live.app.state.issuance.settings.status_list_size
+    changed = client.post("/credentials/status", json={"credentialId": issued[1].headers["location"].removeprefix("/credentials/"), "status": "revoked"})
+    assert changed.status_code == 200, changed.text
+    after = read()
+    assert after.status(idx) == tsl.INVALID
+    assert [after.status(i) for i, _ in (refs[0], refs[2])] == [tsl.VALID, tsl.VALID]
+    # the token's bytes are the W3C list's, bit-reversed: the same index is set in both forms
+    list_id = uri.rsplit("/", 1)[1]
+    w3c = client.get(f"/status/{list_id}").json()
+    assert bitstring.get_bit(bitstring.decode_list(w3c["credentialSubject"]["encodedList"]), idx)
+    assert httpx.get(uri + "-nope", timeout=30).status_code == 404
