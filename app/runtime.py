@@ -49,6 +49,7 @@ class Runtime:
             cache_seconds=self.settings.status_cache_seconds,
             clock=lambda: datetime.now(UTC),
             max_bytes=self.settings.fetch_max_bytes,
+            list_max_bytes=self.settings.status_list_max_decoded_bytes,
         )
 
     @cached_property
@@ -56,12 +57,13 @@ class Runtime:
         """The operator's registry; the app attaches this service's providers at start-up (``app.main``)."""
         return TrustCheck(TrustRegistry.load(self.settings.trust_registry_file))
 
-    def attach_local(self, *, providers, did_documents, status_lists) -> None:
+    def attach_local(self, *, providers, did_documents, status_lists, status_tokens=None) -> None:
         """Wire in what this service hosts itself (``app.main``, once the database is open): its providers
         count as trusted issuers; its did:web documents and status lists are read from its own data."""
         self.trust_check.attach_providers(providers)
         self.resolver.local = did_documents
         self.status_checker.local = status_lists
+        self.status_checker.local_token = status_tokens
 
     @cached_property
     def verifier(self) -> Verifier:

@@ -103,13 +103,22 @@ async def uploaded_text(upload: UploadFile, max_bytes: int) -> bytes:
         {
             "type": "object",
             "required": ["verifiableCredential"],
-            "properties": {"verifiableCredential": {"oneOf": [{"type": "object"}, {"type": "string"}]}, "options": {"type": "object"}},
+            "properties": {
+                "verifiableCredential": {"oneOf": [{"type": "object"}, {"type": "string"}], "description": "a credential, a vc+jwt or an SD-JWT VC"},
+                "options": {
+                    "type": "object",
+                    "properties": {
+                        "nonce": {"type": "string", "description": "SD-JWT VC: the nonce its Key Binding JWT must carry (then required)"},
+                        "aud": {"type": "string", "description": "SD-JWT VC: the audience its Key Binding JWT must name (then required)"},
+                    },
+                },
+            },
         }
     ),
 )
 async def verify_credential(body: JsonBody, verification: VerificationDep) -> Response:
     body = _object_body(body, "verifiableCredential")
-    report = await run_in_threadpool(verification.verify_credential, body["verifiableCredential"])
+    report = await run_in_threadpool(verification.verify_credential, body["verifiableCredential"], body.get("options"))
     return _report_response(report)
 
 

@@ -20,7 +20,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from app.credentials import vocab
+from app.credentials import annex, vocab
+from app.credentials.completeness import ElementResult
 from app.credentials.edc import iso_datetime
 from app.credentials.model import MicroCredentialInput
 from app.credentials.profile import IssuerProfile
@@ -309,3 +310,34 @@ def type_metadata_bytes(vct: str) -> bytes:
 def integrity(document: bytes) -> str:
     """W3C Subresource Integrity §3.5 metadata (``sha256-<base64>``), as SD-JWT VC draft §7 ``vct#integrity`` takes it."""
     return "sha256-" + base64.b64encode(hashlib.sha256(document).digest()).decode("ascii")
+
+
+#: Each Annex I element and the claims that carry it (element 3: the issuer's country, or an awarding body's).
+ELEMENT_CLAIMS: tuple[tuple[annex.AnnexElement, tuple[str, ...]], ...] = (
+    (annex.LEARNER, ("learner_id", "given_name", "family_name", "full_name", "date_of_birth", "email", "national_id", "learner_identifiers")),
+    (annex.TITLE, ("title",)),
+    (annex.COUNTRY, ("issuer_country", "awarding_bodies")),
+    (annex.AWARDING_BODY, ("awarding_bodies",)),
+    (annex.DATE_OF_ISSUING, ("date_of_issuance",)),
+    (annex.LEARNING_OUTCOMES, ("learning_outcomes", "learning_outcome_summary")),
+    (annex.WORKLOAD, ("workload",)),
+    (annex.LEVEL, ("level",)),
+    (annex.ASSESSMENT, ("assessment_type",)),
+    (annex.PARTICIPATION, ("form_of_participation",)),
+    (annex.QUALITY_ASSURANCE, ("quality_assurance",)),
+    (annex.PREREQUISITES, ("prerequisites",)),
+    (annex.SUPERVISION, ("supervision",)),
+    (annex.GRADE, ("grade",)),
+    (annex.STACKABILITY, ("stackability",)),
+    (annex.FURTHER_INFORMATION, ("further_information", "links")),
+)
+
+
+def eu_completeness(claims: dict[str, Any]) -> list[ElementResult]:
+    """Which Annex I elements the claims of an SD-JWT VC carry; for a presentation, pass only what it disclosed
+    (a withheld claim is not there for the verifier, however complete the credential is)."""
+    out = []
+    for element, names in ELEMENT_CLAIMS:
+        found = {name: claims[name] for name in names if claims.get(name) not in (None, [], {})}
+        out.append(ElementResult(element.key, element.label, element.mandatory, bool(found), found or None))
+    return out

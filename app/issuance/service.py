@@ -193,7 +193,10 @@ class Issuance:
         """Give the runtime's verifier this service's own view (the app and the command line alike): its providers
         count as trusted issuers; its did:web documents and status lists are read from its own data, never fetched."""
         self.runtime.attach_local(
-            providers=self.providers.list, did_documents=self.providers.local_did_document, status_lists=self.status_lists.local_credential
+            providers=self.providers.list,
+            did_documents=self.providers.local_did_document,
+            status_lists=self.status_lists.local_credential,
+            status_tokens=self.status_lists.local_token,
         )
 
     # -- the two kinds of request
