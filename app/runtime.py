@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 
+from app.credentials import sd_jwt_vc
 from app.dids.resolver import DidResolver
 from app.jsonld import ContextLoader
 from app.proofs import ProofEngine
@@ -64,6 +65,8 @@ class Runtime:
         self.resolver.local = did_documents
         self.status_checker.local = status_lists
         self.status_checker.local_token = status_tokens
+        own_vct = sd_jwt_vc.vct_for(self.settings.base_url)
+        self.verifier.type_metadata = lambda vct: sd_jwt_vc.type_metadata_bytes(vct) if vct == own_vct else None
 
     @cached_property
     def verifier(self) -> Verifier:

@@ -50,7 +50,7 @@ def _body_doc(schema: dict, media: str = "application/json") -> dict:
     return {"requestBody": {"required": True, "content": {media: {"schema": schema}}}}
 
 
-UPLOAD_SUFFIXES = (".json", ".jsonld", ".jwt", ".txt", ".pdf")
+UPLOAD_SUFFIXES = (".json", ".jsonld", ".jwt", ".sd-jwt", ".txt", ".pdf")
 
 
 def _report_response(report: Report) -> Response:
@@ -157,7 +157,7 @@ async def create_challenge(request: Request, verification: VerificationDep) -> R
 
 @router.post(
     "/verify/upload",
-    summary="Verify an uploaded credential file (.json, .jsonld, .jwt, .txt, or the wallet's .pdf)",
+    summary="Verify an uploaded credential file (.json, .jsonld, .jwt, .sd-jwt, .txt, or the wallet's .pdf)",
     responses=_REPORT_RESPONSES,
     openapi_extra=_body_doc({"type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}, "multipart/form-data"),
 )

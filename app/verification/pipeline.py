@@ -57,6 +57,9 @@ class Verifier:
     status_check: StatusCheck | None = None
     trust_check: TrustCheck | None = None
     completeness_check: CompletenessCheck | None = None
+    #: the SD-JWT VC Type Metadata this service serves itself, by vct (``None``: not one of ours); remote type
+    #: metadata is not fetched
+    type_metadata: Callable[[str], bytes | None] | None = None
 
     # -- entry points
 
@@ -156,6 +159,7 @@ class Verifier:
         if out.claims is None or not out.result.verified:
             return report
         report.checks.append(_disclosures(out))
+        report.checks.append(self._type_metadata(payload))
         if proof_only:
             return report
         report.checks.append(self._binding(issuer, out.result.proofs, "issuer", "assertionMethod"))
@@ -175,6 +179,18 @@ class Verifier:
             report.checks.append(self.trust_check(issuer))
         report.checks.append(_sd_jwt_completeness(out))
         return report
+
+    def _type_metadata(self, payload: dict[str, Any]) -> Check:
+        """SD-JWT VC draft §6 and §7: the vct's Type Metadata, and ``vct#integrity`` (W3C SRI §3.5) over its bytes."""
+        vct, integrity = payload.get("vct"), payload.get("vct#integrity")
+        document = self.type_metadata(vct) if self.type_metadata is not None and isinstance(vct, str) else None
+        if document is None:
+            return Check("type_metadata", "skipped", "the vct's Type Metadata is not this service's (remote type metadata is not fetched)")
+        if integrity is None:
+            return Check("type_metadata", "passed", "the vct is this service's EU micro-credential type (no vct#integrity to check)")
+        if not isinstance(integrity, str) or integrity != sd_jwt_vc.integrity(document):
+            return Check("type_metadata", "failed", "vct#integrity does not match the type's metadata (SD-JWT VC draft §7)", "MALFORMED_VALUE_ERROR")
+        return Check("type_metadata", "passed", "the vct's Type Metadata matches vct#integrity")
 
     def verify_presentation(self, vp: dict[str, Any], *, challenge: str | None, domain: str | None, proof_only: bool = False) -> Report:
         holder = vp.get("holder")

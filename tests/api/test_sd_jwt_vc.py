@@ -257,3 +257,26 @@ def test_the_verifier_sees_a_revocation_and_refuses_tampering(client, example_in
     assert duplicated.status_code == 422 and "same digest" in duplicated.text
     assert _verify(client, "~".join([jwt, sd_jwt.make_disclosure("grade", {"value": "A"})]) + "~").status_code == 422
     assert _verify(client, token, nonce=123).status_code == 400
+
+
+def test_the_verifier_checks_vct_integrity_against_the_type_metadata_it_serves(live, client, example_input, holder):
+    token = _issue(client, example_input, {"jwk": holder[1]}).text
+    checks = {c["id"]: c for c in _verify(client, token).json()["checks"]}
+    assert checks["type_metadata"]["outcome"] == "passed" and "matches" in checks["type_metadata"]["reason"]
+    # a credential signed with a vct#integrity that does not match what the vct serves is not verified
+    provider = live.app.state.issuance.providers.by_slug("uniz")
+    signer = live.app.state.issuance.providers.sd_jwt_signer_for(provider)
+    payload = _b64json(token.split(".")[1])
+    claims = {k: v for k, v in payload.items() if k not in ("_sd", "_sd_alg")}
+    claims["vct#integrity"] = "sha256-" + base64.b64encode(hashlib.sha256(b"other").digest()).decode()
+    forged = sd_jwt.issue(claims, signer, disclosable=())
+    r = _verify(client, forged)
+    assert r.status_code == 422
+    assert {c["id"]: c["outcome"] for c in r.json()["checks"]}["type_metadata"] == "failed"
+
+
+def test_an_uploaded_sd_jwt_vc_file_verifies(live, client, example_input, holder):
+    token = _issue(client, example_input, {"jwk": holder[1]}).text
+    r = httpx.post(f"{live.url}/verify/upload", files={"file": ("credential.sd-jwt", token.encode() + b"\n", "application/octet-stream")}, timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.json()["format"] == "sd-jwt" and r.json()["verified"]
