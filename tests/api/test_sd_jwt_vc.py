@@ -280,3 +280,11 @@ def test_an_uploaded_sd_jwt_vc_file_verifies(live, client, example_input, holder
     r = httpx.post(f"{live.url}/verify/upload", files={"file": ("credential.sd-jwt", token.encode() + b"\n", "application/octet-stream")}, timeout=30)
     assert r.status_code == 200, r.text
     assert r.json()["format"] == "sd-jwt" and r.json()["verified"]
+
+
+def test_a_dry_run_shows_the_claims_and_stores_nothing(client, example_input, holder):
+    r = client.post("/microcredentials?dryRun=true", json={"format": "sd-jwt", "holder": {"jwk": holder[1]}, "microcredential": example_input})
+    assert r.status_code == 200, r.text
+    claims = r.json()["credential"]
+    assert claims["cnf"] == {"jwk": holder[1]} and claims["title"] == {"en": "Digital micro-credential creation"} and "status" not in claims
+    assert client.get("/credentials").json()["items"] == []
