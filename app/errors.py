@@ -94,6 +94,14 @@ class ProofError(MicrocredError):
     title = "Proof refused"
 
 
+class StatusError(MicrocredError):
+    """A status list or status entry that cannot be read (Bitstring Status List §3.2, Token Status List §8.3)."""
+
+    code = "STATUS_VERIFICATION_ERROR"
+    status = 422
+    title = "Status could not be determined"
+
+
 class DidResolutionError(MicrocredError):
     """A DID that cannot be resolved (DID Resolution: invalidDid / notFound)."""
 

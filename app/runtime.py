@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 
+from app.credentials import sd_jwt_vc
 from app.dids.resolver import DidResolver
 from app.jsonld import ContextLoader
 from app.proofs import ProofEngine
@@ -49,6 +50,7 @@ class Runtime:
             cache_seconds=self.settings.status_cache_seconds,
             clock=lambda: datetime.now(UTC),
             max_bytes=self.settings.fetch_max_bytes,
+            list_max_bytes=self.settings.status_list_max_decoded_bytes,
         )
 
     @cached_property
@@ -56,12 +58,15 @@ class Runtime:
         """The operator's registry; the app attaches this service's providers at start-up (``app.main``)."""
         return TrustCheck(TrustRegistry.load(self.settings.trust_registry_file))
 
-    def attach_local(self, *, providers, did_documents, status_lists) -> None:
+    def attach_local(self, *, providers, did_documents, status_lists, status_tokens=None) -> None:
         """Wire in what this service hosts itself (``app.main``, once the database is open): its providers
         count as trusted issuers; its did:web documents and status lists are read from its own data."""
         self.trust_check.attach_providers(providers)
         self.resolver.local = did_documents
         self.status_checker.local = status_lists
+        self.status_checker.local_token = status_tokens
+        own_vct = sd_jwt_vc.vct_for(self.settings.base_url)
+        self.verifier.type_metadata = lambda vct: sd_jwt_vc.type_metadata_bytes(vct) if vct == own_vct else None
 
     @cached_property
     def verifier(self) -> Verifier:

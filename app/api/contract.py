@@ -238,12 +238,25 @@ def _issue_body() -> dict:
         "(a body with neither is refused: 400 MALFORMED_VALUE_ERROR).",
         "type": "object",
         "properties": {
-            "format": {"type": "string", "enum": list(FORMATS), "default": "ob3", "description": "ob3 (Open Badges 3.0), edc (Europass EDC) or vc"},
+            "format": {
+                "type": "string",
+                "enum": [*FORMATS, "sd-jwt"],
+                "default": "ob3",
+                "description": "ob3 (Open Badges 3.0), edc (Europass EDC) or sd-jwt (SD-JWT VC, bound to `holder`)",
+            },
             "proof": {
                 "type": "string",
-                "enum": list(PROOF_FORMATS),
+                "enum": [*PROOF_FORMATS, "sd-jwt"],
                 "default": "eddsa-rdfc-2022",
-                "description": "the proof format (Data Integrity suite or VC-JOSE)",
+                "description": "the proof format (Data Integrity suite or VC-JOSE; sd-jwt, the only one, for format sd-jwt)",
+            },
+            "holder": {
+                "description": 'format sd-jwt: the holder\'s public key, {"jwk": …} (Ed25519 or P-256), or a did:key / did:jwk',
+                "anyOf": [
+                    {"type": "object", "required": ["jwk"], "properties": {"jwk": {"type": "object"}}},
+                    {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}},
+                    {"type": "string"},
+                ],
             },
             "microcredential": ref("MicroCredentialInput"),
             "specificationId": {"type": "string", "maxLength": 64, "description": "issue against this published specification…"},

@@ -12,10 +12,11 @@ from fastapi.concurrency import run_in_threadpool
 from app import strict_json
 from app.api.deps import ApiKeyDep, IdempotencyKey, IssuanceDep, JsonBody, Provider, RawJsonBody, bearer_auth
 from app.api.problems import problem_responses
-from app.credentials import FORMATS
+from app.credentials import FORMATS, sd_jwt_vc
 from app.errors import MalformedValueError
 from app.issuance import Issued
-from app.proofs import LD_MEDIA_TYPE, PROOF_FORMATS, vc_jose
+from app.proofs import LD_MEDIA_TYPE, PROOF_FORMATS, sd_jwt, vc_jose
+from app.status import token_status_list as tsl
 from app.vcdm import VC2
 
 _EXAMPLE = Path(__file__).resolve().parent.parent / "credentials" / "example_input.json"
@@ -23,6 +24,16 @@ CREDENTIAL_CONTENT = {
     LD_MEDIA_TYPE: {"schema": {"type": "object", "description": "a W3C Verifiable Credential with an embedded Data Integrity proof"}},
     vc_jose.MEDIA_TYPE: {"schema": {"type": "string", "description": "a VC-JOSE compact JWS (typ vc+jwt) of a VC 2.0 credential"}},
     vc_jose.LEGACY_MEDIA_TYPE: {"schema": {"type": "string", "description": "a VC DM 1.1 §6.3.1 JWT (typ JWT, vc claim) of a VC 1.1 credential (an EDC)"}},
+    sd_jwt.MEDIA_TYPE: {"schema": {"type": "string", "description": "an SD-JWT VC (RFC 9901 serialization, typ dc+sd-jwt)"}},
+}
+#: The holder's key of an SD-JWT VC (``cnf.jwk``, RFC 7800 §3.2).
+HOLDER_SCHEMA = {
+    "description": 'format sd-jwt: the holder\'s public key, {"jwk": …} (Ed25519 or P-256), or a did:key / did:jwk',
+    "anyOf": [
+        {"type": "object", "required": ["jwk"], "properties": {"jwk": {"type": "object"}}},
+        {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}},
+        {"type": "string"},
+    ],
 }
 
 
@@ -45,8 +56,9 @@ MICROCREDENTIAL_BODY = json_body_doc(
     {
         "type": "object",
         "properties": {
-            "format": {"type": "string", "enum": list(FORMATS), "default": "ob3"},
-            "proof": {"type": "string", "enum": list(PROOF_FORMATS), "default": "eddsa-rdfc-2022"},
+            "format": {"type": "string", "enum": [*FORMATS, sd_jwt_vc.FORMAT], "default": "ob3"},
+            "proof": {"type": "string", "enum": [*PROOF_FORMATS, sd_jwt.PROOF_FORMAT], "default": "eddsa-rdfc-2022"},
+            "holder": HOLDER_SCHEMA,
             "microcredential": {"type": "object", "description": "the neutral EU micro-credential record (all 11 Annex I elements)"},
             "specificationId": {"type": "string", "description": "issue against a published specification…"},
             "issuance": {"type": "object", "description": "…with only the learner's data, date and grade"},
@@ -121,7 +133,7 @@ async def list_credentials(
     issuance: IssuanceDep,
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = Query(None, max_length=200),
-    format: str | None = Query(None, pattern="^(ob3|edc|vc)$"),
+    format: str | None = Query(None, pattern="^(ob3|edc|vc|sd-jwt)$"),
 ) -> dict[str, Any]:
     return await run_in_threadpool(issuance.list, provider, limit=limit, cursor=cursor, fmt=format)
 
@@ -188,3 +200,22 @@ async def did_document(issuance: IssuanceDep, slug: str) -> Response:
 async def status_list(issuance: IssuanceDep, list_id: str) -> Response:
     body = await run_in_threadpool(issuance.status_lists.credential, list_id)
     return Response(body, media_type=LD_MEDIA_TYPE, headers={"Cache-Control": "no-cache"})
+
+
+@public.get(
+    "/status-lists/{list_id}",
+    summary="A Status List Token (IETF Token Status List), the status of SD-JWT VCs",
+    responses={200: {"description": "status list token (typ statuslist+jwt)", "content": {tsl.MEDIA_TYPE: {"schema": {"type": "string"}}}}},
+)
+async def status_list_token(issuance: IssuanceDep, list_id: str) -> Response:
+    body = await run_in_threadpool(issuance.status_lists.token, list_id)
+    return Response(body, media_type=tsl.MEDIA_TYPE, headers={"Cache-Control": "no-cache"})
+
+
+@public.get(
+    sd_jwt_vc.VCT_PATH,
+    summary="SD-JWT VC Type Metadata of the EU micro-credential (its vct)",
+    responses={200: {"description": "type metadata (SD-JWT VC draft §6)", "content": {"application/json": {"schema": {"type": "object"}}}}},
+)
+async def vct_metadata(issuance: IssuanceDep) -> Response:
+    return Response(sd_jwt_vc.type_metadata_bytes(sd_jwt_vc.vct_for(issuance.settings.base_url)), media_type="application/json")

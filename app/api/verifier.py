@@ -50,10 +50,18 @@ def _body_doc(schema: dict, media: str = "application/json") -> dict:
     return {"requestBody": {"required": True, "content": {media: {"schema": schema}}}}
 
 
-#: VC API verify options: ``checks: ["proof"]`` checks the proofs alone (the report says so).
-_OPTIONS = {"type": "object", "properties": {"checks": {"type": "array", "items": {"type": "string"}}}}
+#: VC API verify options: ``checks: ["proof"]`` checks the proofs alone (the report says so); ``nonce`` and
+#: ``aud`` are what an SD-JWT VC's Key Binding JWT must carry.
+_OPTIONS = {
+    "type": "object",
+    "properties": {
+        "checks": {"type": "array", "items": {"type": "string"}},
+        "nonce": {"type": "string", "description": "SD-JWT VC: the nonce its Key Binding JWT must carry (then required)"},
+        "aud": {"type": "string", "description": "SD-JWT VC: the audience its Key Binding JWT must name (then required)"},
+    },
+}
 
-UPLOAD_SUFFIXES = (".json", ".jsonld", ".jwt", ".txt", ".pdf")
+UPLOAD_SUFFIXES = (".json", ".jsonld", ".jwt", ".sd-jwt", ".txt", ".pdf")
 
 
 def _report_response(report: Report) -> Response:
@@ -106,7 +114,10 @@ async def uploaded_text(upload: UploadFile, max_bytes: int) -> bytes:
         {
             "type": "object",
             "required": ["verifiableCredential"],
-            "properties": {"verifiableCredential": {"oneOf": [{"type": "object"}, {"type": "string"}]}, "options": _OPTIONS},
+            "properties": {
+                "verifiableCredential": {"oneOf": [{"type": "object"}, {"type": "string"}], "description": "a credential, a vc+jwt or an SD-JWT VC"},
+                "options": _OPTIONS,
+            },
         }
     ),
 )
@@ -151,7 +162,7 @@ async def create_challenge(request: Request, verification: VerificationDep) -> R
 
 @router.post(
     "/verify/upload",
-    summary="Verify an uploaded credential file (.json, .jsonld, .jwt, .txt, or the wallet's .pdf)",
+    summary="Verify an uploaded credential file (.json, .jsonld, .jwt, .sd-jwt, .txt, or the wallet's .pdf)",
     responses=_REPORT_RESPONSES,
     openapi_extra=_body_doc({"type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}, "multipart/form-data"),
 )

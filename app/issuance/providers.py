@@ -1,8 +1,9 @@
 """Providers: who issues through this service, and with which identity, API keys and signing keys.
 
 Each provider has a DID (did:web under this service's base URL, DID Web Method §3.2, or did:key), an
-Ed25519 signing key kept behind the ``Signer`` interface (security-notes §18), and API keys stored
-only as hashes. Rotation adds a key and keeps the retired one in the did:web document, so that earlier
+Ed25519 signing key kept behind the ``Signer`` interface (security-notes §18), for a did:web provider a
+P-256 key beside it (ES256, which SD-JWT VC wallets and HAIP require; published as a ``JsonWebKey`` method
+with ``publicKeyJwk``), and API keys stored only as hashes. Rotation adds a key and keeps the retired one in the did:web document, so that earlier
 credentials keep verifying (security-notes §17).
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 from app.credentials import IssuerProfile
 from app.dids.jose_keys import with_jwk_methods
 from app.errors import AuthError, ConflictError, KeyUnavailable, MalformedValueError, MicrocredError, NotFoundError
-from app.keys import ED25519, FileKeyStore, KeyStores, Pkcs11KeyStore, Signer, store_of
+from app.keys import ED25519, P256, FileKeyStore, KeyStores, Pkcs11KeyStore, Signer, store_of
 from app.keys.methods import public_key_from_method
 from app.settings import Settings
 from app.store import Database, providers
@@ -93,6 +94,8 @@ class Providers:
                 session, slug=slug, legal_name=name, country=country.upper(), did=did, did_method=did_method, homepage=homepage, identifiers=identifiers
             )
             providers.add_signing_key(session, provider.id, kid=f"{did}#{mb}", algorithm=ED25519, key_ref=key_ref, public_multibase=mb)
+            if did_method == "web":
+                self._add_p256(session, provider.id, did, slug, rotate=False, store=key_store)
             _, secret = providers.create_api_key(session, provider.id, label="initial")
         return provider, secret
 
@@ -155,6 +158,46 @@ class Providers:
             self._signers[provider.did] = signer
         return signer
 
+    def es256_signer_for(self, provider: ProviderRecord) -> Signer:
+        """The did:web provider's active P-256 signer, its ``kid`` the key's JsonWebKey method. A provider created
+        before P-256 keys existed gets one on first use (a concurrent first use by another worker wins)."""
+        cache_key = provider.did + "#P-256"
+        signer = self._signers.get(cache_key)
+        if signer is not None:
+            return signer
+        if provider.did_method != "web":
+            raise ConflictError("a did:key provider has no P-256 key: its DID is its Ed25519 key", code="UNSUPPORTED_KEY_TYPE")
+        try:
+            with self.db.read() as session:
+                key = providers.active_signing_key(session, provider.id, P256)
+        except NotFoundError:
+            try:
+                with self.db.transaction() as session:
+                    self._add_p256(session, provider.id, provider.did, provider.slug, rotate=False)
+            except ConflictError:
+                pass  # another worker added it first
+            self._did_documents.pop(provider.did, None)
+            with self.db.read() as session:
+                key = providers.active_signing_key(session, provider.id, P256)
+        signer = self.keys.load(key.key_ref, key.kid)
+        self._signers[cache_key] = signer
+        return signer
+
+    def sd_jwt_signer_for(self, provider: ProviderRecord) -> Signer:
+        """The key an SD-JWT VC is signed with: the P-256 key (ES256) of a did:web provider, the Ed25519 key
+        (EdDSA) of a did:key provider, whose DID names only that key."""
+        return self.es256_signer_for(provider) if provider.did_method == "web" else self.signer_for(provider)
+
+    def _add_p256(self, session, provider_id: int, did: str, slug: str, *, rotate: bool, store: str = "file") -> str:
+        """A new P-256 key (``rotate``: retiring the active one) in ``store`` (beside the Ed25519 key: a provider in
+        an HSM keeps both there), its kid ``<did>#jwk-<multibase>``."""
+        key_name = f"{slug}-p256-{secrets.token_hex(4)}"
+        signer, key_ref = self.keys.create(key_name, P256, store=store)
+        kid = f"{did}#jwk-{signer.public_multibase()}"
+        add = providers.rotate_signing_key if rotate else providers.add_signing_key
+        add(session, provider_id, kid=kid, algorithm=P256, key_ref=key_ref, public_jwk=signer.public_jwk())
+        return kid
+
     def active_key_ref(self, provider: ProviderRecord, key_type: str) -> tuple[str, str]:
         """(key_ref, kid) of the provider's active key: what a signing process needs to load it itself."""
         with self.db.read() as session:
@@ -198,7 +241,9 @@ class Providers:
             signer, key_ref = self.keys.create(key_name, ED25519, store=store_of(current.key_ref))
             mb = signer.public_multibase()
             providers.rotate_signing_key(session, provider.id, kid=f"{provider.did}#{mb}", algorithm=ED25519, key_ref=key_ref, public_multibase=mb)
+            self._add_p256(session, provider.id, provider.did, slug, rotate=True, store=store_of(current.key_ref))
         self._signers.pop(provider.did, None)
+        self._signers.pop(provider.did + "#P-256", None)
         self._did_documents.pop(provider.did, None)
         return f"{provider.did}#{mb}"
 
@@ -214,9 +259,19 @@ class Providers:
         methods = [{"id": k.kid, "type": "Multikey", "controller": provider.did, "publicKeyMultibase": k.public_multibase} for k in keys if k.public_multibase]
         ids = [m["id"] for m in methods]
         # Each Ed25519 key is also published as a JsonWebKey method: JOSE verifiers expect publicKeyJwk.
-        return with_jwk_methods(
+        document = with_jwk_methods(
             {"@context": list(DID_CONTEXT), "id": provider.did, "verificationMethod": methods, "assertionMethod": ids, "authentication": ids}
         )
+        # P-256 keys (ES256) have the JsonWebKey form only (Controlled Identifiers 1.0 §2.2.3).
+        p256 = [
+            {"id": k.kid, "type": "JsonWebKey", "controller": provider.did, "publicKeyJwk": dict(k.public_jwk)}
+            for k in keys
+            if k.algorithm == P256 and k.public_jwk
+        ]
+        document["verificationMethod"] += p256
+        for rel in ("assertionMethod", "authentication"):
+            document[rel] = [*document[rel], *(m["id"] for m in p256)]
+        return document
 
     def local_did_document(self, did: str, fresh: bool = False) -> dict[str, Any] | None:
         """The DID document of a did:web this service hosts (``did:web:<host>:issuers:<slug>``), else None.

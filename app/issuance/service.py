@@ -31,17 +31,20 @@ from typing import Any, Protocol
 import anyio.to_thread
 
 from app import strict_json
-from app.credentials import FORMATS, RENDERERS, IssuerProfile, MicroCredentialInput, issue_from_specification, validate_input, warnings
+from app.credentials import FORMATS, RENDERERS, IssuerProfile, MicroCredentialInput, issue_from_specification, sd_jwt_vc, validate_input, warnings
 from app.credentials.open_badges import secured_form
 from app.credentials.validity import check_document_validity, check_validity_period
+from app.dids.did_jwk import decode_did_jwk
+from app.dids.did_key import resolve_did_key
 from app.dids.jose_keys import jose_kid_for
-from app.errors import MalformedValueError
+from app.errors import MalformedValueError, MicrocredError
 from app.issuance.credential_ids import client_credential_id
 from app.issuance.providers import ApiKey, Providers
 from app.issuance.status_lists import MICROCREDENTIAL_PURPOSES, Entries, StatusLists
 from app.jsonld import to_quads
+from app.keys.methods import public_key_from_method
 from app.observability import CREDENTIALS_ISSUED
-from app.proofs import LD_MEDIA_TYPE, MEDIA_TYPES, PROOF_FORMATS, vc_jose
+from app.proofs import LD_MEDIA_TYPE, MEDIA_TYPES, PROOF_FORMATS, sd_jwt, vc_jose
 from app.runtime import Runtime
 from app.status.entries import bitstring_entry
 from app.store import Database, idempotency, specifications
@@ -108,6 +111,33 @@ class MicrocredentialPlan:
 
 
 @dataclass(frozen=True)
+class SdJwtVcPlan:
+    """``POST /microcredentials`` with ``"format": "sd-jwt"``: the EU record as an SD-JWT VC bound to the holder's
+    key (``cnf.jwk``), its status a Token Status List reference (draft-ietf-oauth-status-list §6.2)."""
+
+    record: MicroCredentialInput
+    profile: IssuerProfile
+    holder_jwk: dict[str, Any]
+    vct: str
+    vct_integrity: str
+    status_url: Callable[[str], str]
+    learner_ref: str | None
+    specification_id: str | None
+    format: str = sd_jwt_vc.FORMAT
+    proof: str = sd_jwt.PROOF_FORMAT
+    requested_id: str | None = None
+    status_purposes: tuple[str, ...] | None = MICROCREDENTIAL_PURPOSES
+
+    def render(self, credential_id: str, entries: Entries | None, issued: datetime) -> dict[str, Any]:
+        status = None
+        if entries is not None:
+            status = {"status_list": {"idx": entries.first.index, "uri": self.status_url(entries.first.status_list_id)}}
+        return sd_jwt_vc.render_sd_jwt_vc(
+            self.record, issuer=self.profile, vct=self.vct, issued=issued, holder_jwk=self.holder_jwk, status=status, vct_integrity=self.vct_integrity
+        )
+
+
+@dataclass(frozen=True)
 class CredentialPlan:
     """``POST /credentials/issue`` (W3C VC API): a ready VC 2.0 or 1.1 credential, given its id and status."""
 
@@ -163,7 +193,10 @@ class Issuance:
         """Give the runtime's verifier this service's own view (the app and the command line alike): its providers
         count as trusted issuers; its did:web documents and status lists are read from its own data, never fetched."""
         self.runtime.attach_local(
-            providers=self.providers.list, did_documents=self.providers.local_did_document, status_lists=self.status_lists.local_credential
+            providers=self.providers.list,
+            did_documents=self.providers.local_did_document,
+            status_lists=self.status_lists.local_credential,
+            status_tokens=self.status_lists.local_token,
         )
 
     # -- the two kinds of request
@@ -197,7 +230,10 @@ class Issuance:
         return await anyio.to_thread.run_sync(lambda: self.dry_run(self.providers.authenticate(caller), _object(body.parse())))
 
     def dry_run(self, provider: ProviderRecord, payload: dict[str, Any]) -> dict[str, Any]:
-        fmt = _choice(payload, "format", FORMATS, "ob3")
+        fmt = _choice(payload, "format", (*FORMATS, sd_jwt_vc.FORMAT), "ob3")
+        if fmt == sd_jwt_vc.FORMAT:  # the claims before they are made disclosable and signed
+            plan = self._plan_microcredential(provider, payload)
+            return {"valid": True, "warnings": warnings(plan.record), "credential": plan.render(f"urn:uuid:{uuid.uuid4()}", None, datetime.now(UTC))}
         mc, spec_id, learner_ref = self._validated(provider, payload)
         plan = MicrocredentialPlan(mc, self.providers.profile(provider), fmt, "", learner_ref, spec_id)
         credential = plan.render(f"urn:uuid:{uuid.uuid4()}", None, datetime.now(UTC))
@@ -271,11 +307,13 @@ class Issuance:
         """Step 2, under the CPU gate (a group's commit waits for this gate, not for the GIL)."""
         plan, entries, provider, key = started.plan, started.entries, started.provider, started.idempotency_key
         assert plan is not None and entries is not None
-        signer = self.providers.signer_for(provider)  # read once per process, before the gate
+        sd = plan.proof == sd_jwt.PROOF_FORMAT
+        # read once per process, before the gate
+        signer = self.providers.sd_jwt_signer_for(provider) if sd else self.providers.signer_for(provider)
         with self.db.cpu_gate:
             credential = plan.render(entries.credential_id, entries, datetime.now(UTC))
             body = secure(self.runtime.engine, credential, signer, plan.proof)
-        issued = Issued(entries.credential_id, media_type_of(credential, plan.proof), body, plan.format, plan.proof)
+        issued = Issued(entries.credential_id, sd_jwt.MEDIA_TYPE if sd else media_type_of(credential, plan.proof), body, plan.format, plan.proof)
         record = credential_store.NewCredential(
             id=issued.id,
             provider_id=provider.id,
@@ -306,8 +344,18 @@ class Issuance:
 
     # -- plans
 
-    def _plan_microcredential(self, provider: ProviderRecord, payload: Any) -> MicrocredentialPlan:
-        fmt = _choice(_object(payload), "format", FORMATS, "ob3")
+    def _plan_microcredential(self, provider: ProviderRecord, payload: Any) -> MicrocredentialPlan | SdJwtVcPlan:
+        fmt = _choice(_object(payload), "format", (*FORMATS, sd_jwt_vc.FORMAT), "ob3")
+        if fmt == sd_jwt_vc.FORMAT:
+            if payload.get("proof", sd_jwt.PROOF_FORMAT) != sd_jwt.PROOF_FORMAT:
+                raise MalformedValueError(
+                    "an SD-JWT VC is secured as an SD-JWT: proof must be absent or sd-jwt", errors=[{"pointer": "/proof", "detail": "must be sd-jwt"}]
+                )
+            holder_jwk = holder_key(payload.get("holder"))
+            mc, spec_id, learner_ref = self._validated(provider, payload)
+            vct = sd_jwt_vc.vct_for(self.settings.base_url)
+            integrity = sd_jwt_vc.integrity(sd_jwt_vc.type_metadata_bytes(vct))
+            return SdJwtVcPlan(mc, self.providers.profile(provider), holder_jwk, vct, integrity, self.status_lists.token_url, learner_ref, spec_id)
         proof = _choice(payload, "proof", PROOF_FORMATS, "eddsa-rdfc-2022")
         mc, spec_id, learner_ref = self._validated(provider, payload)
         return MicrocredentialPlan(mc, self.providers.profile(provider), fmt, proof, learner_ref, spec_id)
@@ -398,10 +446,44 @@ class Issuance:
         return CredentialPlan(doc, proof, subject_id(doc), requested_id)
 
 
+def holder_key(holder: Any) -> dict[str, Any]:
+    """The holder's public key for ``cnf.jwk`` (RFC 7800 §3.2): ``{"jwk": …}``, or a did:key / did:jwk (as a string
+    or ``{"id": …}``); an Ed25519 or P-256 public key only, returned in its canonical public JWK form."""
+    if isinstance(holder, dict) and "jwk" in holder:
+        method, pointer = {"type": "JsonWebKey", "publicKeyJwk": holder["jwk"]}, "/holder/jwk"
+        if not isinstance(holder["jwk"], dict):
+            raise MalformedValueError("holder.jwk must be a JSON object (RFC 7517)", errors=[{"pointer": pointer, "detail": "not a JWK"}])
+    else:
+        did = holder.get("id") if isinstance(holder, dict) else holder
+        pointer = "/holder/id" if isinstance(holder, dict) else "/holder"
+        if not isinstance(did, str) or not did.startswith(("did:key:", "did:jwk:")):
+            raise MalformedValueError(
+                'an SD-JWT VC needs the holder\'s key: "holder": {"jwk": …} or a did:key / did:jwk',
+                errors=[{"pointer": pointer, "detail": "required: a public JWK, did:key or did:jwk"}],
+            )
+        did = did.split("#", 1)[0]
+        try:
+            if did.startswith("did:key:"):
+                method = resolve_did_key(did)["verificationMethod"][0]
+            else:
+                method = {"type": "JsonWebKey", "publicKeyJwk": decode_did_jwk(did)}
+        except MicrocredError as exc:
+            raise MalformedValueError(f"the holder's DID cannot be read: {exc.detail}", errors=[{"pointer": pointer, "detail": exc.detail}]) from None
+    try:
+        return public_key_from_method(method).jwk()
+    except MicrocredError as exc:
+        raise MalformedValueError(
+            f"the holder's key is not an Ed25519 or P-256 public key: {exc.detail}", errors=[{"pointer": pointer, "detail": exc.detail}]
+        ) from None
+
+
 def secure(engine, credential: dict[str, Any], signer, proof: str) -> bytes:
     """The credential secured with ``proof``, as the exact bytes stored and returned: a vc+jwt naming the key's
-    JsonWebKey method when its DID document has one (``app.dids.jose_keys``), or an embedded Data Integrity proof
+    JsonWebKey method when its DID document has one (``app.dids.jose_keys``), an SD-JWT (RFC 9901) with every
+    claim but those the SD-JWT VC draft keeps plain selectively disclosable, or an embedded Data Integrity proof
     (an Open Badge's as the array OB 3.0 writes, ``secured_form``)."""
+    if proof == sd_jwt.PROOF_FORMAT:
+        return sd_jwt.issue(credential, signer, disclosable=sd_jwt_vc.disclosable(credential)).encode("ascii")
     if proof == vc_jose.PROOF_FORMAT:
         return vc_jose.secure(credential, signer, kid=jose_kid_for(signer)).encode("ascii")
     return strict_json.dumps(secured_form(engine.add_proof(credential, signer, suite=proof))).encode()

@@ -21,6 +21,7 @@ from app.issuance.providers import Providers
 from app.proofs import ProofEngine
 from app.settings import Settings
 from app.status import bitstring
+from app.status import token_status_list as tsl
 from app.status.entries import bitstring_entry
 from app.store import Database, status
 from app.store import credentials as credential_store
@@ -66,6 +67,7 @@ class StatusLists:
         self.engine = engine
         self._reserved = _Reservations(db, settings.status_list_size)
         self._published: dict[str, tuple[int, bytes]] = {}
+        self._tokens: dict[str, tuple[int, bytes]] = {}
 
     @property
     def purposes(self) -> tuple[str, ...]:
@@ -73,6 +75,10 @@ class StatusLists:
 
     def url(self, list_id: str) -> str:
         return f"{self.settings.base_url.rstrip('/')}/status/{list_id}"
+
+    def token_url(self, list_id: str) -> str:
+        """Where the list is published as a Status List Token (draft-ietf-oauth-status-list §8), for SD-JWT VCs."""
+        return f"{self.settings.base_url.rstrip('/')}/status-lists/{list_id}"
 
     # -- entries of new credentials
 
@@ -181,6 +187,43 @@ class StatusLists:
         body = strict_json.dumps(self.engine.add_proof(document, self.providers.signer_for(provider))).encode()
         self._published[list_id] = (published.version, body)
         return body
+
+    def token(self, list_id: str) -> bytes:
+        """The list as a Status List Token (draft-ietf-oauth-status-list §5.1, ``typ: statuslist+jwt``), rebuilt when
+        the list changes: the same indices as the W3C list, each byte bit-reversed (§4.1 counts from the least
+        significant bit); a revocation list is 1 bit per entry (1 = INVALID), a suspension list 2 bits (2 = SUSPENDED).
+        Signed with the key SD-JWT VCs are (``Providers.sd_jwt_signer_for``); ``iss`` is the provider's DID, as in
+        the credentials that name the list, ``ttl`` how long a verifier may keep it (``status_cache_seconds``)."""
+        version = status.current_version(self.db, list_id)
+        cached = self._tokens.get(list_id)
+        if cached and cached[0] == version:
+            return cached[1]
+        with self.db.transaction() as session:
+            record = status.get_status_list(session, list_id)
+            published = status.published_bits(session, list_id)
+        provider = self.providers.by_id(record.provider_id)
+        bits, value = (1, tsl.INVALID) if record.purpose == "revocation" else (2, tsl.SUSPENDED)
+        payload = tsl.token_payload(
+            uri=self.token_url(list_id),
+            data=tsl.from_bitstring(published.bits, bits, value),
+            bits=bits,
+            iat=int(datetime.now(UTC).timestamp()),
+            iss=provider.did,
+            ttl=max(1, int(self.settings.status_cache_seconds)),
+        )
+        body = tsl.sign_token(payload, self.providers.sd_jwt_signer_for(provider)).encode("ascii")
+        self._tokens[list_id] = (published.version, body)
+        return body
+
+    def local_token(self, url: str) -> bytes | None:
+        """The Status List Token behind one of this service's status list URIs, else None."""
+        prefix = self.token_url("")
+        if not url.startswith(prefix) or "/" in url[len(prefix) :] or not url[len(prefix) :]:
+            return None
+        try:
+            return self.token(url[len(prefix) :])
+        except NotFoundError:
+            return None
 
     def local_credential(self, url: str) -> bytes | None:
         """The signed status list credential behind one of this service's status URLs, else None."""

@@ -20,7 +20,9 @@ from app.store.db import Database
 from app.store.models import Credential, utcnow
 
 #: the renderings of the EU record, and ``vc``: a ready credential signed through the VC API
-FORMATS = (*RENDERED_FORMATS, "vc")
+FORMATS = (*RENDERED_FORMATS, "vc", "sd-jwt")
+#: Every proof format a stored credential can have: the issuing ones, and the SD-JWT of an SD-JWT VC (RFC 9901).
+STORED_PROOF_FORMATS = (*PROOF_FORMATS, "sd-jwt")
 
 
 @dataclass(frozen=True)
@@ -113,8 +115,8 @@ def insert_credentials(session: Session, credentials: list[NewCredential]) -> li
     for credential in credentials:
         if credential.format not in FORMATS:
             raise MalformedValueError(f"format must be one of {FORMATS}")
-        if credential.proof_format not in PROOF_FORMATS:
-            raise MalformedValueError(f"proof format must be one of {PROOF_FORMATS}")
+        if credential.proof_format not in STORED_PROOF_FORMATS:
+            raise MalformedValueError(f"proof format must be one of {STORED_PROOF_FORMATS}")
         if not isinstance(credential.body, bytes | bytearray | memoryview):
             raise MalformedValueError("the credential body is stored as the exact signed bytes")
         if (credential.status_list_id is None) != (credential.status_index is None):

@@ -15,10 +15,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app import strict_json
+from app.credentials import mandatory_score, sd_jwt_vc
 from app.errors import MicrocredError
 from app.jsonld import ContextLoader, to_quads
 from app.jsonld.embedded import check_contexts
-from app.proofs import ProofEngine, vc_jose
+from app.proofs import ProofEngine, sd_jwt, vc_jose
 from app.proofs.cryptosuites import suite_for_proof
 from app.vcdm import VC1, VC2, issuer_id, types
 from app.verification.jades import is_jades, jades_report
@@ -56,6 +57,9 @@ class Verifier:
     status_check: StatusCheck | None = None
     trust_check: TrustCheck | None = None
     completeness_check: CompletenessCheck | None = None
+    #: the SD-JWT VC Type Metadata this service serves itself, by vct (``None``: not one of ours); remote type
+    #: metadata is not fetched
+    type_metadata: Callable[[str], bytes | None] | None = None
 
     # -- entry points
 
@@ -70,12 +74,16 @@ class Verifier:
                 return "json", strict_json.loads(raw if isinstance(raw, bytes) else raw.encode(), max_bytes=max_bytes, max_depth=max_depth)
             except MicrocredError as exc:
                 raise NotACredential(exc.detail, code=exc.code) from None
+        if "~" in stripped and stripped.split("~", 1)[0].count(".") == 2 and len(stripped) <= max_bytes:
+            return "sd-jwt", stripped
         if stripped.count(".") in (2, 4) and all(stripped.split(".")[:2]) and len(stripped) <= max_bytes:
             return "jwt", stripped
         raise NotACredential("the input is neither a JSON credential nor a compact JWS (vc+jwt)")
 
     def verify(self, raw, *, proof_only: bool = False, challenge: str | None = None, domain: str | None = None, presentation: bool | None = None) -> Report:
         kind, value = self.parse(raw)
+        if kind == "sd-jwt":
+            return self.verify_sd_jwt(value, proof_only=proof_only, nonce=challenge, aud=domain)
         if kind == "jwt":
             return self.verify_jwt(value, proof_only=proof_only)
         if isinstance(value, dict) and "verifiableCredential" in value and "type" not in value and len(value) <= 2:
@@ -83,7 +91,7 @@ class Verifier:
         if isinstance(value, dict) and "verifiablePresentation" in value and "type" not in value:
             value = value["verifiablePresentation"]
         if isinstance(value, str):
-            return self.verify_jwt(value, proof_only=proof_only)
+            return self.verify_token(value, proof_only=proof_only)
         if not isinstance(value, dict):
             raise NotACredential("a credential is a JSON object")
         if is_jades(value):
@@ -95,7 +103,7 @@ class Verifier:
         if "VerifiablePresentation" in kinds or presentation:
             return self.verify_presentation(value, challenge=challenge, domain=domain, proof_only=proof_only)
         if "EnvelopedVerifiableCredential" in kinds:
-            return self.verify_jwt(_envelope_payload(value), proof_only=proof_only)
+            return self.verify_token(_envelope_payload(value), proof_only=proof_only)
         if "VerifiableCredential" not in kinds:
             raise NotACredential("the document's type does not include VerifiableCredential or VerifiablePresentation")
         return self.verify_credential(value, proof_only=proof_only)
@@ -117,6 +125,12 @@ class Verifier:
         self._rest(credential, report)
         return report
 
+    def verify_token(self, token: str, *, proof_only: bool = False) -> Report:
+        """A compact vc+jwt, or an SD-JWT VC (its Issuer-signed JWT followed by ``~``)."""
+        if "~" in token:
+            return self.verify_sd_jwt(token, proof_only=proof_only)
+        return self.verify_jwt(token, proof_only=proof_only)
+
     def verify_jwt(self, token: str, *, proof_only: bool = False) -> Report:
         out = vc_jose.verify(token, self.resolve_method, clock=self.clock, check_validity=False)
         credential = out.credential
@@ -133,6 +147,53 @@ class Verifier:
         self._rest(credential, report)
         _jwt_validity(report, out.claims, self.clock())
         return report
+
+    def verify_sd_jwt(self, token: str, *, proof_only: bool = False, nonce: str | None = None, aud: str | None = None) -> Report:
+        """An SD-JWT VC (SD-JWT VC draft §3; RFC 9901 §7.1, §7.3) or a presentation of one: the signature, every
+        Disclosure, a Key Binding JWT when present (with ``nonce`` and ``aud`` when the caller expects them; required
+        then), validity (``exp``/``nbf``), Token Status List status, trust, and EU completeness over what was
+        disclosed only. The report's ``disclosures`` check names the disclosed and the withheld claims."""
+        out = sd_jwt.verify(token, self.resolve_method, clock=self.clock, nonce=nonce, aud=aud, require_key_binding=nonce is not None or aud is not None)
+        payload = out.payload or {}
+        issuer = payload.get("iss") if isinstance(payload.get("iss"), str) else None
+        report = Report("credential", "sd-jwt", credential=out.claims, issuer=issuer)
+        report.checks.append(_sd_jwt_well_formed(out))
+        report.checks.append(self._proof_check(out.result))
+        if out.claims is None or not out.result.verified:
+            return report
+        report.checks.append(_disclosures(out))
+        report.checks.append(self._type_metadata(payload))
+        if proof_only:
+            return report
+        report.checks.append(self._binding(issuer, out.result.proofs, "issuer", "assertionMethod"))
+        if out.key_binding is not None:
+            report.checks.append(Check("holder_binding", "passed", "a Key Binding JWT signed with the holder's key (cnf.jwk), for this nonce and audience"))
+        else:
+            report.checks.append(Check("holder_binding", "skipped", "no Key Binding JWT: the presentation does not prove who holds the credential"))
+        why = vc_jose.claims_validity(payload, self.clock())
+        report.checks.append(Check("validity", "failed", why, "RANGE_ERROR") if why else Check("validity", "passed", "within its nbf/exp"))
+        if "status" not in payload:
+            report.checks.append(Check("status", "skipped", "the credential carries no status"))
+        elif not hasattr(self.status_check, "token_status"):
+            report.checks.append(Check("status", "indeterminate", "status checking is not available", "STATUS_RETRIEVAL_ERROR"))
+        else:
+            report.checks.append(self.status_check.token_status(payload["status"], issuer))  # type: ignore[union-attr]
+        if self.trust_check is not None:
+            report.checks.append(self.trust_check(issuer))
+        report.checks.append(_sd_jwt_completeness(out))
+        return report
+
+    def _type_metadata(self, payload: dict[str, Any]) -> Check:
+        """SD-JWT VC draft §6 and §7: the vct's Type Metadata, and ``vct#integrity`` (W3C SRI §3.5) over its bytes."""
+        vct, integrity = payload.get("vct"), payload.get("vct#integrity")
+        document = self.type_metadata(vct) if self.type_metadata is not None and isinstance(vct, str) else None
+        if document is None:
+            return Check("type_metadata", "skipped", "the vct's Type Metadata is not this service's (remote type metadata is not fetched)")
+        if integrity is None:
+            return Check("type_metadata", "passed", "the vct is this service's EU micro-credential type (no vct#integrity to check)")
+        if not isinstance(integrity, str) or integrity != sd_jwt_vc.integrity(document):
+            return Check("type_metadata", "failed", "vct#integrity does not match the type's metadata (SD-JWT VC draft §7)", "MALFORMED_VALUE_ERROR")
+        return Check("type_metadata", "passed", "the vct's Type Metadata matches vct#integrity")
 
     def verify_presentation(self, vp: dict[str, Any], *, challenge: str | None, domain: str | None, proof_only: bool = False) -> Report:
         if "EnvelopedVerifiablePresentation" in types(vp):
@@ -201,9 +262,9 @@ class Verifier:
         for item in inner:
             try:
                 if isinstance(item, str):
-                    report.credentials.append(self.verify_jwt(item, proof_only=proof_only))
+                    report.credentials.append(self.verify_token(item, proof_only=proof_only))
                 elif isinstance(item, dict) and "EnvelopedVerifiableCredential" in types(item):
-                    report.credentials.append(self.verify_jwt(_envelope_payload(item), proof_only=proof_only))
+                    report.credentials.append(self.verify_token(_envelope_payload(item), proof_only=proof_only))
                 elif isinstance(item, dict):
                     report.credentials.append(self.verify_credential(item, proof_only=proof_only))
                 else:
@@ -339,9 +400,57 @@ def _inner_credentials(vp: dict[str, Any], report: Report) -> list[Any] | None:
     return inner
 
 
+def _sd_jwt_well_formed(out: sd_jwt.SdJwtVerification) -> Check:
+    """SD-JWT VC draft §3.2.2: ``iss`` and ``vct`` plain strings, ``cnf`` a JWK when present (read before the proof)."""
+    payload = out.payload
+    if payload is None:
+        return Check("well_formed", "failed", out.result.reason or "the SD-JWT could not be read", out.result.error or "PARSING_ERROR")
+    for claim in ("iss", "vct"):
+        if not isinstance(payload.get(claim), str) or not payload[claim]:
+            return Check("well_formed", "failed", f"an SD-JWT VC has a plain string {claim} claim (SD-JWT VC draft §3.2.2)", "MALFORMED_VALUE_ERROR")
+    cnf = payload.get("cnf")
+    if cnf is not None and not (isinstance(cnf, dict) and isinstance(cnf.get("jwk"), dict)):
+        return Check("well_formed", "failed", "cnf must be an object with a jwk (RFC 7800 §3.2)", "MALFORMED_VALUE_ERROR")
+    return Check("well_formed", "passed", f"an SD-JWT VC of type {payload['vct'][:200]}")
+
+
+def _disclosures(out: sd_jwt.SdJwtVerification) -> Check:
+    """Which claims the presentation disclosed and which it withheld (of the type's claims, when the type is the EU
+    micro-credential; otherwise only the count of digests left undisclosed, which decoys make an upper bound)."""
+    claims = out.claims or {}
+    disclosed = sorted({str(p[0]) for p in out.disclosed if p})
+    payload = out.payload or {}
+    known = [name for name, _, _, _ in sd_jwt_vc.CLAIMS] if str(payload.get("vct", "")).endswith(sd_jwt_vc.VCT_PATH) else []
+    withheld = [name for name in known if name not in claims]
+    details = {"disclosed": disclosed, "withheld": withheld, "undisclosedDigests": out.undisclosed_digests}
+    return Check("disclosures", "passed", f"{len(disclosed)} claims disclosed, {out.undisclosed_digests} withheld", details=details)
+
+
+def _sd_jwt_completeness(out: sd_jwt.SdJwtVerification) -> Check:
+    """EU completeness over the disclosed claims only (Annex I elements the verifier was shown)."""
+    payload = out.payload or {}
+    if not str(payload.get("vct", "")).endswith(sd_jwt_vc.VCT_PATH):
+        return Check("eu_completeness", "skipped", "not an EU micro-credential SD-JWT VC")
+    results = sd_jwt_vc.eu_completeness(out.claims or {})
+    present, total = mandatory_score(results)
+    elements = [{"key": r.key, "element": r.element, "mandatory": r.mandatory, "present": r.present} for r in results]
+    optional = sum(r.present for r in results if not r.mandatory)
+    details = {"mandatory": f"{present} of {total}", "optional": f"{optional} of {len(results) - total}", "elements": elements, "disclosedOnly": True}
+    if present == total:
+        return Check("eu_completeness", "passed", f"all {total} mandatory EU micro-credential elements disclosed", details=details)
+    missing = [r.element for r in results if r.mandatory and not r.present]
+    return Check(
+        "eu_completeness",
+        "indeterminate",
+        f"{present} of {total} mandatory EU micro-credential elements disclosed; not shown: {', '.join(missing)}",
+        "EU_ELEMENTS_MISSING",
+        details,
+    )
+
+
 #: VC-JOSE-COSE §6.1 media types of an enveloped credential, and ``application/jwt`` for a VC DM 1.1 §6.3 JWT
 #: (its ``vc`` claim), which VC 2.0 §4.13.1 examples and the W3C VCDM test suite envelope too.
-CREDENTIAL_MEDIA = ("application/vc+jwt", "application/vc+sd-jwt", "application/jwt")
+CREDENTIAL_MEDIA = ("application/vc+jwt", "application/vc+sd-jwt", "application/dc+sd-jwt", "application/jwt")
 
 
 def _envelope_payload(envelope: dict[str, Any], media: tuple[str, ...] = CREDENTIAL_MEDIA) -> str:

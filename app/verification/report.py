@@ -13,7 +13,18 @@ from typing import Any, Literal
 Outcome = Literal["passed", "failed", "indeterminate", "skipped"]
 
 #: checks whose failure (or indeterminacy) means "not verified"; trust and completeness are reported beside
-BLOCKING = ("well_formed", "proof", "seal_certificate", "seal_trusted_list", "issuer_binding", "holder_binding", "challenge", "validity", "status")
+BLOCKING = (
+    "well_formed",
+    "proof",
+    "seal_certificate",
+    "seal_trusted_list",
+    "issuer_binding",
+    "holder_binding",
+    "challenge",
+    "validity",
+    "status",
+    "type_metadata",
+)
 
 
 @dataclass

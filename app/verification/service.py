@@ -41,15 +41,20 @@ class VerificationService:
     # -- credentials
 
     def verify_credential(self, vc: Any, options: Any = None) -> Report:
-        """One credential in any of the three shapes; ``NotACredential`` for anything else."""
+        """One credential in any of the four shapes; ``NotACredential`` for anything else. For an SD-JWT VC,
+        ``options.nonce`` and ``options.aud`` (or ``challenge`` / ``domain``) are what its Key Binding JWT must carry
+        (RFC 9901 §7.3), and naming them requires one."""
         proof_only = proof_only_requested(options)
-        return _scoped(self._verify_credential(vc, proof_only), proof_only)
+        return _scoped(self._verify_credential(vc, proof_only, options), proof_only)
 
-    def _verify_credential(self, vc: Any, proof_only: bool) -> Report:
+    def _verify_credential(self, vc: Any, proof_only: bool, options: Any) -> Report:
         if isinstance(vc, str):
             kind, value = self.verifier.parse(vc)
+            if kind == "sd-jwt":
+                nonce, aud = _key_binding_options(options)
+                return _counted(self.verifier.verify_sd_jwt(value, nonce=nonce, aud=aud))
             if kind != "jwt":
-                raise NotACredential("a string verifiableCredential must be a compact vc+jwt")
+                raise NotACredential("a string verifiableCredential must be a compact vc+jwt or an SD-JWT VC")
             return _counted(self.verifier.verify_jwt(value, proof_only=proof_only))
         if not isinstance(vc, dict):
             raise NotACredential("verifiableCredential must be an object or a compact JWT string")
@@ -172,6 +177,23 @@ def _scoped(report: Report, proof_only: bool) -> Report:
         for inner in report.credentials:
             inner.checks.append(note)
     return report
+
+
+def _key_binding_options(options: Any) -> tuple[str | None, str | None]:
+    """(nonce, aud) a Key Binding JWT must carry, from ``options`` (``nonce``/``aud``, or ``challenge``/``domain``)."""
+    if options is None:
+        return None, None
+    if not isinstance(options, dict):
+        raise MalformedValueError("options must be an object", errors=[{"pointer": "/options", "detail": "object"}])
+    out = []
+    for name, alias, limit in (("nonce", "challenge", MAX_CHALLENGE * 4), ("aud", "domain", 2048)):
+        value = options.get(name, options.get(alias))
+        if value is not None and (not isinstance(value, str) or not 0 < len(value) <= limit):
+            raise MalformedValueError(
+                f"options.{name} must be a string of at most {limit} characters", errors=[{"pointer": f"/options/{name}", "detail": "string"}]
+            )
+        out.append(value)
+    return out[0], out[1]
 
 
 def public_report(report: Report) -> dict[str, Any]:

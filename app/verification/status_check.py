@@ -1,4 +1,5 @@
-"""The status check: Bitstring Status List v1.0 §3.2 (Validate Algorithm) against fetched lists.
+"""The status check: Bitstring Status List v1.0 §3.2 (Validate Algorithm) against fetched lists, and for SD-JWT VCs
+the Token Status List (draft-ietf-oauth-status-list §8.3) against fetched Status List Tokens.
 
 Each entry's status list credential is fetched through the guarded fetcher, must itself verify (proof
 and issuer binding, by the credential's own issuer) and be within its validity period; then the bit is
@@ -17,6 +18,7 @@ from app import strict_json
 from app.errors import MicrocredError
 from app.net import Fetcher, TTLCache
 from app.proofs import ProofEngine
+from app.status import token_status_list as tsl
 from app.status.bitstring import BITSTRING_ENTRY, SL2021_ENTRY, read_status
 from app.verification.report import Check, Report
 from app.xsd import parse_datetime_stamp
@@ -42,7 +44,10 @@ def check_list_validity(document: dict[str, Any], now: datetime) -> None:
 
 
 class StatusChecker:
-    def __init__(self, fetcher: Fetcher, engine: ProofEngine, *, cache_seconds: float, clock: Callable[[], datetime], max_bytes: int):
+    def __init__(
+        self, fetcher: Fetcher, engine: ProofEngine, *, cache_seconds: float, clock: Callable[[], datetime], max_bytes: int, list_max_bytes: int = 16_777_216
+    ):
+        self.list_max_bytes = list_max_bytes
         self.fetcher = fetcher
         self.engine = engine
         self.clock = clock
@@ -53,6 +58,44 @@ class StatusChecker:
     #: status lists this service publishes itself are read from its own data (set by the app:
     #: ``StatusLists.local_credential``), always current and never over the network; ``None`` otherwise.
     local: Callable[[str], bytes | None] | None = None
+    #: the same for the Status List Tokens this service publishes (``StatusLists.local_token``)
+    local_token: Callable[[str], bytes | None] | None = None
+
+    def _status_token(self, uri: str, issuer: str | None) -> tsl.StatusListToken:
+        """§8.3 steps 2–3: the Status List Token at ``uri`` (this service's own read from its data), verified."""
+        own = self.local_token(uri) if self.local_token is not None else None
+        cached = self.cache.get("tsl " + uri) if own is None and self.cache is not None else None
+        if cached is not None:
+            return cached  # type: ignore[return-value]
+        content = own if own is not None else self.fetcher.fetch(uri, accept=tsl.MEDIA_TYPE, max_bytes=self.max_bytes).content
+        try:
+            text = content.decode("ascii")
+        except UnicodeDecodeError:
+            raise MicrocredError("the Status List Token is not a compact JWT", code="STATUS_VERIFICATION_ERROR") from None
+        token = tsl.read_token(text, self.engine.resolve_method, uri=uri, now=self.clock(), iss=issuer, max_bytes=self.list_max_bytes)
+        if own is None and self.cache is not None:
+            self.cache.put("tsl " + uri, token)  # type: ignore[arg-type]
+        return token
+
+    def token_status(self, status: Any, issuer: str | None) -> Check:
+        """Token Status List §8.3: the status of an SD-JWT VC's ``status.status_list``; 0 VALID passes, 1 INVALID
+        (revoked) and 2 SUSPENDED fail, a list that cannot be fetched or checked is indeterminate (never "valid")."""
+        try:
+            idx, uri = tsl.reference(status)
+        except MicrocredError as exc:
+            return Check("status", "failed", exc.detail, "MALFORMED_VALUE_ERROR")
+        try:
+            value = self._status_token(uri, issuer).status(idx)
+        except MicrocredError as exc:
+            code = exc.code if exc.code.startswith("STATUS_") else "STATUS_RETRIEVAL_ERROR"
+            return Check("status", "indeterminate", f"the status could not be checked: {exc.detail}", code, {"uri": uri[:300]})
+        if value == tsl.VALID:
+            return Check("status", "passed", "not revoked nor suspended (Token Status List, checked just now)", details={"idx": idx, "status": value})
+        if value == tsl.INVALID:
+            return Check("status", "failed", "the credential has been revoked by its issuer", "STATUS_REVOKED", {"idx": idx, "status": value})
+        if value == tsl.SUSPENDED:
+            return Check("status", "failed", "the credential has been suspended by its issuer", "STATUS_SUSPENDED", {"idx": idx, "status": value})
+        return Check("status", "failed", f"the credential's status is {value} (not VALID)", "STATUS_FLAGGED", {"idx": idx, "status": value})
 
     def _list_credential(self, url: str, issuer: str | None) -> dict[str, Any]:
         own = self.local(url) if self.local is not None else None

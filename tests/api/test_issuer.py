@@ -225,9 +225,11 @@ def test_did_web_document_and_key_rotation(live, client, provider, example_input
     multikeys = [m for m in doc["verificationMethod"] if m["type"] == "Multikey"]
     assert len(multikeys) == 2 and new_kid in doc["assertionMethod"]
     # each key is published in its JOSE form too (a JsonWebKey method, the kid of a vc+jwt)
-    jwks = {m["id"]: m for m in doc["verificationMethod"] if m["type"] == "JsonWebKey"}
+    jwks = {m["id"]: m for m in doc["verificationMethod"] if m["type"] == "JsonWebKey" and m["publicKeyJwk"]["crv"] == "Ed25519"}
     assert len(jwks) == 2 and jose_kid(new_kid) in jwks and jose_kid(new_kid) in doc["assertionMethod"]
-    assert jwks[jose_kid(new_kid)]["publicKeyJwk"]["crv"] == "Ed25519"
+    # and the P-256 key beside it (ES256, SD-JWT VC) is rotated with it, the retired one kept
+    p256 = [m["id"] for m in doc["verificationMethod"] if m["type"] == "JsonWebKey" and m["publicKeyJwk"]["crv"] == "P-256"]
+    assert len(p256) == 2 and set(p256) <= set(doc["assertionMethod"])
     after = _issue(client, example_input).json()
     assert after["proof"][0]["verificationMethod"] == new_kid  # OB3: proof is an array (OB 3.0 §B.1.2)
     verifier = live.app.state.runtime.verifier
