@@ -364,6 +364,118 @@ def set_status(session: Session, status_list_id: str, index: int, value: bool, *
     return True
 
 
+@dataclass(frozen=True)
+class Change:
+    """One requested status change, addressed by credential (``apply_changes``)."""
+
+    provider_id: int
+    credential_id: str
+    #: "revocation" (value True: revoke) or "suspension" (True: suspend, False: lift)
+    purpose: str
+    value: bool
+    by: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CredentialStatus:
+    """A credential's status after a change: its revocation and suspension bits (False without an entry)."""
+
+    revoked: bool
+    suspended: bool
+
+
+_SAS = StatusAllocation.__table__.c
+_SCH = StatusChange.__table__.c
+# The last change of each entry, by the (list, index, id) index of migration 0005: one seek per entry.
+_LAST_VALUE = (
+    select(_SCH.value)
+    .where(_SCH.status_list_id == _SAS.status_list_id, _SCH.idx == _SAS.idx)
+    .order_by(_SCH.id.desc())
+    .limit(1)
+    .correlate(StatusAllocation.__table__)
+    .scalar_subquery()
+)
+_ENTRIES_OF = (
+    select(_SAS.credential_id, _LISTS.provider_id, _LISTS.purpose, _SAS.status_list_id, _SAS.idx, _LAST_VALUE)
+    .join(StatusList.__table__, _LISTS.id == _SAS.status_list_id)
+    .where(_SAS.credential_id.in_(bindparam("ids", expanding=True)))
+)
+_LOCK_LISTS_OF = (
+    select(_LISTS.id)
+    .where(_LISTS.id.in_(select(_SAS.status_list_id).where(_SAS.credential_id.in_(bindparam("ids", expanding=True)))))
+    .order_by(_LISTS.id)
+    .with_for_update(key_share=True)
+)
+_BUMP_VERSIONS = update(StatusList.__table__).where(_LISTS.id.in_(bindparam("ids", expanding=True))).values(version=_LISTS.version + 1)
+
+
+def apply_changes(session: Session, changes: list[Change]) -> list[CredentialStatus | Exception]:
+    """Status changes as a set, in order, in the caller's transaction: one outcome per change, a
+    ``CredentialStatus`` or the error that refused it (a refused change writes nothing; the others still do).
+
+    Three statements whatever the number (four on PostgreSQL): read every entry of the credentials with its last
+    change (the 0005 index), insert the rows of the changes that change something (one executemany), and bump the
+    version of each list changed, once. Each change sees those before it. On PostgreSQL the lists are locked
+    first (``FOR NO KEY UPDATE`` in id order, as ``_lock_list``), so changes of one list are ordered by commit
+    across processes and the read is current; SQLite's ``BEGIN IMMEDIATE`` already holds the write lock.
+    Refusals as ``set_credential_status``/``require_entry``: a suspension (or its lifting) needs a suspension entry
+    (409 ``NO_STATUS_ENTRY``), revocation is final (409 ``REVOCATION_IS_FINAL``), a missing entry is not found.
+    """
+    if not changes:
+        return []
+    ids = sorted({c.credential_id for c in changes})
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(_LOCK_LISTS_OF, {"ids": ids}).all()
+    # (credential id, provider id, purpose) -> [list id, index, current value]
+    entries: dict[tuple[str, int, str], list[Any]] = {}
+    for cid, provider_id, purpose, list_id, idx, last in session.execute(_ENTRIES_OF, {"ids": ids}):
+        entries[(cid, provider_id, purpose)] = [list_id, idx, bool(last)]
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    changed: set[str] = set()
+    outcomes: list[CredentialStatus | Exception] = []
+    for change in changes:
+        try:
+            entry = _checked_entry(entries, change)
+        except (ConflictError, NotFoundError) as exc:
+            outcomes.append(exc)
+            continue
+        if entry[2] != change.value:
+            entry[2] = change.value
+            changed.add(entry[0])
+            rows.append(
+                {"status_list_id": entry[0], "idx": entry[1], "purpose": change.purpose, "value": change.value, "at": now, "by": change.by, "reason": change.reason}
+            )
+        revocation = entries.get((change.credential_id, change.provider_id, "revocation"))
+        suspension = entries.get((change.credential_id, change.provider_id, "suspension"))
+        outcomes.append(CredentialStatus(bool(revocation and revocation[2]), bool(suspension and suspension[2])))
+    if rows:
+        session.execute(insert(StatusChange.__table__), rows)
+        session.execute(_BUMP_VERSIONS, {"ids": sorted(changed)})
+    return outcomes
+
+
+def _checked_entry(entries: dict[tuple[str, int, str], list[Any]], change: Change) -> list[Any]:
+    """The entry ``change`` sets, or the refusal of the change."""
+    key = (change.credential_id, change.provider_id, change.purpose)
+    entry = entries.get(key)
+    if entry is None:
+        if change.purpose == "suspension":
+            raise ConflictError(
+                f"credential {change.credential_id} has no suspension entry (an OB3 credential or an EDC carries revocation only)",
+                code="NO_STATUS_ENTRY",
+                errors=[{"pointer": "/status", "detail": "the credential has no suspension entry"}],
+            )
+        raise NotFoundError(f"credential {change.credential_id} has no {change.purpose} entry")
+    revocation = entries.get((change.credential_id, change.provider_id, "revocation"))
+    if change.purpose == "suspension" and not change.value and revocation is not None and revocation[2]:
+        raise ConflictError("a revoked credential cannot be made active again", code="REVOCATION_IS_FINAL")
+    if change.purpose == "revocation" and entry[2] and not change.value:
+        raise ConflictError("a revoked credential cannot be un-revoked", code="REVOCATION_IS_FINAL")
+    return entry
+
+
 def _entry(session: Session, status_list_id: str, index: int) -> tuple[bool, bool]:
     """(is the index allocated, is its entry currently set), in one round trip."""
     last_value = (
