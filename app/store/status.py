@@ -444,9 +444,8 @@ def apply_changes(session: Session, changes: list[Change]) -> list[CredentialSta
         if entry[2] != change.value:
             entry[2] = change.value
             changed.add(entry[0])
-            rows.append(
-                {"status_list_id": entry[0], "idx": entry[1], "purpose": change.purpose, "value": change.value, "at": now, "by": change.by, "reason": change.reason}
-            )
+            row = {"status_list_id": entry[0], "idx": entry[1], "purpose": change.purpose, "value": change.value}
+            rows.append({**row, "at": now, "by": change.by, "reason": change.reason})
         revocation = entries.get((change.credential_id, change.provider_id, "revocation"))
         suspension = entries.get((change.credential_id, change.provider_id, "suspension"))
         outcomes.append(CredentialStatus(bool(revocation and revocation[2]), bool(suspension and suspension[2])))
