@@ -47,8 +47,8 @@ class Entries:
     entries: list[dict[str, Any]]
     #: the first entry's list and index (the credential row keeps it)
     first: status.Allocation
-    #: (list id, index, seq, credential id) per entry
-    rows: list[tuple[str, int, int, str]]
+    #: (list id, index, seq, credential id, purpose) per entry
+    rows: list[tuple[str, int, int, str, str]]
 
     @property
     def credential_status(self) -> dict[str, Any] | list[dict[str, Any]]:
@@ -84,14 +84,15 @@ class StatusLists:
         for purpose in purposes:
             list_id, index, seq = self._reserved.take(provider.id, purpose)
             entries.append(bitstring_entry(self.url(list_id), index, purpose))
-            rows.append((list_id, index, seq, credential_id))
+            rows.append((list_id, index, seq, credential_id, purpose))
         first = status.Allocation(rows[0][0], rows[0][1], purposes[0])
         return Entries(credential_id, entries, first, rows)
 
-    def record(self, session, entries: Entries) -> None:
-        """Bind reserved indices to their credential, in the transaction that stores it."""
+    def record(self, session, entries: Entries, provider_id: int, *, key: str | None = None) -> None:
+        """Bind reserved indices to their credential, in the transaction that stores it (and log them for a restore:
+        ``app/store/recovery.py``, with the request's Idempotency-Key)."""
         try:
-            status.record_allocations(session, entries.rows)
+            status.record_allocations(session, entries.rows, provider_id=provider_id, key=key)
         except ConflictError as exc:
             if exc.code == "STATUS_LIST_INCONSISTENT":
                 self._reserved.forget({row[0] for row in entries.rows})

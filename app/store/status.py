@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session
 from app.errors import ConflictError, MalformedValueError, NotFoundError, RangeError
 from app.status.bitstring import MIN_ENTRIES, set_bit
 from app.status.permutation import permute_index
+from app.store import recovery
 from app.store._common import insert_ignore
 from app.store.db import Database
 from app.store.models import StatusAllocation, StatusChange, StatusList, utcnow
@@ -73,6 +74,8 @@ class Allocation:
     status_list_id: str
     index: int
     purpose: str
+    #: the list's counter value the index came from (when allocated here)
+    seq: int | None = None
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,7 @@ def allocate_index(session: Session, status_list_id: str, credential_id: str) ->
             returning=[StatusAllocation.idx],
         ).first()
         if inserted is not None:
-            return Allocation(status_list_id, index, purpose)
+            return Allocation(status_list_id, index, purpose, seq)
         # The index is taken although the counter had not reached it: only possible after a restore
         # or a key change. Burn this counter value and take the next one; never reuse.
     raise ConflictError(f"status list {status_list_id} keeps colliding; seal it", code="STATUS_LIST_INCONSISTENT")
@@ -199,10 +202,13 @@ def allocate(session: Session, provider_id: int, purpose: str, credential_id: st
         if list_id is None:
             list_id = create_status_list(session, provider_id, purpose, size=size).id
         try:
-            return allocate_index(session, list_id, credential_id)
+            allocation = allocate_index(session, list_id, credential_id)
         except ConflictError as exc:
             if exc.code != "STATUS_LIST_FULL":
                 raise
+            continue
+        recovery.log_issued(session, provider_id, [(list_id, allocation.index, allocation.seq, credential_id, allocation.purpose)])
+        return allocation
     raise ConflictError("could not find a status list with room", code="STATUS_LIST_FULL")
 
 
@@ -232,7 +238,8 @@ def allocate_many(session: Session, provider_id: int, purpose: str, credential_i
                     for seq, cid in zip(range(end - n, end), credential_ids, strict=True)
                 ]
                 session.execute(insert(StatusAllocation.__table__), rows)
-            return [Allocation(list_id, r["idx"], purpose_) for r in rows]
+                recovery.log_issued(session, provider_id, [(list_id, r["idx"], r["seq"], r["credential_id"], purpose_) for r in rows])
+            return [Allocation(list_id, r["idx"], purpose_, r["seq"]) for r in rows]
         except (_NoRun, IntegrityError):
             pass
     return [allocate(session, provider_id, purpose, cid, size=size) for cid in credential_ids]
@@ -280,11 +287,13 @@ def reserve_run(session: Session, provider_id: int, purpose: str, n: int, *, siz
     raise ConflictError("could not find a status list with room", code="STATUS_LIST_FULL")
 
 
-def record_allocations(session: Session, rows: list[tuple[str, int, int, str]]) -> None:
-    """Bind reserved (list, index, seq) values to their credentials: ``(list id, index, seq, credential id)``.
+def record_allocations(session: Session, rows: list[tuple], *, provider_id: int | None = None, key: str | None = None) -> None:
+    """Bind reserved (list, index, seq) values to their credentials: ``(list id, index, seq, credential id[, purpose])``.
 
-    Refused (``STATUS_LIST_INCONSISTENT``; the caller's transaction must roll back) when an index is
-    bound already, which only a restore without sealing the lists can cause.
+    With ``provider_id`` (issuance does), the rows, which then carry their purpose, go to the recovery log too, with
+    the request's Idempotency-Key (``app/store/recovery.py``). Refused (``STATUS_LIST_INCONSISTENT``; the caller's
+    transaction must roll back) when an index is bound already, which only a restore without sealing the lists or
+    replaying the recovery log can cause.
     """
     if not rows:
         return
@@ -292,10 +301,12 @@ def record_allocations(session: Session, rows: list[tuple[str, int, int, str]]) 
     try:
         session.execute(
             insert(StatusAllocation.__table__),
-            [{"status_list_id": list_id, "idx": idx, "seq": seq, "credential_id": cid, "created_at": now} for list_id, idx, seq, cid in rows],
+            [{"status_list_id": row[0], "idx": row[1], "seq": row[2], "credential_id": row[3], "created_at": now} for row in rows],
         )
     except IntegrityError as exc:
         raise ConflictError("a reserved status index is taken already; seal the lists (see the backup notes)", code="STATUS_LIST_INCONSISTENT") from exc
+    if provider_id is not None:
+        recovery.log_issued(session, provider_id, [tuple(row[:5]) for row in rows], key=key)
 
 
 class _NoRun(Exception):
@@ -414,9 +425,10 @@ def apply_changes(session: Session, changes: list[Change]) -> list[CredentialSta
     """Status changes as a set, in order, in the caller's transaction: one outcome per change, a
     ``CredentialStatus`` or the error that refused it (a refused change writes nothing; the others still do).
 
-    Three statements whatever the number (four on PostgreSQL): read every entry of the credentials with its last
-    change (the 0005 index), insert the rows of the changes that change something (one executemany), and bump the
-    version of each list changed, once. Each change sees those before it. On PostgreSQL the lists are locked
+    Four statements whatever the number (five on PostgreSQL): read every entry of the credentials with its last
+    change (the 0005 index), insert the rows of the changes that change something (one executemany), bump the
+    version of each list changed, once, and append the changes to the recovery log (one executemany). Each change
+    sees those before it. On PostgreSQL the lists are locked
     first (``FOR NO KEY UPDATE`` in id order, as ``_lock_list``), so changes of one list are ordered by commit
     across processes and the read is current; SQLite's ``BEGIN IMMEDIATE`` already holds the write lock.
     Refusals as ``set_credential_status``/``require_entry``: a suspension (or its lifting) needs a suspension entry
@@ -434,6 +446,7 @@ def apply_changes(session: Session, changes: list[Change]) -> list[CredentialSta
     now = utcnow()
     rows: list[dict[str, Any]] = []
     changed: set[str] = set()
+    logged: list[dict[str, Any]] = []
     outcomes: list[CredentialStatus | Exception] = []
     for change in changes:
         try:
@@ -444,14 +457,16 @@ def apply_changes(session: Session, changes: list[Change]) -> list[CredentialSta
         if entry[2] != change.value:
             entry[2] = change.value
             changed.add(entry[0])
-            row = {"status_list_id": entry[0], "idx": entry[1], "purpose": change.purpose, "value": change.value}
-            rows.append({**row, "at": now, "by": change.by, "reason": change.reason})
+            row = {"status_list_id": entry[0], "idx": entry[1], "purpose": change.purpose, "value": change.value, "at": now}
+            rows.append({**row, "by": change.by, "reason": change.reason})
+            logged.append({**row, "credential_id": change.credential_id, "provider_id": change.provider_id})
         revocation = entries.get((change.credential_id, change.provider_id, "revocation"))
         suspension = entries.get((change.credential_id, change.provider_id, "suspension"))
         outcomes.append(CredentialStatus(bool(revocation and revocation[2]), bool(suspension and suspension[2])))
     if rows:
         session.execute(insert(StatusChange.__table__), rows)
         session.execute(_BUMP_VERSIONS, {"ids": sorted(changed)})
+        recovery.log_changes(session, logged)  # the recovery log (app/store/recovery.py), in the same transaction
     return outcomes
 
 
