@@ -21,8 +21,9 @@ from the database but live on in credentials in learners' wallets, and the permu
 the same indices out again. The unique key cannot catch that (the rows are gone). Operator
 procedure: right after restoring, before the service takes traffic, call ``seal_status_lists(session)``
 (one transaction), which marks every open list ``sealed``; new credentials then go to fresh lists (new ids, new keys), and no index in an old list is
-ever allocated again. Revocations made after the backup are lost with it and must be replayed from the
-audit log / provider records; sealed lists keep being published and can still be revoked into.
+ever allocated again. Revocations made after the backup are lost with it and are replayed from the
+recovery log (``app/store/recovery.py``: ``microcred recovery-log replay``, which also binds the indices issued after
+the backup again and moves the counters past them); sealed lists keep being published and can still be revoked into.
 
 Status changes (security-notes §14)
 -----------------------------------
