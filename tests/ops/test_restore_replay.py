@@ -67,7 +67,8 @@ def _cli(database_url: str, tmp_path: Path, *args: str) -> str:
 def _entries(credential: dict) -> dict[str, tuple[str, int]]:
     entries = credential["credentialStatus"]
     return {
-        e["statusPurpose"]: (e["statusListCredential"].rsplit("/", 1)[1], int(e["statusListIndex"])) for e in (entries if isinstance(entries, list) else [entries])
+        e["statusPurpose"]: (e["statusListCredential"].rsplit("/", 1)[1], int(e["statusListIndex"]))
+        for e in (entries if isinstance(entries, list) else [entries])
     }
 
 
