@@ -456,6 +456,38 @@ def _trust(args: argparse.Namespace) -> int:
     return 0
 
 
+def _recovery_log(args: argparse.Namespace) -> int:
+    """Export the recovery log as JSON lines, or replay an export after restoring a backup (app/store/recovery.py)."""
+    from datetime import datetime
+
+    from app.runtime import get_runtime
+    from app.store import open_database, recovery
+
+    db = open_database(get_runtime().settings, migrate=True)
+    try:
+        if args.action == "export":
+            since = datetime.fromisoformat(args.since) if args.since else None
+            out = open(args.file, "w", encoding="utf-8") if args.file else sys.stdout
+            try:
+                with db.read() as session:
+                    for record in recovery.export(session, after=args.after, since=since):
+                        out.write(json.dumps(record, separators=(",", ":")) + "\n")
+            finally:
+                if args.file:
+                    out.close()
+            return 0
+        if not args.file:
+            raise SystemExit("recovery-log replay needs FILE (an export)")
+        with open(args.file, encoding="utf-8") as lines:
+            records = [json.loads(line) for line in lines if line.strip()]
+        with db.transaction() as session:
+            counts = recovery.replay(session, records)
+    finally:
+        db.dispose()
+    print(json.dumps(counts) if args.json else ", ".join(f"{k}: {v}" for k, v in counts.items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from app.credentials import FORMATS
     from app.proofs import PROOF_FORMATS, SUITES, vc_jose
@@ -503,6 +535,13 @@ def build_parser() -> argparse.ArgumentParser:
     trust.add_argument("--registry", required=True, help="the registry file to update (e.g. the file of MICROCRED_TRUST_REGISTRY_FILE)")
     trust.add_argument("--json", action="store_true")
     trust.set_defaults(func=_trust)
+    log = sub.add_parser("recovery-log", help="export the recovery log (JSON lines), or replay an export after a restore (admin)")
+    log.add_argument("action", choices=["export", "replay"])
+    log.add_argument("file", nargs="?", help="export: write here (default: standard output); replay: the export to apply")
+    log.add_argument("--after", type=int, default=0, help="export: only records with a sequence number above this")
+    log.add_argument("--since", help="export: only records at or after this time (ISO 8601)")
+    log.add_argument("--json", action="store_true")
+    log.set_defaults(func=_recovery_log)
 
     prov = sub.add_parser("provider", help="manage providers (admin)")
     prov.add_argument("action", choices=["create", "rotate-key", "api-key", "revoke-api-key", "list"])

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         description="Longest a client may take to send a request's line and header fields before `serve` answers 408 and "
         "closes the connection (slow-header attacks; app/http_protocol.py).",
     )
+    body_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="Longest a client may take to send a request's body, from the end of its header fields, before `serve` "
+        "answers 408 and closes the connection (slow-body attacks; app/http_protocol.py).",
+    )
     canonicalization_budget: int = Field(10_000, description="Most Hash N-Degree Quads calls one RDFC-1.0 run may make before it is refused as a poison graph.")
 
     # -- micro-credential rules

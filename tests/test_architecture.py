@@ -109,6 +109,7 @@ FACES = {
         "normalize_url",
         "open_database",
         "providers",
+        "recovery",
         "specifications",
         "status",
         "upgrade",

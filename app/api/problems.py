@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.security_headers import API_POLICY
 from app.errors import MicrocredError
 from app.observability import audit
 from app.store.unavailable import DatabaseUnavailable, StorageFull
@@ -175,10 +176,6 @@ def install(app: FastAPI) -> None:
         # id that ObservabilityMiddleware put in request.state is passed on by hand, to the log and the client.
         request_id = getattr(request.state, "request_id", None)
         log.exception("unhandled error on %s %s", request.method, request.url.path, extra={"request_id": request_id})
-        return problem(
-            500,
-            "INTERNAL_ERROR",
-            "Internal error",
-            "The service failed; the error has been logged.",
-            headers={"X-Request-ID": request_id} if request_id else None,
-        )
+        # Nor does SecurityHeadersMiddleware see it: the policy every other answer carries is set here.
+        headers = {"Content-Security-Policy": API_POLICY} | ({"X-Request-ID": request_id} if request_id else {})
+        return problem(500, "INTERNAL_ERROR", "Internal error", "The service failed; the error has been logged.", headers=headers)

@@ -329,7 +329,7 @@ class Issuance:
         )
 
         def keep(session) -> None:
-            self.status_lists.record(session, entries)
+            self.status_lists.record(session, entries, provider.id, key=key)
             credential_store.insert_credential(session, record)
             if key:
                 headers = {"content-type": issued.media_type, "x-credential-id": issued.id, "x-format": issued.format, "x-proof": issued.proof}

@@ -17,7 +17,9 @@ repositories above, so the differences are absorbed here:
 * Group commit (``Database.grouped``): with ``synchronous=FULL`` a commit waits for the disk, and
   commits are serialized; issuing one credential per commit capped a service at the disk's flush
   rate. Concurrent units of work of one process share a transaction instead; one that fails is
-  undone alone (the others run again without it) and the others commit together, durably.
+  undone alone (the others run again without it) and the others commit together, durably. Units of one
+  kind can also run as one set (``Database.grouped_batch``): a group's status changes are a few set-based
+  statements, not a few statements each.
 * ``Database.cpu_gate``: each statement of a transaction gives up the GIL while the driver works and
   must get it back, which with signing running in another thread takes up to the 5 ms switch interval. A
   group's transaction then held SQLite's write lock, which every worker process shares, for 5–10 ms
@@ -283,6 +285,16 @@ class Database:
             raise RuntimeError("Database.grouped() called under cpu_gate: the commit would wait for the caller")
         return self.grouped_later(work).result()
 
+    def grouped_batch(self, runner: Callable[[Session, list[Any]], list[Any]], item: Any) -> Any:
+        """Like ``grouped``, for work done as a set: the committer calls ``runner(session, items)`` once per group
+        with the items of every unit queued with this ``runner`` (in the order they were queued, at the place of
+        the first). It returns one outcome per item, in order: a result, or an ``Exception`` instance for an item
+        it refused, which must then have written nothing (the others still commit). If ``runner`` raises, all its
+        items get the error and the rest of the group runs again without them."""
+        if self.cpu_gate.held():
+            raise RuntimeError("Database.grouped_batch() called under cpu_gate: the commit would wait for the caller")
+        return self.grouped_later(_Batched(runner, item)).result()
+
     def grouped_later(self, work: Callable[[Session], T]) -> Future:
         """``grouped`` without waiting: the future of ``work``'s result, set once its group committed."""
         committer = self._committer
@@ -402,36 +414,58 @@ class _GroupCommitter:
         """Optimistic: the whole group in one transaction, without savepoints (they cost a third of the
         committer's time). If a unit fails, the transaction is rolled back, that unit gets its error,
         and the others run again in a fresh transaction; their first run left nothing behind. A unit
-        must therefore only touch the session (no effects elsewhere), as every caller's does."""
+        must therefore only touch the session (no effects elsewhere), as every caller's does. Units of
+        one batch runner (``Database.grouped_batch``) run as one call, where the first of them stands."""
         pending = list(group)
         while pending:
-            failed: tuple[int, Exception] | None = None
-            results: list[Any] = []
+            failed: list[tuple[int, BaseException]] = []
+            outcomes: dict[int, tuple[bool, Any]] = {}  # index -> (ok, result or exception)
             try:
                 with self._db.transaction(gated=True) as session:
                     # Units that queued while this waited for the write lock and the gate join the group:
                     # they would otherwise wait for a commit of their own.
                     self._gather(pending)
                     for i, (work, _) in enumerate(pending):
+                        if i in outcomes:
+                            continue
                         try:
-                            results.append(work(session))
+                            if isinstance(work, _Batched):
+                                members = [j for j, (w, _) in enumerate(pending) if isinstance(w, _Batched) and w.runner == work.runner]
+                                results = work.runner(session, [pending[j][0].item for j in members])
+                                for j, result in zip(members, results, strict=True):
+                                    outcomes[j] = (not isinstance(result, Exception), result)
+                            else:
+                                outcomes[i] = (True, work(session))
                         except DatabaseUnavailable:  # not this unit's fault: the group fails, below
                             raise
                         except Exception as exc:  # this unit's failure: undo the attempt, retry the rest
-                            failed = (i, exc)
+                            failed = [(j, exc) for j in members] if isinstance(work, _Batched) else [(i, exc)]
                             raise _Retry from None
             except _Retry:
-                assert failed is not None
-                index, error = failed
-                pending.pop(index)[1].set_exception(error)
+                for index, error in reversed(failed):
+                    pending.pop(index)[1].set_exception(error)
                 continue
             except BaseException as exc:  # the transaction itself failed: nothing of the group is stored
                 for _, future in pending:
                     future.set_exception(exc)
                 return
-            for (_, future), value in zip(pending, results, strict=True):
-                future.set_result(value)
+            for i, (_, future) in enumerate(pending):
+                ok, value = outcomes[i]
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
             return
+
+
+class _Batched:
+    """One item of a batch runner's set (``Database.grouped_batch``)."""
+
+    __slots__ = ("item", "runner")
+
+    def __init__(self, runner: Callable[[Session, list[Any]], list[Any]], item: Any):
+        self.runner = runner
+        self.item = item
 
 
 class _Retry(Exception):

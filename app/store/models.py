@@ -333,3 +333,31 @@ class Challenge(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RecoveryLog(Base):
+    """The append-only record a restore is replayed from (``app/store/recovery.py``): one row per status index bound to
+    a credential at issuance (kind ``issued``) and per status change that changed an entry (kind ``status``), written in
+    the transaction that made it. Ids and indices only, no personal data."""
+
+    __tablename__ = "recovery_log"
+    __table_args__ = (
+        CheckConstraint("kind IN ('issued', 'status')", name="kind"),
+        CheckConstraint("purpose IN ('revocation', 'suspension')", name="purpose"),
+        Index("ix_recovery_log_at", "at"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(8))
+    credential_id: Mapped[str] = mapped_column(String(200))
+    provider_id: Mapped[int] = mapped_column(Integer)
+    status_list_id: Mapped[str] = mapped_column(String(36))
+    idx: Mapped[int] = mapped_column(Integer)
+    purpose: Mapped[str] = mapped_column(String(16))
+    #: issued: the list's counter value the index came from
+    list_seq: Mapped[int | None] = mapped_column(Integer)
+    #: status: the entry's new value
+    value: Mapped[bool | None] = mapped_column(Boolean)
+    #: issued: SHA-256 (hex) of the request's Idempotency-Key, when it had one
+    key_digest: Mapped[str | None] = mapped_column(String(64))

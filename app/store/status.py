@@ -21,8 +21,9 @@ from the database but live on in credentials in learners' wallets, and the permu
 the same indices out again. The unique key cannot catch that (the rows are gone). Operator
 procedure: right after restoring, before the service takes traffic, call ``seal_status_lists(session)``
 (one transaction), which marks every open list ``sealed``; new credentials then go to fresh lists (new ids, new keys), and no index in an old list is
-ever allocated again. Revocations made after the backup are lost with it and must be replayed from the
-audit log / provider records; sealed lists keep being published and can still be revoked into.
+ever allocated again. Revocations made after the backup are lost with it and are replayed from the
+recovery log (``app/store/recovery.py``: ``microcred recovery-log replay``, which also binds the indices issued after
+the backup again and moves the counters past them); sealed lists keep being published and can still be revoked into.
 
 Status changes (security-notes §14)
 -----------------------------------
@@ -48,6 +49,7 @@ from sqlalchemy.orm import Session
 from app.errors import ConflictError, MalformedValueError, NotFoundError, RangeError
 from app.status.bitstring import MIN_ENTRIES, set_bit
 from app.status.permutation import permute_index
+from app.store import recovery
 from app.store._common import insert_ignore
 from app.store.db import Database
 from app.store.models import StatusAllocation, StatusChange, StatusList, utcnow
@@ -73,6 +75,8 @@ class Allocation:
     status_list_id: str
     index: int
     purpose: str
+    #: the list's counter value the index came from (when allocated here)
+    seq: int | None = None
 
 
 @dataclass(frozen=True)
@@ -184,7 +188,7 @@ def allocate_index(session: Session, status_list_id: str, credential_id: str) ->
             returning=[StatusAllocation.idx],
         ).first()
         if inserted is not None:
-            return Allocation(status_list_id, index, purpose)
+            return Allocation(status_list_id, index, purpose, seq)
         # The index is taken although the counter had not reached it: only possible after a restore
         # or a key change. Burn this counter value and take the next one; never reuse.
     raise ConflictError(f"status list {status_list_id} keeps colliding; seal it", code="STATUS_LIST_INCONSISTENT")
@@ -199,10 +203,13 @@ def allocate(session: Session, provider_id: int, purpose: str, credential_id: st
         if list_id is None:
             list_id = create_status_list(session, provider_id, purpose, size=size).id
         try:
-            return allocate_index(session, list_id, credential_id)
+            allocation = allocate_index(session, list_id, credential_id)
         except ConflictError as exc:
             if exc.code != "STATUS_LIST_FULL":
                 raise
+            continue
+        recovery.log_issued(session, provider_id, [(list_id, allocation.index, allocation.seq, credential_id, allocation.purpose)])
+        return allocation
     raise ConflictError("could not find a status list with room", code="STATUS_LIST_FULL")
 
 
@@ -232,7 +239,8 @@ def allocate_many(session: Session, provider_id: int, purpose: str, credential_i
                     for seq, cid in zip(range(end - n, end), credential_ids, strict=True)
                 ]
                 session.execute(insert(StatusAllocation.__table__), rows)
-            return [Allocation(list_id, r["idx"], purpose_) for r in rows]
+                recovery.log_issued(session, provider_id, [(list_id, r["idx"], r["seq"], r["credential_id"], purpose_) for r in rows])
+            return [Allocation(list_id, r["idx"], purpose_, r["seq"]) for r in rows]
         except (_NoRun, IntegrityError):
             pass
     return [allocate(session, provider_id, purpose, cid, size=size) for cid in credential_ids]
@@ -280,11 +288,13 @@ def reserve_run(session: Session, provider_id: int, purpose: str, n: int, *, siz
     raise ConflictError("could not find a status list with room", code="STATUS_LIST_FULL")
 
 
-def record_allocations(session: Session, rows: list[tuple[str, int, int, str]]) -> None:
-    """Bind reserved (list, index, seq) values to their credentials: ``(list id, index, seq, credential id)``.
+def record_allocations(session: Session, rows: list[tuple], *, provider_id: int | None = None, key: str | None = None) -> None:
+    """Bind reserved (list, index, seq) values to their credentials: ``(list id, index, seq, credential id[, purpose])``.
 
-    Refused (``STATUS_LIST_INCONSISTENT``; the caller's transaction must roll back) when an index is
-    bound already, which only a restore without sealing the lists can cause.
+    With ``provider_id`` (issuance does), the rows, which then carry their purpose, go to the recovery log too, with
+    the request's Idempotency-Key (``app/store/recovery.py``). Refused (``STATUS_LIST_INCONSISTENT``; the caller's
+    transaction must roll back) when an index is bound already, which only a restore without sealing the lists or
+    replaying the recovery log can cause.
     """
     if not rows:
         return
@@ -292,10 +302,12 @@ def record_allocations(session: Session, rows: list[tuple[str, int, int, str]]) 
     try:
         session.execute(
             insert(StatusAllocation.__table__),
-            [{"status_list_id": list_id, "idx": idx, "seq": seq, "credential_id": cid, "created_at": now} for list_id, idx, seq, cid in rows],
+            [{"status_list_id": row[0], "idx": row[1], "seq": row[2], "credential_id": row[3], "created_at": now} for row in rows],
         )
     except IntegrityError as exc:
         raise ConflictError("a reserved status index is taken already; seal the lists (see the backup notes)", code="STATUS_LIST_INCONSISTENT") from exc
+    if provider_id is not None:
+        recovery.log_issued(session, provider_id, [tuple(row[:5]) for row in rows], key=key)
 
 
 class _NoRun(Exception):
@@ -362,6 +374,121 @@ def set_status(session: Session, status_list_id: str, index: int, value: bool, *
         return False
     session.execute(insert(StatusChange).values(status_list_id=status_list_id, idx=index, purpose=purpose, value=value, at=utcnow(), by=by, reason=reason))
     return True
+
+
+@dataclass(frozen=True)
+class Change:
+    """One requested status change, addressed by credential (``apply_changes``)."""
+
+    provider_id: int
+    credential_id: str
+    #: "revocation" (value True: revoke) or "suspension" (True: suspend, False: lift)
+    purpose: str
+    value: bool
+    by: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CredentialStatus:
+    """A credential's status after a change: its revocation and suspension bits (False without an entry)."""
+
+    revoked: bool
+    suspended: bool
+
+
+_SAS = StatusAllocation.__table__.c
+_SCH = StatusChange.__table__.c
+# The last change of each entry, by the (list, index, id) index of migration 0005: one seek per entry.
+_LAST_VALUE = (
+    select(_SCH.value)
+    .where(_SCH.status_list_id == _SAS.status_list_id, _SCH.idx == _SAS.idx)
+    .order_by(_SCH.id.desc())
+    .limit(1)
+    .correlate(StatusAllocation.__table__)
+    .scalar_subquery()
+)
+_ENTRIES_OF = (
+    select(_SAS.credential_id, _LISTS.provider_id, _LISTS.purpose, _SAS.status_list_id, _SAS.idx, _LAST_VALUE)
+    .join(StatusList.__table__, _LISTS.id == _SAS.status_list_id)
+    .where(_SAS.credential_id.in_(bindparam("ids", expanding=True)))
+)
+_LOCK_LISTS_OF = (
+    select(_LISTS.id)
+    .where(_LISTS.id.in_(select(_SAS.status_list_id).where(_SAS.credential_id.in_(bindparam("ids", expanding=True)))))
+    .order_by(_LISTS.id)
+    .with_for_update(key_share=True)
+)
+_BUMP_VERSIONS = update(StatusList.__table__).where(_LISTS.id.in_(bindparam("ids", expanding=True))).values(version=_LISTS.version + 1)
+
+
+def apply_changes(session: Session, changes: list[Change]) -> list[CredentialStatus | Exception]:
+    """Status changes as a set, in order, in the caller's transaction: one outcome per change, a
+    ``CredentialStatus`` or the error that refused it (a refused change writes nothing; the others still do).
+
+    Four statements whatever the number (five on PostgreSQL): read every entry of the credentials with its last
+    change (the 0005 index), insert the rows of the changes that change something (one executemany), bump the
+    version of each list changed, once, and append the changes to the recovery log (one executemany). Each change
+    sees those before it. On PostgreSQL the lists are locked
+    first (``FOR NO KEY UPDATE`` in id order, as ``_lock_list``), so changes of one list are ordered by commit
+    across processes and the read is current; SQLite's ``BEGIN IMMEDIATE`` already holds the write lock.
+    Refusals as ``set_credential_status``/``require_entry``: a suspension (or its lifting) needs a suspension entry
+    (409 ``NO_STATUS_ENTRY``), revocation is final (409 ``REVOCATION_IS_FINAL``), a missing entry is not found.
+    """
+    if not changes:
+        return []
+    ids = sorted({c.credential_id for c in changes})
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(_LOCK_LISTS_OF, {"ids": ids}).all()
+    # (credential id, provider id, purpose) -> [list id, index, current value]
+    entries: dict[tuple[str, int, str], list[Any]] = {}
+    for cid, provider_id, purpose, list_id, idx, last in session.execute(_ENTRIES_OF, {"ids": ids}):
+        entries[(cid, provider_id, purpose)] = [list_id, idx, bool(last)]
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    changed: set[str] = set()
+    logged: list[dict[str, Any]] = []
+    outcomes: list[CredentialStatus | Exception] = []
+    for change in changes:
+        try:
+            entry = _checked_entry(entries, change)
+        except (ConflictError, NotFoundError) as exc:
+            outcomes.append(exc)
+            continue
+        if entry[2] != change.value:
+            entry[2] = change.value
+            changed.add(entry[0])
+            row = {"status_list_id": entry[0], "idx": entry[1], "purpose": change.purpose, "value": change.value, "at": now}
+            rows.append({**row, "by": change.by, "reason": change.reason})
+            logged.append({**row, "credential_id": change.credential_id, "provider_id": change.provider_id})
+        revocation = entries.get((change.credential_id, change.provider_id, "revocation"))
+        suspension = entries.get((change.credential_id, change.provider_id, "suspension"))
+        outcomes.append(CredentialStatus(bool(revocation and revocation[2]), bool(suspension and suspension[2])))
+    if rows:
+        session.execute(insert(StatusChange.__table__), rows)
+        session.execute(_BUMP_VERSIONS, {"ids": sorted(changed)})
+        recovery.log_changes(session, logged)  # the recovery log (app/store/recovery.py), in the same transaction
+    return outcomes
+
+
+def _checked_entry(entries: dict[tuple[str, int, str], list[Any]], change: Change) -> list[Any]:
+    """The entry ``change`` sets, or the refusal of the change."""
+    key = (change.credential_id, change.provider_id, change.purpose)
+    entry = entries.get(key)
+    if entry is None:
+        if change.purpose == "suspension":
+            raise ConflictError(
+                f"credential {change.credential_id} has no suspension entry (an OB3 credential or an EDC carries revocation only)",
+                code="NO_STATUS_ENTRY",
+                errors=[{"pointer": "/status", "detail": "the credential has no suspension entry"}],
+            )
+        raise NotFoundError(f"credential {change.credential_id} has no {change.purpose} entry")
+    revocation = entries.get((change.credential_id, change.provider_id, "revocation"))
+    if change.purpose == "suspension" and not change.value and revocation is not None and revocation[2]:
+        raise ConflictError("a revoked credential cannot be made active again", code="REVOCATION_IS_FINAL")
+    if change.purpose == "revocation" and entry[2] and not change.value:
+        raise ConflictError("a revoked credential cannot be un-revoked", code="REVOCATION_IS_FINAL")
+    return entry
 
 
 def _entry(session: Session, status_list_id: str, index: int) -> tuple[bool, bool]:

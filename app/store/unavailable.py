@@ -82,7 +82,9 @@ def classify(error: BaseException) -> DatabaseUnavailable | None:
         if found is None and isinstance(error, sa_exc.OperationalError) and not isinstance(inner, sqlite3.Error):
             found = DatabaseUnavailable(_first_line(error))
         return found
-    if _PG_FULL and isinstance(error, _PG_FULL):
+    # By SQLSTATE class 53 (insufficient resources): psycopg derives DiskFull (53100), OutOfMemory (53200) and the
+    # others from OperationalError, not from InsufficientResources (53000), so a full disk looked "unreachable".
+    if _PG_FULL and (isinstance(error, _PG_FULL) or (isinstance(error, _PG_UNAVAILABLE) and str(getattr(error, "sqlstate", "") or "").startswith("53"))):
         return StorageFull(_first_line(error))
     if _PG_UNAVAILABLE and isinstance(error, _PG_UNAVAILABLE):
         return DatabaseUnavailable(_first_line(error), reason="unreachable")

@@ -163,7 +163,8 @@ def test_the_api_documentation_allows_its_own_inline_script_by_hash_only(live):
 
 @pytest.fixture
 def served(tmp_path):
-    with LiveService(tmp_path, env={"MICROCRED_HEADER_TIMEOUT_SECONDS": "2", "MICROCRED_RATE_LIMIT_ENABLED": "false"}) as service:
+    env = {"MICROCRED_HEADER_TIMEOUT_SECONDS": "2", "MICROCRED_BODY_TIMEOUT_SECONDS": "3", "MICROCRED_RATE_LIMIT_ENABLED": "false"}
+    with LiveService(tmp_path, env=env) as service:
         yield service
 
 
@@ -188,6 +189,32 @@ def test_a_client_trickling_its_headers_is_cut_off(served):
             assert time.monotonic() - started < HANG, "the server never cut the trickling client off"
         assert time.monotonic() - started < HANG
         assert answer == b"" or answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert httpx.get(f"{served.url}/health").status_code == 200  # and it serves others meanwhile
+
+
+def test_a_client_trickling_its_body_is_cut_off_with_408(served):
+    body = b'{"verifiableCredential": {"x": "' + b"a" * 200 + b'"}}'
+    head = b"POST /credentials/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode()
+    with socket.create_connection(("127.0.0.1", served.port), timeout=HANG) as sock:
+        sock.sendall(head + b"\r\n\r\n")  # the header section at once: the header timeout is not what cuts it off
+        sock.settimeout(0.5)
+        started = time.monotonic()
+        answer = b""
+        for byte in body:  # one byte every half second: the whole body would take two minutes
+            try:
+                sock.sendall(bytes([byte]))
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            try:
+                answer = sock.recv(65536)
+                break
+            except TimeoutError:
+                pass
+            except ConnectionResetError:
+                break
+            assert time.monotonic() - started < HANG, "the server never cut the trickling client off"
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+        assert b"body did not arrive in time" in answer
     assert httpx.get(f"{served.url}/health").status_code == 200  # and it serves others meanwhile
 
 

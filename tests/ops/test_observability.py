@@ -122,3 +122,17 @@ def test_metrics_sum_over_workers_in_multiprocess_mode(tmp_path):
     line = next(line for line in text.splitlines() if line.startswith('microcred_http_requests_total{method="GET",route="/ready",status="200"}'))
     assert float(line.rsplit(" ", 1)[1]) == 30.0
     assert len(pids) >= 2 and "999999.db" not in pids
+
+
+def test_the_last_resort_500_carries_the_content_security_policy(live):
+    # Starlette's ServerErrorMiddleware answers an unhandled error outside the app's middleware, the CSP one included.
+    from app.api.security_headers import API_POLICY
+
+    def boom():
+        raise RuntimeError("kaput")
+
+    live.app.add_api_route("/test-only/boom", boom)
+    r = httpx.get(f"{live.url}/test-only/boom", headers={"X-Request-ID": "boom-csp"})
+    assert r.status_code == 500 and r.headers["content-type"] == "application/problem+json", r.text
+    assert r.headers.get("content-security-policy") == API_POLICY
+    assert r.headers["x-request-id"] == "boom-csp" and "kaput" not in r.text

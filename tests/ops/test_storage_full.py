@@ -83,3 +83,73 @@ def test_a_full_disk_is_507_storage_full_and_ready_says_so(tmp_path, example_inp
         if server is not None:
             server.stop()
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+@pytest.mark.skipif(not on_postgresql(), reason="PostgreSQL's tablespace on a small filesystem (the SQLite case is above)")
+def test_a_full_postgresql_tablespace_is_507_storage_full_and_ready_says_so(database_url, example_input):
+    """The same on PostgreSQL: the test's schema lives in a tablespace on a small tmpfs (the server is local and the test
+    runs as root), filled until PostgreSQL cannot extend a table (SQLSTATE 53100 disk_full)."""
+    import shutil
+    import tempfile
+    import uuid
+    from pathlib import Path
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from app.store import upgrade
+    from app.store.db import normalize_url
+    from tests import live_server
+    from tests.database_fixture import TEST_DATABASE_URL
+
+    disk = Path(tempfile.mkdtemp(prefix="microcred-pgdisk-", dir="/tmp"))  # the server's user must reach it
+    disk.rmdir()
+    require(_mount_tmpfs(disk, "16m"), "mounting a tmpfs (the test needs root)")
+    space = f"mc_full_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalize_url(TEST_DATABASE_URL), isolation_level="AUTOCOMMIT")
+    url = make_url(database_url)
+    schema = url.query["options"].split("=", 1)[1]
+    url = url.update_query_dict({"options": f"-csearch_path={schema} -cdefault_tablespace={space}"}).render_as_string(hide_password=False)
+    server = None
+    keys = Path(tempfile.mkdtemp(prefix="microcred-pgfull-"))
+    try:
+        shutil.chown(disk, "postgres", "postgres")
+        (disk / "data").mkdir()
+        shutil.chown(disk / "data", "postgres", "postgres")
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE TABLESPACE {space} LOCATION '{disk / 'data'}'"))
+        upgrade(url)
+        server = live_server.start(url, keys, status_cache_seconds=0)
+        _, key = server.app.state.issuance.providers.create(slug="full", name="Full", country="IE")
+        body = {"format": "ob3", "microcredential": example_input}
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as c:
+            assert c.post("/microcredentials", json=body).status_code == 201
+            assert c.get("/ready").status_code == 200
+            listed = c.get("/credentials", params={"limit": 200}).json()["items"]
+            _fill(disk / "filler")
+            # Pages with room still take rows: issue until a table must grow (a few pages at most).
+            for _ in range(200):
+                r = c.post("/microcredentials", json=body)
+                if r.status_code != 201:
+                    break
+                listed = c.get("/credentials", params={"limit": 200}).json()["items"]
+            assert r.status_code == 507, r.text
+            assert r.headers["content-type"] == "application/problem+json" and r.json()["code"] == "STORAGE_FULL"
+            ready = c.get("/ready")
+            assert ready.status_code == 503 and ready.json()["errors"] == [{"pointer": "/checks/database", "detail": "StorageFull"}]
+            assert c.get("/credentials", params={"limit": 200}).json()["items"] == listed  # reads go on; nothing was stored
+
+            (disk / "filler").unlink()
+            assert c.post("/microcredentials", json=body).status_code == 201
+            assert c.get("/ready").status_code == 200
+    finally:
+        if server is not None:
+            server.stop()
+            server.app.state.issuance.db.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(text(f"DROP TABLESPACE IF EXISTS {space}"))
+        admin.dispose()
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+        shutil.rmtree(disk, ignore_errors=True)
+        shutil.rmtree(keys, ignore_errors=True)
