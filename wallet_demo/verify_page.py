@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +28,12 @@ from fastapi.responses import HTMLResponse
 from starlette.datastructures import UploadFile
 
 from app.api.verifier import form_body, uploaded_text
-from app.credentials import summary
+from app.credentials import summary, vocab
 from app.credentials.completeness import credential_format
+from app.credentials.completeness import facts as credential_facts
 from app.errors import MicrocredError
 from app.verification import NotACredential
-from wallet_demo import templates
+from wallet_demo import localized, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,8 +49,19 @@ LABELS = {
     "issuer_trust": "Recognised institution",
     "eu_completeness": "EU micro-credential elements",
 }
-WORDS = {"passed": "✓ passed", "failed": "✗ failed", "indeterminate": "? unconfirmed", "skipped": "– not applicable"}
+WORDS = {
+    "passed": "✓ passed",
+    "failed": "✗ failed",
+    "indeterminate": "? unconfirmed",
+    "skipped": "– not applicable",
+    "not-run": "– not run",
+}
 HEADLINES = {"valid": ("valid", "✓ Valid credential"), "valid with warnings": ("warnings", "! Valid, with warnings"), "not valid": ("invalid", "✗ Not valid")}
+#: The checks that establish authenticity: once one fails, what the credential says cannot be relied on.
+AUTHENTICITY = ("well_formed", "proof", "issuer_binding")
+NOT_RUN = "not run: the credential failed its authenticity check, so what it says cannot be relied on"
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
+QF_EHEA = {"short-cycle": "short cycle", "short cycle": "short cycle", "first": "first cycle", "second": "second cycle", "third": "third cycle"}
 
 
 def _secret(settings) -> bytes:
@@ -93,18 +107,153 @@ def _render(request: Request, *, status: int = 200, **context: Any) -> HTMLRespo
     return response
 
 
-def view(report) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def human_date(value: Any, *, with_time: bool = False) -> str | None:
+    """An ISO 8601 date or date-time in words ("30 June 2026"), or None when it does not read as one."""
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    text = f"{when.day} {MONTHS[when.month - 1]} {when.year}"
+    if with_time:
+        if when.tzinfo is not None:
+            when = when.astimezone(UTC)
+        text += f", {when:%H:%M} UTC"
+    return text
+
+
+def _end_date(credential: dict[str, Any] | None, key: str) -> str | None:
+    if not isinstance(credential, dict):
+        return None
+    names = ("validUntil", "expirationDate") if key == "end" else ("validFrom", "issuanceDate")
+    return next((d for d in (human_date(credential.get(n)) for n in names) if d), None)
+
+
+def verdict_words(checks: dict[str, Any], credential: dict[str, Any] | None) -> list[str]:
+    """What happened, in words: the first failing authenticity check, else every failing or doubtful one."""
+    def failed(cid: str) -> Any:
+        c = checks.get(cid)
+        return c if c is not None and c.outcome == "failed" else None
+
+    if failed("well_formed"):
+        return ["Not a readable credential: " + checks["well_formed"].reason]
+    if c := failed("proof"):
+        if c.code in ("INVALID_VERIFICATION_METHOD", "NOT_FOUND_ERROR") or "resolve" in (c.reason or ""):
+            return ["The signature could not be checked against the institution's key"]
+        return ["Altered after it was signed, or not signed at all: the signature does not match the content"]
+    if failed("issuer_binding"):
+        return ["Not signed by the institution it names"]
+    out: list[str] = []
+    if c := failed("status"):
+        word = "suspended" if c.code == "STATUS_SUSPENDED" else "revoked"
+        out.append(f"{word.capitalize()} by its issuer (found in the issuer's status list when verified)")
+    elif (c := checks.get("status")) is not None and c.outcome == "indeterminate":
+        out.append("Whether it has been revoked could not be checked")
+    if c := failed("validity"):
+        if "before" in c.reason:
+            out.append(f"Not valid yet: valid from {_end_date(credential, 'start') or c.reason}")
+        else:
+            out.append(f"Expired on {_end_date(credential, 'end') or c.reason.removeprefix('expired on ')}")
+    for cid in ("holder_binding", "challenge"):
+        if c := failed(cid):
+            out.append(f"{LABELS[cid]}: {c.reason}")
+    trust = checks.get("issuer_trust")
+    if trust is not None and trust.outcome == "failed":
+        out.append("Signed by an institution listed as not trusted")
+    elif trust is not None and trust.outcome == "indeterminate":
+        out.append("Signed by an unknown institution" if trust.code == "UNKNOWN_ISSUER" else "Whether the institution is recognised could not be checked")
+    eu = checks.get("eu_completeness")
+    if eu is not None and eu.outcome not in ("passed", "skipped"):
+        out.append("Not every EU micro-credential element is present")
+    return out
+
+
+def _institution(report, facts: dict[str, Any] | None) -> dict[str, Any]:
+    """The signing institution as people know it: the trust registry's facts first, then the credential's."""
+    trust = report.check("issuer_trust")
+    details = trust.details if trust is not None and trust.outcome == "passed" else {}
+    credential = report.credential if isinstance(report.credential, dict) else {}
+    issuer = credential.get("issuer") if isinstance(credential.get("issuer"), dict) else {}
+    homepage = issuer.get("url") or issuer.get("homepage")
+    if isinstance(homepage, list):
+        homepage = homepage[0] if homepage else None
+    if isinstance(homepage, dict):
+        homepage = homepage.get("contentURL") or homepage.get("id")
+    country = details.get("country")
+    try:
+        country_name = vocab.country(country).label if country else None
+    except Exception:  # an unknown code is shown as it is
+        country_name = country
+    name = details.get("legalName") or (localized(facts.get("issuer")) if facts else "") or localized(issuer.get("name"))
+    return {
+        "name": name or None,
+        "country": country_name,
+        "homepage": homepage if isinstance(homepage, str) and homepage.startswith("https://") and len(homepage) < 500 else None,
+        "qa": details.get("qualityAssurance") or {},
+        "registered": trust is not None and trust.outcome == "passed",
+        "source": details.get("source"),
+        "did": report.issuer,
+    }
+
+
+def display_facts(facts: dict[str, Any], credential: dict[str, Any]) -> dict[str, Any]:
+    """One display for one element whatever the format: the EU vocabularies' labels, dates in words.
+
+    OB3 and EDC carry the same Annex I elements differently (the EDC adds an assessment title and writes the
+    QF-EHEA cycle in a note): the page shows the vocabulary concept of each, so one record reads the same.
+    """
+    out = dict(facts)
+    kind = ((credential_facts(credential).get("assessment") or {}).get("type") or {})
+    label = kind.get("label") or facts.get("assessment")
+    if isinstance(label, str):
+        label = {"en": label}
+    out["assessmentType"] = {k: v[:1].upper() + v[1:] for k, v in label.items() if isinstance(v, str)} if isinstance(label, dict) else None
+    level = dict(facts.get("level") or {})
+    cycle = level.get("qfEheaCycle")
+    if isinstance(cycle, str):
+        level["qfEheaCycle"] = "QF-EHEA " + QF_EHEA.get(cycle.strip().lower(), cycle)
+    out["level"] = level or None
+    out["dateWords"] = human_date(facts.get("date"))
+    return out
+
+
+def view(report, *, verified_at: datetime | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The report as the page shows it, and the credential's facts (None for a plain VC)."""
     data = report.as_dict()
     css, headline = HEADLINES[data["verdict"]]
-    checks = [{"id": c.id, "label": LABELS.get(c.id, c.id), "outcome": c.outcome, "word": WORDS[c.outcome], "reason": c.reason} for c in report.checks]
-    result = {"verdict": data["verdict"], "css": css, "headline": headline, "checks": checks, "issuer": report.issuer, "format": report.format}
+    by_id = {c.id: c for c in report.checks}
+    broken = next((i for i, c in enumerate(report.checks) if c.id in AUTHENTICITY and c.outcome == "failed"), None)
+    checks = []
+    for i, c in enumerate(report.checks):
+        outcome, reason = c.outcome, c.reason
+        if broken is not None and i > broken:
+            outcome, reason = "not-run", NOT_RUN
+        checks.append({"id": c.id, "label": LABELS.get(c.id, c.id), "outcome": outcome, "word": WORDS[outcome], "reason": reason})
     facts = None
     if report.credential is not None and credential_format(report.credential) != "unknown":
         try:
-            facts = summary(report.credential)
+            facts = display_facts(summary(report.credential), report.credential)
         except Exception:  # content that cannot be read is shown as the checks say, never as a 500
             facts = None
+    institution = _institution(report, facts)
+    awarding = localized(facts.get("awardingBody")) if facts else ""
+    when = verified_at or datetime.now(UTC)
+    result = {
+        "verdict": data["verdict"],
+        "css": css,
+        "headline": headline,
+        "words": verdict_words(by_id, report.credential),
+        "authentic": broken is None,
+        "checks": checks,
+        "issuer": report.issuer,
+        "format": report.format,
+        "institution": institution,
+        "other_awarding_body": bool(awarding and institution["name"] and awarding.strip().casefold() != institution["name"].strip().casefold()),
+        "verified_at": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "verified_at_words": human_date(when.isoformat(), with_time=True),
+        "json": json.dumps(report.credential, indent=2, ensure_ascii=False)[:200_000] if report.credential is not None else None,
+    }
     return result, facts
 
 
