@@ -132,6 +132,7 @@ def _end_date(credential: dict[str, Any] | None, key: str) -> str | None:
 
 def verdict_words(checks: dict[str, Any], credential: dict[str, Any] | None) -> list[str]:
     """What happened, in words: the first failing authenticity check, else every failing or doubtful one."""
+
     def failed(cid: str) -> Any:
         c = checks.get(cid)
         return c if c is not None and c.outcome == "failed" else None
@@ -204,7 +205,7 @@ def display_facts(facts: dict[str, Any], credential: dict[str, Any]) -> dict[str
     QF-EHEA cycle in a note): the page shows the vocabulary concept of each, so one record reads the same.
     """
     out = dict(facts)
-    kind = ((credential_facts(credential).get("assessment") or {}).get("type") or {})
+    kind = (credential_facts(credential).get("assessment") or {}).get("type") or {}
     label = kind.get("label") or facts.get("assessment")
     if isinstance(label, str):
         label = {"en": label}

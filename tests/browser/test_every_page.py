@@ -1,0 +1,212 @@
+"""Every page of the service, as a person reaches it, in real headless Chromium (issue 14).
+
+One tour signs a learner in, claims a credential, shares it and signs a presentation, then visits each page:
+the front page, the verify page (form and verdict), the catalogue, and every wallet page (sign-in, link sent,
+confirm, claim, cards, detail, shares, share created, shared, present, a message). Each page is measured at
+360 px (``document.documentElement.scrollWidth <= 360``: nothing scrolls sideways, long URIs and DIDs wrap)
+and screenshot at 1280 and 390 px into test-artifacts/every-page/.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import re
+
+import httpx
+import pytest
+
+from tests.browser import ARTIFACTS
+from tests.conftest import SHARED
+
+pytestmark = pytest.mark.browser
+
+EMAIL = "learner@example.org"
+LONG_DID = "did:web:registrar.very-long-university-name.example.edu%3A8443:issuers:faculty-of-engineering-and-computer-science"
+
+
+def _signin_link_from_log(caplog, email: str) -> str:
+    local, _, domain = email.partition("@")
+    for message in reversed(caplog.messages):
+        m = re.search(rf"sign-in link for {re.escape(local[:1])}\*\*\*@{re.escape(domain)}: (\S+)", message)
+        if m:
+            return m.group(1)
+    raise AssertionError(f"no sign-in link for {email} in the log")
+
+
+def _goto(url):
+    def visit(page):
+        page.goto(url)
+
+    return visit
+
+
+#: The deepest elements that reach past the viewport's right edge (tag.class#id and width), to say what to fix.
+OVERFLOWING = """() => [...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5
+               && ![...e.children].some(c => c.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5))
+  .slice(0, 5).map(e => `${e.tagName.toLowerCase()}.${e.className}#${e.id} ${Math.round(e.getBoundingClientRect().width)}px`)"""
+
+
+class Tour:
+    """A signed-in learner's browser context, and the way to reach each page (name -> visit(page))."""
+
+    def __init__(self, live, browser, caplog):
+        caplog.set_level(logging.INFO, logger="microcred.wallet")
+        provider, api_key = live.app.state.issuance.providers.create(slug="demo", name="Demo University", country="IE", homepage="https://demo.example.edu")
+        record = copy.deepcopy(json.loads((SHARED / "samples" / "microcredential-input.example.json").read_text()))
+        record["learner"].pop("id", None)
+        record["learner"]["email"] = EMAIL
+        self.api = httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60)
+        issued = self.api.post("/microcredentials", json={"format": "ob3", "proof": "eddsa-rdfc-2022", "microcredential": record})
+        assert issued.status_code == 201, issued.text
+        self.credential = issued.text
+        credential_id = issued.headers["location"].removeprefix("/credentials/")
+        offer = self.api.post(f"/credentials/{credential_id}/offer").json()
+        second = self.api.post(f"/credentials/{credential_id}/offer").json()  # left waiting, for the claim page
+
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = self.context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(offer["offerUrl"])
+        page.fill("#email", EMAIL)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#signin-sent")
+        link = _signin_link_from_log(caplog, EMAIL)
+        page.goto(link)
+        page.click("#confirm-signin")
+        page.wait_for_selector("#claim")
+        page.click("#accept")
+        page.wait_for_selector("#credential")
+        holding_url = page.url
+        holding = holding_url.rsplit("/", 1)[-1]
+        page.goto(f"{live.url}/wallet/shares")
+        page.check(f"input[name=holding][value='{holding}']")
+        page.fill("#label", "Employer")
+        page.click("#create-share")
+        page.wait_for_selector("#share-created")
+        share_url = page.input_value("#share-url")
+        page.close()
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(60_000)
+
+        def signin_sent(p):
+            p.goto(f"{live.url}/wallet/signin")
+            p.fill("#email", "someone@example.org")
+            p.click("button[type=submit]")
+            p.wait_for_selector("#signin-sent")
+
+        def share_created(p):
+            p.goto(f"{live.url}/wallet/shares")
+            p.check(f"input[name=holding][value='{holding}']")
+            p.click("#create-share")
+            p.wait_for_selector("#share-created")
+
+        def presented(p):
+            p.goto(f"{live.url}/wallet/present")
+            p.check(f"input[name=holding][value='{holding}']")
+            p.fill("#challenge", "challenge-" + "x" * 60)
+            p.fill("#domain", "https://" + "verifier-with-a-long-name." * 3 + "example")
+            p.click("#present-form button[type=submit]")
+            p.wait_for_selector("#presentation")
+
+        def verdict(p):
+            p.goto(f"{live.url}/verify")
+            p.fill("#credential", self.credential)
+            p.click("button[type=submit]")
+            p.wait_for_selector("[data-testid=verdict]")
+
+        def verify_error(p):
+            p.goto(f"{live.url}/verify")
+            p.fill("#credential", json.dumps({"id": LONG_DID * 3}))
+            p.click("button[type=submit]")
+            p.wait_for_selector("[data-testid=error]")
+
+        def catalogue(p):
+            p.goto(f"{live.url}/catalogue.html?q=" + "x" * 90)
+
+        self.visits = {
+            "front": _goto(f"{live.url}/"),
+            "verify-form": _goto(f"{live.url}/verify"),
+            "verify-verdict": verdict,
+            "verify-error": verify_error,
+            "catalogue": _goto(f"{live.url}/catalogue.html"),
+            "catalogue-filtered": catalogue,
+            "wallet-cards": _goto(f"{live.url}/wallet"),
+            "wallet-detail": _goto(holding_url),
+            "wallet-claim": _goto(second["offerUrl"]),
+            "wallet-shares": _goto(f"{live.url}/wallet/shares"),
+            "wallet-share-created": share_created,
+            "wallet-shared": _goto(share_url),
+            "wallet-present": presented,
+            "wallet-message": _goto(f"{live.url}/wallet/claim/not-a-claim-link"),
+            "wallet-signin-confirm": _goto(f"{live.url}/wallet/signin/some-link"),
+        }
+        # pages seen signed out: in a second context
+        self.anonymous = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.anon_page = self.anonymous.new_page()
+        self.anon_visits = {"wallet-signin": _goto(f"{live.url}/wallet/signin?next=/wallet"), "wallet-signin-sent": signin_sent}
+
+    def each(self):
+        for name, visit in self.visits.items():
+            yield name, self.page, visit
+        for name, visit in self.anon_visits.items():
+            yield name, self.anon_page, visit
+
+    def close(self):
+        self.context.close()
+        self.anonymous.close()
+        self.api.close()
+
+
+@pytest.fixture
+def tour(live, browser, caplog):
+    t = Tour(live, browser, caplog)
+    try:
+        yield t
+    finally:
+        t.close()
+
+
+def test_no_page_scrolls_sideways_at_360_px(tour):
+    folder = ARTIFACTS / "every-page"
+    folder.mkdir(parents=True, exist_ok=True)
+    wide = {}
+    for name, page, visit in tour.each():
+        for width in (1280, 390, 360):
+            page.set_viewport_size({"width": width, "height": 900 if width > 600 else 800})
+            visit(page)
+            assert page.locator("main").count() == 1, name
+            if width != 360:
+                page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
+            else:
+                scroll = page.evaluate("document.documentElement.scrollWidth")
+                if scroll > 360:
+                    wide[name] = (scroll, page.evaluate(OVERFLOWING))
+    assert wide == {}, f"pages wider than 360 px: {wide}"
+
+
+def test_the_front_page_says_what_the_service_is_and_leads_on(tour, live):
+    page = tour.anon_page
+    response = page.goto(f"{live.url}/")
+    assert response.status == 200 and response.headers["content-type"].startswith("text/html")
+    assert "script-src 'self'" in response.headers["content-security-policy"] and "unsafe-inline" not in response.headers["content-security-policy"]
+    assert "micro-credentials" in page.inner_text("h1")
+    for target, path in (("front-verify", "/verify"), ("front-catalogue", "/catalogue.html"), ("front-wallet", "/wallet")):
+        page.goto(f"{live.url}/")
+        page.click(f"[data-testid={target}]")
+        assert page.url.split("?")[0].endswith(path.split("?")[0]) or "/wallet/signin" in page.url, page.url
+    page.goto(f"{live.url}/verify")
+    page.click("a.brand")
+    assert page.url == f"{live.url}/"
+
+
+def test_docs_work_offline(tour, live):
+    """The browser has no network (tests/browser.py): Swagger UI renders from the package's own assets."""
+    page = tour.anon_page
+    failed = []
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    page.goto(f"{live.url}/docs")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=60_000)
+    assert all(u.startswith(live.url) for u in failed) and not failed
