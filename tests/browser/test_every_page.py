@@ -18,11 +18,16 @@ import httpx
 import pytest
 
 from tests.browser import ARTIFACTS
+from tests.conftest import ROOT, require
 from tests.conftest import SHARED
 
 pytestmark = pytest.mark.browser
 
 EMAIL = "learner@example.org"
+#: axe-core, the npm package pinned in tests/interop/package.json (installed by .ci/run with npm ci)
+AXE = ROOT / "tests" / "interop" / "node_modules" / "axe-core" / "axe.min.js"
+#: what axe checks: WCAG 2.0/2.1 A and AA (EN 301 549 chapter 9 refers to WCAG 2.1 AA)
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 LONG_DID = "did:web:registrar.very-long-university-name.example.edu%3A8443:issuers:faculty-of-engineering-and-computer-science"
 
 
@@ -52,7 +57,7 @@ OVERFLOWING = """() => [...document.querySelectorAll('body *')]
 class Tour:
     """A signed-in learner's browser context, and the way to reach each page (name -> visit(page))."""
 
-    def __init__(self, live, browser, caplog):
+    def __init__(self, live, browser, caplog, *, bypass_csp: bool = False):
         caplog.set_level(logging.INFO, logger="microcred.wallet")
         provider, api_key = live.app.state.issuance.providers.create(slug="demo", name="Demo University", country="IE", homepage="https://demo.example.edu")
         record = copy.deepcopy(json.loads((SHARED / "samples" / "microcredential-input.example.json").read_text()))
@@ -66,7 +71,7 @@ class Tour:
         offer = self.api.post(f"/credentials/{credential_id}/offer").json()
         second = self.api.post(f"/credentials/{credential_id}/offer").json()  # left waiting, for the claim page
 
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=bypass_csp)
         page = self.context.new_page()
         page.set_default_timeout(60_000)
         page.goto(offer["offerUrl"])
@@ -144,7 +149,7 @@ class Tour:
             "wallet-signin-confirm": _goto(f"{live.url}/wallet/signin/some-link"),
         }
         # pages seen signed out: in a second context
-        self.anonymous = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.anonymous = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=bypass_csp)
         self.anon_page = self.anonymous.new_page()
         self.anon_visits = {"wallet-signin": _goto(f"{live.url}/wallet/signin?next=/wallet"), "wallet-signin-sent": signin_sent}
 
@@ -210,3 +215,51 @@ def test_docs_work_offline(tour, live):
     page.goto(f"{live.url}/docs")
     page.wait_for_selector(".swagger-ui .info .title", timeout=60_000)
     assert all(u.startswith(live.url) for u in failed) and not failed
+
+
+def test_every_page_passes_axe_core_with_no_serious_or_critical_violation(live, browser, caplog):
+    """axe-core's script is injected by Playwright; its context bypasses the page's CSP only to let that script in."""
+    require(AXE.is_file(), "axe-core is needed (npm ci --prefix tests/interop)")
+    source = AXE.read_text(encoding="utf-8")
+    tour = Tour(live, browser, caplog, bypass_csp=True)
+    found = {}
+    try:
+        for name, page, visit in tour.each():
+            for width in (1280, 390):
+                page.set_viewport_size({"width": width, "height": 900})
+                visit(page)
+                page.add_script_tag(content=source)
+                result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
+                bad = [
+                    f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+                    for v in result["violations"]
+                    if v["impact"] in ("serious", "critical")
+                ]
+                if bad:
+                    found[f"{name}@{width}"] = bad
+                assert result["passes"], f"axe ran no rule on {name}"
+    finally:
+        tour.close()
+    assert found == {}, json.dumps(found, indent=1)
+
+
+FOCUS_RING = """() => { const e = document.activeElement; if (!e || e === document.body) return null;
+  const s = getComputedStyle(e); return {tag: e.tagName, style: s.outlineStyle, width: parseFloat(s.outlineWidth), color: s.outlineColor}; }"""
+
+
+def test_the_keyboard_reaches_each_control_with_a_visible_focus_ring(tour):
+    """Tab moves through the page's first controls; each shows a focus outline at least 2 px wide."""
+    missing = {}
+    for name, page, visit in tour.each():
+        page.set_viewport_size({"width": 1280, "height": 900})
+        visit(page)
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")
+        controls = page.locator("a[href], button, input:not([type=hidden]), select, textarea, summary").count()
+        assert controls >= 2, name
+        for _ in range(min(6, controls)):
+            page.keyboard.press("Tab")
+            ring = page.evaluate(FOCUS_RING)
+            assert ring is not None, f"{name}: Tab reached nothing"
+            if ring["style"] == "none" or ring["width"] < 2:
+                missing.setdefault(name, []).append(ring)
+    assert missing == {}, missing
