@@ -18,8 +18,7 @@ import httpx
 import pytest
 
 from tests.browser import ARTIFACTS
-from tests.conftest import ROOT, require
-from tests.conftest import SHARED
+from tests.conftest import ROOT, SHARED, require
 
 pytestmark = pytest.mark.browser
 
