@@ -67,6 +67,9 @@ HEADLINES = {
     "valid with warnings": ("warnings", N_("! Valid, with warnings")),
     "not valid": ("invalid", N_("✗ Not valid")),
 }
+# The wallet's pages name the checks with the same words (wallet_credential.html).
+templates.env.globals["CHECK_LABELS"] = LABELS
+templates.env.globals["CHECK_WORDS"] = WORDS
 #: The checks that establish authenticity: once one fails, what the credential says cannot be relied on.
 AUTHENTICITY = ("well_formed", "proof", "issuer_binding")
 NOT_RUN = N_("not run: the credential failed its authenticity check, so what it says cannot be relied on")

@@ -262,3 +262,47 @@ def test_the_keyboard_reaches_each_control_with_a_visible_focus_ring(tour):
             if ring["style"] == "none" or ring["width"] < 2:
                 missing.setdefault(name, []).append(ring)
     assert missing == {}, missing
+
+
+def test_wallet_cards_tell_five_credentials_apart(tour, live):
+    """Title, provider, date in words, format (Europass, Open Badge, JWT) and state on every card."""
+    record = copy.deepcopy(json.loads((SHARED / "samples" / "microcredential-input.example.json").read_text()))
+    record["learner"].pop("id", None)
+    record["learner"]["email"] = EMAIL
+    made = []
+    for title, fmt, proof, revoke in (
+        ("Data literacy", "edc", "eddsa-rdfc-2022", False),
+        ("Cloud basics", "ob3", "vc+jwt", False),
+        ("Statistics for researchers", "ob3", "eddsa-jcs-2022", True),
+        ("Open science", "edc", "eddsa-jcs-2022", False),
+    ):
+        record["title"] = {"en": title}
+        issued = tour.api.post("/microcredentials", json={"format": fmt, "proof": proof, "microcredential": record})
+        assert issued.status_code == 201, issued.text
+        credential_id = issued.headers["location"].removeprefix("/credentials/")
+        assert tour.api.post(f"/credentials/{credential_id}/offer").status_code in (200, 201)
+        if revoke:
+            assert tour.api.post("/credentials/status", json={"credentialId": credential_id, "status": "revoked"}).status_code == 200
+        made.append(title)
+    page = tour.page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live.url}/wallet")
+    while page.locator("#offers form button").count():
+        page.locator("#offers form button").first.click()
+        page.wait_for_selector("#credential")
+        page.goto(f"{live.url}/wallet")
+    cards = page.locator(".credential-card")
+    seen = {}
+    for i in range(cards.count()):
+        card = cards.nth(i)
+        seen[card.locator("h2").inner_text()] = (card.get_attribute("data-state"), card.locator("[data-format]").inner_text(), card.locator("[data-testid=card-date]").inner_text())
+    assert len(seen) == 5, seen
+    assert seen["Data literacy"][:2] == ("valid", "Europass") and seen["Cloud basics"][:2] == ("valid", "Open Badge · JWT")
+    assert seen["Statistics for researchers"][:2] == ("revoked", "Open Badge")
+    assert all(date == "30 June 2026" for _, _, date in seen.values())
+    folder = ARTIFACTS / "every-page"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / "wallet-five-cards-1280.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(folder / "wallet-five-cards-390.png"), full_page=True)
