@@ -295,7 +295,11 @@ def test_wallet_cards_tell_five_credentials_apart(tour, live):
     seen = {}
     for i in range(cards.count()):
         card = cards.nth(i)
-        seen[card.locator("h2").inner_text()] = (card.get_attribute("data-state"), card.locator("[data-format]").inner_text(), card.locator("[data-testid=card-date]").inner_text())
+        seen[card.locator("h2").inner_text()] = (
+            card.get_attribute("data-state"),
+            card.locator("[data-format]").inner_text(),
+            card.locator("[data-testid=card-date]").inner_text(),
+        )
     assert len(seen) == 5, seen
     assert seen["Data literacy"][:2] == ("valid", "Europass") and seen["Cloud basics"][:2] == ("valid", "Open Badge · JWT")
     assert seen["Statistics for researchers"][:2] == ("revoked", "Open Badge")
