@@ -310,3 +310,46 @@ def test_wallet_cards_tell_five_credentials_apart(tour, live):
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(folder / "wallet-five-cards-390.png"), full_page=True)
+
+
+def test_the_pdf_reads_like_a_certificate(tour, live, tmp_path):
+    """The institution, the learner, the title, the date in words, the EU elements, what the QR code leads to and
+    until when; no verification result printed on paper. Its first page is kept as a PNG (pdftoppm)."""
+    import shutil
+    import subprocess
+    from datetime import UTC, datetime, timedelta
+
+    from pypdf import PdfReader
+
+    from app.holder.pdf import date_in_words, extract_credential_from_pdf
+
+    page = tour.page
+    page.goto(f"{live.url}/wallet")
+    page.locator(".credential-card h2 a").first.click()
+    page.wait_for_selector("#credential")
+    with page.expect_download() as download:
+        page.click("#download-pdf")
+    path = tmp_path / "credential.pdf"
+    download.value.save_as(path)
+    data = path.read_bytes()
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(str(path)).pages)
+    for expected in (
+        "University of Zed",
+        "certifies that",
+        "Ana Andromeda",
+        "Digital micro-credential creation",
+        "on 30 June 2026",
+        "EQF level 6",
+        "2 ECTS credits",
+    ):
+        assert expected in text, expected
+    until = date_in_words(datetime.now(UTC) + timedelta(days=7))
+    assert f"works until {until}" in text
+    assert "verified just now" not in text and "Status when this PDF was made" not in text
+    assert "2026-06-30T" not in text  # no raw ISO timestamp
+    assert json.loads(extract_credential_from_pdf(data))["credentialSubject"]
+    pdftoppm = shutil.which("pdftoppm")
+    require(pdftoppm is not None, "pdftoppm (Debian's poppler-utils) renders the PDF for a look")
+    folder = ARTIFACTS / "every-page"
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run([pdftoppm, "-png", "-r", "80", "-f", "1", "-l", "1", str(path), str(folder / "wallet-pdf")], check=True, timeout=120)
