@@ -17,6 +17,7 @@ import re
 import httpx
 import pytest
 
+from app.credentials import specification_of
 from tests.browser import ARTIFACTS
 from tests.conftest import ROOT, SHARED, require
 
@@ -69,6 +70,10 @@ class Tour:
         credential_id = issued.headers["location"].removeprefix("/credentials/")
         offer = self.api.post(f"/credentials/{credential_id}/offer").json()
         second = self.api.post(f"/credentials/{credential_id}/offer").json()  # left waiting, for the claim page
+
+        spec = self.api.post("/specifications", json={"specification": specification_of(record), "published": True})
+        assert spec.status_code == 201, spec.text
+        self.spec_id = spec.json()["id"]
 
         self.context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=bypass_csp)
         page = self.context.new_page()
@@ -137,6 +142,8 @@ class Tour:
             "verify-error": verify_error,
             "catalogue": _goto(f"{live.url}/catalogue.html"),
             "catalogue-filtered": catalogue,
+            "catalogue-entry": _goto(f"{live.url}/catalogue/{self.spec_id}/page"),
+            "catalogue-missing": _goto(f"{live.url}/catalogue/no-such-specification/page"),
             "wallet-cards": _goto(f"{live.url}/wallet"),
             "wallet-detail": _goto(holding_url),
             "wallet-claim": _goto(second["offerUrl"]),
@@ -353,3 +360,21 @@ def test_the_pdf_reads_like_a_certificate(tour, live, tmp_path):
     folder = ARTIFACTS / "every-page"
     folder.mkdir(parents=True, exist_ok=True)
     subprocess.run([pdftoppm, "-png", "-r", "80", "-f", "1", "-l", "1", str(path), str(folder / "wallet-pdf")], check=True, timeout=120)
+
+
+def test_every_published_specification_has_a_page(tour, live):
+    page = tour.anon_page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live.url}/catalogue.html")
+    assert "Inter-disciplinary programmes and qualifications involving Information and Communication Technologies (ICTs) (0688)" in page.inner_text("main")
+    assert "Ireland" in page.inner_text("main")
+    page.click(f"a[href='/catalogue/{tour.spec_id}/page']")
+    assert page.inner_text("[data-testid=spec-title]") == "Digital micro-credential creation"
+    assert page.inner_text("[data-testid=spec-workload]") == "2 ECTS credits · 60 hours"
+    assert page.inner_text("[data-testid=spec-level]") == "EQF level 6"
+    assert page.inner_text("[data-testid=spec-country]") == "Ireland"
+    assert "artefact assessment" in page.inner_text("[data-testid=spec-assessment]")
+    assert "Certificate in Digital Education" in page.inner_text("[data-testid=spec-stacks]")
+    assert "https://uniz.example.edu" in page.inner_text("[data-testid=spec-enrol]")
+    response = page.goto(f"{live.url}/catalogue/no-such-specification/page")
+    assert response.status == 404 and page.locator("[data-testid=missing]").count() == 1
