@@ -157,7 +157,13 @@ def install_handlers(app) -> None:
 @router.get("/wallet/signin")
 async def signin_page(request: Request, next: str | None = None) -> Response:
     target = next if safe_next(next) else None
-    return await _anonymous_csrf(request, lambda csrf: _render(request, "wallet_signin.html", csrf=csrf, next=target))
+    waiting = None
+    if target and target.startswith("/wallet/claim/"):  # say what is waiting, and from whom
+        try:
+            waiting = (await run_in_threadpool(_wallet(request).offer_preview, target.removeprefix("/wallet/claim/")[:200]))["card"]
+        except NotFoundError:
+            waiting = None
+    return await _anonymous_csrf(request, lambda csrf: _render(request, "wallet_signin.html", csrf=csrf, next=target, waiting=waiting))
 
 
 @router.post("/wallet/signin")

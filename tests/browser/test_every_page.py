@@ -70,6 +70,7 @@ class Tour:
         credential_id = issued.headers["location"].removeprefix("/credentials/")
         offer = self.api.post(f"/credentials/{credential_id}/offer").json()
         second = self.api.post(f"/credentials/{credential_id}/offer").json()  # left waiting, for the claim page
+        self.waiting_url = second["offerUrl"]
 
         spec = self.api.post("/specifications", json={"specification": specification_of(record), "published": True})
         assert spec.status_code == 201, spec.text
@@ -157,7 +158,11 @@ class Tour:
         # pages seen signed out: in a second context
         self.anonymous = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=bypass_csp)
         self.anon_page = self.anonymous.new_page()
-        self.anon_visits = {"wallet-signin": _goto(f"{live.url}/wallet/signin?next=/wallet"), "wallet-signin-sent": signin_sent}
+        self.anon_visits = {
+            "wallet-signin": _goto(f"{live.url}/wallet/signin?next=/wallet"),
+            "wallet-signin-sent": signin_sent,
+            "wallet-signin-claim-waiting": _goto(self.waiting_url),
+        }
 
     def each(self):
         for name, visit in self.visits.items():
@@ -378,3 +383,14 @@ def test_every_published_specification_has_a_page(tour, live):
     assert "https://uniz.example.edu" in page.inner_text("[data-testid=spec-enrol]")
     response = page.goto(f"{live.url}/catalogue/no-such-specification/page")
     assert response.status == 404 and page.locator("[data-testid=missing]").count() == 1
+
+
+def test_a_claim_link_opened_signed_out_says_what_is_waiting_and_from_whom(tour, live):
+    page = tour.anon_page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(tour.waiting_url)
+    assert "/wallet/signin" in page.url
+    waiting = page.inner_text("[data-testid=waiting]")
+    assert "A credential is waiting for you" in waiting and "Digital micro-credential creation" in waiting and "from University of Zed" in waiting
+    page.goto(f"{live.url}/wallet/signin?next=/wallet/claim/not-a-link")
+    assert page.locator("[data-testid=waiting]").count() == 0  # an unknown link says nothing
