@@ -164,7 +164,7 @@ class LanguageCookie:
                 if media.startswith(b"text/html"):
                     headers.append((b"vary", b"Accept-Language, Cookie"))
                     if chosen in LANGUAGES:
-                        headers.append((b"set-cookie", f"{COOKIE}={chosen}; Path=/; Max-Age=31536000; SameSite=Lax".encode()))
+                        headers.append((b"set-cookie", f"{COOKIE}={chosen}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly".encode()))
                     message = {**message, "headers": headers}
             await send(message)
 
