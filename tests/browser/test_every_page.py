@@ -394,3 +394,21 @@ def test_a_claim_link_opened_signed_out_says_what_is_waiting_and_from_whom(tour,
     assert "A credential is waiting for you" in waiting and "Digital micro-credential creation" in waiting and "from University of Zed" in waiting
     page.goto(f"{live.url}/wallet/signin?next=/wallet/claim/not-a-link")
     assert page.locator("[data-testid=waiting]").count() == 0  # an unknown link says nothing
+
+
+def test_the_wallet_detail_reads_like_the_verify_page(tour, live):
+    """The elements as a person reads them (the verify page's display), the raw elements behind a toggle."""
+    page = tour.page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live.url}/wallet")
+    page.locator(".credential-card h2 a").first.click()
+    page.wait_for_selector("#credential")
+    readable = page.locator("[data-testid=readable]")
+    assert readable.locator("[data-testid=eqf]").inner_text() == "EQF level 6 · QF-EHEA first cycle"
+    assert readable.locator("[data-testid=date]").inner_text() == "30 June 2026"
+    assert readable.locator("[data-testid=assessment]").inner_text() == "Artefact assessment"
+    assert "qfEheaCycle" not in page.inner_text("main")  # the raw view is closed
+    checks = page.inner_text("ul.checks")
+    assert "Signed by the named institution" in checks and "issuer_binding" not in checks
+    page.click("[data-testid=raw-elements] summary")
+    assert "qfEheaCycle" in page.inner_text("[data-testid=raw-elements]")
