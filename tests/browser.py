@@ -50,3 +50,25 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+WIDTHS = (1280, 390)
+
+
+def at_widths(browser, name: str, act, widths=WIDTHS) -> list:
+    """Runs ``act(page)`` in a fresh context at each width (desktop, then a phone), screenshots each as
+    ``{name}-{width}.png`` and checks that the page does not scroll sideways. Returns what each ``act`` returned."""
+    out = []
+    for width in widths:
+        phone = width < 600
+        context = browser.new_context(
+            viewport={"width": width, "height": 844 if phone else 900}, device_scale_factor=2 if phone else 1, is_mobile=phone, has_touch=phone
+        )
+        page = context.new_page()
+        try:
+            out.append(act(page))
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} scrolls sideways at {width} px"
+            screenshot(page, f"{name}-{width}")
+        finally:
+            context.close()
+    return out

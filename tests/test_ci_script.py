@@ -33,7 +33,7 @@ def _tool(folder: Path, name: str, body: str) -> None:
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
 
 
-def _run(tmp_path: Path, sqlite: int, postgresql: int, have: tuple[str, ...] = ("chromium", "softhsm2-util"), interop: bool = False):
+def _run(tmp_path: Path, sqlite: int, postgresql: int, have: tuple[str, ...] = ("chromium", "softhsm2-util", "pdftoppm"), interop: bool = False):
     repo = tmp_path / "repo"
     (repo / ".ci").mkdir(parents=True)
     shutil.copy(ROOT / ".ci" / "run", repo / ".ci" / "run")
@@ -77,7 +77,7 @@ def test_both_databases_run_and_either_failure_fails(tmp_path, sqlite, postgresq
 def test_what_pip_cannot_install_is_installed_with_apt(tmp_path):
     done, calls = _run(tmp_path, 0, 0, have=())
     apt = [c for c in calls if c.startswith("apt-get install")]
-    assert len(apt) == 1 and "chromium" in apt[0].split() and "softhsm2" in apt[0].split(), calls
+    assert len(apt) == 1 and {"chromium", "softhsm2", "poppler-utils"} <= set(apt[0].split()), calls
     assert done.returncode == 0, done.stdout + done.stderr
 
 

@@ -34,3 +34,7 @@ def localized(value, lang: str | None = None) -> str:
 
 
 templates.env.filters["loc"] = localized
+
+from wallet_demo import i18n  # noqa: E402 - after the environment it configures
+
+i18n.install(templates.env)

@@ -1,13 +1,17 @@
-"""The public catalogue as a page (``/catalogue.html``): the published specifications, filterable."""
+"""The public catalogue as pages: ``/catalogue.html`` (the published specifications, filterable) and
+``/catalogue/{id}/page`` (one specification: description, outcomes, workload, level, assessment, QA, provider,
+how to enrol, what it stacks into). ISCED-F fields and countries are shown by their EU vocabulary labels."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from app.api.catalogue import filters
 from app.api.deps import CatalogueDep
+from app.credentials import vocab
+from app.errors import MicrocredError
 from wallet_demo import templates
 
 router = APIRouter(include_in_schema=False)
@@ -28,3 +32,44 @@ async def catalogue_page(
     )
     chosen = {"provider": provider, "country": country, "eqf": eqf, "isced": isced, "q": q}
     return templates.TemplateResponse(request, "catalogue.html", {"items": result["items"], "filters": chosen})
+
+
+def _country(code: object) -> str | None:
+    if not isinstance(code, str) or not vocab.is_country(code):
+        return code if isinstance(code, str) else None
+    return vocab.country(code).label
+
+
+def _isced(code: object) -> str | None:
+    concept = vocab.isced_f().get(code) if isinstance(code, str) else None
+    return f"{concept.label} ({code})" if concept else (code if isinstance(code, str) else None)
+
+
+def _label(table, key: object) -> str | None:
+    concept = table().get(key) if isinstance(key, str) else None
+    return concept.label if concept else (key if isinstance(key, str) else None)
+
+
+@router.get("/catalogue/{spec_id}/page", response_class=HTMLResponse)
+async def specification_page(request: Request, catalogue: CatalogueDep, spec_id: str = Path(max_length=100)) -> HTMLResponse:
+    try:
+        item = await run_in_threadpool(catalogue.public_one, spec_id)
+    except MicrocredError as exc:
+        return templates.TemplateResponse(request, "catalogue_missing.html", {"detail": exc.detail}, status_code=exc.status)
+    spec = item["specification"]
+    participation = spec.get("participation") or {}
+    assessment = spec.get("assessment") or {}
+    shown = {
+        "fields": [_isced(c) for c in spec.get("fieldsOfEducation") or []],
+        "country": _country(item.get("country")),
+        "assessmentType": _label(vocab.assessment_types, assessment.get("type")),
+        "assessmentMode": _label(vocab.modes, assessment.get("mode")),
+        "participationMode": _label(vocab.modes, participation.get("mode")),
+        "learningSetting": _label(vocab.learning_settings, participation.get("learningSetting")),
+        "bodies": [{**b, "countryName": _country(b.get("country"))} for b in spec.get("awardingBodies") or [] if isinstance(b, dict)],
+    }
+    return templates.TemplateResponse(request, "catalogue_entry.html", {"item": item, "spec": spec, "shown": shown})
+
+
+templates.env.filters["isced_label"] = _isced
+templates.env.filters["country_label"] = lambda code: _country(code) or ""

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,28 +28,63 @@ from fastapi.responses import HTMLResponse
 from starlette.datastructures import UploadFile
 
 from app.api.verifier import form_body, uploaded_text
-from app.credentials import summary
+from app.credentials import summary, vocab
 from app.credentials.completeness import credential_format
+from app.credentials.completeness import facts as credential_facts
 from app.errors import MicrocredError
 from app.verification import NotACredential
-from wallet_demo import templates
+from wallet_demo import localized, templates
+from wallet_demo.i18n import N_, date_words, gettext_for, language
 
 router = APIRouter(include_in_schema=False)
 
+
+def _identity(message: str) -> str:
+    return message
+
+
 COOKIE = "mc_verify_csrf"
 LABELS = {
-    "well_formed": "Readable credential",
-    "proof": "Signature",
-    "issuer_binding": "Signed by the named institution",
-    "holder_binding": "Presented by its holder",
-    "challenge": "Fresh presentation",
-    "validity": "Validity dates",
-    "status": "Not revoked or suspended",
-    "issuer_trust": "Recognised institution",
-    "eu_completeness": "EU micro-credential elements",
+    "well_formed": N_("Readable credential"),
+    "proof": N_("Signature"),
+    "issuer_binding": N_("Signed by the named institution"),
+    "holder_binding": N_("Presented by its holder"),
+    "challenge": N_("Fresh presentation"),
+    "validity": N_("Validity dates"),
+    "status": N_("Not revoked or suspended"),
+    "issuer_trust": N_("Recognised institution"),
+    "eu_completeness": N_("EU micro-credential elements"),
 }
-WORDS = {"passed": "✓ passed", "failed": "✗ failed", "indeterminate": "? unconfirmed", "skipped": "– not applicable"}
-HEADLINES = {"valid": ("valid", "✓ Valid credential"), "valid with warnings": ("warnings", "! Valid, with warnings"), "not valid": ("invalid", "✗ Not valid")}
+WORDS = {
+    "passed": N_("✓ passed"),
+    "failed": N_("✗ failed"),
+    "indeterminate": N_("? unconfirmed"),
+    "skipped": N_("– not applicable"),
+    "not-run": N_("– not run"),
+}
+HEADLINES = {
+    "valid": ("valid", N_("✓ Valid credential")),
+    "valid with warnings": ("warnings", N_("! Valid, with warnings")),
+    "not valid": ("invalid", N_("✗ Not valid")),
+}
+# The wallet's pages name the checks with the same words (wallet_credential.html).
+templates.env.globals["CHECK_LABELS"] = LABELS
+templates.env.globals["CHECK_WORDS"] = WORDS
+#: The checks that establish authenticity: once one fails, what the credential says cannot be relied on.
+AUTHENTICITY = ("well_formed", "proof", "issuer_binding")
+NOT_RUN = N_("not run: the credential failed its authenticity check, so what it says cannot be relied on")
+QF_EHEA = {
+    "short-cycle": N_("QF-EHEA short cycle"),
+    "short cycle": N_("QF-EHEA short cycle"),
+    "first": N_("QF-EHEA first cycle"),
+    "first cycle": N_("QF-EHEA first cycle"),
+    "second": N_("QF-EHEA second cycle"),
+    "second cycle": N_("QF-EHEA second cycle"),
+    "third": N_("QF-EHEA third cycle"),
+    "third cycle": N_("QF-EHEA third cycle"),
+}
+#: where the trust check found the institution (app/verification/trust.py), as the page says it
+SOURCES = (N_("registry"), N_("provider of this service"))
 
 
 def _secret(settings) -> bytes:
@@ -93,18 +130,141 @@ def _render(request: Request, *, status: int = 200, **context: Any) -> HTMLRespo
     return response
 
 
-def view(report) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def _end_date(credential: dict[str, Any] | None, key: str, lang: str) -> str | None:
+    if not isinstance(credential, dict):
+        return None
+    names = ("validUntil", "expirationDate") if key == "end" else ("validFrom", "issuanceDate")
+    return next((d for d in (date_words(credential.get(n), lang) for n in names) if d), None)
+
+
+def verdict_words(checks: dict[str, Any], credential: dict[str, Any] | None, _=_identity, lang: str = "en") -> list[str]:
+    """What happened, in words: the first failing authenticity check, else every failing or doubtful one."""
+
+    def failed(cid: str) -> Any:
+        c = checks.get(cid)
+        return c if c is not None and c.outcome == "failed" else None
+
+    if failed("well_formed"):
+        return [_("Not a readable credential: %(reason)s") % {"reason": checks["well_formed"].reason}]
+    if c := failed("proof"):
+        if c.code in ("INVALID_VERIFICATION_METHOD", "NOT_FOUND_ERROR") or "resolve" in (c.reason or ""):
+            return [_("The signature could not be checked against the institution's key")]
+        return [_("Altered after it was signed, or not signed at all: the signature does not match the content")]
+    if failed("issuer_binding"):
+        return [_("Not signed by the institution it names")]
+    out: list[str] = []
+    if c := failed("status"):
+        if c.code == "STATUS_SUSPENDED":
+            out.append(_("Suspended by its issuer (found in the issuer's status list when verified)"))
+        else:
+            out.append(_("Revoked by its issuer (found in the issuer's status list when verified)"))
+    elif (c := checks.get("status")) is not None and c.outcome == "indeterminate":
+        out.append(_("Whether it has been revoked could not be checked"))
+    if c := failed("validity"):
+        if "before" in c.reason:
+            out.append(_("Not valid yet: valid from %(date)s") % {"date": _end_date(credential, "start", lang) or c.reason})
+        else:
+            out.append(_("Expired on %(date)s") % {"date": _end_date(credential, "end", lang) or c.reason.removeprefix("expired on ")})
+    for cid in ("holder_binding", "challenge"):
+        if c := failed(cid):
+            out.append(f"{_(LABELS[cid])}: {c.reason}")
+    trust = checks.get("issuer_trust")
+    if trust is not None and trust.outcome == "failed":
+        out.append(_("Signed by an institution listed as not trusted"))
+    elif trust is not None and trust.outcome == "indeterminate":
+        out.append(_("Signed by an unknown institution") if trust.code == "UNKNOWN_ISSUER" else _("Whether the institution is recognised could not be checked"))
+    eu = checks.get("eu_completeness")
+    if eu is not None and eu.outcome not in ("passed", "skipped"):
+        out.append(_("Not every EU micro-credential element is present"))
+    return out
+
+
+def _institution(report, facts: dict[str, Any] | None) -> dict[str, Any]:
+    """The signing institution as people know it: the trust registry's facts first, then the credential's."""
+    trust = report.check("issuer_trust")
+    details = trust.details if trust is not None and trust.outcome == "passed" else {}
+    credential = report.credential if isinstance(report.credential, dict) else {}
+    issuer = credential.get("issuer") if isinstance(credential.get("issuer"), dict) else {}
+    homepage = issuer.get("url") or issuer.get("homepage")
+    if isinstance(homepage, list):
+        homepage = homepage[0] if homepage else None
+    if isinstance(homepage, dict):
+        homepage = homepage.get("contentURL") or homepage.get("id")
+    country = details.get("country")
+    try:
+        country_name = vocab.country(country).label if country else None
+    except Exception:  # an unknown code is shown as it is
+        country_name = country
+    name = details.get("legalName") or (localized(facts.get("issuer")) if facts else "") or localized(issuer.get("name"))
+    return {
+        "name": name or None,
+        "country": country_name,
+        "homepage": homepage if isinstance(homepage, str) and homepage.startswith("https://") and len(homepage) < 500 else None,
+        "qa": details.get("qualityAssurance") or {},
+        "registered": trust is not None and trust.outcome == "passed",
+        "source": details.get("source"),
+        "did": report.issuer,
+    }
+
+
+def display_facts(facts: dict[str, Any], credential: dict[str, Any], lang: str = "en") -> dict[str, Any]:
+    """One display for one element whatever the format: the EU vocabularies' labels, dates in words.
+
+    OB3 and EDC carry the same Annex I elements differently (the EDC adds an assessment title and writes the
+    QF-EHEA cycle in a note): the page shows the vocabulary concept of each, so one record reads the same.
+    """
+    out = dict(facts)
+    kind = (credential_facts(credential).get("assessment") or {}).get("type") or {}
+    label = kind.get("label") or facts.get("assessment")
+    if isinstance(label, str):
+        label = {"en": label}
+    out["assessmentType"] = {k: v[:1].upper() + v[1:] for k, v in label.items() if isinstance(v, str)} if isinstance(label, dict) else None
+    level = dict(facts.get("level") or {})
+    cycle = level.get("qfEheaCycle")
+    if isinstance(cycle, str):
+        level["qfEheaCycle"] = QF_EHEA.get(cycle.strip().lower(), cycle)
+    out["level"] = level or None
+    out["dateWords"] = date_words(facts.get("date"), lang)
+    return out
+
+
+def view(report, *, verified_at: datetime | None = None, _=_identity, lang: str = "en") -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The report as the page shows it, and the credential's facts (None for a plain VC)."""
     data = report.as_dict()
     css, headline = HEADLINES[data["verdict"]]
-    checks = [{"id": c.id, "label": LABELS.get(c.id, c.id), "outcome": c.outcome, "word": WORDS[c.outcome], "reason": c.reason} for c in report.checks]
-    result = {"verdict": data["verdict"], "css": css, "headline": headline, "checks": checks, "issuer": report.issuer, "format": report.format}
+    headline = _(headline)
+    by_id = {c.id: c for c in report.checks}
+    broken = next((i for i, c in enumerate(report.checks) if c.id in AUTHENTICITY and c.outcome == "failed"), None)
+    checks = []
+    for i, c in enumerate(report.checks):
+        outcome, reason = c.outcome, c.reason
+        if broken is not None and i > broken:
+            outcome, reason = "not-run", _(NOT_RUN)
+        checks.append({"id": c.id, "label": _(LABELS[c.id]) if c.id in LABELS else c.id, "outcome": outcome, "word": _(WORDS[outcome]), "reason": reason})
     facts = None
     if report.credential is not None and credential_format(report.credential) != "unknown":
         try:
-            facts = summary(report.credential)
+            facts = display_facts(summary(report.credential), report.credential, lang)
         except Exception:  # content that cannot be read is shown as the checks say, never as a 500
             facts = None
+    institution = _institution(report, facts)
+    awarding = localized(facts.get("awardingBody")) if facts else ""
+    when = verified_at or datetime.now(UTC)
+    result = {
+        "verdict": data["verdict"],
+        "css": css,
+        "headline": headline,
+        "words": verdict_words(by_id, report.credential, _, lang),
+        "authentic": broken is None,
+        "checks": checks,
+        "issuer": report.issuer,
+        "format": report.format,
+        "institution": institution,
+        "other_awarding_body": bool(awarding and institution["name"] and awarding.strip().casefold() != institution["name"].strip().casefold()),
+        "verified_at": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "verified_at_words": date_words(when, lang, with_time=True),
+        "json": json.dumps(report.credential, indent=2, ensure_ascii=False)[:200_000] if report.credential is not None else None,
+    }
     return result, facts
 
 
@@ -117,12 +277,13 @@ async def verify_page(request: Request) -> HTMLResponse:
 async def verify_submit(request: Request) -> HTMLResponse:
     settings = request.app.state.settings
     limit = settings.verify_upload_max_bytes
+    _ = gettext_for(request)
     try:
         form = await form_body(request, max_file_bytes=limit)
         expected = _cookie_token(request, _secret(settings))
         sent = form.get("csrf")
         if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
-            return _render(request, status=403, error="The form has expired. Please try again.")
+            return _render(request, status=403, error=_("The form has expired. Please try again."))
         upload = form.get("file")
         if isinstance(upload, UploadFile) and upload.filename:
             raw = await uploaded_text(upload, limit)
@@ -130,13 +291,13 @@ async def verify_submit(request: Request) -> HTMLResponse:
             pasted = form.get("credential")
             raw = pasted.encode() if isinstance(pasted, str) else b""
             if not raw.strip():
-                return _render(request, status=400, error="Paste a credential or choose a file.")
+                return _render(request, status=400, error=_("Paste a credential or choose a file."))
             if len(raw) > limit:
-                return _render(request, status=400, error=f"The credential is larger than {limit} bytes.")
+                return _render(request, status=400, error=_("The credential is larger than %(limit)s bytes.") % {"limit": limit})
         report = await run_in_threadpool(request.app.state.verification.verify_file, raw)
     except NotACredential as exc:
-        return _render(request, status=400, error=f"This is not a verifiable credential: {exc.detail}")
+        return _render(request, status=400, error=_("This is not a verifiable credential: %(reason)s") % {"reason": exc.detail})
     except MicrocredError as exc:
         return _render(request, status=exc.status, error=exc.detail)
-    result, facts = view(report)
+    result, facts = view(report, _=gettext_for(request), lang=language(request))
     return _render(request, result=result, facts=facts)

@@ -19,6 +19,8 @@ from app.api.deps import WalletDep, read_body
 from app.errors import MicrocredError, NotFoundError, PayloadTooLargeError
 from app.holder import SHARE_DEFAULT_DAYS, SHARE_MAX_DAYS, Gone, Wallet, safe_next
 from wallet_demo import templates
+from wallet_demo.i18n import language
+from wallet_demo.verify_page import display_facts
 
 router = APIRouter(tags=["wallet"], include_in_schema=False)
 COOKIE = "mc_wallet"
@@ -157,7 +159,13 @@ def install_handlers(app) -> None:
 @router.get("/wallet/signin")
 async def signin_page(request: Request, next: str | None = None) -> Response:
     target = next if safe_next(next) else None
-    return await _anonymous_csrf(request, lambda csrf: _render(request, "wallet_signin.html", csrf=csrf, next=target))
+    waiting = None
+    if target and target.startswith("/wallet/claim/"):  # say what is waiting, and from whom
+        try:
+            waiting = (await run_in_threadpool(_wallet(request).offer_preview, target.removeprefix("/wallet/claim/")[:200]))["card"]
+        except NotFoundError:
+            waiting = None
+    return await _anonymous_csrf(request, lambda csrf: _render(request, "wallet_signin.html", csrf=csrf, next=target, waiting=waiting))
 
 
 @router.post("/wallet/signin")
@@ -263,8 +271,20 @@ async def import_credential(request: Request) -> Response:
 async def credential_page(request: Request, signed_in: SignedIn, holding_id: str) -> Response:
     sess, learner = signed_in.session, signed_in.learner
     card = await run_in_threadpool(_wallet(request).detail, learner, holding_id)
+    facts = None
+    if card.credential is not None and card.summary.get("format") in ("edc", "ob3"):
+        try:  # the verify page's display of the same elements (one display for one element)
+            facts = display_facts(card.summary, card.credential, language(request))
+        except Exception:  # a credential whose facts cannot be read shows its raw elements only, never a 500
+            facts = None
     return _render(
-        request, "wallet_credential.html", learner=learner, csrf=sess.csrf_token, card=card, json=_pretty(card.credential) if card.credential else ""
+        request,
+        "wallet_credential.html",
+        learner=learner,
+        csrf=sess.csrf_token,
+        card=card,
+        facts=facts,
+        json=_pretty(card.credential) if card.credential else "",
     )
 
 

@@ -124,8 +124,44 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def render_pdf(*, facts: list[tuple[str, Any]], title: str, status_line: str, credential: bytes, media_type: str, verify_url: str) -> bytes:
-    """A readable one-credential document: facts, a QR code to ``verify_url``, the credential attached."""
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
+
+
+def date_in_words(value: Any) -> str | None:
+    """An ISO 8601 date or date-time (or a ``date``) as a certificate writes it: "30 June 2026"."""
+    from datetime import date, datetime
+
+    if isinstance(value, str) and len(value) <= 40:
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if not isinstance(value, date):
+        return None
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def render_pdf(
+    *,
+    facts: list[tuple[str, Any]],
+    title: str,
+    credential: bytes,
+    media_type: str,
+    verify_url: str,
+    institution: str = "",
+    learner: str = "",
+    awarded: str | None = None,
+    qr_until: str | None = None,
+    issuer_id: str | None = None,
+    credential_id: str | None = None,
+) -> bytes:
+    """A one-credential document laid out like a certificate, a QR code to ``verify_url``, the credential attached.
+
+    The institution's name heads the page; then the learner, the title and the date in words; the EU elements
+    (Annex I) as a two-column table, left-aligned (never justified); and what the QR code leads to and until
+    when. Nothing on paper claims a verification result: the code checks the credential when it is scanned.
+    Technical identifiers (the issuer's DID, the credential id) are in small print at the foot.
+    """
     import segno
     from fpdf import FPDF
 
@@ -141,41 +177,98 @@ def render_pdf(*, facts: list[tuple[str, Any]], title: str, status_line: str, cr
         family, clean = "helvetica", (lambda s: s.encode("latin-1", "replace").decode("latin-1"))
     pdf.add_page()
     width = pdf.epw
+    ink, muted, accent = (29, 36, 48), (91, 102, 119), (31, 79, 180)
 
+    # The frame of a certificate, and its heading: the institution, then what it certifies.
+    pdf.set_draw_color(*accent)
+    pdf.set_line_width(0.8)
+    pdf.rect(8, 8, pdf.w - 16, pdf.h - 16)
+    pdf.set_text_color(*accent)
+    pdf.set_font(family, "B", 16)
+    pdf.multi_cell(width, 8, clean(institution or "—"), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    pdf.set_text_color(*muted)
+    pdf.set_font(family, "", 11)
+    pdf.multi_cell(width, 6, clean("certifies that"), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.set_text_color(*ink)
+    pdf.set_font(family, "B", 20)
+    pdf.multi_cell(width, 10, clean(learner or "—"), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.set_text_color(*muted)
+    pdf.set_font(family, "", 11)
+    pdf.multi_cell(width, 6, clean("has been awarded the micro-credential"), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.set_text_color(*ink)
+    pdf.set_font(family, "B", 18)
+    pdf.multi_cell(width, 9, clean(title), align="C", new_x="LMARGIN", new_y="NEXT")
+    if awarded:
+        pdf.ln(2)
+        pdf.set_text_color(*muted)
+        pdf.set_font(family, "", 11)
+        pdf.multi_cell(width, 6, clean(f"on {awarded}"), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+
+    # The EU elements: label | value, left-aligned.
+    label_w = 52
+    for label, value in facts:
+        if value in (None, "", [], {}):
+            continue
+        lines = value if isinstance(value, list) else [value]
+        text = "\n".join(("• " if len(lines) > 1 else "") + _text(line) for line in lines)
+        y = pdf.get_y()
+        pdf.set_text_color(*muted)
+        pdf.set_font(family, "B", 9.5)
+        pdf.multi_cell(label_w, 5, clean(label), align="L", new_x="RIGHT", new_y="TOP")
+        pdf.set_text_color(*ink)
+        pdf.set_font(family, "", 10)
+        pdf.set_xy(pdf.l_margin + label_w, y)
+        pdf.multi_cell(width - label_w, 5, clean(text), align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_draw_color(217, 222, 231)
+        pdf.set_line_width(0.2)
+        pdf.ln(1)
+        pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + width, pdf.get_y())
+        pdf.ln(1.5)
+
+    # What the QR code leads to, and until when.
     qr = segno.make(verify_url, error="m")
     png = io.BytesIO()
     qr.save(png, kind="png", scale=6, border=2)
     png.seek(0)
-    pdf.image(png, x=pdf.w - pdf.r_margin - 38, y=pdf.t_margin, w=38, h=38)
-
-    pdf.set_font(family, "B", 18)
-    pdf.multi_cell(width - 44, 9, clean(title), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(family, "", 10)
-    pdf.multi_cell(width - 44, 5, clean(status_line), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(2)
-    pdf.set_font(family, "", 8)
+    if pdf.get_y() + 44 > pdf.h - 18:
+        pdf.add_page()
+    top = pdf.get_y() + 3
+    pdf.image(png, x=pdf.l_margin, y=top, w=36, h=36)
+    pdf.set_xy(pdf.l_margin + 40, top + 2)
+    pdf.set_text_color(*ink)
+    pdf.set_font(family, "B", 10)
+    pdf.multi_cell(width - 40, 5, clean("Check this credential"), align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_x(pdf.l_margin + 40)
+    pdf.set_font(family, "", 9)
+    until = f" The code works until {qr_until}; after that, ask the learner for the credential file or a new link." if qr_until else ""
+    attached = f"credential.{'jwt' if media_type.endswith('jwt') else 'json'}"
     pdf.multi_cell(
-        width - 44,
-        4,
+        width - 40,
+        4.5,
         clean(
-            f"Scan the code or open {verify_url} to check this credential online. "
-            f"The signed credential is attached to this PDF (credential.{'jwt' if media_type.endswith('jwt') else 'json'})."
+            "Scan the code: it opens a page of the learner's wallet that checks the signature, the validity dates and whether "
+            f"the credential has been revoked at the moment it is opened.{until} The signed credential itself is attached to this "
+            f"PDF ({attached}); any verifier reads it from the file."
         ),
+        align="L",
         new_x="LMARGIN",
         new_y="NEXT",
     )
-    pdf.set_y(max(pdf.get_y(), pdf.t_margin + 42))
+    pdf.set_y(max(pdf.get_y(), top + 38))
 
-    for label, value in facts:
-        if value in (None, "", [], {}):
-            continue
-        pdf.set_font(family, "B", 10)
-        pdf.multi_cell(width, 6, clean(label), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font(family, "", 10)
-        lines = value if isinstance(value, list) else [value]
-        for line in lines:
-            pdf.multi_cell(width, 5, clean(("• " if len(lines) > 1 else "") + _text(line)), new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(1.5)
+    # Technical identifiers, in small print.
+    small = [f"Issuer: {issuer_id}" if issuer_id else "", f"Credential: {credential_id}" if credential_id else "", f"Link: {verify_url}"]
+    pdf.ln(2)
+    pdf.set_text_color(*muted)
+    pdf.set_font(family, "", 7)
+    for line in small:
+        if line:
+            pdf.multi_cell(width, 3.5, clean(line), align="L", new_x="LMARGIN", new_y="NEXT")
 
     name = "credential.jwt" if media_type.endswith("jwt") else "credential.json"
     pdf.embed_file(bytes=credential, basename=name, mime_type=media_type.split(";")[0], desc="The signed verifiable credential", compress=True)

@@ -394,42 +394,51 @@ class Wallet:
 
     def pdf(self, learner, holding_id: str) -> tuple[bytes, str]:
         """(PDF bytes, file name): the facts, the credential attached, a QR code to a share link made for it."""
-        from app.holder.pdf import render_pdf
+        from app.holder.pdf import date_in_words, render_pdf
 
         holding = self.holding(learner, holding_id)
         card = self.card(holding, detail=True)
-        share = self.create_share(learner, [holding_id], days=SHARE_MAX_DAYS, label="QR code of a PDF download")
+        # The QR code's link lasts as long as any share link by default, and the PDF says until when.
+        share = self.create_share(learner, [holding_id], days=SHARE_DEFAULT_DAYS, label="QR code of a PDF download")
         localized = _loc
-
-        def lang_lines(value):
-            if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
-                return [f"[{k}] {v}" if len(value) > 1 else v for k, v in value.items()]
-            return value
-
         s = card.summary
+        level = s.get("level") or {}
+        cycle = level.get("qfEheaCycle")
+        level_text = " · ".join(
+            x
+            for x in (
+                f"EQF level {card.eqf}" if card.eqf is not None else "",
+                f"QF-EHEA {cycle if 'cycle' in str(cycle) else str(cycle) + ' cycle'}" if cycle else "",
+            )
+            if x
+        )
+        workload = s.get("workload") or {}
+        hours = workload.get("hours")
         facts = [
-            ("Learner", lang_lines(s.get("learnerName"))),
-            ("Awarded by", lang_lines(card.provider)),
-            ("Country", localized((s.get("awardingBodyCountry") or {}).get("label"))),
-            ("Date of issue", card.date),
-            ("Workload", f"{card.ects:g} ECTS" if card.ects else None),
-            ("EQF level", card.eqf),
+            ("Workload", " · ".join(x for x in (f"{card.ects:g} ECTS credits" if card.ects else "", f"{hours:g} hours" if hours else "") if x)),
+            ("Level", level_text),
             ("Learning outcomes", [localized(lo) for lo in s.get("learningOutcomes") or []]),
-            ("Assessment", lang_lines(s.get("assessment"))),
-            ("Form of participation", lang_lines(s.get("participation"))),
+            ("Type of assessment", localized(s.get("assessment"))),
+            ("Form of participation", localized(s.get("participation"))),
             ("Quality assurance", [localized(q) for q in s.get("qualityAssurance") or []]),
             ("Grade", localized((s.get("grade") or {}).get("value") if isinstance(s.get("grade"), dict) else s.get("grade"))),
-            (
-                "Issuer",
-                (card.credential or {}).get("issuer", {}).get("id")
-                if isinstance((card.credential or {}).get("issuer"), dict)
-                else (card.credential or {}).get("issuer"),
-            ),
-            ("Credential id", holding.credential_id),
+            ("Awarding body", " — ".join(x for x in (localized(s.get("awardingBody")), localized((s.get("awardingBodyCountry") or {}).get("label"))) if x)),
         ]
+        issuer = (card.credential or {}).get("issuer")
         title = localized(card.title) or "Verifiable credential"
-        status_line = f"Status when this PDF was made ({self.clock():%Y-%m-%d %H:%M} UTC): {card.state}. {card.reason}"
-        body = render_pdf(facts=facts, title=title, status_line=status_line, credential=holding.body, media_type=holding.media_type, verify_url=share["url"])
+        body = render_pdf(
+            facts=facts,
+            title=title,
+            credential=holding.body,
+            media_type=holding.media_type,
+            verify_url=share["url"],
+            institution=localized(card.provider) or localized(s.get("issuer")),
+            learner=localized(s.get("learnerName")),
+            awarded=date_in_words(card.date),
+            qr_until=date_in_words(share["expiresAt"]),
+            issuer_id=issuer.get("id") if isinstance(issuer, dict) else issuer if isinstance(issuer, str) else None,
+            credential_id=holding.credential_id,
+        )
         return body, f"credential-{holding.id[:8]}.pdf"
 
     # -- shares ------------------------------------------------------------------------------------

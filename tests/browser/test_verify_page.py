@@ -67,6 +67,11 @@ def test_upload_a_jwt_file(page, live, client, example_input, tmp_path):
     page.wait_for_selector("[data-testid=verdict]")
     assert page.locator("[data-testid=verdict]").get_attribute("data-verdict") == "valid"
     assert "vc+jwt" in page.content()
+    # The DID and the proof format are there on request only.
+    assert not page.locator("[data-testid=did] code").is_visible()
+    page.click("[data-testid=did] summary")
+    assert page.locator("[data-testid=did] code").inner_text().startswith("did:web:")
+    assert ".pdf" in page.get_attribute("#file", "accept")
     screenshot(page, "verify-valid-upload")
 
 
@@ -76,8 +81,12 @@ def test_a_revoked_credential_is_not_valid_and_says_why(page, live, client, exam
     _paste_and_verify(page, live, issued.text)
     assert page.locator("[data-testid=verdict]").get_attribute("data-verdict") == "not valid"
     assert "Not valid" in page.locator("[data-testid=verdict]").inner_text()
+    assert "Revoked by its issuer" in page.locator("[data-testid=verdict-words]").inner_text()
     status = page.locator("[data-check=status]").inner_text()
     assert "failed" in status and "revoked by its issuer" in status
+    # Revoked, yet genuinely signed: the content is shown as trusted, the institution by name.
+    assert page.locator("[data-testid=content]").get_attribute("data-trust") is None
+    assert page.locator("[data-testid=institution-name]").inner_text() == "University of Zed"
     screenshot(page, "verify-revoked")
 
 

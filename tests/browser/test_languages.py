@@ -1,0 +1,87 @@
+"""The pages in English, French and German (issue 14): chosen from Accept-Language, with a switch that sticks.
+
+The catalogues (wallet_demo/locales/*/LC_MESSAGES/messages.po) are checked against what the templates and page
+modules mark for translation: every message translated in each language, with the same placeholders.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from tests.api.test_verifier import _plain, _sign, _stamp
+from tests.browser import at_widths
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.browser
+
+LOCALES = ROOT / "wallet_demo" / "locales"
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def _marked() -> set[str]:
+    method_map = [("wallet_demo/**.py", "python"), ("wallet_demo/templates/**.html", "jinja2")]
+    found = (m[2] for m in extract_from_dir(str(ROOT), method_map))  # (file, line, message, comments, context)
+    return {m if isinstance(m, str) else m[0] for m in found if m}
+
+
+@pytest.mark.parametrize("lang", ["fr", "de"])
+def test_every_marked_message_is_translated(lang):
+    with (LOCALES / lang / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        catalog = read_po(f, locale=lang)
+    marked = _marked()
+    assert len(marked) > 80
+    untranslated = [m for m in marked if not (catalog.get(m) and catalog.get(m).string)]
+    assert untranslated == []
+    for m in marked:
+        assert set(PLACEHOLDER.findall(m)) == set(PLACEHOLDER.findall(catalog.get(m).string)), m
+        assert not catalog.get(m).fuzzy, m
+
+
+EXPECTED = {
+    "en": ("Verifiable EU micro-credentials", "Expired on 15 January 2026", "Verified at"),
+    "fr": ("Micro-certifications de l’UE vérifiables", "Expiré le 15 janvier 2026", "Vérifié le"),
+    "de": ("Überprüfbare EU-Micro-Credentials", "Abgelaufen am 15. Januar 2026", "Geprüft am"),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "de"])
+def test_the_browser_language_chooses_the_pages_language(browser, live, provider, lang):
+    heading, expired, verified_at = EXPECTED[lang]
+    doc = _sign(live, provider, _plain(provider[0].did, validFrom=_stamp(timedelta(days=-30)), validUntil="2026-01-15T00:00:00Z"))
+    accept = {"en": "en-GB,en;q=0.9", "fr": "fr-BE,fr;q=0.9,en;q=0.5", "de": "de-DE,de;q=0.9,en;q=0.8"}[lang]
+
+    def act(page):
+        page.set_extra_http_headers({"Accept-Language": accept})
+        page.goto(f"{live.url}/")
+        assert page.get_attribute("html", "lang") == lang
+        assert page.inner_text("h1") == heading
+        page.goto(f"{live.url}/verify")
+        page.fill("#credential", json.dumps(doc))
+        page.click("button[type=submit]")
+        page.wait_for_selector("[data-testid=verdict]")
+        assert expired in page.inner_text("[data-testid=verdict-words]")
+        assert page.inner_text("[data-testid=verified-at]").startswith(verified_at)
+
+    at_widths(browser, f"languages-verify-expired-{lang}", act)
+
+
+def test_the_switch_changes_the_language_and_it_sticks(browser, live):
+    def act(page):
+        page.set_extra_http_headers({"Accept-Language": "en"})
+        page.goto(f"{live.url}/verify")
+        assert page.inner_text("h1") == "Verify a credential"
+        page.click("[data-testid=languages] a[data-lang=de]")
+        assert page.inner_text("h1") == "Nachweis prüfen" and page.get_attribute("html", "lang") == "de"
+        page.goto(f"{live.url}/catalogue.html")  # the choice is remembered, over the browser's language
+        assert page.inner_text("h1") == "Katalog der Micro-Credentials"
+        page.click("[data-testid=languages] a[data-lang=fr]")
+        assert page.inner_text("h1") == "Catalogue des micro-certifications"
+        assert page.locator("[data-testid=languages] [aria-current]").inner_text() == "Français"
+
+    at_widths(browser, "languages-switch", act)
