@@ -198,6 +198,8 @@ class StatusAllocation(Base):
         # Target of the credentials' foreign key: binds an index to the one credential it was made for.
         UniqueConstraint("status_list_id", "idx", "credential_id", name="uq_status_allocations_binding"),
         CheckConstraint("idx >= 0", name="idx_nonneg"),
+        # Status changes read a credential's entries by credential id (migration 0008).
+        Index("ix_status_allocations_credential", "credential_id"),
     )
 
     status_list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id"), primary_key=True)

@@ -421,3 +421,22 @@ def test_workers_recording_into_a_list_and_reserving_from_it_do_not_deadlock(dat
     assert {out[0].start, out[1].start} == {2, 34}  # disjoint runs
     with database.read() as s:
         assert {a.index for r in rows for a in status.allocations_of(s, r[3])} == {r[1] for r in rows}
+
+
+def test_a_status_change_finds_its_credentials_entries_by_index_not_by_scanning_every_allocation(database, provider):
+    """The read every status change makes (``status._ENTRIES_OF``) and the ownership fallback seek the allocations by
+    credential id (migration 0008): without that index each change scanned every allocation of every list, so status
+    changes slowed with every credential issued (``bench http-status``)."""
+    from sqlalchemy import text
+
+    _issue(database, provider.id)
+    with database.read() as s:
+        if s.get_bind().dialect.name == "sqlite":
+            query = status._ENTRIES_OF.params(ids=["urn:uuid:x"])
+            sql = str(query.compile(s.get_bind(), compile_kwargs={"render_postcompile": True, "literal_binds": True}))
+            plan = " | ".join(row[-1] for row in s.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+            assert "SCAN status_allocations" not in plan, plan
+            assert "ix_status_allocations_credential" in plan, plan
+        else:
+            names = {row[0] for row in s.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'status_allocations'"))}
+            assert "ix_status_allocations_credential" in names, names
