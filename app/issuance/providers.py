@@ -205,9 +205,10 @@ class Providers:
         return key.key_ref, key.kid
 
     def check_keys(self) -> list[str]:
-        """Each provider's active key, read from its file, signs a probe that the public key this service publishes
-        (its DID document, its did:key) verifies: an empty list, or one line per provider whose key cannot sign
-        what verifiers will accept. Run by ``serve`` before it starts and by ``/ready``."""
+        """Each provider's active keys (Ed25519, and P-256 for SD-JWT VC), read from their store, sign a probe that
+        the public key this service publishes (its DID document, its did:key) verifies: an empty list, or one line
+        per provider whose key cannot sign what verifiers will accept. Run by ``serve`` before it starts and by
+        ``/ready``."""
         problems = []
         if self.keys.pkcs11 is not None:
             try:
@@ -217,17 +218,28 @@ class Providers:
         for provider in self.list():
             try:
                 with self.db.read() as session:
-                    key = providers.active_signing_key(session, provider.id, ED25519)
-                signer = self.keys.load(key.key_ref, key.kid)
-                probe = secrets.token_bytes(32)
-                published = public_key_from_method({"type": "Multikey", "publicKeyMultibase": key.public_multibase}, ED25519)
-                if not published.verify(probe, signer.sign(probe)):
-                    raise KeyUnavailable(f"signing key {key.key_ref} holds another key than the one {provider.did} publishes", code="KEY_MISMATCH")
-                if provider.did_method == "key" and provider.did != f"did:key:{key.public_multibase}":
-                    raise KeyUnavailable(f"{provider.did} is not the did:key of its active key", code="KEY_MISMATCH")
+                    keys = providers.list_signing_keys(session, provider.id, include_retired=False)
+                if not any(key.algorithm == ED25519 for key in keys):
+                    raise KeyUnavailable(f"{provider.did} has no active Ed25519 key", code="KEY_NOT_FOUND")
+                for key in keys:
+                    self._probe(provider, key)
             except MicrocredError as exc:
                 problems.append(f"provider {provider.slug}: {exc.detail}")
         return problems
+
+    def _probe(self, provider: ProviderRecord, key) -> None:
+        """``key`` signs what its published form verifies (the DID document's Multikey or JsonWebKey method)."""
+        signer = self.keys.load(key.key_ref, key.kid)
+        probe = secrets.token_bytes(32)
+        if key.public_multibase:
+            method = {"type": "Multikey", "publicKeyMultibase": key.public_multibase}
+        else:
+            method = {"type": "JsonWebKey", "publicKeyJwk": key.public_jwk}
+        published = public_key_from_method(method, key.algorithm)
+        if not published.verify(probe, signer.sign(probe)):
+            raise KeyUnavailable(f"signing key {key.key_ref} holds another key than the one {provider.did} publishes", code="KEY_MISMATCH")
+        if key.algorithm == ED25519 and provider.did_method == "key" and provider.did != f"did:key:{key.public_multibase}":
+            raise KeyUnavailable(f"{provider.did} is not the did:key of its active key", code="KEY_MISMATCH")
 
     def rotate_key(self, slug: str) -> str:
         """A new active key; the retired one stays in the DID document so earlier credentials verify (§17)."""

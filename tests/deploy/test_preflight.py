@@ -47,8 +47,9 @@ def _provider(env: dict[str, str], slug: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _key_file(tmp_path: Path, slug: str) -> Path:
-    return next((tmp_path / "keys").glob(f"{slug}-*.json"))
+def _key_file(tmp_path: Path, slug: str, *, p256: bool = False) -> Path:
+    """The provider's Ed25519 key file, or (``p256``) the P-256 one it signs SD-JWT VCs with."""
+    return next(f for f in (tmp_path / "keys").glob(f"{slug}-*.json") if f.name.startswith(f"{slug}-p256-") == p256)
 
 
 def _serve(env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -68,6 +69,8 @@ MISTAKES = {
     "an empty key file": (lambda t: _key_file(t, "uniz").write_text(""), "cannot be read"),
     "a truncated key file": (lambda t: _key_file(t, "uniz").write_text(_key_file(t, "uniz").read_text()[:40]), "cannot be read"),
     "a key file readable by others": (lambda t: os.chmod(_key_file(t, "uniz"), 0o644), "readable by other users"),
+    "another P-256 key's secret": (lambda t: shutil.copy(_key_file(t, "other", p256=True), _key_file(t, "uniz", p256=True)), "holds another key than the one"),
+    "a missing P-256 key file": (lambda t: _key_file(t, "uniz", p256=True).unlink(), "is missing"),
 }
 
 
