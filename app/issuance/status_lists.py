@@ -217,23 +217,22 @@ class StatusLists:
 
     def local_token(self, url: str) -> bytes | None:
         """The Status List Token behind one of this service's status list URIs, else None."""
-        prefix = self.token_url("")
-        if not url.startswith(prefix) or "/" in url[len(prefix) :] or not url[len(prefix) :]:
-            return None
-        try:
-            return self.token(url[len(prefix) :])
-        except NotFoundError:
-            return None
+        return _local(url, self.token_url(""), self.token)
 
     def local_credential(self, url: str) -> bytes | None:
         """The signed status list credential behind one of this service's status URLs, else None."""
-        prefix = self.url("")
-        if not url.startswith(prefix) or "/" in url[len(prefix) :] or not url[len(prefix) :]:
-            return None
-        try:
-            return self.credential(url[len(prefix) :])
-        except NotFoundError:
-            return None
+        return _local(url, self.url(""), self.credential)
+
+
+def _local(url: str, prefix: str, read) -> bytes | None:
+    """``read(list_id)`` when ``url`` is ``prefix`` followed by one path segment of a list this service has, else None."""
+    list_id = url[len(prefix) :] if url.startswith(prefix) else ""
+    if not list_id or "/" in list_id:
+        return None
+    try:
+        return read(list_id)
+    except NotFoundError:
+        return None
 
 
 class _Reservations:

@@ -256,8 +256,22 @@ def _process(payload: dict[str, Any], disclosures: list[str]) -> tuple[dict[str,
     seen_digests: set[str] = set()
     undisclosed = 0
 
-    def walk(node: Any, path: list[str | int]) -> Any:
+    def take(h: str, size: int, where: str) -> list[Any] | None:
+        """The Disclosure of digest ``h`` (``size`` 3 in an object, 2 in an array), or None when it is withheld."""
         nonlocal undisclosed
+        if h in seen_digests:
+            raise ProofError("a digest appears twice in the SD-JWT (§7.1 step 3.5)", code="MALFORMED_PROOF_ERROR")
+        seen_digests.add(h)
+        decoded = by_digest.get(h)
+        if decoded is None:
+            undisclosed += 1
+            return None
+        if len(decoded) != size:
+            raise ProofError(where, code="MALFORMED_PROOF_ERROR")
+        used.add(h)
+        return decoded
+
+    def walk(node: Any, path: list[str | int]) -> Any:
         if isinstance(node, dict):
             out: dict[str, Any] = {}
             sd = node.get("_sd", [])
@@ -270,16 +284,9 @@ def _process(payload: dict[str, Any], disclosures: list[str]) -> tuple[dict[str,
                     raise ProofError("'...' is reserved for array elements (§4.2.4.2)", code="MALFORMED_PROOF_ERROR")
                 out[name] = walk(value, [*path, name])
             for h in sd:
-                if h in seen_digests:
-                    raise ProofError("a digest appears twice in the SD-JWT (§7.1 step 3.5)", code="MALFORMED_PROOF_ERROR")
-                seen_digests.add(h)
-                decoded = by_digest.get(h)
+                decoded = take(h, 3, "an array-element Disclosure is referenced from an object (§7.1 step 3.2.2)")
                 if decoded is None:
-                    undisclosed += 1
                     continue
-                if len(decoded) != 3:
-                    raise ProofError("an array-element Disclosure is referenced from an object (§7.1 step 3.2.2)", code="MALFORMED_PROOF_ERROR")
-                used.add(h)
                 _, name, value = decoded
                 if name in out:
                     raise ProofError(f"the disclosed claim {name[:60]} is already in the payload (§7.1 step 3.2.2.4)", code="MALFORMED_PROOF_ERROR")
@@ -292,17 +299,9 @@ def _process(payload: dict[str, Any], disclosures: list[str]) -> tuple[dict[str,
                 if isinstance(element, dict) and "..." in element:
                     if len(element) != 1 or not isinstance(element["..."], str):
                         raise ProofError("an array element digest is {'...': digest} alone (§4.2.4.2)", code="MALFORMED_PROOF_ERROR")
-                    h = element["..."]
-                    if h in seen_digests:
-                        raise ProofError("a digest appears twice in the SD-JWT (§7.1 step 3.5)", code="MALFORMED_PROOF_ERROR")
-                    seen_digests.add(h)
-                    decoded = by_digest.get(h)
+                    decoded = take(element["..."], 2, "an object-property Disclosure is referenced from an array (§7.1 step 3.3.2)")
                     if decoded is None:
-                        undisclosed += 1
                         continue
-                    if len(decoded) != 2:
-                        raise ProofError("an object-property Disclosure is referenced from an array (§7.1 step 3.3.2)", code="MALFORMED_PROOF_ERROR")
-                    used.add(h)
                     disclosed.append([*path, len(items)])
                     items.append(walk(decoded[1], [*path, len(items)]))
                 else:
