@@ -127,6 +127,8 @@ def _typed(doc: dict[str, Any]) -> list[tuple[str, str]]:
                 out.append((f"{where}/type", "required (VC 2.0 §4.5)"))
             if isinstance(item, dict) and "id" in item and not is_url(item["id"]):
                 out.append((f"{where}/id", "must be one URL (VC 2.0 §4.4)"))
+            elif isinstance(item, dict) and name == "credentialSchema" and "id" not in item:
+                out.append((f"{where}/id", "required: a data schema names its schema by URL (VC 2.0 §4.11)"))
     return out
 
 

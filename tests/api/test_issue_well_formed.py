@@ -36,6 +36,7 @@ CASES = [
     ({"evidence": [{"id": "https://x.example/e"}]}, "/credential/evidence/0/type"),
     ({"refreshService": {"id": "https://x.example/r"}}, "/credential/refreshService/type"),
     ({"credentialSchema": {"id": "https://x.example/s"}}, "/credential/credentialSchema/type"),
+    ({"credentialSchema": {"type": "JsonSchema"}}, "/credential/credentialSchema/id"),  # VC 2.0 §4.11: id and type
     ({"relatedResource": ["https://x.example/a"]}, "/credential/relatedResource/0"),
     ({"relatedResource": [{"digestSRI": "sha384-x"}]}, "/credential/relatedResource/0/id"),
     (
