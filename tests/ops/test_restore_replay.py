@@ -17,9 +17,8 @@ from sqlalchemy.engine import make_url
 
 from app.status import bitstring
 from tests import live_server
+from tests.conftest import ROOT
 from tests.database_fixture import TEST_DATABASE_URL, on_postgresql
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _backup(database_url: str, folder: Path) -> Path:
