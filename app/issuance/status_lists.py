@@ -161,14 +161,24 @@ class StatusLists:
 
     def credential(self, list_id: str) -> bytes:
         """The signed BitstringStatusListCredential, rebuilt when the list changes."""
-        version = status.current_version(self.db, list_id)  # on every verification: the cheapest read there is
-        cached = self._published.get(list_id)
+        return self._rebuilt(self._published, list_id, self._sign_credential)
+
+    def _rebuilt(self, cache: dict[str, tuple[int, bytes]], list_id: str, build) -> bytes:
+        """``cache``'s body of the list while its version holds, else ``build(list_id, record, published)`` anew:
+        one version read on every verification (the cheapest read there is), the bits only when the list changed."""
+        version = status.current_version(self.db, list_id)
+        cached = cache.get(list_id)
         if cached and cached[0] == version:
             return cached[1]
         # A write transaction: published_bits rebuilds and stores the list's cached bits when it changed.
         with self.db.transaction() as session:
             record = status.get_status_list(session, list_id)
             published = status.published_bits(session, list_id)
+        body = build(list_id, record, published)
+        cache[list_id] = (published.version, body)
+        return body
+
+    def _sign_credential(self, list_id: str, record, published) -> bytes:
         provider = self.providers.by_id(record.provider_id)
         url = self.url(list_id)
         document = {
@@ -184,9 +194,7 @@ class StatusLists:
                 "encodedList": bitstring.encode_list(published.bits),
             },
         }
-        body = strict_json.dumps(self.engine.add_proof(document, self.providers.signer_for(provider))).encode()
-        self._published[list_id] = (published.version, body)
-        return body
+        return strict_json.dumps(self.engine.add_proof(document, self.providers.signer_for(provider))).encode()
 
     def token(self, list_id: str) -> bytes:
         """The list as a Status List Token (draft-ietf-oauth-status-list §5.1, ``typ: statuslist+jwt``), rebuilt when
@@ -194,13 +202,9 @@ class StatusLists:
         significant bit); a revocation list is 1 bit per entry (1 = INVALID), a suspension list 2 bits (2 = SUSPENDED).
         Signed with the key SD-JWT VCs are (``Providers.sd_jwt_signer_for``); ``iss`` is the provider's DID, as in
         the credentials that name the list, ``ttl`` how long a verifier may keep it (``status_cache_seconds``)."""
-        version = status.current_version(self.db, list_id)
-        cached = self._tokens.get(list_id)
-        if cached and cached[0] == version:
-            return cached[1]
-        with self.db.transaction() as session:
-            record = status.get_status_list(session, list_id)
-            published = status.published_bits(session, list_id)
+        return self._rebuilt(self._tokens, list_id, self._sign_token)
+
+    def _sign_token(self, list_id: str, record, published) -> bytes:
         provider = self.providers.by_id(record.provider_id)
         bits, value = (1, tsl.INVALID) if record.purpose == "revocation" else (2, tsl.SUSPENDED)
         payload = tsl.token_payload(
@@ -211,9 +215,7 @@ class StatusLists:
             iss=provider.did,
             ttl=max(1, int(self.settings.status_cache_seconds)),
         )
-        body = tsl.sign_token(payload, self.providers.sd_jwt_signer_for(provider)).encode("ascii")
-        self._tokens[list_id] = (published.version, body)
-        return body
+        return tsl.sign_token(payload, self.providers.sd_jwt_signer_for(provider)).encode("ascii")
 
     def local_token(self, url: str) -> bytes | None:
         """The Status List Token behind one of this service's status list URIs, else None."""
