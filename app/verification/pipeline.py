@@ -103,7 +103,7 @@ class Verifier:
         if "VerifiablePresentation" in kinds or presentation:
             return self.verify_presentation(value, challenge=challenge, domain=domain, proof_only=proof_only)
         if "EnvelopedVerifiableCredential" in kinds:
-            return self.verify_token(_envelope_payload(value), proof_only=proof_only)
+            return self.verify_enveloped_credential(value, proof_only=proof_only)
         if "VerifiableCredential" not in kinds:
             raise NotACredential("the document's type does not include VerifiableCredential or VerifiablePresentation")
         return self.verify_credential(value, proof_only=proof_only)
@@ -124,6 +124,18 @@ class Verifier:
         report.checks.append(self._binding(report.issuer, result.proofs, "issuer", "assertionMethod"))
         self._rest(credential, report)
         return report
+
+    def verify_enveloped_credential(self, envelope: dict[str, Any], *, proof_only: bool = False) -> Report:
+        """VC 2.0 §4.13.1 EnvelopedVerifiableCredential: its ``@context`` "MUST be present and include a context, such
+        as the base context ..., that defines at least the id, type, and EnvelopedVerifiableCredential terms" (of the
+        pinned contexts only the VC 2.0 base context does, first as in every VC 2.0 document); the secured credential
+        is the data: URL in ``id``."""
+        failed = _envelope_context_problem(envelope, "credential")
+        if failed is not None:
+            report = Report("credential", "vc+jwt")
+            report.checks.append(failed)
+            return report
+        return self.verify_token(_envelope_payload(envelope), proof_only=proof_only)
 
     def verify_token(self, token: str, *, proof_only: bool = False) -> Report:
         """A compact vc+jwt, or an SD-JWT VC (its Issuer-signed JWT followed by ``~``)."""
@@ -217,12 +229,9 @@ class Verifier:
         """VC 2.0 §4.13.2 EnvelopedVerifiablePresentation: the data: URL in ``id`` is a VC-JOSE-COSE §3.2
         ``vp+jwt`` (``application/vp+jwt``) or a VC DM 1.1 §6.3 JWT with a ``vp`` claim (``application/jwt``)."""
         report = Report("presentation", "vp+jwt")
-        contexts = envelope.get("@context")
-        contexts = contexts if isinstance(contexts, list) else [contexts]
-        if not contexts or contexts[0] != VC2:
-            report.checks.append(
-                Check("well_formed", "failed", "an enveloped presentation's first @context must be the VC 2.0 base context", "MALFORMED_VALUE_ERROR")
-            )
+        failed = _envelope_context_problem(envelope, "presentation")
+        if failed is not None:
+            report.checks.append(failed)
             return report
         token = _envelope_payload(envelope, media=("application/vp+jwt", "application/jwt"))
         out = vc_jose.verify(
@@ -264,7 +273,7 @@ class Verifier:
                 if isinstance(item, str):
                     report.credentials.append(self.verify_token(item, proof_only=proof_only))
                 elif isinstance(item, dict) and "EnvelopedVerifiableCredential" in types(item):
-                    report.credentials.append(self.verify_token(_envelope_payload(item), proof_only=proof_only))
+                    report.credentials.append(self.verify_enveloped_credential(item, proof_only=proof_only))
                 elif isinstance(item, dict):
                     report.credentials.append(self.verify_credential(item, proof_only=proof_only))
                 else:
@@ -451,6 +460,15 @@ def _sd_jwt_completeness(out: sd_jwt.SdJwtVerification) -> Check:
 #: VC-JOSE-COSE §6.1 media types of an enveloped credential, and ``application/jwt`` for a VC DM 1.1 §6.3 JWT
 #: (its ``vc`` claim), which VC 2.0 §4.13.1 examples and the W3C VCDM test suite envelope too.
 CREDENTIAL_MEDIA = ("application/vc+jwt", "application/vc+sd-jwt", "application/dc+sd-jwt", "application/jwt")
+
+
+def _envelope_context_problem(envelope: dict[str, Any], what: str) -> Check | None:
+    """VC 2.0 §4.13.1/§4.13.2: an envelope's first @context is the VC 2.0 base context (a string or an array)."""
+    contexts = envelope.get("@context")
+    contexts = contexts if isinstance(contexts, list) else [contexts]
+    if not contexts or contexts[0] != VC2:
+        return Check("well_formed", "failed", f"an enveloped {what}'s first @context must be the VC 2.0 base context", "MALFORMED_VALUE_ERROR")
+    return None
 
 
 def _envelope_payload(envelope: dict[str, Any], media: tuple[str, ...] = CREDENTIAL_MEDIA) -> str:

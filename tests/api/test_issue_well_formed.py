@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.errors import MicrocredError
+from app.verification.report import BLOCKING
 
 BASE = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "credentialSubject": {"id": "did:example:x"}}
 
@@ -116,7 +117,19 @@ def test_never_201_for_what_its_own_verifier_refuses(live, provider, changes):
         assert 400 <= exc.status < 500, exc  # refused: a client error, never a 500
         return
     report = live.app.state.runtime.verifier.verify(issued.body.decode())
-    assert report.verified, (credential, report.as_dict())
+    # VC 2.0 §4.9: an end in the past is well-formed, signed as written and reported expired
+    # (tests/api/test_vcdm_validity_and_envelopes.py); nothing else may fail
+    failed = [c for c in report.checks if c.id in BLOCKING and c.outcome in ("failed", "indeterminate")]
+    expired = [c.id for c in failed] == ["validity"] and "expired" in failed[0].reason
+    assert report.verified or expired, (credential, report.as_dict())
+
+
+def test_a_well_formed_credential_that_has_expired_is_signed_and_reported_expired(live, provider):
+    credential = dict(BASE, validFrom="2026-01-01T00:00:00Z", validUntil="2026-01-01T00:00:00Z")
+    issued = live.app.state.issuance.issue_credential(provider[0], {"credential": credential})
+    checks = {c["id"]: c for c in live.app.state.runtime.verifier.verify(issued.body.decode()).as_dict()["checks"]}
+    assert checks["well_formed"]["outcome"] == checks["proof"]["outcome"] == "passed"
+    assert checks["validity"]["outcome"] == "failed" and "expired" in checks["validity"]["reason"]
 
 
 @pytest.mark.parametrize("digest", [{"digestSRI": SRI384}, {"digestMultibase": MB256}, {"digestSRI": SRI384, "mediaType": "text/html"}])
