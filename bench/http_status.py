@@ -26,7 +26,7 @@ import httpx
 
 from bench import loadgen
 from bench.loadgen import build_request
-from bench.service import EXAMPLE, BenchService, bench_service
+from bench.service import EXAMPLE, BenchService, bench_service, cpu_seconds
 
 
 async def _run(url: str, per_client: list[list[bytes]], seconds: float) -> loadgen.Result:
@@ -100,12 +100,15 @@ def _measure(service: BenchService, args) -> bool:
         ]
         for k in range(args.clients)
     ]
+    workers = service.workers()
+    cpu_before, own_before = cpu_seconds(workers), time.process_time()
     try:
         import uvloop
 
         result = uvloop.run(_run(url, per_client, args.seconds))
     except ImportError:  # pragma: no cover
         result = asyncio.run(_run(url, per_client, args.seconds))
+    cpu_workers, cpu_clients = cpu_seconds(workers) - cpu_before, time.process_time() - own_before
     changes, errors = result.count(200), len(result.latencies) - result.count(200)
     wrapped = len(result.latencies) > len(todo)
     p50, p99 = result.percentile(0.5) * 1000, result.percentile(0.99) * 1000
@@ -114,6 +117,9 @@ def _measure(service: BenchService, args) -> bool:
         f"{args.workers} workers: {result.rate:.0f}/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms, {errors} errors"
         + (" (WRAPPED: raise --credentials)" if wrapped else "")
     )
+    if result.latencies:
+        n = len(result.latencies)
+        print(f"  CPU per change: {1000 * cpu_workers / n:.2f} ms in the workers, {1000 * cpu_clients / n:.2f} ms in the load generator")
     if errors:
         print(f"  responses by status: {dict(sorted(result.statuses.items()))}; the service's log: {service.log}")
     with httpx.Client(base_url=url, headers=headers, timeout=120) as c:

@@ -62,6 +62,20 @@ class BenchService:
         return [c for c in children if b"resource_tracker" not in _cmdline(c)]
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used (``/proc/<pid>/stat`` fields 14 and 15): a figure that a
+    busy machine does not distort the way it distorts requests per second."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 def _cmdline(pid: int) -> bytes:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes()

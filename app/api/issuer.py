@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -164,9 +165,11 @@ async def get_credential(provider: Provider, issuance: IssuanceDep, credential_i
         {"credentialId": "urn:uuid:…", "status": "revoked", "reason": "issued in error"},
     ),
 )
-async def update_status(provider: Provider, body: JsonBody, issuance: IssuanceDep) -> dict[str, Any]:
+async def update_status(key: ApiKeyDep, body: JsonBody, issuance: IssuanceDep) -> dict[str, Any]:
+    # The key is checked with the change, in its group's transaction (StatusLists.change_later): one thread
+    # hand-off per change, awaited here without holding a thread.
     credential_id, new_status, reason = _status_change(body)
-    return await run_in_threadpool(issuance.status_lists.change, provider, credential_id, new_status, reason=reason)
+    return await asyncio.wrap_future(issuance.status_lists.change_later(key, credential_id, new_status, reason=reason))
 
 
 def _status_change(body: Any) -> tuple[str, str, str | None]:

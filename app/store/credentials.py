@@ -16,7 +16,6 @@ from app.credentials import FORMATS as RENDERED_FORMATS
 from app.errors import ConflictError, MalformedValueError, NotFoundError
 from app.proofs import PROOF_FORMATS
 from app.store._common import Page, clamp_limit, newest_first, page_of
-from app.store.db import Database
 from app.store.models import Credential, utcnow
 
 #: the renderings of the EU record, and ``vc``: a ready credential signed through the VC API
@@ -151,18 +150,6 @@ def insert_credentials(session: Session, credentials: list[NewCredential]) -> li
 
 
 _INSERT = insert(Credential.__table__)
-
-
-def require_owned(db: Database, credential_id: str, provider_id: int) -> None:
-    """``NotFoundError`` unless ``provider_id`` issued ``credential_id`` (one raw read: on every status change,
-    outside its write transaction; a credential never changes hands)."""
-    if db.read_value(f"SELECT 1 FROM {Credential.__tablename__} WHERE id = ? AND provider_id = ?", credential_id, provider_id) is not None:
-        return
-    # A credential issued after the backup a restore came from has lost its row, not its status indices (bound
-    # again by the recovery log's replay, app/store/recovery.py): it can still be revoked by its provider.
-    bound = "SELECT 1 FROM status_allocations a JOIN status_lists l ON l.id = a.status_list_id WHERE a.credential_id = ? AND l.provider_id = ?"
-    if db.read_value(bound, credential_id, provider_id) is None:
-        raise NotFoundError(f"no credential {credential_id}")  # 404 for others' credentials too
 
 
 def get_credential(session: Session, credential_id: str, *, provider_id: int | None = None) -> StoredCredential:

@@ -295,6 +295,11 @@ class Database:
             raise RuntimeError("Database.grouped_batch() called under cpu_gate: the commit would wait for the caller")
         return self.grouped_later(_Batched(runner, item)).result()
 
+    def grouped_batch_later(self, runner: Callable[[Session, list[Any]], list[Any]], item: Any) -> Future:
+        """``grouped_batch`` without waiting: the future of ``item``'s outcome, set once its group committed (for
+        a caller on the event loop, which awaits it with ``asyncio.wrap_future`` instead of holding a thread)."""
+        return self.grouped_later(_Batched(runner, item))
+
     def grouped_later(self, work: Callable[[Session], T]) -> Future:
         """``grouped`` without waiting: the future of ``work``'s result, set once its group committed."""
         committer = self._committer

@@ -166,6 +166,17 @@ def provider_of_key(db: Database, secret: str) -> int | None:
     return db.read_value(f"SELECT provider_id FROM {ApiKey.__tablename__} WHERE key_hash = ? AND revoked_at IS NULL", hash_api_key(secret))
 
 
+def providers_of_keys(session: Session, key_hashes: list[str]) -> dict[str, tuple[int, str]]:
+    """(provider id, slug) of each active key among ``key_hashes`` (``hash_api_key``), in one read: the keys of a
+    group of status changes, resolved in its own transaction (``StatusLists.change_later``)."""
+    rows = session.execute(
+        select(ApiKey.key_hash, Provider.id, Provider.slug)
+        .join(Provider, Provider.id == ApiKey.provider_id)
+        .where(ApiKey.key_hash.in_(sorted(set(key_hashes))), ApiKey.revoked_at.is_(None))
+    )
+    return {key_hash: (provider_id, slug) for key_hash, provider_id, slug in rows}
+
+
 def list_api_keys(session: Session, provider_id: int) -> list[ApiKeyRecord]:
     return [_api_key(r) for r in session.scalars(select(ApiKey).where(ApiKey.provider_id == provider_id).order_by(ApiKey.id))]
 

@@ -476,6 +476,11 @@ def _checked_entry(entries: dict[tuple[str, int, str], list[Any]], change: Chang
     key = (change.credential_id, change.provider_id, change.purpose)
     entry = entries.get(key)
     if entry is None:
+        other = "revocation" if change.purpose == "suspension" else "suspension"
+        if (change.credential_id, change.provider_id, other) not in entries:
+            # No entry of this provider at all: another provider's credential, or none (404 for both, as a read
+            # of credentials would answer; a credential restored from the recovery log keeps its entries).
+            raise NotFoundError(f"no credential {change.credential_id}")
         if change.purpose == "suspension":
             raise ConflictError(
                 f"credential {change.credential_id} has no suspension entry (an OB3 credential or an EDC carries revocation only)",
