@@ -33,6 +33,9 @@ from app.credentials.profile import IssuerProfile
 __all__ = ["CLR_CONTEXT", "CLR_SCHEMA", "Part", "add_parts_edc", "add_parts_ob3", "parts_of", "render_clr"]
 
 CLR_CONTEXT = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
+#: The schema a CLR validates against (contexts/clr_v2p0_clrcredential_schema.json). Not named in ``credentialSchema``:
+#: its type, 1EdTechJsonSchemaValidator2019, is defined by no context a CLR names (the OB 3.0 extensions context has
+#: it), so a signed CLR would lose it in JSON-LD expansion.
 CLR_SCHEMA = {"id": "https://purl.imsglobal.org/spec/clr/v2p0/schema/json/clr_v2p0_clrcredential_schema.json", "type": "1EdTechJsonSchemaValidator2019"}
 #: ``targetType`` of the alignment an OB3 composite records a component with (the schema's EnumExt ``ext:`` form)
 STACK_COMPONENT = "ext:StackComponent"
@@ -171,7 +174,6 @@ def render_clr(
         "validFrom": ob3["validFrom"],
         "credentialSubject": subject,
         "relatedResource": ob3["relatedResource"],
-        "credentialSchema": [dict(CLR_SCHEMA)],
     }
     for key in ("validUntil", "credentialStatus"):
         if key in ob3:

@@ -42,7 +42,7 @@ from app.errors import MalformedValueError, MicrocredError
 from app.issuance.catalogue import Catalogue
 from app.issuance.credential_ids import client_credential_id
 from app.issuance.providers import ApiKey, Providers
-from app.issuance.stacking import Stacking
+from app.issuance.stacking import Evaluation, Stacking
 from app.issuance.status_lists import MICROCREDENTIAL_PURPOSES, Entries, StatusLists
 from app.jsonld import to_quads
 from app.keys.methods import public_key_from_method
@@ -308,8 +308,10 @@ class Issuance:
                 replay = idempotency.lookup(session, provider.id, key, body_hash)
             if replay is not None:
                 return Started(provider, key, replay=_replayed(replay))
+        # A composite's components are verified before the gate: verification reads status lists, which may write
+        stacked = self._evaluated_components(provider, payload) if plan == self._plan_microcredential else None
         with self.db.cpu_gate:
-            planned = plan(provider, payload)
+            planned = plan(provider, payload) if stacked is None else self._plan_microcredential(provider, payload, stacked=stacked)
         if key:
             replay = self.db.grouped(lambda session: idempotency.begin(session, provider.id, key, body_hash))
             if replay is not None:
@@ -359,7 +361,7 @@ class Issuance:
 
     # -- plans
 
-    def _plan_microcredential(self, provider: ProviderRecord, payload: Any) -> MicrocredentialPlan | SdJwtVcPlan:
+    def _plan_microcredential(self, provider: ProviderRecord, payload: Any, *, stacked: Evaluation | None = None) -> MicrocredentialPlan | SdJwtVcPlan:
         fmt = _choice(_object(payload), "format", (*FORMATS, sd_jwt_vc.FORMAT, CLR_FORMAT), "ob3")
         if fmt == sd_jwt_vc.FORMAT:
             if payload.get("proof", sd_jwt.PROOF_FORMAT) != sd_jwt.PROOF_FORMAT:
@@ -375,7 +377,14 @@ class Issuance:
         mc, spec_id, learner_ref = self._validated(provider, payload)
         parts: tuple[Part, ...] = ()
         if mc.composite is not None and spec_id is not None:
-            mc, parts = self._stacked(provider, payload, spec_id, mc)
+            mc, parts = self._stacked(payload, mc, stacked)
+        elif mc.composite is not None:
+            exc = MalformedValueError(
+                "composite rules belong to a specification: publish it (POST /specifications), then issue against it with the learner's components",
+                errors=[{"pointer": "/microcredential/composite", "detail": "only in a specification"}],
+            )
+            exc.status = 422
+            raise exc
         elif fmt == CLR_FORMAT:
             raise MalformedValueError(
                 "format clr is the rendering of a composite: issue against a composite specification with the learner's components",
@@ -383,18 +392,29 @@ class Issuance:
             )
         return MicrocredentialPlan(mc, self.providers.profile(provider), fmt, proof, learner_ref, spec_id, parts=parts)
 
-    def _stacked(
-        self, provider: ProviderRecord, payload: dict[str, Any], spec_id: str, mc: MicroCredentialInput
-    ) -> tuple[MicroCredentialInput, tuple[Part, ...]]:
-        """A composite's issuance (issue 17): the learner's components evaluated (``Stacking``); issued only when
-        eligible, its workload the ECTS it is awarded for, each accepted component recorded."""
-        assert mc.composite is not None
+    def _evaluated_components(self, provider: ProviderRecord, payload: Any) -> Evaluation | None:
+        """The evaluation of the learner's components when ``payload`` issues a composite with them (issue 17),
+        run outside the CPU gate; ``None`` for any other request (its plan refuses what is wrong with it)."""
+        if not isinstance(payload, dict) or not isinstance(payload.get("specificationId"), str):
+            return None
         if payload.get("presentation") is None and payload.get("credentials") is None:
+            return None
+        record, rules = self.stacking.composite_of(provider, payload["specificationId"], required=False)
+        if rules is None:
+            return None
+        issuance = payload.get("issuance") if isinstance(payload.get("issuance"), dict) else {}
+        learner = issuance.get("learner") if isinstance(issuance.get("learner"), dict) else {}
+        learner_id = learner.get("id") if isinstance(learner.get("id"), str) else None
+        return self.stacking.evaluate(record.id, rules, payload, learner_id=learner_id)
+
+    def _stacked(self, payload: dict[str, Any], mc: MicroCredentialInput, evaluation: Evaluation | None) -> tuple[MicroCredentialInput, tuple[Part, ...]]:
+        """A composite's issuance (issue 17): issued only when the evaluation of the learner's components is
+        eligible, its workload the ECTS it is awarded for, each accepted component recorded."""
+        if evaluation is None:
             raise MalformedValueError(
                 "a composite is issued over the learner's components: send them as 'presentation' (or 'credentials')",
                 errors=[{"pointer": "/presentation", "detail": "required for a composite"}],
             )
-        evaluation = self.stacking.evaluate(spec_id, mc.composite, payload, learner_id=mc.learner.id)
         if not evaluation.eligible:
             raise evaluation.refusal()
         workload = mc.workload.model_copy(update={"ects": evaluation.ects, "hours": None})

@@ -240,8 +240,9 @@ class Stacking:
         self.db = db
         self.catalogue = catalogue
 
-    def composite_of(self, provider, spec_id: Any) -> tuple[Any, CompositeRules]:
-        """The provider's composite specification and its rules; 404 for none, 422 for one that is not a composite."""
+    def composite_of(self, provider, spec_id: Any, *, required: bool = True) -> tuple[Any, CompositeRules | None]:
+        """The provider's composite specification and its rules; 404 for none, 422 for one that is not a composite
+        (with ``required=False``: rules ``None``)."""
         if not isinstance(spec_id, str) or not 0 < len(spec_id) <= 64:
             raise MalformedValueError(
                 "specificationId must be a string of at most 64 characters", errors=[{"pointer": "/specificationId", "detail": "required"}]
@@ -249,6 +250,8 @@ class Stacking:
         with self.db.read() as session:
             record = specifications.get_specification(session, spec_id, provider_id=provider.id)
         if not record.data.get("composite"):
+            if not required:
+                return record, None
             exc = MalformedValueError(
                 f"specification {spec_id} is not a composite: it declares no components",
                 code="NOT_A_COMPOSITE",
@@ -263,6 +266,7 @@ class Stacking:
         if not isinstance(body, dict):
             raise MalformedValueError("the body must be a JSON object")
         record, rules = self.composite_of(provider, body.get("specificationId"))
+        assert rules is not None
         return self.evaluate(record.id, rules, body)
 
     def evaluate(self, spec_id: str, rules: CompositeRules, body: dict[str, Any], *, learner_id: str | None = None) -> Evaluation:
@@ -436,7 +440,7 @@ class Stacking:
             c.rule = rule_index
             taken[rule_index] = c.index
             if rules.trustRequired:
-                trust = c.report.check("trust")
+                trust = c.report.check("issuer_trust")
                 if trust is None or trust.outcome != "passed":
                     why = trust.reason if trust is not None else "no trust check ran"
                     c.problems.append(
