@@ -19,10 +19,15 @@ Domain code: no HTTP, no SQL.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import rfc8785
 
 from app.credentials import vocab
 from app.credentials.edc import _Nodes, concept
@@ -30,7 +35,7 @@ from app.credentials.model import MicroCredentialInput
 from app.credentials.open_badges import OB3_CONTEXT, render_ob3
 from app.credentials.profile import IssuerProfile
 
-__all__ = ["CLR_CONTEXT", "CLR_SCHEMA", "Part", "add_parts_edc", "add_parts_ob3", "parts_of", "render_clr"]
+__all__ = ["CLR_CONTEXT", "CLR_SCHEMA", "Part", "add_parts_edc", "add_parts_ob3", "digest_sri", "parts_of", "render_clr"]
 
 CLR_CONTEXT = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
 #: The schema a CLR validates against (contexts/clr_v2p0_clrcredential_schema.json). Not named in ``credentialSchema``:
@@ -41,6 +46,13 @@ CLR_SCHEMA = {"id": "https://purl.imsglobal.org/spec/clr/v2p0/schema/json/clr_v2
 STACK_COMPONENT = "ext:StackComponent"
 DIGEST_SCHEME = "sha384 digest (W3C SRI) of the component credential"
 ID_SCHEME = "Component credential"
+
+
+def digest_sri(item: Any) -> str:
+    """W3C SRI §3.5 sha384 of a component's exact bytes: a compact JWS as sent, a JSON credential in its RFC 8785
+    (JCS) form, which every holder that keeps the JSON value reproduces whatever its whitespace or key order."""
+    data = item.encode("ascii") if isinstance(item, str) else rfc8785.dumps(item)
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,10 @@ class Part:
 
     def text(self, lang: str) -> str:
         return self.title.get(lang) or next(iter(self.title.values()), self.id)
+
+
+#: how ``_description`` reads back (an alignment has no field for an issuer or a workload)
+_DESCRIBED = re.compile(r"^a component issued by (?P<name>.*) \((?P<issuer>[^()\s]+)\)(?:, (?P<ects>[0-9]+(?:\.[0-9]+)?) ECTS)?; sha")
 
 
 def _description(part: Part) -> str:
@@ -212,7 +228,11 @@ def parts_of(credential: dict[str, Any]) -> list[dict[str, Any]]:
     achievement = subject.get("achievement")
     for a in (achievement or {}).get("alignment") or [] if isinstance(achievement, dict) else []:
         if isinstance(a, dict) and a.get("targetType") == STACK_COMPONENT and a.get("targetUrl") in out:
-            out[a["targetUrl"]].update(title=a.get("targetName"), description=a.get("targetDescription"), specification=a.get("targetCode"))
+            entry = out[a["targetUrl"]]
+            entry.update(title=a.get("targetName"), description=a.get("targetDescription"), specification=a.get("targetCode"))
+            said = _DESCRIBED.match(a.get("targetDescription") or "")
+            if said:
+                entry.update(issuerName=said["name"], issuer=said["issuer"], ects=float(said["ects"]) if said["ects"] else None)
     claim = subject.get("hasClaim")
     for part in (claim or {}).get("hasPart") or [] if isinstance(claim, dict) else []:
         if not isinstance(part, dict):

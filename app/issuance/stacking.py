@@ -22,16 +22,13 @@ No HTTP here; credentials this service issued are found (their specification) th
 from __future__ import annotations
 
 import base64
-import hashlib
 import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import rfc8785
-
 from app.credentials import summary
-from app.credentials.composite import Part
+from app.credentials.composite import Part, digest_sri
 from app.credentials.model import CompositeRules
 from app.errors import MalformedValueError, MicrocredError, NotFoundError
 from app.store import credentials as credential_store
@@ -41,16 +38,10 @@ from app.verification import Check, NotACredential, Report
 from app.verification.pipeline import MAX_PRESENTATION_CREDENTIALS
 from app.xsd import format_datetime_stamp, parse_datetime_stamp
 
-__all__ = ["Component", "Evaluation", "Problem", "Stacking", "digest_sri"]
+__all__ = ["Component", "Evaluation", "Problem", "Stacking"]
 
 #: Checks a component must pass besides the rules: a failure of one of these names the check as the rule broken.
 _VERIFICATION_RULES = {"status": "status", "validity": "validity"}
-
-
-def digest_sri(item: Any) -> str:
-    """W3C SRI §3.5 sha384 of a component's exact bytes: a compact JWS as sent, a JSON credential in RFC 8785 form."""
-    data = item.encode("ascii") if isinstance(item, str) else rfc8785.dumps(item)
-    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
 
 
 @dataclass

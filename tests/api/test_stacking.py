@@ -264,3 +264,71 @@ def test_composite_refused_when_not_eligible(stack):
     clr_alone = stack.web.post("/microcredentials", json={"format": "clr", "specificationId": stack.module_a, "issuance": stack.issuance()})
     assert clr_alone.status_code == 400 and clr_alone.json()["errors"][0]["pointer"] == "/format"
     assert len(stack.web.get("/credentials").json()["items"]) == count  # a refused request stores nothing
+
+
+def _composite_check(report: dict) -> dict:
+    return next(c for c in report["checks"] if c["id"] == "composite")
+
+
+def _verify_vp(live, vp) -> dict:
+    r = httpx.post(f"{live.url}/presentations/verify", json={"verifiablePresentation": vp, "options": {"challenge": "stack-challenge"}}, timeout=60)
+    assert r.status_code in (200, 422), r.text
+    return r.json()
+
+
+def test_verifier_shows_the_tree_and_checks_presented_components(live, stack):
+    a = stack.component(stack.web, stack.module_a)
+    b = stack.component(stack.key, stack.module_b, "edc", "vc+jwt")
+    body = {"format": "ob3", "specificationId": stack.composite, "issuance": stack.issuance(), "presentation": stack.presentation([a, b])}
+    composite = stack.web.post("/microcredentials", json=body).json()
+
+    # Alone: recognised, its tree listed, none of its components presented.
+    alone = httpx.post(f"{live.url}/credentials/verify", json={"verifiableCredential": composite}).json()
+    check = _composite_check(alone)
+    assert alone["verified"] and check["outcome"] == "passed" and "2 components (5 ECTS)" in check["reason"] and "not presented" in check["reason"]
+    assert [t["state"] for t in check["details"]["components"]] == ["not presented", "not presented"]
+    assert check["details"]["components"][0]["id"] == a["id"] and check["details"]["components"][0]["title"] == "Module A: data literacy"
+
+    # Presented with both components: each checked (digest, signature, status), issuers and workloads shown.
+    report = _verify_vp(live, stack.presentation([composite, a, b]))
+    assert report["verified"], report
+    tree = _composite_check(report["credentials"][0])["details"]["components"]
+    assert [(t["state"], t["issuer"], t["presented"]) for t in tree] == [("verified", stack.web_record.did, True), ("verified", stack.key_record.did, True)]
+    assert tree[0]["description"].endswith(tree[0]["digestSRI"]) and "2 ECTS" in tree[0]["description"]
+
+    # One presented: the other is named as not presented.
+    check = _composite_check(_verify_vp(live, stack.presentation([composite, a]))["credentials"][0])
+    assert check["outcome"] == "passed" and "not presented: Module B: data ethics" in check["reason"]
+
+    # A presented component whose bytes differ from those the composite was awarded over.
+    altered = copy.deepcopy(a)
+    altered["name"] = "Module A, re-titled"
+    check = _composite_check(_verify_vp(live, stack.presentation([composite, altered], suite="eddsa-jcs-2022"))["credentials"][0])
+    assert check["outcome"] == "failed" and check["code"] == "COMPONENT_MISMATCH" and check["details"]["components"][0]["state"] == "digest differs"
+
+    # Revoked after the composite was issued: reported, and the composite's verdict says what it means.
+    assert stack.web.post("/credentials/status", json={"credentialId": a["id"], "status": "revoked"}).status_code == 200
+    report = _verify_vp(live, stack.presentation([composite, a, b]))
+    inner = report["credentials"][0]
+    check = _composite_check(inner)
+    assert inner["verified"] and inner["verdict"] == "valid with warnings" and check["outcome"] == "indeterminate"
+    assert check["details"]["components"][0]["state"] == "revoked" and "no longer stands on its own" in check["reason"]
+    assert not report["credentials"][1]["verified"]  # the component itself is not valid any more
+
+
+def test_clr_embeds_its_components_and_the_pages_show_the_tree(live, stack):
+    a = stack.component(stack.web, stack.module_a)
+    b = stack.component(stack.key, stack.module_b, "edc", "vc+jwt")
+    body = {"format": "clr", "specificationId": stack.composite, "issuance": stack.issuance(), "presentation": stack.presentation([a, b])}
+    clr = stack.web.post("/microcredentials", json=body)
+    assert clr.status_code == 201, clr.text
+    report = httpx.post(f"{live.url}/credentials/verify", json={"verifiableCredential": clr.json()}).json()
+    tree = _composite_check(report)["details"]["components"]
+    assert report["verified"] and [(t["state"], t["presented"]) for t in tree] == [("verified", True), ("not presented", False)]
+
+    with httpx.Client(base_url=live.url, timeout=60) as browser:
+        form = browser.get("/verify").text
+        token = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        page = browser.post("/verify", files={"credential": (None, clr.text), "csrf": (None, token)})
+    assert page.status_code == 200 and 'data-testid="composite-tree"' in page.text
+    assert "Module A: data literacy" in page.text and "Module B: data ethics" in page.text and "not presented" in page.text
