@@ -225,7 +225,8 @@ def parts_of(credential: dict[str, Any]) -> list[dict[str, Any]]:
             out[r["id"]] = {"id": r["id"], "digestSRI": r.get("digestSRI")}
     subject = credential.get("credentialSubject")
     subject = subject if isinstance(subject, dict) else {}
-    achievement = subject.get("achievement")
+    achievement = subject.get("achievement")  # one (OB3) or a list (CLR 2.0 ClrSubject), the composite's first
+    achievement = achievement[0] if isinstance(achievement, list) and achievement else achievement
     for a in (achievement or {}).get("alignment") or [] if isinstance(achievement, dict) else []:
         if isinstance(a, dict) and a.get("targetType") == STACK_COMPONENT and a.get("targetUrl") in out:
             entry = out[a["targetUrl"]]

@@ -323,8 +323,10 @@ def test_clr_embeds_its_components_and_the_pages_show_the_tree(live, stack):
     clr = stack.web.post("/microcredentials", json=body)
     assert clr.status_code == 201, clr.text
     report = httpx.post(f"{live.url}/credentials/verify", json={"verifiableCredential": clr.json()}).json()
-    tree = _composite_check(report)["details"]["components"]
+    check = _composite_check(report)
+    tree = check["details"]["components"]
     assert report["verified"] and [(t["state"], t["presented"]) for t in tree] == [("verified", True), ("not presented", False)]
+    assert "2 components (5 ECTS)" in check["reason"] and [t["title"] for t in tree] == ["Module A: data literacy", "Module B: data ethics"]
 
     with httpx.Client(base_url=live.url, timeout=60) as browser:
         form = browser.get("/verify").text
