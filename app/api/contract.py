@@ -338,7 +338,11 @@ def _issue_body() -> dict:
                 "description": "a composite specification: the learner's components as a verifiable presentation (issued only when "
                 "POST /stacks/evaluate would say eligible; otherwise 422 NOT_ELIGIBLE, one error per unmet rule)",
             },
-            "credentials": {"type": "array", "description": "a composite specification: or the components as a list (no holder binding)"},
+            "credentials": {
+                "type": "array",
+                "items": {"description": "a component: a JSON credential or a compact JWS"},
+                "description": "a composite specification: or the components as a list (no holder binding)",
+            },
         },
     }
 

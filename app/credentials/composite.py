@@ -30,7 +30,7 @@ from typing import Any
 import rfc8785
 
 from app.credentials import vocab
-from app.credentials.edc import _Nodes, concept
+from app.credentials.edc import Nodes, concept
 from app.credentials.model import MicroCredentialInput
 from app.credentials.open_badges import OB3_CONTEXT, render_ob3
 from app.credentials.profile import IssuerProfile
@@ -106,7 +106,7 @@ def add_parts_ob3(credential: dict[str, Any], parts: list[Part], lang: str) -> d
 
 def add_parts_edc(credential: dict[str, Any], parts: list[Part], mc: MicroCredentialInput) -> dict[str, Any]:
     """An EDC rendering with its components: ``hasPart`` on the achievement and on its qualification (ELM 3.2)."""
-    n = _Nodes()
+    n = Nodes()
     claim = credential["credentialSubject"]["hasClaim"]
     qualification = claim["specifiedBy"]
     fallback_country = credential["issuer"]["location"]["address"]["countryCode"]
@@ -225,29 +225,43 @@ def parts_of(credential: dict[str, Any]) -> list[dict[str, Any]]:
             out[r["id"]] = {"id": r["id"], "digestSRI": r.get("digestSRI")}
     subject = credential.get("credentialSubject")
     subject = subject if isinstance(subject, dict) else {}
-    achievement = subject.get("achievement")  # one (OB3) or a list (CLR 2.0 ClrSubject), the composite's first
+    _read_alignments(subject, out)
+    _read_has_part(subject, out)
+    return list(out.values())
+
+
+def _read_alignments(subject: dict[str, Any], out: dict[str, dict[str, Any]]) -> None:
+    """OB3 and CLR: the ``ext:StackComponent`` alignments of the composite's achievement (a CLR's first)."""
+    achievement = subject.get("achievement")
     achievement = achievement[0] if isinstance(achievement, list) and achievement else achievement
-    for a in (achievement or {}).get("alignment") or [] if isinstance(achievement, dict) else []:
-        if isinstance(a, dict) and a.get("targetType") == STACK_COMPONENT and a.get("targetUrl") in out:
-            entry = out[a["targetUrl"]]
-            entry.update(title=a.get("targetName"), description=a.get("targetDescription"), specification=a.get("targetCode"))
-            said = _DESCRIBED.match(a.get("targetDescription") or "")
-            if said:
-                entry.update(issuerName=said["name"], issuer=said["issuer"], ects=float(said["ects"]) if said["ects"] else None)
+    alignments = achievement.get("alignment") if isinstance(achievement, dict) else None
+    for a in alignments if isinstance(alignments, list) else []:
+        if not (isinstance(a, dict) and a.get("targetType") == STACK_COMPONENT and a.get("targetUrl") in out):
+            continue
+        entry = out[a["targetUrl"]]
+        entry.update(title=a.get("targetName"), description=a.get("targetDescription"), specification=a.get("targetCode"))
+        said = _DESCRIBED.match(a.get("targetDescription") or "")
+        if said:
+            entry.update(issuerName=said["name"], issuer=said["issuer"], ects=float(said["ects"]) if said["ects"] else None)
+
+
+def _read_has_part(subject: dict[str, Any], out: dict[str, dict[str, Any]]) -> None:
+    """EDC: the ``hasPart`` achievements of the claim, with their credential id and digest identifiers."""
     claim = subject.get("hasClaim")
-    for part in (claim or {}).get("hasPart") or [] if isinstance(claim, dict) else []:
+    parts = claim.get("hasPart") if isinstance(claim, dict) else None
+    for part in parts if isinstance(parts, list) else []:
         if not isinstance(part, dict):
             continue
         ids = {i.get("schemeName"): i.get("notation") for i in part.get("identifier") or [] if isinstance(i, dict)}
-        if ids.get(ID_SCHEME):
-            body = ((part.get("awardedBy") or {}).get("awardingBody") or [{}])[0]
-            points = ((part.get("specifiedBy") or {}).get("creditPoint") or {}).get("point")
-            out[ids[ID_SCHEME]] = {
-                "id": ids[ID_SCHEME],
-                "digestSRI": ids.get(DIGEST_SCHEME),
-                "title": part.get("title"),
-                "issuer": next((i.get("notation") for i in body.get("identifier") or [] if i.get("schemeName") == "DID"), None),
-                "issuerName": body.get("legalName"),
-                "ects": float(points) if points else None,
-            }
-    return list(out.values())
+        if not ids.get(ID_SCHEME):
+            continue
+        body = ((part.get("awardedBy") or {}).get("awardingBody") or [{}])[0]
+        points = ((part.get("specifiedBy") or {}).get("creditPoint") or {}).get("point")
+        out[ids[ID_SCHEME]] = {
+            "id": ids[ID_SCHEME],
+            "digestSRI": ids.get(DIGEST_SCHEME),
+            "title": part.get("title"),
+            "issuer": next((i.get("notation") for i in body.get("identifier") or [] if i.get("schemeName") == "DID"), None),
+            "issuerName": body.get("legalName"),
+            "ects": float(points) if points else None,
+        }

@@ -245,12 +245,12 @@ class Issuance:
         return await anyio.to_thread.run_sync(lambda: self.dry_run(self.providers.authenticate(caller), _object(body.parse())))
 
     def dry_run(self, provider: ProviderRecord, payload: dict[str, Any]) -> dict[str, Any]:
-        fmt = _choice(payload, "format", (*FORMATS, sd_jwt_vc.FORMAT), "ob3")
+        fmt = _choice(payload, "format", (*FORMATS, sd_jwt_vc.FORMAT, CLR_FORMAT), "ob3")
         if fmt == sd_jwt_vc.FORMAT:  # the claims before they are made disclosable and signed
             plan = self._plan_microcredential(provider, payload)
             return {"valid": True, "warnings": warnings(plan.record), "credential": plan.render(f"urn:uuid:{uuid.uuid4()}", None, datetime.now(UTC))}
-        mc, spec_id, learner_ref = self._validated(provider, payload)
-        plan = MicrocredentialPlan(mc, self.providers.profile(provider), fmt, "", learner_ref, spec_id)
+        plan = self._plan_microcredential(provider, dict(payload, proof=PROOF_FORMATS[0]), stacked=self._evaluated_components(provider, payload))
+        mc = plan.record
         credential = plan.render(f"urn:uuid:{uuid.uuid4()}", None, datetime.now(UTC))
         return {"valid": True, "warnings": warnings(mc), "credential": credential}
 

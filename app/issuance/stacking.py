@@ -364,7 +364,7 @@ class Stacking:
         component.awarded = facts.get("date") if isinstance(facts.get("date"), str) else None
         component.learner = learner_of(credential)
         component.specification = self._specification_of(component.id, credential)
-        name = f"component {index} ({_text(component.title) or component.id or 'untitled'})"
+        name = _name(component)
         failing = [c for c in report.checks if c.outcome in ("failed", "indeterminate") and c.id in _BLOCKING]
         for check in failing:
             rule = _VERIFICATION_RULES.get(check.id, "verification")
@@ -388,70 +388,36 @@ class Stacking:
     # -- the rules
 
     def _match(self, spec_id: str, rules: CompositeRules, components: list[Component]) -> None:
-        seen_digest: dict[str, int] = {}
-        seen_id: dict[str, int] = {}
+        """Each component refused as a duplicate or a cycle, matched to the first rule naming its specification (a
+        rule filled once), then held to that rule: trust, EQF level, award date."""
+        seen: dict[str, int] = {}
         taken: dict[int, int] = {}
         refs = [self.catalogue.local_ref(r.specification) or r.specification for r in rules.components]
-        oldest = rules.awardedAfter
         for c in components:
-            name = f"component {c.index} ({_text(c.title) or c.id or 'untitled'})"
-            earlier = seen_digest.get(c.digest) if c.digest else None
-            if earlier is None and c.id:
-                earlier = seen_id.get(c.id)
+            name = _name(c)
+            earlier = next((seen[k] for k in (c.digest, c.id) if k and k in seen), None)
             if earlier is not None:
                 c.problems.append(Problem("duplicate", f"{name} is presented twice (as component {earlier} too)", c.index))
                 continue
-            if c.digest:
-                seen_digest[c.digest] = c.index
-            if c.id:
-                seen_id[c.id] = c.index
-            if c.specification is None and c.credential is None:
+            seen.update({k: c.index for k in (c.digest, c.id) if k})
+            if c.credential is None:
                 continue
             if c.specification == spec_id:
                 c.problems.append(Problem("cycle", f"{name} is the composite {spec_id} itself: a composite cannot be its own component", c.index))
                 continue
-            matching = [i for i, ref in enumerate(refs) if c.specification is not None and ref == c.specification]
-            if not matching:
-                c.problems.append(
-                    Problem(
-                        "no-matching-rule",
-                        f"{name} was issued for {c.specification or 'no known specification'}, which no rule of the composite names",
-                        c.index,
-                    )
-                )
+            rule_index = next((i for i, ref in enumerate(refs) if c.specification is not None and ref == c.specification), None)
+            if rule_index is None:
+                why = f"{name} was issued for {c.specification or 'no known specification'}, which no rule of the composite names"
+                c.problems.append(Problem("no-matching-rule", why, c.index))
                 continue
-            rule_index = matching[0]
-            rule = rules.components[rule_index]
-            where = f"components/{rule_index}"
             if rule_index in taken:
-                c.problems.append(
-                    Problem("duplicate", f"{name} fills rule {where} ({rule.specification}) already filled by component {taken[rule_index]}", c.index)
+                why = (
+                    f"{name} fills rule components/{rule_index} ({rules.components[rule_index].specification}), already filled by component {taken[rule_index]}"
                 )
+                c.problems.append(Problem("duplicate", why, c.index))
                 continue
-            c.rule = rule_index
-            taken[rule_index] = c.index
-            if rules.trustRequired:
-                trust = c.report.check("issuer_trust")
-                if trust is None or trust.outcome != "passed":
-                    why = trust.reason if trust is not None else "no trust check ran"
-                    c.problems.append(
-                        Problem("trustRequired", f"{name}: its issuer {c.issuer} is not a trusted provider ({why}), and the composite requires trust", c.index)
-                    )
-            min_eqf = rule.minEqf or rules.minEqf
-            if min_eqf is not None and (c.eqf is None or c.eqf < min_eqf):
-                c.problems.append(
-                    Problem(f"{where}/minEqf" if rule.minEqf else "minEqf", f"{name} is at EQF level {c.eqf or 'none'}, below the {min_eqf} required", c.index)
-                )
-            if oldest is not None:
-                awarded = _parsed(c.awarded)
-                if awarded is None or awarded < oldest:
-                    c.problems.append(
-                        Problem(
-                            "awardedAfter",
-                            f"{name} was awarded on {c.awarded or 'an unknown date'}, before the oldest date accepted, {format_datetime_stamp(oldest)}",
-                            c.index,
-                        )
-                    )
+            c.rule, taken[rule_index] = rule_index, c.index
+            c.problems.extend(_held_to(c, rules, rule_index))
 
     @staticmethod
     def _same_learner(components: list[Component], holder: str | None, learner_id: str | None) -> tuple[str | None, str, str]:
@@ -462,7 +428,7 @@ class Stacking:
         for c in readable:
             if c.learner != expected:
                 who = "the learner of the composite" if learner_id else ("the presenting holder" if holder else "the other components")
-                name = f"component {c.index} ({_text(c.title) or c.id or 'untitled'})"
+                name = _name(c)
                 c.problems.append(Problem("same-learner", f"{name} is of another learner ({c.learner or 'none named'}) than {who} ({expected})", c.index))
         if holder is not None and expected == holder:
             return expected, "holder", "every component's subject is the holder whose key signed the presentation"
@@ -487,6 +453,31 @@ class Stacking:
 
 
 _BLOCKING = ("well_formed", "proof", "seal_certificate", "seal_trusted_list", "issuer_binding", "validity", "status", "type_metadata")
+
+
+def _name(c: Component) -> str:
+    return f"component {c.index} ({_text(c.title) or c.id or 'untitled'})"
+
+
+def _held_to(c: Component, rules: CompositeRules, rule_index: int) -> list[Problem]:
+    """What a matched component breaks of its rule and of the composite's: trust, least EQF level, oldest award date."""
+    name, rule, out = _name(c), rules.components[rule_index], []
+    if rules.trustRequired:
+        trust = c.report.check("issuer_trust")
+        if trust is None or trust.outcome != "passed":
+            why = trust.reason if trust is not None else "no trust check ran"
+            out.append(Problem("trustRequired", f"{name}: its issuer {c.issuer} is not a trusted provider ({why}), and the composite requires trust", c.index))
+    min_eqf = rule.minEqf or rules.minEqf
+    if min_eqf is not None and (c.eqf is None or c.eqf < min_eqf):
+        where = f"components/{rule_index}/minEqf" if rule.minEqf else "minEqf"
+        out.append(Problem(where, f"{name} is at EQF level {c.eqf or 'none'}, below the {min_eqf} required", c.index))
+    oldest = rules.awardedAfter
+    if oldest is not None:
+        awarded = _parsed(c.awarded)
+        if awarded is None or awarded < oldest:
+            when = f"{c.awarded or 'an unknown date'}, before the oldest date accepted, {format_datetime_stamp(oldest)}"
+            out.append(Problem("awardedAfter", f"{name} was awarded on {when}", c.index))
+    return out
 
 
 def _parsed(value: str | None) -> datetime | None:

@@ -221,7 +221,12 @@ def test_composite_issued_in_each_rendering(live, stack, fmt):
     expected = {
         c["id"]: c["digestSRI"] for c in stack.web.post("/stacks/evaluate", json={"specificationId": stack.composite, "presentation": vp}).json()["components"]
     }
-    r = stack.web.post("/microcredentials", json={"format": fmt, "specificationId": stack.composite, "issuance": stack.issuance(), "presentation": vp})
+    body = {"format": fmt, "specificationId": stack.composite, "issuance": stack.issuance(), "presentation": vp}
+    dry = stack.web.post("/microcredentials", params={"dryRun": "true"}, json=body)
+    assert dry.status_code == 200, dry.text  # a dry run evaluates the components too, and signs and stores nothing
+    if fmt != "edc":
+        assert {x["id"] for x in dry.json()["credential"]["relatedResource"]} == set(expected)
+    r = stack.web.post("/microcredentials", json=body)
     assert r.status_code == 201, r.text
     credential = r.json()
     report = live.app.state.runtime.verifier.verify(r.content.decode())
