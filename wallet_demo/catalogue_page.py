@@ -67,6 +67,8 @@ async def specification_page(request: Request, catalogue: CatalogueDep, spec_id:
         "participationMode": _label(vocab.modes, participation.get("mode")),
         "learningSetting": _label(vocab.learning_settings, participation.get("learningSetting")),
         "bodies": [{**b, "countryName": _country(b.get("country"))} for b in spec.get("awardingBodies") or [] if isinstance(b, dict)],
+        "components": await run_in_threadpool(catalogue.components_of, spec) if spec.get("composite") else [],
+        "stacksInto": await run_in_threadpool(catalogue.stacks_into, spec_id),
     }
     return templates.TemplateResponse(request, "catalogue_entry.html", {"item": item, "spec": spec, "shown": shown})
 

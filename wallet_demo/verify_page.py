@@ -54,6 +54,7 @@ LABELS = {
     "status": N_("Not revoked or suspended"),
     "issuer_trust": N_("Recognised institution"),
     "eu_completeness": N_("EU micro-credential elements"),
+    "composite": N_("Components of a composite"),
 }
 WORDS = {
     "passed": N_("✓ passed"),
@@ -240,7 +241,10 @@ def view(report, *, verified_at: datetime | None = None, _=_identity, lang: str 
         outcome, reason = c.outcome, c.reason
         if broken is not None and i > broken:
             outcome, reason = "not-run", _(NOT_RUN)
-        checks.append({"id": c.id, "label": _(LABELS[c.id]) if c.id in LABELS else c.id, "outcome": outcome, "word": _(WORDS[outcome]), "reason": reason})
+        entry = {"id": c.id, "label": _(LABELS[c.id]) if c.id in LABELS else c.id, "outcome": outcome, "word": _(WORDS[outcome]), "reason": reason}
+        if c.id == "composite" and outcome != "not-run":
+            entry["components"] = c.details.get("components", [])  # the tree: each component, its issuer, workload, state
+        checks.append(entry)
     facts = None
     if report.credential is not None and credential_format(report.credential) != "unknown":
         try:

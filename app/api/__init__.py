@@ -6,10 +6,21 @@
 
 from fastapi import APIRouter
 
-from app.api import batch, catalogue, health, issuer, metrics, offers, verifier
+from app.api import batch, catalogue, health, issuer, metrics, offers, stacks, verifier
 
 router = APIRouter()
-for _part in (health.router, metrics.router, offers.router, issuer.router, issuer.public, catalogue.router, catalogue.public, batch.router, verifier.router):
+for _part in (
+    health.router,
+    metrics.router,
+    offers.router,
+    issuer.router,
+    issuer.public,
+    catalogue.router,
+    catalogue.public,
+    batch.router,
+    stacks.router,
+    verifier.router,
+):
     router.include_router(_part)
 
 __all__ = ["router"]

@@ -186,6 +186,77 @@ class Offer(_Answer):
     expiresAt: str
 
 
+class StackProblem(_Answer):
+    """A rule a component breaks (``component``: its index in the presentation) or the set leaves unmet."""
+
+    rule: str = Field(
+        description="same-learner, duplicate, no-matching-rule, cycle, verification, status, validity, trustRequired, minEqf, "
+        "awardedAfter, components/<i>/required, minComponents or minEcts",
+        examples=["minEcts"],
+    )
+    detail: str
+    component: int | None = None
+
+
+class StackComponent(_Answer):
+    """One presented component: what it is, how it was verified and matched (``app/issuance/stacking.py``)."""
+
+    index: int
+    id: str | None
+    issuer: str | None
+    issuerName: Any = None
+    title: Any = None
+    format: str = Field(examples=["ob3"])
+    ects: float | None
+    eqf: int | None
+    awardedAt: str | None
+    learner: str | None
+    specification: str | None = Field(description="The specification it was issued against (a catalogue id or URL).")
+    digestSRI: str = Field(description="W3C SRI sha384 of its exact bytes (a compact JWS, or the RFC 8785 form of a JSON credential).")
+    verified: bool
+    rule: int | None = Field(description="The index of the composite's component rule it fills.")
+    accepted: bool
+    problems: list[StackProblem]
+    checks: list[dict[str, Any]]
+
+
+class StackLearner(_Answer):
+    id: str | None
+    sameLearner: Literal["holder", "identifiers", "none"] = Field(
+        description="holder: bound to the presenting holder; identifiers: the learner identifiers agree (no presentation proof)"
+    )
+    reason: str
+
+
+class StackSums(_Answer):
+    ects: float
+    components: int
+    needed: int
+    minEcts: float | None
+
+
+class StackEvaluation(_Answer):
+    """``POST /stacks/evaluate``: the learner's components against a composite's rules. Nothing is stored."""
+
+    specificationId: str
+    eligible: bool
+    verdict: Literal["eligible", "not eligible"]
+    learner: StackLearner
+    components: list[StackComponent]
+    sums: StackSums
+    unmet: list[StackProblem]
+    problems: list[StackProblem] = Field(description="Every refusal: the components' and the unmet rules.")
+    presentation: dict[str, Any] | None = Field(None, description="The presentation's own checks (proof, holder binding).")
+
+
+class StackEvaluateBody(BaseModel):
+    specificationId: str = Field(max_length=64, description="The provider's composite specification.")
+    presentation: dict[str, Any] | None = Field(None, description="A verifiable presentation of the learner's components.")
+    credentials: list[Any] | None = Field(None, description="Or the components as a list (no holder binding).")
+    challenge: str | None = Field(None, description="The challenge the presentation's proof must carry (default: the proof's own).")
+    domain: str | None = None
+
+
 class Challenge(_Answer):
     challenge: str
     domain: str | None = None
@@ -240,9 +311,10 @@ def _issue_body() -> dict:
         "properties": {
             "format": {
                 "type": "string",
-                "enum": [*FORMATS, "sd-jwt"],
+                "enum": [*FORMATS, "sd-jwt", "clr"],
                 "default": "ob3",
-                "description": "ob3 (Open Badges 3.0), edc (Europass EDC) or sd-jwt (SD-JWT VC, bound to `holder`)",
+                "description": "ob3 (Open Badges 3.0), edc (Europass EDC), sd-jwt (SD-JWT VC, bound to `holder`) or, for a composite "
+                "only, clr (1EdTech CLR 2.0 ClrCredential)",
             },
             "proof": {
                 "type": "string",
@@ -261,6 +333,16 @@ def _issue_body() -> dict:
             "microcredential": ref("MicroCredentialInput"),
             "specificationId": {"type": "string", "maxLength": 64, "description": "issue against this published specification…"},
             "issuance": ref("MicroCredentialIssuance"),
+            "presentation": {
+                "type": "object",
+                "description": "a composite specification: the learner's components as a verifiable presentation (issued only when "
+                "POST /stacks/evaluate would say eligible; otherwise 422 NOT_ELIGIBLE, one error per unmet rule)",
+            },
+            "credentials": {
+                "type": "array",
+                "items": {"description": "a component: a JSON credential or a compact JWS"},
+                "description": "a composite specification: or the components as a list (no holder binding)",
+            },
         },
     }
 
@@ -447,6 +529,8 @@ _ANSWERS = (
     PublishBody,
     Offer,
     Challenge,
+    StackEvaluation,
+    StackEvaluateBody,
 )
 
 
@@ -604,6 +688,10 @@ def operations() -> dict[tuple[str, str], dict]:
         ("/catalogue", "get"): {"responses": {"200": {"application/json": _json(ref("CatalogueList"))}}},
         ("/catalogue/{spec_id}", "get"): {"responses": {"200": {"application/json": _json(ref("CatalogueEntry"))}}},
         ("/credentials/{credential_id}/offer", "post"): {"responses": {"201": {"application/json": _json(ref("Offer"))}}},
+        ("/stacks/evaluate", "post"): {
+            "body": {"application/json": _json(ref("StackEvaluateBody"), {"specificationId": "spec_01", "presentation": {"type": ["VerifiablePresentation"]}})},
+            "responses": {"200": {"application/json": _json(ref("StackEvaluation"))}},
+        },
     }
 
 

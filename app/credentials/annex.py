@@ -51,6 +51,7 @@ _BY_FIELD = {
     "qualityAssurance": QUALITY_ASSURANCE,
     "prerequisites": PREREQUISITES,
     "stackability": STACKABILITY,
+    "composite": STACKABILITY,
     "furtherInformation": FURTHER_INFORMATION,
     "links": FURTHER_INFORMATION,
 }

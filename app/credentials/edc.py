@@ -50,7 +50,7 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
-class _Nodes:
+class Nodes:
     """Fresh node ids for one credential."""
 
     def id(self, kind: str) -> str:
@@ -70,15 +70,15 @@ def concept(c: vocab.Concept, label_lang: str = "en") -> dict[str, Any]:
     return out
 
 
-def _note(n: _Nodes, text: dict[str, str] | None) -> dict[str, Any] | None:
+def _note(n: Nodes, text: dict[str, str] | None) -> dict[str, Any] | None:
     return n.node("note", "Note", noteLiteral=dict(text)) if text else None
 
 
-def _web(n: _Nodes, url: str | None) -> dict[str, Any] | None:
+def _web(n: Nodes, url: str | None) -> dict[str, Any] | None:
     return n.node("webResource", "WebResource", contentURL=url) if url else None
 
 
-def _legal_identifier(n: _Nodes, value: str, country_alpha2: str) -> dict[str, Any]:
+def _legal_identifier(n: Nodes, value: str, country_alpha2: str) -> dict[str, Any]:
     return n.node("legalIdentifier", "LegalIdentifier", notation=value, spatial=concept(vocab.country(country_alpha2)))
 
 
@@ -93,12 +93,12 @@ def _spatial_code(region: str) -> dict[str, Any]:
     return out
 
 
-def _location(n: _Nodes, country: str, address: str | None = None, region: str | None = None) -> dict[str, Any]:
+def _location(n: Nodes, country: str, address: str | None = None, region: str | None = None) -> dict[str, Any]:
     addr = n.node("address", "Address", countryCode=concept(vocab.country(country)), fullAddress=_note(n, {"en": address}) if address else None)
     return n.node("location", "Location", address=addr, spatialCode=_spatial_code(region) if region else None)
 
 
-def _organisation(n: _Nodes, body: AwardingBody, node_id: str) -> dict[str, Any]:
+def _organisation(n: Nodes, body: AwardingBody, node_id: str) -> dict[str, Any]:
     """Annex I 3 + 4: the awarding body with its country (``location.address.countryCode``)."""
     registration = vat = None
     others: list[dict[str, Any]] = []
@@ -131,7 +131,7 @@ def _organisation(n: _Nodes, body: AwardingBody, node_id: str) -> dict[str, Any]
     return org
 
 
-def _issuer(n: _Nodes, issuer: IssuerProfile) -> dict[str, Any]:
+def _issuer(n: Nodes, issuer: IssuerProfile) -> dict[str, Any]:
     """The sealing organisation; ``eIDASIdentifier`` is 1..1 in the EDC shapes."""
     org: dict[str, Any] = {
         "id": issuer.id,
@@ -155,7 +155,7 @@ def _date_of_birth(value: date) -> str:
     return f"{value.isoformat()}T00:00:00Z"
 
 
-def _display(n: _Nodes, mc: MicroCredentialInput) -> dict[str, Any]:
+def _display(n: Nodes, mc: MicroCredentialInput) -> dict[str, Any]:
     """DisplayParameter: ≥1 image per display language (generated when the provider sent none)."""
     given: dict[str, list[Any]] = {}
     for img in mc.displayImages:
@@ -203,7 +203,7 @@ def _display(n: _Nodes, mc: MicroCredentialInput) -> dict[str, Any]:
     )
 
 
-def _learning_outcome(n: _Nodes, lo: Any) -> dict[str, Any]:
+def _learning_outcome(n: Nodes, lo: Any) -> dict[str, Any]:
     """Annex I 6: one learning outcome with its ESCO skills (inScheme esco skills, as the shapes check)."""
     esco = [{"id": iri, "type": "Concept", "inScheme": {"id": vocab.ESCO_SKILL_SCHEME, "type": "ConceptScheme"}} for iri in lo.escoSkills]
     other = [{"id": iri, "type": "Concept"} for iri in lo.otherSkills]
@@ -217,7 +217,7 @@ def _learning_outcome(n: _Nodes, lo: Any) -> dict[str, Any]:
     )
 
 
-def _accreditation(n: _Nodes, qa: Any) -> dict[str, Any]:
+def _accreditation(n: Nodes, qa: Any) -> dict[str, Any]:
     """Annex I 11: ``Qualification.accreditation`` (model doc §7: SHACL-valid; no "Accredited" profile claimed)."""
     agent = {
         "id": qa.agency.id or n.id("org"),
@@ -244,7 +244,7 @@ def _accreditation(n: _Nodes, qa: Any) -> dict[str, Any]:
     )
 
 
-def _qualification(n: _Nodes, mc: MicroCredentialInput) -> dict[str, Any]:
+def _qualification(n: Nodes, mc: MicroCredentialInput) -> dict[str, Any]:
     """``claim.specifiedBy``: a Qualification, so it can carry the EQF level (Annex I 6, 7, 8, 10, 11)."""
     w, lvl = mc.workload, mc.level
     notes = []
@@ -283,7 +283,7 @@ def _qualification(n: _Nodes, mc: MicroCredentialInput) -> dict[str, Any]:
     return q
 
 
-def _awarding_process(n: _Nodes, mc: MicroCredentialInput, used_ids: set[str]) -> dict[str, Any]:
+def _awarding_process(n: Nodes, mc: MicroCredentialInput, used_ids: set[str]) -> dict[str, Any]:
     """The awarding bodies, one node each, repeated verbatim wherever ELM wants the awarding body."""
     bodies = []
     for body in mc.awardingBodies:
@@ -293,7 +293,7 @@ def _awarding_process(n: _Nodes, mc: MicroCredentialInput, used_ids: set[str]) -
     return n.node("awardingProcess", "AwardingProcess", awardingBody=bodies, awardingDate=iso_datetime(mc.awardedAt) if mc.awardedAt else None)
 
 
-def _assessment(n: _Nodes, mc: MicroCredentialInput, process: dict[str, Any]) -> dict[str, Any]:
+def _assessment(n: Nodes, mc: MicroCredentialInput, process: dict[str, Any]) -> dict[str, Any]:
     """Annex I 9: the LearningAssessment and its specification (``grade`` is 1..1, §6.5)."""
     a = mc.assessment
     grade = a.grade.value if a.grade else "Pass"
@@ -326,7 +326,7 @@ def _assessment(n: _Nodes, mc: MicroCredentialInput, process: dict[str, Any]) ->
     )
 
 
-def _activity(n: _Nodes, mc: MicroCredentialInput, process: dict[str, Any]) -> dict[str, Any]:
+def _activity(n: Nodes, mc: MicroCredentialInput, process: dict[str, Any]) -> dict[str, Any]:
     """Annex I 10: the form of participation as a LearningActivity."""
     p = mc.participation
     period = None
@@ -351,7 +351,7 @@ def _activity(n: _Nodes, mc: MicroCredentialInput, process: dict[str, Any]) -> d
     )
 
 
-def _subject(n: _Nodes, mc: MicroCredentialInput, claim: dict[str, Any]) -> dict[str, Any]:
+def _subject(n: Nodes, mc: MicroCredentialInput, claim: dict[str, Any]) -> dict[str, Any]:
     """Annex I 1: the learner (a Person) holding the claim."""
     learner = mc.learner
     subject: dict[str, Any] = {
@@ -406,7 +406,7 @@ def render_edc(
     ``status_entry`` is one BitstringStatusListEntry (with an ``id``; a list of one is accepted), rendered
     by ``status_entry_for_edc``; its context is added.
     """
-    n = _Nodes()
+    n = Nodes()
     process = _awarding_process(n, mc, {issuer.id, credential_id})
     claim = n.node(
         "learningAchievement",

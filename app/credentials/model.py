@@ -447,6 +447,43 @@ class Stackability(_Record):
     note: LangString | None = None
 
 
+class ComponentRule(_Record):
+    """One component a composite accepts: a specification by its catalogue id (this service's) or URL."""
+
+    specification: Annotated[str, Field(min_length=1, max_length=2048)]
+    required: bool = False
+    minEqf: Annotated[int, Field(ge=1, le=8)] | None = None
+
+
+class CompositeRules(_Record):
+    """Stackability made checkable (Council Recommendation 2022/C 243/02 Annex I, optional element "integration /
+    stackability options"; MICROBOL Common Framework §3): the components a composite is awarded over, how many,
+    which are required, the least total ECTS, the least EQF level of each component, the oldest award date
+    accepted, and whether components must come from providers in the trust registry."""
+
+    components: Annotated[list[ComponentRule], Field(min_length=1, max_length=32)]
+    minComponents: Annotated[int, Field(ge=1, le=32)] | None = None
+    minEcts: Annotated[float, Field(ge=0, le=600)] | None = None
+    minEqf: Annotated[int, Field(ge=1, le=8)] | None = None
+    awardedAfter: AwareDatetime | None = None
+    trustRequired: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CompositeRules:
+        refs = [c.specification for c in self.components]
+        if len(set(refs)) != len(refs):
+            dup = next(r for r in refs if refs.count(r) > 1)
+            raise _cross("components", f"a component specification is listed twice: {dup[:200]}")
+        if self.minComponents is not None and self.minComponents > len(self.components):
+            raise _cross("minComponents", f"minComponents is more than the {len(self.components)} components listed")
+        return self
+
+    @property
+    def needed(self) -> int:
+        """How many components are needed: ``minComponents``, else every component listed."""
+        return self.minComponents if self.minComponents is not None else len(self.components)
+
+
 class DisplayImage(_Record):
     language: LanguageCode
     page: Annotated[int, Field(ge=1, le=100)] = 1
@@ -487,6 +524,7 @@ class MicroCredentialSpecification(_Record):
     qualityAssurance: Annotated[list[QualityAssurance], Field(min_length=1)]
     prerequisites: LangString | None = None
     stackability: Stackability | None = None
+    composite: CompositeRules | None = None
 
 
 class MicroCredentialInput(MicroCredentialSpecification):

@@ -245,7 +245,15 @@ class BatchRunner:
             if once is not None and (replay := once.replay(session)) is not None:
                 return replay
             if request.specification_id:
-                specifications.get_specification(session, request.specification_id, provider_id=provider.id)  # 404 before queuing
+                spec = specifications.get_specification(session, request.specification_id, provider_id=provider.id)  # 404 before queuing
+                if spec.data.get("composite"):
+                    exc = MalformedValueError(
+                        "a composite is issued one learner at a time, over that learner's components: POST /microcredentials",
+                        code="COMPOSITE_NOT_IN_BATCH",
+                        errors=[{"pointer": "/specificationId", "detail": "a composite specification"}],
+                    )
+                    exc.status = 422
+                    raise exc
             job = batches.create_job(session, provider.id, len(request.records), request=request.to_bytes())
             if once is not None:
                 once.keep(session, job)
@@ -354,6 +362,12 @@ class BatchRunner:
                     mc = issue_from_specification(spec, record, ects_min=self.settings.ects_min, ects_max=self.settings.ects_max, now=now)
                 else:
                     mc = validate_input(record, ects_min=self.settings.ects_min, ects_max=self.settings.ects_max, now=now)
+                if mc.composite is not None:
+                    raise MalformedValueError(
+                        "a composite is issued one learner at a time, over that learner's components: POST /microcredentials",
+                        code="COMPOSITE_NOT_IN_BATCH",
+                        errors=[{"pointer": "/composite", "detail": "not in a batch"}],
+                    )
                 check_validity_period(None, mc.validUntil, now=now, max_years=self.settings.max_validity_years)
                 learner = mc.learner
                 valid.append((i, mc, learner.id or (str(learner.email) if getattr(learner, "email", None) else None)))

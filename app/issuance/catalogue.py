@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.credentials import validate_specification
+from app.credentials.model import CompositeRules
 from app.errors import MalformedValueError, NotFoundError
 from app.settings import Settings
 from app.store import Database, providers, specifications
@@ -34,6 +35,8 @@ class Catalogue:
         with self.db.transaction() as session:
             if once is not None and (replay := once.replay(session)) is not None:
                 return replay
+            if spec.composite is not None:
+                self._check_components(session, provider, spec.composite)
             record = specifications.create_specification(
                 session,
                 provider.id,
@@ -49,6 +52,66 @@ class Catalogue:
             if once is not None:
                 once.keep(session, view)
         return view
+
+    def local_ref(self, ref: str) -> str | None:
+        """The catalogue id a component reference names on this service (the id, or this service's
+        ``/catalogue/{id}`` URL), or ``None`` for another service's URL."""
+        prefix = self.settings.base_url.rstrip("/") + "/catalogue/"
+        if ref.startswith(prefix):
+            return ref[len(prefix) :].removesuffix("/page")
+        return None if "://" in ref else ref
+
+    def _check_components(self, session, provider, rules: CompositeRules) -> None:
+        """Every component a composite names exists: a published specification of this service (any provider's)
+        or the provider's own draft, or another service's specification by its https URL (checked when presented)."""
+        errors = []
+        for i, rule in enumerate(rules.components):
+            pointer = f"/specification/composite/components/{i}/specification"
+            local = self.local_ref(rule.specification)
+            if local is None:
+                if not rule.specification.startswith("https://"):
+                    errors.append({"pointer": pointer, "detail": "a catalogue id of this service or an https URL"})
+                continue
+            try:
+                found = specifications.get_specification(session, local)
+            except NotFoundError:
+                errors.append({"pointer": pointer, "detail": f"no specification {local[:100]} in this catalogue"})
+                continue
+            if not found.published and found.provider_id != provider.id:
+                errors.append({"pointer": pointer, "detail": f"specification {local[:100]} is not published"})
+        if errors:
+            exc = MalformedValueError(f"the composite names {len(errors)} component(s) that cannot be used: {errors[0]['detail']}", errors=errors)
+            exc.status = 422
+            raise exc
+
+    def stacks_into(self, spec_id: str) -> list[dict[str, Any]]:
+        """The published composites that list ``spec_id`` among their components (its page's "stacks into")."""
+        found, cursor = [], None
+        with self.db.read() as session:
+            while True:
+                page = specifications.list_catalogue(session, limit=500, cursor=cursor)
+                for r in page.items:
+                    rules = (r.data.get("composite") or {}).get("components") or []
+                    if any(self.local_ref(c.get("specification", "")) == spec_id for c in rules):
+                        found.append({"id": r.id, "title": r.data.get("title")})
+                if not page.next_cursor:
+                    return found
+                cursor = page.next_cursor
+
+    def components_of(self, spec: dict[str, Any]) -> list[dict[str, Any]]:
+        """A composite's component rules with the title of each component of this catalogue (its page)."""
+        out = []
+        with self.db.read() as session:
+            for rule in (spec.get("composite") or {}).get("components") or []:
+                local = self.local_ref(rule.get("specification", ""))
+                title = None
+                if local is not None:
+                    try:
+                        title = specifications.get_specification(session, local, published_only=True).data.get("title")
+                    except NotFoundError:
+                        title = None
+                out.append({**rule, "id": local, "title": title})
+        return out
 
     def publish(self, provider, spec_id: str, published: bool) -> dict[str, Any]:
         with self.db.transaction() as session:

@@ -32,14 +32,17 @@ import anyio.to_thread
 
 from app import strict_json
 from app.credentials import FORMATS, RENDERERS, IssuerProfile, MicroCredentialInput, issue_from_specification, sd_jwt_vc, validate_input, warnings
+from app.credentials.composite import Part, add_parts_edc, add_parts_ob3, render_clr
 from app.credentials.open_badges import secured_form
 from app.credentials.validity import check_document_validity, check_validity_period
 from app.dids.did_jwk import decode_did_jwk
 from app.dids.did_key import resolve_did_key
 from app.dids.jose_keys import jose_kid_for
 from app.errors import MalformedValueError, MicrocredError
+from app.issuance.catalogue import Catalogue
 from app.issuance.credential_ids import client_credential_id
 from app.issuance.providers import ApiKey, Providers
+from app.issuance.stacking import Evaluation, Stacking
 from app.issuance.status_lists import MICROCREDENTIAL_PURPOSES, Entries, StatusLists
 from app.jsonld import to_quads
 from app.keys.methods import public_key_from_method
@@ -60,6 +63,8 @@ __all__ = ["SIGN_ON_LOOP_MAX_BYTES", "Issuance", "Issued", "secure"]
 #: Bodies up to this size are signed on the event loop (the EU example, 5 KB, signs in about 0.3 ms);
 #: larger ones in a worker thread, so that the loop is never held for long.
 SIGN_ON_LOOP_MAX_BYTES = 32_768
+#: The format of a composite rendered as a 1EdTech CLR 2.0 ClrCredential (only a composite's issuance names it).
+CLR_FORMAT = "clr"
 #: The id a credential is validated with before it is given its own.
 _PROBE_ID = "urn:uuid:00000000-0000-4000-8000-000000000000"
 
@@ -104,10 +109,19 @@ class MicrocredentialPlan:
     specification_id: str | None
     requested_id: str | None = None
     status_purposes: tuple[str, ...] | None = MICROCREDENTIAL_PURPOSES
+    #: a composite's components (app/credentials/composite.py), recorded in the rendering; ``format`` may then be clr
+    parts: tuple[Part, ...] = ()
 
     def render(self, credential_id: str, entries: Entries | None, issued: datetime) -> dict[str, Any]:
         status = entries.entries if entries is not None else None
-        return RENDERERS[self.format](self.record, issuer=self.profile, credential_id=credential_id, issued=issued, status_entry=status)
+        if self.format == CLR_FORMAT:
+            return render_clr(self.record, list(self.parts), issuer=self.profile, credential_id=credential_id, issued=issued, status_entry=status)
+        credential = RENDERERS[self.format](self.record, issuer=self.profile, credential_id=credential_id, issued=issued, status_entry=status)
+        if self.parts and self.format == "ob3":
+            return add_parts_ob3(credential, list(self.parts), self.record.primaryLanguage)
+        if self.parts and self.format == "edc":
+            return add_parts_edc(credential, list(self.parts), self.record)
+        return credential
 
 
 @dataclass(frozen=True)
@@ -188,6 +202,7 @@ class Issuance:
         self.db = db
         self.providers = Providers(self.settings, db)
         self.status_lists = StatusLists(self.settings, db, self.providers, runtime.engine)
+        self.stacking = Stacking(runtime, db, Catalogue(self.settings, db))
 
     def attach_own_data(self) -> None:
         """Give the runtime's verifier this service's own view (the app and the command line alike): its providers
@@ -230,12 +245,12 @@ class Issuance:
         return await anyio.to_thread.run_sync(lambda: self.dry_run(self.providers.authenticate(caller), _object(body.parse())))
 
     def dry_run(self, provider: ProviderRecord, payload: dict[str, Any]) -> dict[str, Any]:
-        fmt = _choice(payload, "format", (*FORMATS, sd_jwt_vc.FORMAT), "ob3")
+        fmt = _choice(payload, "format", (*FORMATS, sd_jwt_vc.FORMAT, CLR_FORMAT), "ob3")
         if fmt == sd_jwt_vc.FORMAT:  # the claims before they are made disclosable and signed
             plan = self._plan_microcredential(provider, payload)
             return {"valid": True, "warnings": warnings(plan.record), "credential": plan.render(f"urn:uuid:{uuid.uuid4()}", None, datetime.now(UTC))}
-        mc, spec_id, learner_ref = self._validated(provider, payload)
-        plan = MicrocredentialPlan(mc, self.providers.profile(provider), fmt, "", learner_ref, spec_id)
+        plan = self._plan_microcredential(provider, dict(payload, proof=PROOF_FORMATS[0]), stacked=self._evaluated_components(provider, payload))
+        mc = plan.record
         credential = plan.render(f"urn:uuid:{uuid.uuid4()}", None, datetime.now(UTC))
         return {"valid": True, "warnings": warnings(mc), "credential": credential}
 
@@ -293,8 +308,10 @@ class Issuance:
                 replay = idempotency.lookup(session, provider.id, key, body_hash)
             if replay is not None:
                 return Started(provider, key, replay=_replayed(replay))
+        # A composite's components are verified before the gate: verification reads status lists, which may write
+        stacked = self._evaluated_components(provider, payload) if plan == self._plan_microcredential else None
         with self.db.cpu_gate:
-            planned = plan(provider, payload)
+            planned = plan(provider, payload) if stacked is None else self._plan_microcredential(provider, payload, stacked=stacked)
         if key:
             replay = self.db.grouped(lambda session: idempotency.begin(session, provider.id, key, body_hash))
             if replay is not None:
@@ -344,8 +361,8 @@ class Issuance:
 
     # -- plans
 
-    def _plan_microcredential(self, provider: ProviderRecord, payload: Any) -> MicrocredentialPlan | SdJwtVcPlan:
-        fmt = _choice(_object(payload), "format", (*FORMATS, sd_jwt_vc.FORMAT), "ob3")
+    def _plan_microcredential(self, provider: ProviderRecord, payload: Any, *, stacked: Evaluation | None = None) -> MicrocredentialPlan | SdJwtVcPlan:
+        fmt = _choice(_object(payload), "format", (*FORMATS, sd_jwt_vc.FORMAT, CLR_FORMAT), "ob3")
         if fmt == sd_jwt_vc.FORMAT:
             if payload.get("proof", sd_jwt.PROOF_FORMAT) != sd_jwt.PROOF_FORMAT:
                 raise MalformedValueError(
@@ -358,7 +375,51 @@ class Issuance:
             return SdJwtVcPlan(mc, self.providers.profile(provider), holder_jwk, vct, integrity, self.status_lists.token_url, learner_ref, spec_id)
         proof = _choice(payload, "proof", PROOF_FORMATS, "eddsa-rdfc-2022")
         mc, spec_id, learner_ref = self._validated(provider, payload)
-        return MicrocredentialPlan(mc, self.providers.profile(provider), fmt, proof, learner_ref, spec_id)
+        parts: tuple[Part, ...] = ()
+        if mc.composite is not None and spec_id is not None:
+            mc, parts = self._stacked(payload, mc, stacked)
+        elif mc.composite is not None:
+            exc = MalformedValueError(
+                "composite rules belong to a specification: publish it (POST /specifications), then issue against it with the learner's components",
+                errors=[{"pointer": "/microcredential/composite", "detail": "only in a specification"}],
+            )
+            exc.status = 422
+            raise exc
+        elif fmt == CLR_FORMAT:
+            raise MalformedValueError(
+                "format clr is the rendering of a composite: issue against a composite specification with the learner's components",
+                errors=[{"pointer": "/format", "detail": "only for a composite"}],
+            )
+        return MicrocredentialPlan(mc, self.providers.profile(provider), fmt, proof, learner_ref, spec_id, parts=parts)
+
+    def _evaluated_components(self, provider: ProviderRecord, payload: Any) -> Evaluation | None:
+        """The evaluation of the learner's components when ``payload`` issues a composite with them (issue 17),
+        run outside the CPU gate; ``None`` for any other request (its plan refuses what is wrong with it)."""
+        if not isinstance(payload, dict) or not isinstance(payload.get("specificationId"), str):
+            return None
+        if payload.get("presentation") is None and payload.get("credentials") is None:
+            return None
+        record, rules = self.stacking.composite_of(provider, payload["specificationId"], required=False)
+        if rules is None:
+            return None
+        issuance = payload.get("issuance") if isinstance(payload.get("issuance"), dict) else {}
+        learner = issuance.get("learner") if isinstance(issuance.get("learner"), dict) else {}
+        learner_id = learner.get("id") if isinstance(learner.get("id"), str) else None
+        return self.stacking.evaluate(record.id, rules, payload, learner_id=learner_id)
+
+    def _stacked(self, payload: dict[str, Any], mc: MicroCredentialInput, evaluation: Evaluation | None) -> tuple[MicroCredentialInput, tuple[Part, ...]]:
+        """A composite's issuance (issue 17): issued only when the evaluation of the learner's components is
+        eligible, its workload the ECTS it is awarded for, each accepted component recorded."""
+        if evaluation is None:
+            raise MalformedValueError(
+                "a composite is issued over the learner's components: send them as 'presentation' (or 'credentials')",
+                errors=[{"pointer": "/presentation", "detail": "required for a composite"}],
+            )
+        if not evaluation.eligible:
+            raise evaluation.refusal()
+        workload = mc.workload.model_copy(update={"ects": evaluation.ects, "hours": None})
+        parts = tuple(self.stacking.part(c) for c in evaluation.accepted)
+        return mc.model_copy(update={"workload": workload}), parts
 
     def _validated(self, provider: ProviderRecord, payload: dict[str, Any]) -> tuple[MicroCredentialInput, str | None, str | None]:
         """(validated record, specification id, learner reference) for a POST /microcredentials body."""

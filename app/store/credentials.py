@@ -19,7 +19,7 @@ from app.store._common import Page, clamp_limit, newest_first, page_of
 from app.store.models import Credential, utcnow
 
 #: the renderings of the EU record, and ``vc``: a ready credential signed through the VC API
-FORMATS = (*RENDERED_FORMATS, "vc", "sd-jwt")
+FORMATS = (*RENDERED_FORMATS, "vc", "sd-jwt", "clr")
 #: Every proof format a stored credential can have: the issuing ones, and the SD-JWT of an SD-JWT VC (RFC 9901).
 STORED_PROOF_FORMATS = (*PROOF_FORMATS, "sd-jwt")
 

@@ -212,7 +212,7 @@ class StatusAllocation(Base):
 class Credential(Base):
     __tablename__ = "credentials"
     __table_args__ = (
-        CheckConstraint("format IN ('edc', 'ob3', 'vc', 'sd-jwt')", name="format"),
+        CheckConstraint("format IN ('edc', 'ob3', 'vc', 'sd-jwt', 'clr')", name="format"),
         CheckConstraint("proof_format IN ('eddsa-rdfc-2022', 'eddsa-jcs-2022', 'vc+jwt', 'sd-jwt')", name="proof_format"),
         # A credential that carries a status entry must point at the allocation made for *it* (written
         # in the same transaction): no credential without its record, no index shared by two credentials.

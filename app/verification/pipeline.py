@@ -22,6 +22,7 @@ from app.jsonld.embedded import check_contexts
 from app.proofs import ProofEngine, sd_jwt, vc_jose
 from app.proofs.cryptosuites import suite_for_proof
 from app.vcdm import VC1, VC2, issuer_id, types
+from app.verification.composite import composite_check, embedded_components, presented_of
 from app.verification.jades import is_jades, jades_report
 from app.verification.report import Check, Report
 from app.verification.well_formed import credential_problems
@@ -223,6 +224,7 @@ class Verifier:
         _fold_data_loss(report, result)
         report.checks.append(self._holder_binding(report.issuer, result.proofs))
         self._verify_inner(inner, report, proof_only)
+        self._composites_presented(inner, report)
         return report
 
     def verify_enveloped_presentation(self, envelope: dict[str, Any], *, challenge: str | None, domain: str | None, proof_only: bool = False) -> Report:
@@ -259,6 +261,7 @@ class Verifier:
         report.checks.append(self._proof_check(out.result))
         report.checks.append(self._holder_binding(report.issuer, out.result.proofs))
         self._verify_inner(inner, report, proof_only)
+        self._composites_presented(inner, report)
         return report
 
     def _holder_binding(self, holder: str | None, proofs) -> Check:
@@ -269,19 +272,7 @@ class Verifier:
 
     def _verify_inner(self, inner: list[Any], report: Report, proof_only: bool) -> None:
         for item in inner:
-            try:
-                if isinstance(item, str):
-                    report.credentials.append(self.verify_token(item, proof_only=proof_only))
-                elif isinstance(item, dict) and "EnvelopedVerifiableCredential" in types(item):
-                    report.credentials.append(self.verify_enveloped_credential(item, proof_only=proof_only))
-                elif isinstance(item, dict):
-                    report.credentials.append(self.verify_credential(item, proof_only=proof_only))
-                else:
-                    raise NotACredential("an item of verifiableCredential is neither an object nor a JWT")
-            except NotACredential as exc:
-                bad = Report("credential", "unknown")
-                bad.checks.append(Check("well_formed", "failed", exc.detail, exc.code))
-                report.credentials.append(bad)
+            report.credentials.append(self._verify_item(item, proof_only=proof_only))
 
     # -- the checks
 
@@ -396,6 +387,46 @@ class Verifier:
             report.checks.append(self.trust_check(report.issuer))
         if self.completeness_check is not None:
             report.checks.append(self.completeness_check(credential))
+        self._composite(credential, report)
+
+    def _composite(self, credential: dict[str, Any], report: Report) -> None:
+        """A composite's tree (app/verification/composite.py), with the components a CLR embeds verified in full;
+        an embedded CLR's own components are not verified again (one level)."""
+        presented = {}
+        if "ClrCredential" in types(credential):
+            items = [x for x in embedded_components(credential) if not (isinstance(x, dict) and "ClrCredential" in types(x))]
+            presented = presented_of(items, [self._verify_item(x) for x in items], _token_of)
+        check = composite_check(credential, presented)
+        if check is not None:
+            report.checks.append(check)
+
+    def _verify_item(self, item: Any, *, proof_only: bool = False) -> Report:
+        """One credential of a presentation or a CLR: a JSON credential, a compact JWT, or an enveloped one."""
+        try:
+            if isinstance(item, str):
+                return self.verify_token(item, proof_only=proof_only)
+            if isinstance(item, dict) and "EnvelopedVerifiableCredential" in types(item):
+                return self.verify_enveloped_credential(item, proof_only=proof_only)
+            if isinstance(item, dict):
+                return self.verify_credential(item, proof_only=proof_only)
+            raise NotACredential("an item of verifiableCredential is neither an object nor a JWT")
+        except NotACredential as exc:
+            bad = Report("credential", "unknown")
+            bad.checks.append(Check("well_formed", "failed", exc.detail, exc.code))
+            return bad
+
+    @staticmethod
+    def _composites_presented(inner: list[Any], report: Report) -> None:
+        """A composite presented with its components: its tree checks those presented beside it (digest, state)."""
+        presented = presented_of(inner, report.credentials, _token_of)
+        for r in report.credentials:
+            at = next((i for i, c in enumerate(r.checks) if c.id == "composite"), None)
+            if at is None or r.credential is None or "ClrCredential" in types(r.credential):
+                continue
+            own = {k: v for k, v in presented.items() if k != r.credential.get("id")}
+            check = composite_check(r.credential, own)
+            if check is not None:
+                r.checks[at] = check
 
 
 def _inner_credentials(vp: dict[str, Any], report: Report) -> list[Any] | None:
@@ -487,6 +518,16 @@ def _envelope_payload(envelope: dict[str, Any], media: tuple[str, ...] = CREDENT
         except (ValueError, UnicodeDecodeError):
             raise NotACredential("the enveloped credential is not valid base64") from None
     return urllib.parse.unquote(data)
+
+
+def _token_of(item: Any) -> Any:
+    """What a component's digest is over: a JSON credential, or the compact JWS (also inside an envelope)."""
+    if isinstance(item, dict) and "EnvelopedVerifiableCredential" in types(item):
+        try:
+            return _envelope_payload(item)
+        except NotACredential:
+            return None
+    return item
 
 
 def _jwt_validity(report: Report, claims: dict[str, Any] | None, now: datetime) -> None:

@@ -46,6 +46,10 @@ EXCEPTIONS: dict[tuple[str, int, str], str] = {
     "specificationId given with full records",
     ("POST /microcredentials/batch", 400, "PARSING_ERROR"): "a text/csv body that is not CSV of the documented columns",
     ("POST /specifications", 422, "MALFORMED_VALUE_ERROR"): _RECORD_RULES,
+    ("POST /stacks/evaluate", 400, "MALFORMED_VALUE_ERROR"): "a body with neither presentation nor credentials, or a presentation that is "
+    "not one (the schema's descriptions say so; an anyOf of required members would leave generated clients untyped)",
+    ("POST /stacks/evaluate", 404, "NOT_FOUND"): "a specificationId that does not exist",
+    ("POST /stacks/evaluate", 422, "NOT_A_COMPOSITE"): "a specification that declares no components",
     ("POST /credentials/issue", 422, "MALFORMED_VALUE_ERROR"): "a VC API credential missing what the issuer sets or needs (issuer, @context, type)",
     ("POST /credentials/issue", 400, "PARSING_ERROR"): _NOT_A_CREDENTIAL,
     ("POST /credentials/issue", 400, "MALFORMED_VALUE_ERROR"): _NOT_A_CREDENTIAL,
