@@ -6,10 +6,12 @@
 
 from fastapi import APIRouter
 
-from app.api import batch, catalogue, health, issuer, metrics, offers, verifier
+from app.api import batch, catalogue, health, issuer, metrics, offers, oid4vp, verifier
 
 router = APIRouter()
-for _part in (health.router, metrics.router, offers.router, issuer.router, issuer.public, catalogue.router, catalogue.public, batch.router, verifier.router):
+_PARTS = (health.router, metrics.router, offers.router, issuer.router, issuer.public, catalogue.router, catalogue.public, batch.router)
+_PARTS += (verifier.router, oid4vp.router)
+for _part in _PARTS:
     router.include_router(_part)
 
 __all__ = ["router"]
