@@ -164,8 +164,9 @@ class PresentationRequests:
         now = datetime.now(UTC)
         expires = now + timedelta(seconds=self.settings.presentation_request_ttl_seconds)
         nonce, state = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        # No ``iss``: RFC 9101 §4 would have it be the client id (with its prefix), while @openid4vc/oauth2 0.4.6
+        # (jwtSignerFromJwt) refuses a did ``kid`` that does not start with ``iss``; OpenID4VP 1.0 needs neither.
         claims_of_request = {
-            "iss": self.client_id,
             "aud": SELF_ISSUED,
             "client_id": self.client_id,
             "response_type": "vp_token",
