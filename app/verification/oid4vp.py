@@ -137,8 +137,9 @@ class PresentationRequests:
         # to the learner by wallets that read it.
         return {"client_name": name, "purpose": purpose, "vp_formats_supported": VP_FORMATS}
 
-    def create(self, body: Any) -> dict[str, Any]:
-        """§5: a new request from ``{"verifier_name", "purpose", "dcql_query"?, "claims"?, "redirect_uri"?}``."""
+    def create(self, body: Any, *, return_page: str | None = None) -> dict[str, Any]:
+        """§5: a new request from ``{"verifier_name", "purpose", "dcql_query"?, "claims"?, "redirect_uri"?}``;
+        ``return_page`` (the employer's page, a path of this service) makes the redirect ``<return_page>/<id>``."""
         if not isinstance(body, dict):
             raise MalformedValueError('the body is {"verifier_name": …, "purpose": …, "dcql_query"?: {…}}')
         if unknown := sorted(set(body) - {"verifier_name", "purpose", "dcql_query", "claims", "redirect_uri"}):
@@ -160,6 +161,8 @@ class PresentationRequests:
         else:
             query = dcql.default_query(sd_jwt_vc.vct_for(self.base_url), claims)
         request_id = str(uuid.uuid4())
+        if return_page is not None:
+            redirect = f"{self.base_url}{return_page}/{request_id}"
         urls = self.urls(request_id)
         now = datetime.now(UTC)
         expires = now + timedelta(seconds=self.settings.presentation_request_ttl_seconds)
@@ -210,6 +213,10 @@ class PresentationRequests:
             "status_url": urls["status_url"],
             "expires": format_datetime_stamp(record.expires_at),
         }
+
+    def authorization_link(self, request_id: str) -> str:
+        """The ``openid4vp://`` link (by reference) of a request, as ``create`` returned it."""
+        return self._created(self._get(request_id))["authorization_request"]
 
     def unsigned_request(self, record) -> dict[str, str]:
         """§5.9.3 ``redirect_uri:``: the request by value, never signed; its client id is the response URI."""
@@ -332,6 +339,9 @@ class PresentationRequests:
         out = {"query_id": query["id"], "format": fmt, "report": public_report(report)}
         if fmt == "dc+sd-jwt":
             out["claims"] = credential
+        # the credential's own report, with what it says, for the employer's page (the verdict as for a pasted one)
+        shown = report if fmt == "dc+sd-jwt" else report.credentials[0]
+        out["credential_report"] = shown.as_dict()
         return out
 
     def _verify_one(self, record, fmt: str, item: Any) -> tuple[Report, dict[str, Any] | None]:
