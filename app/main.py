@@ -19,6 +19,7 @@ from app.performance import trace_memory, tune_gc
 from app.runtime import Runtime
 from app.settings import Settings, get_settings
 from app.store import open_database
+from app.verification.oid4vp import PresentationRequests
 from app.verification.service import VerificationService
 from wallet_demo import pages
 
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         add_ready_check(app, "signing_keys", _keys_ready(issuance))
         add_ready_check(app, "context_digests", runtime.loader.verify_all)
         app.state.verification = VerificationService(runtime.verifier, db, settings)
+        app.state.presentation_requests = PresentationRequests(runtime.verifier, db, settings)
         tune_gc()
         if settings.tracemalloc_dir:
             trace_memory(settings.tracemalloc_dir)

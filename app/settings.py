@@ -131,6 +131,9 @@ class Settings(BaseSettings):
         description="The operator's trust registry (JSON or YAML): issuers by DID or did:web prefix; this service's providers are trusted too.",
     )
     challenge_ttl_seconds: int = Field(300, ge=10, le=86_400, description="How long a challenge from POST /challenges can be used (once) in a presentation.")
+    presentation_request_ttl_seconds: int = Field(
+        600, ge=30, le=86_400, description="How long an OpenID4VP request from POST /presentation-requests can be answered (once) by a wallet."
+    )
     verify_upload_max_bytes: int = Field(
         4_194_304, ge=1024, description="Largest file accepted by POST /verify/upload and the verification page (a wallet PDF included)."
     )

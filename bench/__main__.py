@@ -1,4 +1,4 @@
-"""``python3 dev.py bench [signing|http-issue|http-status|http-verify|soak|w3c-suites]``: medians and same-run ratios.
+"""``python3 dev.py bench [signing|http-issue|http-status|http-verify|oid4vp|soak|w3c-suites]``: medians and same-run ratios.
 
 Every figure is compared with a reference measured in the same run (a pyld-only RDFC pipeline), because
 these machines are noisy: only ratios measured together mean something.
@@ -31,6 +31,10 @@ def main(argv: list[str]) -> int:
         from bench import http
 
         return http.main([which, *argv[1:]])
+    if which == "oid4vp":
+        from bench import oid4vp
+
+        return oid4vp.main(argv[1:])
     if which == "w3c-suites":
         from bench import w3c_suites
 

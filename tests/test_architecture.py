@@ -108,6 +108,7 @@ FACES = {
         "idempotency",
         "normalize_url",
         "open_database",
+        "presentation_requests",
         "providers",
         "recovery",
         "specifications",

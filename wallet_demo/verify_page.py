@@ -24,15 +24,18 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import UploadFile
 
+from app import strict_json
 from app.api.verifier import form_body, uploaded_text
 from app.credentials import summary, vocab
 from app.credentials.completeness import credential_format
 from app.credentials.completeness import facts as credential_facts
-from app.errors import MicrocredError
+from app.errors import MicrocredError, NotFoundError
+from app.vcdm import types as vc_types
 from app.verification import NotACredential
+from app.verification.report import Check, Report
 from wallet_demo import localized, templates
 from wallet_demo.i18n import N_, date_words, gettext_for, language
 
@@ -50,6 +53,7 @@ LABELS = {
     "issuer_binding": N_("Signed by the named institution"),
     "holder_binding": N_("Presented by its holder"),
     "challenge": N_("Fresh presentation"),
+    "disclosures": N_("Disclosed by the learner"),
     "validity": N_("Validity dates"),
     "status": N_("Not revoked or suspended"),
     "issuer_trust": N_("Recognised institution"),
@@ -121,7 +125,12 @@ def _render(request: Request, *, status: int = 200, **context: Any) -> HTMLRespo
     settings = request.app.state.settings
     key = _secret(settings)
     token = _cookie_token(request, key) or secrets.token_urlsafe(32)
-    response = templates.TemplateResponse(request, "verify.html", {"csrf": token, "result": None, "facts": None, "error": None, **context}, status_code=status)
+    response = templates.TemplateResponse(
+        request,
+        "verify.html",
+        {"csrf": token, "result": None, "facts": None, "error": None, "ask": None, "challenge": None, "withheld": None, **context},
+        status_code=status,
+    )
     response.set_cookie(
         COOKIE, f"{token}.{_sign(key, token)}", httponly=True, samesite="strict", secure=settings.base_url.startswith("https://"), path="/verify", max_age=3600
     )
@@ -277,6 +286,128 @@ async def verify_page(request: Request) -> HTMLResponse:
     return _render(request)
 
 
+#: The employer's page of one OpenID4VP request ("Ask the learner's wallet"): the wallet returns the learner here.
+ASK_PAGE = "/verify/ask"
+#: How often the waiting page reloads itself (it runs no script: a meta refresh polls the request's state)
+POLL_SECONDS = 3
+
+
+async def _csrf_form(request: Request) -> dict[str, Any] | None:
+    """The posted form if its CSRF token matches the cookie's, else None."""
+    form = await form_body(request, max_file_bytes=64 * 1024)
+    expected = _cookie_token(request, _secret(request.app.state.settings))
+    sent = form.get("csrf")
+    return form if expected and isinstance(sent, str) and hmac.compare_digest(sent, expected) else None
+
+
+@router.post("/verify/ask", response_class=HTMLResponse)
+async def ask_wallet(request: Request):
+    """Create an OpenID4VP request (app/verification/oid4vp.py) for the learner's wallet, then wait for its answer."""
+    _ = gettext_for(request)
+    try:
+        form = await _csrf_form(request)
+    except MicrocredError as exc:
+        return _render(request, status=exc.status, error=exc.detail)
+    if form is None:
+        return _render(request, status=403, error=_("The form has expired. Please try again."))
+    name = form.get("verifier_name") if isinstance(form.get("verifier_name"), str) and form.get("verifier_name", "").strip() else _("An employer")
+    purpose = form.get("purpose") if isinstance(form.get("purpose"), str) and form.get("purpose", "").strip() else _("To check your micro-credential")
+    body = {"verifier_name": name[:200], "purpose": purpose[:500]}
+    try:
+        created = await run_in_threadpool(request.app.state.presentation_requests.create, body, return_page=ASK_PAGE)
+    except MicrocredError as exc:
+        return _render(request, status=exc.status, error=exc.detail)
+    return RedirectResponse(f"{ASK_PAGE}/{created['id']}", status_code=303)
+
+
+def _report_of(d: dict[str, Any]) -> Report:
+    """A stored report (``Report.as_dict``) back as a ``Report``, to show it as the page shows any."""
+    checks = [Check(c["id"], c["outcome"], c.get("reason", ""), c.get("code"), c.get("details") or {}) for c in d.get("checks", [])]
+    return Report(d.get("kind", "credential"), d.get("format", ""), checks=checks, credential=d.get("credential"), issuer=d.get("issuer"))
+
+
+@router.get(ASK_PAGE + "/{request_id}", response_class=HTMLResponse)
+async def ask_wallet_page(request: Request, request_id: str) -> HTMLResponse:
+    """Pending: the QR code and the link, reloading; received: the verdict as for a pasted credential, with the
+    claims the learner chose not to disclose; expired: say so."""
+    _ = gettext_for(request)
+    requests = request.app.state.presentation_requests
+    try:
+        status = await run_in_threadpool(requests.status, request_id)
+    except NotFoundError:
+        return _render(request, status=404, error=_("No such request."))
+    ask = {"id": request_id, "status": status["status"], "verifier_name": status["verifier_name"], "purpose": status["purpose"], "poll": POLL_SECONDS}
+    if status["status"] == "pending":
+        import segno
+
+        link = requests.authorization_link(request_id)
+        ask["link"] = link
+        ask["qr"] = segno.make(link, error="m").svg_inline(scale=3, title=_("Scan with the learner's wallet"))
+        return _render(request, ask=ask)
+    if status["status"] == "expired":
+        return _render(request, ask=ask, error=_("The request expired before the learner's wallet answered. Ask again."))
+    result = status["result"] or {}
+    if result.get("error"):
+        return _render(request, ask=ask, error=_("The learner's wallet declined: %(reason)s") % {"reason": result.get("error_description") or result["error"]})
+    presentation = (result.get("presentations") or [{}])[0]
+    report = _report_of(presentation.get("credential_report") or {})
+    if presentation.get("format") != "dc+sd-jwt":
+        report.checks.append(Check("holder_binding", "passed", _("presented by its holder for this request (its nonce and this verifier's client id)")))
+    disclosures = report.check("disclosures")
+    withheld = list(disclosures.details.get("withheld", [])) if disclosures is not None else []
+    shown, facts = view(report, _=_, lang=language(request))
+    return _render(request, ask=ask, result=shown, facts=facts, withheld=withheld)
+
+
+@router.post("/verify/challenge", response_class=HTMLResponse)
+async def new_challenge(request: Request) -> HTMLResponse:
+    """A challenge (VC API createChallenge) for the learner to sign a presentation with, shown on the page."""
+    _ = gettext_for(request)
+    try:
+        form = await _csrf_form(request)
+    except MicrocredError as exc:
+        return _render(request, status=exc.status, error=exc.detail)
+    if form is None:
+        return _render(request, status=403, error=_("The form has expired. Please try again."))
+    challenge = await run_in_threadpool(request.app.state.verification.new_challenge)
+    return _render(request, challenge=challenge)
+
+
+def _pasted_presentation(raw: bytes) -> dict[str, Any] | None:
+    """A Data Integrity presentation pasted or uploaded (JSON whose type is VerifiablePresentation), else None."""
+    if not raw.lstrip().startswith(b"{"):
+        return None
+    try:
+        value = strict_json.loads(raw)
+    except MicrocredError:
+        return None
+    if isinstance(value, dict) and "verifiablePresentation" in value and "type" not in value:
+        value = value["verifiablePresentation"]
+    return value if isinstance(value, dict) and "VerifiablePresentation" in vc_types(value) else None
+
+
+def verify_pasted_presentation(verification, vp: dict[str, Any]) -> Report:
+    """VC API verifyPresentation with the challenge and domain its proof carries: one from POST /challenges is
+    checked fresh and used up; any other is the presenter's own (the report says so). The page shows its one
+    credential's report with the presentation's holder checks."""
+    proof = vp.get("proof")
+    proof = proof[0] if isinstance(proof, list) and proof else proof
+    challenge = proof.get("challenge") if isinstance(proof, dict) else None
+    if not isinstance(challenge, str) or not challenge:
+        raise NotACredential("this presentation's proof carries no challenge: get one with the button below and sign the presentation with it")
+    domain = proof.get("domain") if isinstance(proof.get("domain"), str) else None
+    report = verification.verify_presentation(vp, {"challenge": challenge, "domain": domain})
+    if len(report.credentials) != 1:
+        raise NotACredential(f"this page shows a presentation of one credential, not {len(report.credentials)}: send it to POST /presentations/verify")
+    inner = report.credentials[0]
+    holder = report.check("holder_binding")
+    presentation_proof = report.check("proof")
+    if presentation_proof is not None and presentation_proof.outcome == "failed":
+        holder = Check("holder_binding", "failed", presentation_proof.reason, presentation_proof.code)
+    extra = [c for c in (holder, report.check("challenge")) if c is not None]
+    return Report(inner.kind, inner.format, checks=[*inner.checks, *extra], credential=inner.credential, issuer=inner.issuer)
+
+
 @router.post("/verify", response_class=HTMLResponse)
 async def verify_submit(request: Request) -> HTMLResponse:
     settings = request.app.state.settings
@@ -298,7 +429,11 @@ async def verify_submit(request: Request) -> HTMLResponse:
                 return _render(request, status=400, error=_("Paste a credential or choose a file."))
             if len(raw) > limit:
                 return _render(request, status=400, error=_("The credential is larger than %(limit)s bytes.") % {"limit": limit})
-        report = await run_in_threadpool(request.app.state.verification.verify_file, raw)
+        vp = _pasted_presentation(raw)
+        if vp is not None:
+            report = await run_in_threadpool(verify_pasted_presentation, request.app.state.verification, vp)
+        else:
+            report = await run_in_threadpool(request.app.state.verification.verify_file, raw)
     except NotACredential as exc:
         return _render(request, status=400, error=_("This is not a verifiable credential: %(reason)s") % {"reason": exc.detail})
     except MicrocredError as exc:

@@ -387,3 +387,33 @@ async def present(request: Request) -> Response:
     )
     cards = await run_in_threadpool(wallet.cards, learner)
     return _render(request, "wallet_present.html", learner=learner, csrf=sess.csrf_token, cards=cards, vp=_pretty(vp))
+
+
+# -- OpenID4VP: answering a verifier's request -----------------------------------------------------
+
+
+@router.get("/wallet/oid4vp")
+async def oid4vp_page(request: Request, signed_in: SignedIn, link: str | None = None) -> Response:
+    """Paste an ``openid4vp://`` request (or come from the employer's page with it): what is asked, by whom, and
+    the learner's credentials that answer it, with each SD-JWT VC claim to disclose or withhold."""
+    sess, learner = signed_in.session, signed_in.learner
+    asked, error = None, None
+    if link:
+        try:
+            asked = await run_in_threadpool(_wallet(request).oid4vp_request, learner, link, request.app.state.presentation_requests)
+        except MicrocredError as exc:
+            error = exc.detail
+    cards = {c.id: c for c in await run_in_threadpool(_wallet(request).cards, learner)} if asked else {}
+    status = 400 if error else 200
+    return _render(request, "wallet_oid4vp.html", status, learner=learner, csrf=sess.csrf_token, link=link or "", asked=asked, cards=cards, error=error)
+
+
+@router.post("/wallet/oid4vp")
+async def oid4vp_respond(request: Request) -> Response:
+    _, learner, form = await _checked(request)
+    link = _one(form, "link") or ""
+    holding = _one(form, "holding") or ""
+    chosen = [c for c in form.get("claim") or [] if isinstance(c, str)]
+    out = await run_in_threadpool(_wallet(request).oid4vp_respond, learner, link, request.app.state.presentation_requests, holding, chosen)
+    sess = await _session(request)
+    return _render(request, "wallet_oid4vp.html", learner=learner, csrf=sess.csrf_token, link="", asked=None, cards={}, sent=out, error=None)

@@ -6,7 +6,7 @@
 
 from fastapi import APIRouter
 
-from app.api import batch, catalogue, health, issuer, metrics, offers, stacks, verifier
+from app.api import batch, catalogue, health, issuer, metrics, offers, oid4vp, stacks, verifier
 
 router = APIRouter()
 for _part in (
@@ -20,6 +20,7 @@ for _part in (
     batch.router,
     stacks.router,
     verifier.router,
+    oid4vp.router,
 ):
     router.include_router(_part)
 

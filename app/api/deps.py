@@ -23,6 +23,7 @@ from app.holder import Wallet
 from app.issuance import ApiKey, BatchRunner, Catalogue, Issuance, ProviderRecord
 from app.settings import Settings
 from app.strict_json import JsonRequest
+from app.verification.oid4vp import PresentationRequests
 from app.verification.service import VerificationService
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "IdempotencyKey",
     "IssuanceDep",
     "JsonBody",
+    "PresentationRequestsDep",
     "Provider",
     "RawJsonBody",
     "SettingsDep",
@@ -96,6 +98,10 @@ async def _verification(request: Request) -> VerificationService:
     return request.app.state.verification
 
 
+async def _presentation_requests(request: Request) -> PresentationRequests:
+    return request.app.state.presentation_requests
+
+
 # Every dependency is ``async def``: FastAPI runs a plain ``def`` dependency in the thread pool, and three such
 # hops on the hot route (settings, the service, the idempotency key) cost it about a tenth of its throughput.
 SettingsDep = Annotated[Settings, Depends(_settings)]
@@ -104,6 +110,7 @@ CatalogueDep = Annotated[Catalogue, Depends(_catalogue)]
 BatchesDep = Annotated[BatchRunner, Depends(_batches)]
 WalletDep = Annotated[Wallet, Depends(_wallet)]
 VerificationDep = Annotated[VerificationService, Depends(_verification)]
+PresentationRequestsDep = Annotated[PresentationRequests, Depends(_presentation_requests)]
 
 
 async def _api_key(request: Request) -> ApiKey:

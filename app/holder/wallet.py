@@ -34,7 +34,9 @@ from typing import Any
 from app import strict_json
 from app.credentials.completeness import eu_completeness, summary
 from app.errors import MalformedValueError, MicrocredError, NotFoundError
+from app.holder import oid4vp
 from app.keys import ED25519, FileKeyStore
+from app.proofs import sd_jwt
 from app.store import Database
 from app.store import wallet as store
 from app.vcdm import VC2
@@ -252,7 +254,8 @@ class Wallet:
                 try:
                     s = summary(report.credential)
                 except (ValueError, KeyError, TypeError, AttributeError):
-                    s = {"title": report.credential.get("name") or "Verifiable credential", "issuer": report.issuer}
+                    title = report.credential.get("name") or report.credential.get("title") or "Verifiable credential"
+                    s = {"title": title, "issuer": report.issuer}
                 card.title = s.get("title")
                 card.provider = s.get("awardingBody") or s.get("issuer") or report.issuer
                 card.date = s.get("date")
@@ -371,8 +374,11 @@ class Wallet:
         state, reason = state_of(report)
         verified = state == "valid"
         credential_id = report.credential.get("id") if isinstance(report.credential, dict) and isinstance(report.credential.get("id"), str) else None
-        media_type = "application/vc+jwt" if kind == "jwt" or report.format == "vc+jwt" else "application/vc+ld+json"
-        body = data.strip() if kind == "jwt" else data
+        if kind == "sd-jwt":
+            media_type = sd_jwt.MEDIA_TYPE
+        else:
+            media_type = "application/vc+jwt" if kind == "jwt" or report.format == "vc+jwt" else "application/vc+ld+json"
+        body = data.strip() if kind in ("jwt", "sd-jwt") else data
         with self.db.transaction() as session:
             return store.add_holding(
                 session,
@@ -515,6 +521,38 @@ class Wallet:
         mb = learner.holder_did.removeprefix("did:key:")
         signer = self.keys.load(learner.key_ref, f"{learner.holder_did}#{mb}")
         return self.runtime.engine.add_proof(vp, signer, suite="eddsa-rdfc-2022", proof_purpose="authentication", challenge=challenge, domain=domain)
+
+    # -- OpenID4VP (app/holder/oid4vp.py) ----------------------------------------------------------
+
+    def oid4vp_request(self, learner, link: str, verifier) -> oid4vp.Asked:
+        """What an ``openid4vp://`` request asks, by whom, and which of the learner's credentials answer it."""
+        claims = oid4vp.read_request(link, verifier)
+        with self.db.read() as session:
+            holdings = store.list_holdings(session, learner.id)
+        offered = []
+        for h in holdings:
+            fmt = {sd_jwt.MEDIA_TYPE: "dc+sd-jwt", "application/vc+ld+json": "ldp_vc"}.get(h.media_type)
+            report = self._verify(h.body) if fmt else None
+            if report is not None and report.credential is not None:
+                offered.append((h.id, fmt, h.body, report.credential))
+        return oid4vp.asked(claims, offered)
+
+    def oid4vp_respond(self, learner, link: str, verifier, holding_id: str, chosen: list[str]) -> dict[str, Any]:
+        """Answer the request with one credential: an SD-JWT VC disclosing ``chosen`` (and what the query requires),
+        or a Data Integrity presentation; what the verifier answered (``redirect_uri`` perhaps)."""
+        request = self.oid4vp_request(learner, link, verifier)
+        option = request.options.get(holding_id)
+        if option is None:
+            raise MalformedValueError("this credential does not answer the request", code="CREDENTIAL_NOT_MATCHING")
+        if option["format"] == "dc+sd-jwt":
+            holding = self.holding(learner, holding_id)
+            mb = learner.holder_did.removeprefix("did:key:")
+            signer = self.keys.load(learner.key_ref, f"{learner.holder_did}#{mb}")
+            disclosed = (set(chosen) & set(option["claims"])) | set(option["required"])
+            presentation = oid4vp.sd_jwt_presentation(holding.body.decode("ascii"), disclosed, signer, nonce=request.nonce, client_id=request.client_id)
+        else:
+            presentation = self.present(learner, [holding_id], challenge=request.nonce, domain=request.client_id)
+        return oid4vp.answer(verifier, request, option["query_id"], presentation)
 
 
 def _loc(value: Any) -> str:

@@ -363,3 +363,30 @@ class RecoveryLog(Base):
     value: Mapped[bool | None] = mapped_column(Boolean)
     #: issued: SHA-256 (hex) of the request's Idempotency-Key, when it had one
     key_digest: Mapped[str | None] = mapped_column(String(64))
+
+
+class PresentationRequest(Base):
+    """An OpenID4VP 1.0 authorization request of the verifier (§5): its nonce and state, the DCQL query, the signed
+    Request Object served at its ``request_uri``, and, once a wallet answered, the report. Answered once: ``status``
+    moves from ``pending`` to ``received`` by one conditional UPDATE, so a replayed response finds it answered."""
+
+    __tablename__ = "presentation_requests"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'received')", name="status"),
+        Index("ix_presentation_requests_expires_at", "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(64))
+    verifier_name: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(500))
+    dcql_query: Mapped[dict] = mapped_column(JSONValue)
+    request_object: Mapped[str] = mapped_column(Text)
+    redirect_uri: Mapped[str | None] = mapped_column(String(2048))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    response_code: Mapped[str | None] = mapped_column(String(64))
+    result: Mapped[dict | None] = mapped_column(JSONValue)
