@@ -11,12 +11,13 @@ the repository functions with a session from ``db.transaction()`` (writes) or ``
 * ``batches``: batch jobs, items and progress
 * ``recovery``: the append-only recovery log (issued indices, status changes), exported and replayed after a restore
 * ``challenges``: the verifier's single-use presentation challenges
+* ``oid4vci``: OpenID4VCI offers, access tokens, c_nonces and seen DPoP jtis
 * ``wallet``: learners, sign-in links, sessions, offers, holdings, shares (tables in ``wallet_models``)
 
 Repositories take plain values and return frozen dataclasses; ORM objects do not leave this package.
 """
 
-from app.store import batches, challenges, credentials, idempotency, providers, recovery, specifications, status, wallet
+from app.store import batches, challenges, credentials, idempotency, oid4vci, providers, recovery, specifications, status, wallet
 from app.store._common import Page
 from app.store.db import Database, create_db_engine, normalize_url
 from app.store.migrate import current_revision, downgrade, open_database, upgrade
@@ -32,6 +33,7 @@ __all__ = [
     "downgrade",
     "idempotency",
     "normalize_url",
+    "oid4vci",
     "open_database",
     "providers",
     "recovery",
