@@ -6,10 +6,23 @@
 
 from fastapi import APIRouter
 
-from app.api import batch, catalogue, health, issuer, metrics, offers, verifier
+from app.api import batch, catalogue, health, issuer, metrics, offers, oid4vci, verifier
 
 router = APIRouter()
-for _part in (health.router, metrics.router, offers.router, issuer.router, issuer.public, catalogue.router, catalogue.public, batch.router, verifier.router):
+_PARTS = (
+    health.router,
+    metrics.router,
+    offers.router,
+    oid4vci.router,
+    oid4vci.public,
+    issuer.router,
+    issuer.public,
+    catalogue.router,
+    catalogue.public,
+    batch.router,
+    verifier.router,
+)
+for _part in _PARTS:
     router.include_router(_part)
 
 __all__ = ["router"]

@@ -21,6 +21,7 @@ from app import strict_json
 from app.errors import AuthError, PayloadTooLargeError
 from app.holder import Wallet
 from app.issuance import ApiKey, BatchRunner, Catalogue, Issuance, ProviderRecord
+from app.issuance.oid4vci import Oid4vci
 from app.settings import Settings
 from app.strict_json import JsonRequest
 from app.verification.service import VerificationService
@@ -32,6 +33,7 @@ __all__ = [
     "IdempotencyKey",
     "IssuanceDep",
     "JsonBody",
+    "Oid4vciDep",
     "Provider",
     "RawJsonBody",
     "SettingsDep",
@@ -88,6 +90,10 @@ async def _batches(request: Request) -> BatchRunner:
     return request.app.state.batches
 
 
+async def _oid4vci(request: Request) -> Oid4vci:
+    return request.app.state.oid4vci
+
+
 async def _wallet(request: Request) -> Wallet:
     return request.app.state.wallet
 
@@ -103,6 +109,7 @@ IssuanceDep = Annotated[Issuance, Depends(_issuance)]
 CatalogueDep = Annotated[Catalogue, Depends(_catalogue)]
 BatchesDep = Annotated[BatchRunner, Depends(_batches)]
 WalletDep = Annotated[Wallet, Depends(_wallet)]
+Oid4vciDep = Annotated[Oid4vci, Depends(_oid4vci)]
 VerificationDep = Annotated[VerificationService, Depends(_verification)]
 
 
