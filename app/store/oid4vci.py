@@ -194,8 +194,8 @@ def consume_nonce(session: Session, value: str, *, now: datetime) -> bool:
 
 def record_jti(session: Session, digest: str, *, now: datetime, expires_at: datetime) -> bool:
     """A DPoP proof's jti (its SHA-256, hex) seen for the first time: True; seen before: False (a replay)."""
-    result = insert_ignore(session, Oid4vciNonce.__table__, {"value": digest, "kind": "dpop_jti", "expires_at": expires_at, "used_at": now}, ["value"])
-    return result.rowcount == 1
+    values = {"value": digest, "kind": "dpop_jti", "expires_at": expires_at, "used_at": now}
+    return insert_ignore(session, Oid4vciNonce.__table__, values, ["value"], returning=[Oid4vciNonce.value]).first() is not None
 
 
 def purge(session: Session, *, before: datetime) -> int:
