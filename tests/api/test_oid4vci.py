@@ -442,3 +442,25 @@ def test_offer_state_expires_at_and_shape(live, client, example_input):
     assert created["credential_offer"]["credential_configuration_ids"] == list(CONFIGURATIONS)
     state = client.get(f"/microcredentials/offers/{created['id']}").json()
     assert state["state"] == "offered" and state["credential_ids"] == [] and state["expires_at"] == created["expires_at"]
+
+
+# -- the learner's page
+
+
+def test_the_learners_page_shows_what_by_whom_a_link_and_a_qr_code(live, client, example_input):
+    created = offer(client, example_input)
+    page = httpx.get(f"{live.url}/offers/{created['id']}")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert "University of Zed" in html and example_input["title"]["en"] in html
+    assert f'href="{created["credential_offer_uri"].replace("&", "&amp;")}"' in html
+    assert "<svg" in html and 'id="offer-tx-code"' in html
+    assert created["tx_code"] not in html.split('id="offer-qr"')[0]  # the code travels on another channel
+    assert "EU micro-credential" in html and "Open Badges 3.0" in html
+    wallet = Wallet(live, created)
+    assert wallet.token().status_code == 200
+    holder = P256Signer.generate()
+    assert wallet.credential("eu_microcredential_sd_jwt", [key_proof(holder, aud=wallet.issuer, nonce=wallet.nonce())]).status_code == 200
+    done = httpx.get(f"{live.url}/offers/{created['id']}").text
+    assert 'id="offer-done"' in done and "<svg" not in done
+    assert httpx.get(f"{live.url}/offers/no-such-offer").status_code == 404
