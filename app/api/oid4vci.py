@@ -170,7 +170,7 @@ OFFER_BODY = {
     responses={201: {"model": OfferCreated, "description": "the offer; the credential is signed when the wallet redeems it"}},
     openapi_extra=OFFER_BODY,
 )
-async def create_offer(provider: Provider, body: JsonBody, service: Oid4vciDep) -> Response:
+async def create_oid4vci_offer(provider: Provider, body: JsonBody, service: Oid4vciDep) -> Response:
     return _json(await run_in_threadpool(service.create_offer, provider, body), 201)
 
 
@@ -179,7 +179,7 @@ async def create_offer(provider: Provider, body: JsonBody, service: Oid4vciDep) 
     summary="An OpenID4VCI offer's state and the credentials issued from it",
     responses={200: {"model": OfferState}},
 )
-async def offer_state(provider: Provider, service: Oid4vciDep, offer_id: str) -> Response:
+async def oid4vci_offer_state(provider: Provider, service: Oid4vciDep, offer_id: str) -> Response:
     return _json(await run_in_threadpool(service.offer_state, provider, offer_id))
 
 
@@ -218,7 +218,7 @@ async def jwt_vc_issuer_metadata(service: Oid4vciDep, slug: str) -> Response:
     summary="The issuer's logo (its display in the metadata)",
     responses={200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}, **problem_responses(404)},
 )
-async def logo(service: Oid4vciDep, slug: str) -> Response:
+async def issuer_logo(service: Oid4vciDep, slug: str) -> Response:
     provider = await run_in_threadpool(service.providers.by_slug, slug)
     png = await run_in_threadpool(card_png, provider.legal_name)
     return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
@@ -229,7 +229,7 @@ async def logo(service: Oid4vciDep, slug: str) -> Response:
     summary="A credential offer by reference (OpenID4VCI 1.0 §4.1.3)",
     responses={200: {"model": CredentialOffer}, **problem_responses(404)},
 )
-async def credential_offer(service: Oid4vciDep, slug: str, offer_id: str) -> Response:
+async def oid4vci_credential_offer(service: Oid4vciDep, slug: str, offer_id: str) -> Response:
     return _json(await run_in_threadpool(service.credential_offer, slug, offer_id), headers=NO_STORE)
 
 
@@ -280,7 +280,7 @@ def _dpop(request: Request) -> DpopContext:
         }
     },
 )
-async def token(request: Request, service: Oid4vciDep, slug: str) -> Response:
+async def oid4vci_token(request: Request, service: Oid4vciDep, slug: str) -> Response:
     try:
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type != "application/x-www-form-urlencoded":
@@ -297,7 +297,7 @@ async def token(request: Request, service: Oid4vciDep, slug: str) -> Response:
     summary="Nonce endpoint (OpenID4VCI 1.0 §7): a fresh c_nonce",
     responses={200: {"model": NonceResponse}, **problem_responses(404)},
 )
-async def nonce(service: Oid4vciDep, slug: str) -> Response:
+async def oid4vci_nonce(service: Oid4vciDep, slug: str) -> Response:
     return _json(await run_in_threadpool(service.nonce, slug), headers=NO_STORE)
 
 
@@ -323,7 +323,7 @@ async def nonce(service: Oid4vciDep, slug: str) -> Response:
         }
     },
 )
-async def credential(request: Request, service: Oid4vciDep, slug: str) -> Response:
+async def oid4vci_credential(request: Request, service: Oid4vciDep, slug: str) -> Response:
     try:
         authorization = request.headers.get("authorization")
         ctx = _dpop(request)
