@@ -14,6 +14,7 @@ from app.api.security_headers import SecurityHeadersMiddleware
 from app.errors import KeyUnavailable
 from app.holder import Wallet
 from app.issuance import BatchRunner, Catalogue, Issuance
+from app.issuance.oid4vci import Oid4vci
 from app.observability import ObservabilityMiddleware, configure_logging
 from app.performance import trace_memory, tune_gc
 from app.runtime import Runtime
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = open_database(settings, migrate=settings.auto_migrate)
         app.state.db = db
         issuance = app.state.issuance = Issuance(runtime, db)
+        app.state.oid4vci = Oid4vci(issuance)
         app.state.catalogue = Catalogue(settings, db)
         app.state.batches = BatchRunner(issuance)
         app.state.batches.resume_unfinished()

@@ -123,6 +123,19 @@ class Settings(BaseSettings):
     batch_max_records: int = Field(10_000, ge=1, description="Most records one batch request may hold.")
     batch_max_body_bytes: int = Field(64 * 1_048_576, description="Largest accepted batch request body (JSON or CSV).")
     batch_processes: int = Field(0, ge=0, description="Signing processes per batch job (0: one per core).")
+    # -- OpenID4VCI 1.0 (app/issuance/oid4vci.py)
+    oid4vci_offer_ttl_seconds: int = Field(
+        900, ge=30, le=2_592_000, description="How long a credential offer (its pre-authorized code and tx_code) can be redeemed (OID4VCI 1.0 §4.1.1)."
+    )
+    oid4vci_token_ttl_seconds: int = Field(300, ge=10, le=86_400, description="How long an OID4VCI access token can be used (once) at the credential endpoint.")
+    oid4vci_nonce_ttl_seconds: int = Field(300, ge=10, le=86_400, description="How long a c_nonce from the nonce endpoint (OID4VCI 1.0 §7) can be used (once).")
+    oid4vci_proof_max_age_seconds: int = Field(
+        300, ge=10, le=3600, description="How far a proof JWT's or DPoP proof's iat may be from now (OID4VCI 1.0 §8.2.1.1, RFC 9449 §11.1)."
+    )
+    oid4vci_batch_size: int = Field(
+        10, ge=1, le=100, description="Most proofs, and so credentials, one credential request may carry (batch_credential_issuance.batch_size)."
+    )
+    oid4vci_tx_code_tries: int = Field(5, ge=1, le=20, description="Wrong tx_codes after which an offer is burnt.")
     auto_migrate: bool = Field(True, description="Apply database migrations when the app starts (`serve` migrates once, then starts workers with this off).")
 
     # -- verifier

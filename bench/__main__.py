@@ -1,4 +1,4 @@
-"""``python3 dev.py bench [signing|http-issue|http-status|http-verify|oid4vp|soak|w3c-suites]``: medians and same-run ratios.
+"""``python3 dev.py bench [signing|http-issue|http-status|http-verify|oid4vci|oid4vp|soak|w3c-suites]``: medians and same-run ratios.
 
 Every figure is compared with a reference measured in the same run (a pyld-only RDFC pipeline), because
 these machines are noisy: only ratios measured together mean something.
@@ -19,6 +19,10 @@ def main(argv: list[str]) -> int:
         from bench import http_issue
 
         return http_issue.main(argv[1:])
+    if which == "oid4vci":
+        from bench import oid4vci
+
+        return oid4vci.main(argv[1:])
     if which == "soak":
         from bench import soak
 

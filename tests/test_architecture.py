@@ -107,6 +107,7 @@ FACES = {
         "downgrade",
         "idempotency",
         "normalize_url",
+        "oid4vci",
         "open_database",
         "presentation_requests",
         "providers",

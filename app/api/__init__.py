@@ -6,13 +6,15 @@
 
 from fastapi import APIRouter
 
-from app.api import batch, catalogue, health, issuer, metrics, offers, oid4vp, stacks, verifier
+from app.api import batch, catalogue, health, issuer, metrics, offers, oid4vci, oid4vp, stacks, verifier
 
 router = APIRouter()
 for _part in (
     health.router,
     metrics.router,
     offers.router,
+    oid4vci.router,
+    oid4vci.public,
     issuer.router,
     issuer.public,
     catalogue.router,

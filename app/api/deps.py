@@ -21,6 +21,7 @@ from app import strict_json
 from app.errors import AuthError, PayloadTooLargeError
 from app.holder import Wallet
 from app.issuance import ApiKey, BatchRunner, Catalogue, Issuance, ProviderRecord
+from app.issuance.oid4vci import Oid4vci
 from app.settings import Settings
 from app.strict_json import JsonRequest
 from app.verification.oid4vp import PresentationRequests
@@ -34,6 +35,7 @@ __all__ = [
     "IssuanceDep",
     "JsonBody",
     "PresentationRequestsDep",
+    "Oid4vciDep",
     "Provider",
     "RawJsonBody",
     "SettingsDep",
@@ -90,6 +92,10 @@ async def _batches(request: Request) -> BatchRunner:
     return request.app.state.batches
 
 
+async def _oid4vci(request: Request) -> Oid4vci:
+    return request.app.state.oid4vci
+
+
 async def _wallet(request: Request) -> Wallet:
     return request.app.state.wallet
 
@@ -109,6 +115,7 @@ IssuanceDep = Annotated[Issuance, Depends(_issuance)]
 CatalogueDep = Annotated[Catalogue, Depends(_catalogue)]
 BatchesDep = Annotated[BatchRunner, Depends(_batches)]
 WalletDep = Annotated[Wallet, Depends(_wallet)]
+Oid4vciDep = Annotated[Oid4vci, Depends(_oid4vci)]
 VerificationDep = Annotated[VerificationService, Depends(_verification)]
 PresentationRequestsDep = Annotated[PresentationRequests, Depends(_presentation_requests)]
 

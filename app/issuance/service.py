@@ -58,7 +58,7 @@ from app.vcdm import STATUS_V1, VC1, VC2, base_context, contexts, subject_id
 from app.verification.well_formed import require_well_formed
 from app.xsd import format_datetime_stamp
 
-__all__ = ["SIGN_ON_LOOP_MAX_BYTES", "Issuance", "Issued", "secure"]
+__all__ = ["SIGN_ON_LOOP_MAX_BYTES", "Issuance", "Issued", "MicrocredentialPlan", "SdJwtVcPlan", "holder_key", "secure"]
 
 #: Bodies up to this size are signed on the event loop (the EU example, 5 KB, signs in about 0.3 ms);
 #: larger ones in a worker thread, so that the loop is never held for long.
@@ -253,6 +253,28 @@ class Issuance:
         mc = plan.record
         credential = plan.render(f"urn:uuid:{uuid.uuid4()}", None, datetime.now(UTC))
         return {"valid": True, "warnings": warnings(mc), "credential": credential}
+
+    def issue_planned(self, provider: ProviderRecord, plans: list[Plan], then: Callable[[Any, list[Issued]], None]) -> list[Issued]:
+        """Several credentials of already validated plans (an OpenID4VCI redemption, ``app.issuance.oid4vci``), each
+        given its status entries and signed as ``issue`` does, then stored in ONE grouped unit with ``then(session, issued)``:
+        if ``then`` raises (the offer redeemed meanwhile), nothing of them is stored."""
+        signed = []
+        for plan in plans:
+            entries = self.status_lists.reserve(provider, plan.requested_id or f"urn:uuid:{uuid.uuid4()}", plan.status_purposes)
+            signed.append(self._sign(Started(provider, None, plan=plan, entries=entries)))
+
+        def keep(session) -> None:
+            for one in signed:
+                one.keep(session)
+            then(session, [one.issued for one in signed])
+
+        self.db.grouped(keep)
+        return [self._counted(one.issued) for one in signed]
+
+    def validated(self, provider: ProviderRecord, payload: dict[str, Any]) -> tuple[MicroCredentialInput, str | None, str | None]:
+        """(validated record, specification id, learner reference) of a ``POST /microcredentials`` body, under the CPU gate."""
+        with self.db.cpu_gate:
+            return self._validated(provider, payload)
 
     # -- reading
 

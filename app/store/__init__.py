@@ -12,12 +12,13 @@ the repository functions with a session from ``db.transaction()`` (writes) or ``
 * ``recovery``: the append-only recovery log (issued indices, status changes), exported and replayed after a restore
 * ``challenges``: the verifier's single-use presentation challenges
 * ``presentation_requests``: the verifier's OpenID4VP requests, answered once
+* ``oid4vci``: OpenID4VCI offers, access tokens, c_nonces and seen DPoP jtis
 * ``wallet``: learners, sign-in links, sessions, offers, holdings, shares (tables in ``wallet_models``)
 
 Repositories take plain values and return frozen dataclasses; ORM objects do not leave this package.
 """
 
-from app.store import batches, challenges, credentials, idempotency, presentation_requests, providers, recovery, specifications, status, wallet
+from app.store import batches, challenges, credentials, idempotency, oid4vci, presentation_requests, providers, recovery, specifications, status, wallet
 from app.store._common import Page
 from app.store.db import Database, create_db_engine, normalize_url
 from app.store.migrate import current_revision, downgrade, open_database, upgrade
@@ -33,6 +34,7 @@ __all__ = [
     "downgrade",
     "idempotency",
     "normalize_url",
+    "oid4vci",
     "open_database",
     "presentation_requests",
     "providers",

@@ -390,3 +390,55 @@ class PresentationRequest(Base):
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     response_code: Mapped[str | None] = mapped_column(String(64))
     result: Mapped[dict | None] = mapped_column(JSONValue)
+
+
+class Oid4vciOffer(Base):
+    """An OpenID4VCI 1.0 credential offer (§4.1.1) of the pre-authorized code flow (§3.5): the provider's request,
+    rendered and signed only when a wallet redeems it. ``state``: ``offered`` → ``token`` (the pre-authorized code
+    exchanged, once) → ``redeemed`` (credentials issued, once); ``burnt`` after too many wrong tx_codes."""
+
+    __tablename__ = "oid4vci_offers"
+    __table_args__ = (
+        CheckConstraint("state IN ('offered', 'token', 'redeemed', 'burnt')", name="state"),
+        Index("ix_oid4vci_offers_expires_at", "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    #: the pre-authorized code itself: the offer (served by reference, §4.1.3) carries it anyway
+    pre_authorized_code: Mapped[str] = mapped_column(String(64), unique=True)
+    #: SHA-256 (hex) of the tx_code, None when the offer needs none
+    tx_code_hash: Mapped[str | None] = mapped_column(String(64))
+    tx_code_failures: Mapped[int] = mapped_column(Integer)
+    configurations: Mapped[list] = mapped_column(JSONValue)
+    request: Mapped[dict] = mapped_column(JSONValue)
+    state: Mapped[str] = mapped_column(String(10))
+    credential_ids: Mapped[list | None] = mapped_column(JSONValue)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Oid4vciToken(Base):
+    """An access token of the token endpoint (OID4VCI 1.0 §6), kept as its SHA-256: bound to its offer, short-lived,
+    used once; ``dpop_jkt`` the JWK thumbprint of a DPoP-bound token (RFC 9449 §6)."""
+
+    __tablename__ = "oid4vci_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    offer_id: Mapped[str] = mapped_column(ForeignKey("oid4vci_offers.id"), index=True)
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Oid4vciNonce(Base):
+    """Single-use values: a ``c_nonce`` (OID4VCI 1.0 §7) or a seen DPoP proof ``jti`` (RFC 9449 §11.1, as SHA-256)."""
+
+    __tablename__ = "oid4vci_nonces"
+    __table_args__ = (CheckConstraint("kind IN ('c_nonce', 'dpop_jti')", name="kind"), Index("ix_oid4vci_nonces_expires_at", "expires_at"))
+
+    value: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

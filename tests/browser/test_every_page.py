@@ -75,6 +75,9 @@ class Tour:
         spec = self.api.post("/specifications", json={"specification": specification_of(record), "published": True})
         assert spec.status_code == 201, spec.text
         self.spec_id = spec.json()["id"]
+        oid4vci = self.api.post("/microcredentials/offers", json={"microcredential": record})
+        assert oid4vci.status_code == 201, oid4vci.text
+        self.oid4vci_offer = oid4vci.json()["id"]
 
         self.context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=bypass_csp)
         page = self.context.new_page()
@@ -162,6 +165,7 @@ class Tour:
             "wallet-signin": _goto(f"{live.url}/wallet/signin?next=/wallet"),
             "wallet-signin-sent": signin_sent,
             "wallet-signin-claim-waiting": _goto(self.waiting_url),
+            "oid4vci-offer": _goto(f"{live.url}/offers/{self.oid4vci_offer}"),
         }
 
     def each(self):

@@ -64,6 +64,11 @@ EXCEPTIONS: dict[tuple[str, int, str], str] = {
     ("POST /verify/upload", 415, "UNSUPPORTED_FILE_TYPE"): "the uploaded file's name must end in .json, .jsonld, .jwt, .txt or .pdf",
     ("POST /verify/upload", 400, "PARSING_ERROR"): _NOT_A_CREDENTIAL,
     ("POST /verify/upload", 422, "report"): _NOT_A_CREDENTIAL + ": a report with verified false",
+    ("POST /microcredentials/offers", 422, "MALFORMED_VALUE_ERROR"): _RECORD_RULES,
+    ("POST /microcredentials/offers", 400, "MALFORMED_VALUE_ERROR"): "a body with neither microcredential nor specificationId with issuance",
+    # OAuth error objects (RFC 6749 §5.2), not problem+json: no problem code
+    ("POST /issuers/{slug}/token", 400, "?"): "a pre-authorized code (and tx_code) that only an offer hands out: invalid_grant",
+    ("POST /issuers/{slug}/credential", 401, "?"): "an access token that only the token endpoint hands out: invalid_token",
 }
 #: Any operation with a path parameter or a page cursor: the document cannot list which ids or cursors exist.
 GENERIC = {

@@ -1,0 +1,204 @@
+"""OpenID4VCI 1.0 storage: credential offers, access tokens and single-use nonces (``app/issuance/oid4vci.py``).
+
+Every use-once step is one conditional UPDATE (``… WHERE state = 'offered'``, ``… WHERE used_at IS NULL AND
+expires_at > now``): the database decides which of two concurrent uses wins, on SQLite and PostgreSQL alike, across
+worker processes (as ``challenges.consume``). A DPoP ``jti`` is recorded with ``INSERT … ON CONFLICT DO NOTHING``:
+the second sight of it inserts nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from app.store._common import insert_ignore
+from app.store.models import Oid4vciNonce, Oid4vciOffer, Oid4vciToken
+
+__all__ = [
+    "OfferRecord",
+    "TokenRecord",
+    "consume_nonce",
+    "count_tx_code_failure",
+    "create_nonce",
+    "create_offer",
+    "create_token",
+    "exchange_code",
+    "get_offer",
+    "get_token",
+    "offer_by_code",
+    "purge",
+    "record_jti",
+    "redeem",
+]
+
+
+@dataclass(frozen=True)
+class OfferRecord:
+    id: str
+    provider_id: int
+    pre_authorized_code: str
+    tx_code_hash: str | None
+    tx_code_failures: int
+    configurations: list[str]
+    request: dict
+    state: str
+    credential_ids: list[str]
+    created_at: datetime
+    expires_at: datetime
+    redeemed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    token_hash: str
+    offer_id: str
+    dpop_jkt: str | None
+    expires_at: datetime
+    used_at: datetime | None
+
+
+def _offer(row: Oid4vciOffer) -> OfferRecord:
+    return OfferRecord(
+        row.id,
+        row.provider_id,
+        row.pre_authorized_code,
+        row.tx_code_hash,
+        row.tx_code_failures,
+        list(row.configurations),
+        dict(row.request),
+        row.state,
+        list(row.credential_ids or []),
+        row.created_at,
+        row.expires_at,
+        row.redeemed_at,
+    )
+
+
+def create_offer(
+    session: Session,
+    *,
+    offer_id: str,
+    provider_id: int,
+    pre_authorized_code: str,
+    tx_code_hash: str | None,
+    configurations: list[str],
+    request: dict,
+    now: datetime,
+    expires_at: datetime,
+) -> OfferRecord:
+    row = Oid4vciOffer(
+        id=offer_id,
+        provider_id=provider_id,
+        pre_authorized_code=pre_authorized_code,
+        tx_code_hash=tx_code_hash,
+        tx_code_failures=0,
+        configurations=configurations,
+        request=request,
+        state="offered",
+        credential_ids=None,
+        created_at=now,
+        expires_at=expires_at,
+        redeemed_at=None,
+    )
+    session.add(row)
+    session.flush()
+    return _offer(row)
+
+
+def get_offer(session: Session, offer_id: str) -> OfferRecord | None:
+    row = session.get(Oid4vciOffer, offer_id)
+    return _offer(row) if row else None
+
+
+def offer_by_code(session: Session, code: str) -> OfferRecord | None:
+    row = session.scalar(select(Oid4vciOffer).where(Oid4vciOffer.pre_authorized_code == code))
+    return _offer(row) if row else None
+
+
+def count_tx_code_failure(session: Session, offer_id: str, *, burn_at: int) -> int:
+    """One more wrong tx_code for an offer still offered; at ``burn_at`` failures the offer is burnt. The new count."""
+    session.execute(
+        update(Oid4vciOffer)
+        .where(Oid4vciOffer.id == offer_id, Oid4vciOffer.state == "offered")
+        .values(tx_code_failures=Oid4vciOffer.tx_code_failures + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Oid4vciOffer)
+        .where(Oid4vciOffer.id == offer_id, Oid4vciOffer.state == "offered", Oid4vciOffer.tx_code_failures >= burn_at)
+        .values(state="burnt")
+        .execution_options(synchronize_session=False)
+    )
+    return session.scalar(select(Oid4vciOffer.tx_code_failures).where(Oid4vciOffer.id == offer_id)) or 0
+
+
+def exchange_code(session: Session, offer_id: str, *, now: datetime) -> bool:
+    """The pre-authorized code used (``offered`` → ``token``), once, before the offer expires; True for one caller."""
+    result = session.execute(
+        update(Oid4vciOffer)
+        .where(Oid4vciOffer.id == offer_id, Oid4vciOffer.state == "offered", Oid4vciOffer.expires_at > now)
+        .values(state="token")
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def create_token(session: Session, *, token_hash: str, offer_id: str, dpop_jkt: str | None, expires_at: datetime) -> None:
+    session.add(Oid4vciToken(token_hash=token_hash, offer_id=offer_id, dpop_jkt=dpop_jkt, expires_at=expires_at, used_at=None))
+    session.flush()
+
+
+def get_token(session: Session, token_hash: str) -> TokenRecord | None:
+    row = session.get(Oid4vciToken, token_hash)
+    return TokenRecord(row.token_hash, row.offer_id, row.dpop_jkt, row.expires_at, row.used_at) if row else None
+
+
+def redeem(session: Session, *, token_hash: str, offer_id: str, credential_ids: list[str], now: datetime) -> bool:
+    """The token used and the offer redeemed with ``credential_ids``, both once; True when both happened (the caller's
+    transaction must then commit, else roll back)."""
+    used = session.execute(
+        update(Oid4vciToken)
+        .where(Oid4vciToken.token_hash == token_hash, Oid4vciToken.used_at.is_(None), Oid4vciToken.expires_at > now)
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if used.rowcount != 1:
+        return False
+    redeemed = session.execute(
+        update(Oid4vciOffer)
+        .where(Oid4vciOffer.id == offer_id, Oid4vciOffer.state == "token")
+        .values(state="redeemed", credential_ids=credential_ids, redeemed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return redeemed.rowcount == 1
+
+
+def create_nonce(session: Session, value: str, *, expires_at: datetime) -> None:
+    session.add(Oid4vciNonce(value=value, kind="c_nonce", expires_at=expires_at, used_at=None))
+    session.flush()
+
+
+def consume_nonce(session: Session, value: str, *, now: datetime) -> bool:
+    """A c_nonce used if it exists, is unused and unexpired; True for exactly one caller."""
+    result = session.execute(
+        update(Oid4vciNonce)
+        .where(Oid4vciNonce.value == value, Oid4vciNonce.kind == "c_nonce", Oid4vciNonce.used_at.is_(None), Oid4vciNonce.expires_at > now)
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def record_jti(session: Session, digest: str, *, now: datetime, expires_at: datetime) -> bool:
+    """A DPoP proof's jti (its SHA-256, hex) seen for the first time: True; seen before: False (a replay)."""
+    values = {"value": digest, "kind": "dpop_jti", "expires_at": expires_at, "used_at": now}
+    return insert_ignore(session, Oid4vciNonce.__table__, values, ["value"], returning=[Oid4vciNonce.value]).first() is not None
+
+
+def purge(session: Session, *, before: datetime) -> int:
+    """Delete nonces and seen jtis that expired before ``before``; the number deleted."""
+    result = session.execute(delete(Oid4vciNonce).where(Oid4vciNonce.expires_at < before).execution_options(synchronize_session=False))
+    return result.rowcount or 0
