@@ -476,8 +476,7 @@ class Wallet:
         with self.db.transaction() as session:
             store.revoke_share(session, learner.id, share_id, self.clock())
 
-    def open_share(self, raw: str, user_agent: str | None) -> tuple[Any, list[Card]]:
-        """The shared credentials, each re-verified now; records the view. 404 unknown, 410 revoked or expired."""
+    def _opened(self, raw: str, user_agent: str | None) -> tuple[Any, list[Any]]:
         now = self.clock()
         with self.db.transaction() as session:
             share = store.find_share_by_token(session, digest(raw or ""))
@@ -486,8 +485,17 @@ class Wallet:
             if share.revoked_at is not None or share.expires_at <= now:
                 raise Gone("this link was revoked or has expired")
             store.record_view(session, share.id, now, coarse_agent(user_agent))
-            holdings = store.shared_holdings(session, share)
+            return share, store.shared_holdings(session, share)
+
+    def open_share(self, raw: str, user_agent: str | None) -> tuple[Any, list[Card]]:
+        """The shared credentials, each re-verified now; records the view. 404 unknown, 410 revoked or expired."""
+        share, holdings = self._opened(raw, user_agent)
         return share, [self.card(h, detail=True) for h in holdings]
+
+    def shared_bodies(self, raw: str, user_agent: str | None) -> list[bytes]:
+        """The credentials behind one of this service's share links, as stored (the verify page's "by link"
+        resolves its own links here, never over the network); the same rules and view record as ``open_share``."""
+        return [h.body for h in self._opened(raw, user_agent)[1]]
 
     # -- presentations -----------------------------------------------------------------------------
 
