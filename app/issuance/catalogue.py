@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.credentials import validate_specification
+from app.credentials import issuance_pointers, specification_of, validate_specification
 from app.errors import MalformedValueError, NotFoundError
 from app.settings import Settings
 from app.store import Database, providers, specifications
@@ -27,6 +27,11 @@ class Catalogue:
         request with the same ``Idempotency-Key`` instead of a second specification."""
         if not isinstance(data, dict):
             raise MalformedValueError("the specification must be a JSON object", errors=[{"pointer": "/specification", "detail": "required object"}])
+        # A full record (the EU example as it is) is its offering: the per-learner fields are left out, never stored
+        # in the public catalogue, and named in the answer so that nothing is dropped silently.
+        ignored = issuance_pointers(data)
+        if ignored:
+            data = specification_of(data)
         spec = validate_specification(data, ects_min=self.settings.ects_min, ects_max=self.settings.ects_max)
         clean = spec.model_dump(mode="json", exclude_none=True)
         lang = spec.primaryLanguage
@@ -45,7 +50,7 @@ class Catalogue:
                 isced=list(spec.fieldsOfEducation),
                 published=published,
             )
-            view = self._view(record, provider)
+            view = {**self._view(record, provider), "ignoredFields": ignored}
             if once is not None:
                 once.keep(session, view)
         return view
