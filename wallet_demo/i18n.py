@@ -111,6 +111,22 @@ def date_words(value: Any, lang: str, *, with_time: bool = False) -> str | None:
     return text
 
 
+#: the EU's alpha-2 codes that are not ISO 3166-1 (Greece, the United Kingdom), as CLDR names them
+_CLDR_TERRITORY = {"EL": "GR", "UK": "GB"}
+
+
+def country_name(code: Any, lang: str, english: str | None = None) -> str | None:
+    """A country by its name in ``lang`` (CLDR territory names, through Babel), else the EU vocabulary's English
+    label ``english``, else the code as it is."""
+    if not isinstance(code, str):
+        return None
+    if lang != DEFAULT and len(code) == 2 and code.isalpha():
+        name = Locale.parse(CLDR_LOCALES.get(lang, lang)).territories.get(_CLDR_TERRITORY.get(code.upper(), code.upper()))
+        if name:
+            return name
+    return english or code
+
+
 def install(env) -> None:
     """Adds the i18n extension and the per-request callables to a Jinja2 environment."""
     env.add_extension("jinja2.ext.i18n")

@@ -96,6 +96,13 @@ class Catalogue:
             owners = {p.id: p for p in providers.list_providers(session)}
         return {"items": [self._view(r, owners.get(r.provider_id)) for r in page.items], "next": page.next_cursor}
 
+    def facets(self) -> dict[str, list[str]]:
+        """The countries and ISCED-F fields (with their broad fields) of the published specifications."""
+        with self.db.read() as session:
+            countries, codes = specifications.catalogue_facets(session)
+        fields = sorted({c[:2] for c in codes} | set(codes))
+        return {"countries": countries, "fields": fields}
+
     def public_one(self, spec_id: str) -> dict[str, Any]:
         with self.db.read() as session:
             record = specifications.get_specification(session, spec_id, published_only=True)
