@@ -147,7 +147,7 @@ def render_pdf(
     title: str,
     credential: bytes,
     media_type: str,
-    verify_url: str,
+    verify_url: str | None,
     institution: str = "",
     learner: str = "",
     awarded: str | None = None,
@@ -162,7 +162,6 @@ def render_pdf(
     when. Nothing on paper claims a verification result: the code checks the credential when it is scanned.
     Technical identifiers (the issuer's DID, the credential id) are in small print at the foot.
     """
-    import segno
     from fpdf import FPDF
 
     pdf = FPDF(format="A4")
@@ -230,7 +229,42 @@ def render_pdf(
         pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + width, pdf.get_y())
         pdf.ln(1.5)
 
-    # What the QR code leads to, and until when.
+    attached = f"credential.{'jwt' if media_type.endswith('jwt') else 'json'}"
+    if verify_url is None:  # the learner chose no QR code: only the attached credential
+        pdf.ln(3)
+        pdf.set_text_color(*ink)
+        pdf.set_font(family, "B", 10)
+        pdf.multi_cell(width, 5, clean("Check this credential"), align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(family, "", 9)
+        pdf.multi_cell(
+            width,
+            4.5,
+            clean(f"The signed credential is attached to this PDF ({attached}); any verifier reads it from the file. This PDF has no QR code."),
+            align="L",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+    else:
+        _qr_block(pdf, family, clean, verify_url, qr_until, attached, width, ink)
+
+    # Technical identifiers, in small print.
+    small = [f"Issuer: {issuer_id}" if issuer_id else "", f"Credential: {credential_id}" if credential_id else "", f"Link: {verify_url}" if verify_url else ""]
+    pdf.ln(2)
+    pdf.set_text_color(*muted)
+    pdf.set_font(family, "", 7)
+    for line in small:
+        if line:
+            pdf.multi_cell(width, 3.5, clean(line), align="L", new_x="LMARGIN", new_y="NEXT")
+
+    name = "credential.jwt" if media_type.endswith("jwt") else "credential.json"
+    pdf.embed_file(bytes=credential, basename=name, mime_type=media_type.split(";")[0], desc="The signed verifiable credential", compress=True)
+    return bytes(pdf.output())
+
+
+def _qr_block(pdf, family: str, clean, verify_url: str, qr_until: str | None, attached: str, width: float, ink) -> None:
+    """What the QR code leads to, and until when."""
+    import segno
+
     qr = segno.make(verify_url, error="m")
     png = io.BytesIO()
     qr.save(png, kind="png", scale=6, border=2)
@@ -246,7 +280,6 @@ def render_pdf(
     pdf.set_x(pdf.l_margin + 40)
     pdf.set_font(family, "", 9)
     until = f" The code works until {qr_until}; after that, ask the learner for the credential file or a new link." if qr_until else ""
-    attached = f"credential.{'jwt' if media_type.endswith('jwt') else 'json'}"
     pdf.multi_cell(
         width - 40,
         4.5,
@@ -260,16 +293,3 @@ def render_pdf(
         new_y="NEXT",
     )
     pdf.set_y(max(pdf.get_y(), top + 38))
-
-    # Technical identifiers, in small print.
-    small = [f"Issuer: {issuer_id}" if issuer_id else "", f"Credential: {credential_id}" if credential_id else "", f"Link: {verify_url}"]
-    pdf.ln(2)
-    pdf.set_text_color(*muted)
-    pdf.set_font(family, "", 7)
-    for line in small:
-        if line:
-            pdf.multi_cell(width, 3.5, clean(line), align="L", new_x="LMARGIN", new_y="NEXT")
-
-    name = "credential.jwt" if media_type.endswith("jwt") else "credential.json"
-    pdf.embed_file(bytes=credential, basename=name, mime_type=media_type.split(";")[0], desc="The signed verifiable credential", compress=True)
-    return bytes(pdf.output())

@@ -392,14 +392,18 @@ class Wallet:
 
     # -- download ----------------------------------------------------------------------------------
 
-    def pdf(self, learner, holding_id: str) -> tuple[bytes, str]:
-        """(PDF bytes, file name): the facts, the credential attached, a QR code to a share link made for it."""
+    def pdf(self, learner, holding_id: str, *, days: int = SHARE_DEFAULT_DAYS) -> tuple[bytes, str]:
+        """(PDF bytes, file name): the facts, the credential attached, and a QR code to a share link made for it
+        that lasts ``days`` (the learner's choice; a share link's default), or no QR code and no link with 0."""
         from app.holder.pdf import date_in_words, render_pdf
 
+        if not 0 <= days <= SHARE_MAX_DAYS:
+            raise MalformedValueError(f"the PDF's QR code lasts 0 (no code) to {SHARE_MAX_DAYS} days", code="INVALID_EXPIRY")
         holding = self.holding(learner, holding_id)
         card = self.card(holding, detail=True)
-        # The QR code's link lasts as long as any share link by default, and the PDF says until when.
-        share = self.create_share(learner, [holding_id], days=SHARE_DEFAULT_DAYS, label="QR code of a PDF download")
+        # Never a link the learner did not ask for: it lasts what they chose, is listed and revocable under Share,
+        # and the PDF says until when.
+        share = self.create_share(learner, [holding_id], days=days, label=f"QR code of a PDF download ({days} days)") if days else None
         localized = _loc
         s = card.summary
         level = s.get("level") or {}
@@ -431,11 +435,11 @@ class Wallet:
             title=title,
             credential=holding.body,
             media_type=holding.media_type,
-            verify_url=share["url"],
+            verify_url=share["url"] if share else None,
             institution=localized(card.provider) or localized(s.get("issuer")),
             learner=localized(s.get("learnerName")),
             awarded=date_in_words(card.date),
-            qr_until=date_in_words(share["expiresAt"]),
+            qr_until=f"{date_in_words(share['expiresAt'])} ({days} day{'' if days == 1 else 's'} from the download)" if share else None,
             issuer_id=issuer.get("id") if isinstance(issuer, dict) else issuer if isinstance(issuer, str) else None,
             credential_id=holding.credential_id,
         )

@@ -154,6 +154,9 @@ def test_learner_journey(live, browser, caplog, tmp_path):  # noqa: F811 - brows
     assert page.locator(".credential-card").first.get_attribute("data-state") == "revoked"
     assert "Revoked" in page.locator(".credential-card").first.inner_text()
     screenshot(page, "wallet-10-wallet-revoked")
+    page.goto(holding_url)  # downloading or sharing it now comes with a warning, said before the buttons
+    assert "revoked by its issuer" in page.inner_text("[data-testid=state-warning]")
+    screenshot(page, "wallet-10b-detail-revoked-warning")
     other.goto(share_url)
     assert other.locator(".shared-credential").first.get_attribute("data-state") == "revoked"
     screenshot(other, "wallet-11-shared-revoked")
