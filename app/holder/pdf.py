@@ -124,21 +124,34 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
+#: the CLDR locale of each page language's dates: English as written in the EU ("30 June 2026"), not the US default
+CLDR_LOCALES = {"en": "en_IE", "fr": "fr_FR", "de": "de_DE"}
 
 
-def date_in_words(value: Any) -> str | None:
-    """An ISO 8601 date or date-time (or a ``date``) as a certificate writes it: "30 June 2026"."""
-    from datetime import date, datetime
+def date_in_words(value: Any, lang: str = "en", *, with_time: bool = False) -> str | None:
+    """An ISO 8601 date or date-time (or a ``date``) in words, as a certificate writes it, in ``lang`` (CLDR long
+    date format through Babel): "30 June 2026", "30 juin 2026", "30. Juni 2026"; with ``with_time``, ", 14:05 UTC".
+    The one formatter of dates in words: the PDF, the verify page and the wallet's pages all use it."""
+    from datetime import UTC, date, datetime
 
-    if isinstance(value, str) and len(value) <= 40:
+    from babel import Locale
+    from babel.dates import format_date
+
+    if isinstance(value, str):
+        if len(value) > 40:
+            return None
         try:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
     if not isinstance(value, date):
         return None
-    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    text = format_date(value.date() if isinstance(value, datetime) else value, "long", locale=Locale.parse(CLDR_LOCALES.get(lang, lang)))
+    if with_time and isinstance(value, datetime):
+        text += f", {value:%H:%M} UTC"
+    return text
 
 
 def render_pdf(

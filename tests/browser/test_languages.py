@@ -85,3 +85,14 @@ def test_the_switch_changes_the_language_and_it_sticks(browser, live):
         assert page.locator("[data-testid=languages] [aria-current]").inner_text() == "Français"
 
     at_widths(browser, "languages-switch", act)
+
+
+def test_one_formatter_of_dates_in_words_for_the_pages_and_the_pdf():
+    """Issue 14: there were two (app/holder/pdf.py and wallet_demo/i18n.py); now there is one."""
+    from app.holder.pdf import date_in_words
+    from wallet_demo import i18n
+
+    assert i18n.date_words is date_in_words
+    assert [date_in_words("2026-06-30T10:00:00Z", lang) for lang in ("en", "fr", "de")] == ["30 June 2026", "30 juin 2026", "30. Juni 2026"]
+    assert date_in_words("2026-06-30T23:30:00+02:00", "en", with_time=True) == "30 June 2026, 21:30 UTC"
+    assert date_in_words("not a date", "en") is None and date_in_words("2" * 41, "en") is None
