@@ -406,28 +406,7 @@ class Wallet:
         share = self.create_share(learner, [holding_id], days=days, label=f"QR code of a PDF download ({days} days)") if days else None
         localized = _loc
         s = card.summary
-        level = s.get("level") or {}
-        cycle = level.get("qfEheaCycle")
-        level_text = " · ".join(
-            x
-            for x in (
-                f"EQF level {card.eqf}" if card.eqf is not None else "",
-                f"QF-EHEA {cycle if 'cycle' in str(cycle) else str(cycle) + ' cycle'}" if cycle else "",
-            )
-            if x
-        )
-        workload = s.get("workload") or {}
-        hours = workload.get("hours")
-        facts = [
-            ("Workload", " · ".join(x for x in (f"{card.ects:g} ECTS credits" if card.ects else "", f"{hours:g} hours" if hours else "") if x)),
-            ("Level", level_text),
-            ("Learning outcomes", [localized(lo) for lo in s.get("learningOutcomes") or []]),
-            ("Type of assessment", localized(s.get("assessment"))),
-            ("Form of participation", localized(s.get("participation"))),
-            ("Quality assurance", [localized(q) for q in s.get("qualityAssurance") or []]),
-            ("Grade", localized((s.get("grade") or {}).get("value") if isinstance(s.get("grade"), dict) else s.get("grade"))),
-            ("Awarding body", " — ".join(x for x in (localized(s.get("awardingBody")), localized((s.get("awardingBodyCountry") or {}).get("label"))) if x)),
-        ]
+        facts = _pdf_facts(card)
         issuer = (card.credential or {}).get("issuer")
         title = localized(card.title) or "Verifiable credential"
         body = render_pdf(
@@ -527,6 +506,35 @@ class Wallet:
         mb = learner.holder_did.removeprefix("did:key:")
         signer = self.keys.load(learner.key_ref, f"{learner.holder_did}#{mb}")
         return self.runtime.engine.add_proof(vp, signer, suite="eddsa-rdfc-2022", proof_purpose="authentication", challenge=challenge, domain=domain)
+
+
+def _pdf_facts(card: Card) -> list[tuple[str, Any]]:
+    """The EU elements of a card as the PDF's table lists them (label, text or list of texts)."""
+    localized = _loc
+    s = card.summary
+    level = s.get("level") or {}
+    cycle = level.get("qfEheaCycle")
+    level_text = " · ".join(
+        x
+        for x in (
+            f"EQF level {card.eqf}" if card.eqf is not None else "",
+            f"QF-EHEA {cycle if 'cycle' in str(cycle) else str(cycle) + ' cycle'}" if cycle else "",
+        )
+        if x
+    )
+    workload = s.get("workload") or {}
+    hours = workload.get("hours")
+    grade = s.get("grade")
+    return [
+        ("Workload", " · ".join(x for x in (f"{card.ects:g} ECTS credits" if card.ects else "", f"{hours:g} hours" if hours else "") if x)),
+        ("Level", level_text),
+        ("Learning outcomes", [localized(lo) for lo in s.get("learningOutcomes") or []]),
+        ("Type of assessment", localized(s.get("assessment"))),
+        ("Form of participation", localized(s.get("participation"))),
+        ("Quality assurance", [localized(q) for q in s.get("qualityAssurance") or []]),
+        ("Grade", localized(grade.get("value") if isinstance(grade, dict) else grade)),
+        ("Awarding body", " — ".join(x for x in (localized(s.get("awardingBody")), localized((s.get("awardingBodyCountry") or {}).get("label"))) if x)),
+    ]
 
 
 def _loc(value: Any) -> str:
