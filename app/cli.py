@@ -47,7 +47,24 @@ def _demo_provider(settings) -> None:
         print(f"microcred: its API key (also in {key_file}): {secret}", flush=True)
     elif key_file.exists():
         print(f"microcred: demo provider's API key is in {key_file}", flush=True)
+    _demo_specification(settings, service)
     service.db.dispose()
+
+
+def _demo_specification(settings, service) -> None:
+    """Development only: the demo provider publishes the EU example as a specification when it has none, so the
+    catalogue does not start empty (the example record as it is: its per-learner fields are left out)."""
+    from pathlib import Path
+
+    from app.issuance import Catalogue
+
+    catalogue = Catalogue(settings, service.db)
+    provider = service.providers.by_slug("demo")
+    if catalogue.list_own(provider, limit=1, cursor=None)["items"]:
+        return
+    example = json.loads((Path(__file__).resolve().parent / "credentials" / "example_input.json").read_text())
+    view = catalogue.create(provider, example, published=True)
+    print(f"microcred: the demo provider published the example specification {view['id']} (/catalogue.html)", flush=True)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -34,6 +34,7 @@ FACES = {
         "render_edc",
         "render_ob3",
         "specification_of",
+        "issuance_pointers",
         "summary",
         "validate_input",
         "validate_specification",

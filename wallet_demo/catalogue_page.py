@@ -7,12 +7,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
+from jinja2 import pass_context
 
 from app.api.catalogue import filters
 from app.api.deps import CatalogueDep
 from app.credentials import vocab
 from app.errors import MicrocredError
 from wallet_demo import templates
+from wallet_demo.i18n import country_name, language
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,14 +32,23 @@ async def catalogue_page(
     result = await run_in_threadpool(
         lambda: catalogue.public(**filters(provider or None, country or None, int(eqf) if eqf else None, isced or None, None, None, q or None, 100, None))
     )
-    chosen = {"provider": provider, "country": country, "eqf": eqf, "isced": isced, "q": q}
-    return templates.TemplateResponse(request, "catalogue.html", {"items": result["items"], "filters": chosen})
+    facets = await run_in_threadpool(catalogue.facets)
+    lang = language(request)
+    chosen = {"provider": provider, "country": (country or "").upper() or None, "eqf": eqf, "isced": isced, "q": q}
+    # The filters offer what the catalogue holds, by name (a chosen value stays offered even when nothing matches).
+    countries = sorted({*facets["countries"], *([chosen["country"]] if chosen["country"] else [])})
+    fields = sorted({*facets["fields"], *([isced] if isced else [])})
+    options = {
+        "countries": sorted(((c, _country(c, lang)) for c in countries), key=lambda o: o[1] or ""),
+        "fields": [(c, _isced(c), len(c) > 2) for c in fields],
+    }
+    return templates.TemplateResponse(request, "catalogue.html", {"items": result["items"], "filters": chosen, "options": options})
 
 
-def _country(code: object) -> str | None:
+def _country(code: object, lang: str = "en") -> str | None:
     if not isinstance(code, str) or not vocab.is_country(code):
         return code if isinstance(code, str) else None
-    return vocab.country(code).label
+    return country_name(code, lang, vocab.country(code).label)
 
 
 def _isced(code: object) -> str | None:
@@ -61,12 +72,12 @@ async def specification_page(request: Request, catalogue: CatalogueDep, spec_id:
     assessment = spec.get("assessment") or {}
     shown = {
         "fields": [_isced(c) for c in spec.get("fieldsOfEducation") or []],
-        "country": _country(item.get("country")),
+        "country": _country(item.get("country"), language(request)),
         "assessmentType": _label(vocab.assessment_types, assessment.get("type")),
         "assessmentMode": _label(vocab.modes, assessment.get("mode")),
         "participationMode": _label(vocab.modes, participation.get("mode")),
         "learningSetting": _label(vocab.learning_settings, participation.get("learningSetting")),
-        "bodies": [{**b, "countryName": _country(b.get("country"))} for b in spec.get("awardingBodies") or [] if isinstance(b, dict)],
+        "bodies": [{**b, "countryName": _country(b.get("country"), language(request))} for b in spec.get("awardingBodies") or [] if isinstance(b, dict)],
         "components": await run_in_threadpool(catalogue.components_of, spec) if spec.get("composite") else [],
         "stacksInto": await run_in_threadpool(catalogue.stacks_into, spec_id),
     }
@@ -74,4 +85,4 @@ async def specification_page(request: Request, catalogue: CatalogueDep, spec_id:
 
 
 templates.env.filters["isced_label"] = _isced
-templates.env.filters["country_label"] = lambda code: _country(code) or ""
+templates.env.filters["country_label"] = pass_context(lambda context, code: _country(code, language(context["request"])) or "")

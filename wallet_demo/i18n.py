@@ -14,23 +14,21 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from jinja2 import pass_context
 
+from app.holder.pdf import CLDR_LOCALES, date_in_words
+
 LANGUAGES = ("en", "fr", "de")
 NAMES = {"en": "English", "fr": "Français", "de": "Deutsch"}
 DEFAULT = "en"
-#: the CLDR locale of each language's dates: English as written in the EU ("30 June 2026"), not the US default
-CLDR_LOCALES = {"en": "en_IE", "fr": "fr_FR", "de": "de_DE"}
 COOKIE = "mc_lang"
 LOCALES = Path(__file__).resolve().parent / "locales"
 MAX_ACCEPT_LANGUAGE = 500  # characters read of the header: a longer one is read no further
@@ -91,24 +89,24 @@ def gettext_for(request):
     return translations(language(request)).gettext
 
 
-def date_words(value: Any, lang: str, *, with_time: bool = False) -> str | None:
-    """A date (or an ISO 8601 string) in words in ``lang``: "30 June 2026", "30 juin 2026", "30. Juni 2026"."""
-    if isinstance(value, str):
-        if len(value) > 40:
-            return None
-        try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if not isinstance(value, date):
+#: a date in words in a page's language: the one formatter, shared with the PDF (app/holder/pdf.py)
+date_words = date_in_words
+
+
+#: the EU's alpha-2 codes that are not ISO 3166-1 (Greece, the United Kingdom), as CLDR names them
+_CLDR_TERRITORY = {"EL": "GR", "UK": "GB"}
+
+
+def country_name(code: Any, lang: str, english: str | None = None) -> str | None:
+    """A country by its name in ``lang`` (CLDR territory names, through Babel), else the EU vocabulary's English
+    label ``english``, else the code as it is."""
+    if not isinstance(code, str):
         return None
-    locale = Locale.parse(CLDR_LOCALES.get(lang, lang))
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    text = format_date(value.date() if isinstance(value, datetime) else value, "long", locale=locale)
-    if with_time and isinstance(value, datetime):
-        text += f", {value:%H:%M} UTC"
-    return text
+    if lang != DEFAULT and len(code) == 2 and code.isalpha():
+        name = Locale.parse(CLDR_LOCALES.get(lang, lang)).territories.get(_CLDR_TERRITORY.get(code.upper(), code.upper()))
+        if name:
+            return name
+    return english or code
 
 
 def install(env) -> None:

@@ -32,7 +32,8 @@ from app.api.verifier import form_body, uploaded_text
 from app.credentials import summary, vocab
 from app.credentials.completeness import credential_format
 from app.credentials.completeness import facts as credential_facts
-from app.errors import MicrocredError, NotFoundError
+from app.errors import FetchError, MicrocredError, NotFoundError
+from app.holder import Gone, extract_credential_from_pdf
 from app.vcdm import types as vc_types
 from app.verification import NotACredential
 from app.verification.report import Check, Report
@@ -90,6 +91,14 @@ QF_EHEA = {
 }
 #: where the trust check found the institution (app/verification/trust.py), as the page says it
 SOURCES = (N_("registry"), N_("provider of this service"))
+
+
+class PageRefusal(Exception):
+    """A request the page refuses, with the words it shows (already translated) and a 4xx status."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message, self.status = message, status
 
 
 def _secret(settings) -> bytes:
@@ -420,13 +429,18 @@ async def verify_submit(request: Request) -> HTMLResponse:
         if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
             return _render(request, status=403, error=_("The form has expired. Please try again."))
         upload = form.get("file")
+        link = form.get("url")
+        link = link.strip() if isinstance(link, str) else ""
+        note = None
         if isinstance(upload, UploadFile) and upload.filename:
             raw = await uploaded_text(upload, limit)
+        elif link:
+            raw, note = await by_link(request, link, limit, _)
         else:
             pasted = form.get("credential")
             raw = pasted.encode() if isinstance(pasted, str) else b""
             if not raw.strip():
-                return _render(request, status=400, error=_("Paste a credential or choose a file."))
+                return _render(request, status=400, error=_("Paste a credential, give a link, or choose a file."))
             if len(raw) > limit:
                 return _render(request, status=400, error=_("The credential is larger than %(limit)s bytes.") % {"limit": limit})
         vp = _pasted_presentation(raw)
@@ -434,9 +448,56 @@ async def verify_submit(request: Request) -> HTMLResponse:
             report = await run_in_threadpool(verify_pasted_presentation, request.app.state.verification, vp)
         else:
             report = await run_in_threadpool(request.app.state.verification.verify_file, raw)
+    except PageRefusal as exc:
+        return _render(request, status=exc.status, error=exc.message)
     except NotACredential as exc:
         return _render(request, status=400, error=_("This is not a verifiable credential: %(reason)s") % {"reason": exc.detail})
     except MicrocredError as exc:
         return _render(request, status=exc.status, error=exc.detail)
     result, facts = view(report, _=gettext_for(request), lang=language(request))
+    result["note"] = note
     return _render(request, result=result, facts=facts)
+
+
+#: What a link may answer with: a credential (JSON-LD, JWT, SD-JWT), or the wallet's PDF with one attached.
+LINK_ACCEPT = (
+    "application/vc+ld+json, application/vc+jwt, application/vc+sd-jwt, application/dc+sd-jwt, application/json, application/pdf;q=0.9, text/plain;q=0.5"
+)
+SHARED_PATH = "/wallet/shared/"
+
+
+async def by_link(request: Request, link: str, limit: int, _=_identity) -> tuple[bytes, str | None]:
+    """The credential a link leads to: one of this service's share links is opened locally (the same rules and
+    view record as the share page); any other URL is fetched only through the guarded fetcher (app/net.py:
+    https, public addresses, no redirects, the upload cap), so the form cannot reach inside the network."""
+    settings = request.app.state.settings
+    if len(link) > 2048:
+        raise PageRefusal(_("The link is longer than 2048 characters."))
+    own = settings.base_url.rstrip("/") + SHARED_PATH
+    if link.startswith(own):
+        token = link[len(own) :].split("#", 1)[0].split("?", 1)[0]
+        if not token or len(token) > 200 or "/" in token:
+            raise PageRefusal(_("This share link is not complete."))
+        try:
+            bodies = await run_in_threadpool(request.app.state.wallet.shared_bodies, token, "the verify page")
+        except (NotFoundError, Gone):
+            raise PageRefusal(_("This share link does not exist, was revoked by the learner, or has expired."), status=404) from None
+        if not bodies:
+            raise PageRefusal(_("This share link holds no credential."), status=404)
+        note = (
+            _("This share link holds %(n)s credentials; the first is verified here. Open the link to see them all.") % {"n": len(bodies)}
+            if len(bodies) > 1
+            else None
+        )
+        return bodies[0], note
+    fetcher = request.app.state.runtime.resolver.fetcher
+    try:
+        fetched = await run_in_threadpool(lambda: fetcher.fetch(link, accept=LINK_ACCEPT, max_bytes=limit))
+    except FetchError as exc:
+        raise PageRefusal(_("The link could not be used: %(reason)s") % {"reason": exc.detail}, status=exc.status) from None
+    content = fetched.content
+    if content.startswith(b"%PDF-"):
+        return (await run_in_threadpool(extract_credential_from_pdf, content)).encode(), None
+    if fetched.content_type in ("text/html", "application/xhtml+xml"):
+        raise PageRefusal(_("The link leads to a web page, not to a credential. Use a link to the credential's file, or a share link."))
+    return content, None

@@ -285,6 +285,8 @@ async def credential_page(request: Request, signed_in: SignedIn, holding_id: str
         card=card,
         facts=facts,
         json=_pretty(card.credential) if card.credential else "",
+        default_days=SHARE_DEFAULT_DAYS,
+        pdf_days=sorted({SHARE_DEFAULT_DAYS, 30, 90, SHARE_MAX_DAYS} - {1}),
     )
 
 
@@ -304,8 +306,11 @@ async def download(request: Request, holding_id: str) -> Response:
 
 @router.post("/wallet/credentials/{holding_id}/pdf")
 async def download_pdf(request: Request, holding_id: str) -> Response:
-    _, learner, _ = await _checked(request)
-    body, name = await run_in_threadpool(_wallet(request).pdf, learner, holding_id)
+    _, learner, form = await _checked(request)
+    days_text = _one(form, "days") or str(SHARE_DEFAULT_DAYS)
+    if not days_text.isascii() or not days_text.isdigit() or len(days_text) > 3:
+        raise MicrocredError("the QR code's lifetime is a number of days", code="INVALID_EXPIRY")
+    body, name = await run_in_threadpool(lambda: _wallet(request).pdf(learner, holding_id, days=int(days_text)))
     return Response(body, media_type="application/pdf", headers={**PAGE_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
 
 

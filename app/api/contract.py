@@ -163,6 +163,11 @@ class CatalogueEntry(_Answer):
     published: bool
     updatedAt: str
     specification: dict[str, Any] = Field(description="The stored specification (a MicroCredentialSpecification, normalized).")
+    ignoredFields: list[str] = Field(
+        [],
+        description="In the answer to POST /specifications only: JSON Pointers of the per-learner fields of a full record "
+        "(learner, awardedAt, assessment date and grade value…) that were left out of the specification.",
+    )
 
 
 class CatalogueList(_Answer):
@@ -171,7 +176,9 @@ class CatalogueList(_Answer):
 
 
 class SpecificationBody(BaseModel):
-    specification: MicroCredentialSpecification
+    specification: MicroCredentialSpecification | MicroCredentialInput = Field(
+        description="The offering; a full record (such as the EU example) is accepted, its per-learner fields left out and named in ignoredFields."
+    )
     published: bool = True
 
 

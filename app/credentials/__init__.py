@@ -16,6 +16,7 @@ from app.credentials.edc import render_edc
 from app.credentials.model import (
     MicroCredentialInput,
     MicroCredentialSpecification,
+    issuance_pointers,
     issue_from_specification,
     merge_specification,
     specification_of,
@@ -41,6 +42,7 @@ __all__ = [
     "MicroCredentialSpecification",
     "credential_format",
     "eu_completeness",
+    "issuance_pointers",
     "issue_from_specification",
     "mandatory_score",
     "merge_specification",

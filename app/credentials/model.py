@@ -660,6 +660,27 @@ def specification_of(record: MicroCredentialInput | dict[str, Any]) -> dict[str,
     return spec
 
 
+def issuance_pointers(data: Any) -> list[str]:
+    """JSON Pointers of the per-learner fields a record carries (what ``specification_of`` leaves out): a full
+    record, such as the EU example, sent as a specification is its offering with these ignored."""
+    if not isinstance(data, dict):
+        return []
+    out = [f"/{k}" for k in ISSUANCE_FIELDS if k in data]
+    for parent, fields in ISSUANCE_NESTED.items():
+        nested = data.get(parent)
+        if not isinstance(nested, dict):
+            continue
+        for name in fields:
+            if name not in nested:
+                continue
+            value = nested[name]
+            if parent == "assessment" and name == "grade" and isinstance(value, dict) and "scheme" in value:
+                out += [f"/assessment/grade/{k}" for k in value if k != "scheme"]  # the scheme is part of the offering
+            else:
+                out.append(f"/{parent}/{name}")
+    return out
+
+
 def merge_specification(specification: dict[str, Any], issuance: dict[str, Any]) -> dict[str, Any]:
     """A full neutral record from a stored specification plus per-learner data.
 

@@ -124,21 +124,34 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
+#: the CLDR locale of each page language's dates: English as written in the EU ("30 June 2026"), not the US default
+CLDR_LOCALES = {"en": "en_IE", "fr": "fr_FR", "de": "de_DE"}
 
 
-def date_in_words(value: Any) -> str | None:
-    """An ISO 8601 date or date-time (or a ``date``) as a certificate writes it: "30 June 2026"."""
-    from datetime import date, datetime
+def date_in_words(value: Any, lang: str = "en", *, with_time: bool = False) -> str | None:
+    """An ISO 8601 date or date-time (or a ``date``) in words, as a certificate writes it, in ``lang`` (CLDR long
+    date format through Babel): "30 June 2026", "30 juin 2026", "30. Juni 2026"; with ``with_time``, ", 14:05 UTC".
+    The one formatter of dates in words: the PDF, the verify page and the wallet's pages all use it."""
+    from datetime import UTC, date, datetime
 
-    if isinstance(value, str) and len(value) <= 40:
+    from babel import Locale
+    from babel.dates import format_date
+
+    if isinstance(value, str):
+        if len(value) > 40:
+            return None
         try:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
     if not isinstance(value, date):
         return None
-    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    text = format_date(value.date() if isinstance(value, datetime) else value, "long", locale=Locale.parse(CLDR_LOCALES.get(lang, lang)))
+    if with_time and isinstance(value, datetime):
+        text += f", {value:%H:%M} UTC"
+    return text
 
 
 def render_pdf(
@@ -147,7 +160,7 @@ def render_pdf(
     title: str,
     credential: bytes,
     media_type: str,
-    verify_url: str,
+    verify_url: str | None,
     institution: str = "",
     learner: str = "",
     awarded: str | None = None,
@@ -162,7 +175,6 @@ def render_pdf(
     when. Nothing on paper claims a verification result: the code checks the credential when it is scanned.
     Technical identifiers (the issuer's DID, the credential id) are in small print at the foot.
     """
-    import segno
     from fpdf import FPDF
 
     pdf = FPDF(format="A4")
@@ -230,7 +242,42 @@ def render_pdf(
         pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + width, pdf.get_y())
         pdf.ln(1.5)
 
-    # What the QR code leads to, and until when.
+    attached = f"credential.{'jwt' if media_type.endswith('jwt') else 'json'}"
+    if verify_url is None:  # the learner chose no QR code: only the attached credential
+        pdf.ln(3)
+        pdf.set_text_color(*ink)
+        pdf.set_font(family, "B", 10)
+        pdf.multi_cell(width, 5, clean("Check this credential"), align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(family, "", 9)
+        pdf.multi_cell(
+            width,
+            4.5,
+            clean(f"The signed credential is attached to this PDF ({attached}); any verifier reads it from the file. This PDF has no QR code."),
+            align="L",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+    else:
+        _qr_block(pdf, family, clean, verify_url, qr_until, attached, width, ink)
+
+    # Technical identifiers, in small print.
+    small = [f"Issuer: {issuer_id}" if issuer_id else "", f"Credential: {credential_id}" if credential_id else "", f"Link: {verify_url}" if verify_url else ""]
+    pdf.ln(2)
+    pdf.set_text_color(*muted)
+    pdf.set_font(family, "", 7)
+    for line in small:
+        if line:
+            pdf.multi_cell(width, 3.5, clean(line), align="L", new_x="LMARGIN", new_y="NEXT")
+
+    name = "credential.jwt" if media_type.endswith("jwt") else "credential.json"
+    pdf.embed_file(bytes=credential, basename=name, mime_type=media_type.split(";")[0], desc="The signed verifiable credential", compress=True)
+    return bytes(pdf.output())
+
+
+def _qr_block(pdf, family: str, clean, verify_url: str, qr_until: str | None, attached: str, width: float, ink) -> None:
+    """What the QR code leads to, and until when."""
+    import segno
+
     qr = segno.make(verify_url, error="m")
     png = io.BytesIO()
     qr.save(png, kind="png", scale=6, border=2)
@@ -246,7 +293,6 @@ def render_pdf(
     pdf.set_x(pdf.l_margin + 40)
     pdf.set_font(family, "", 9)
     until = f" The code works until {qr_until}; after that, ask the learner for the credential file or a new link." if qr_until else ""
-    attached = f"credential.{'jwt' if media_type.endswith('jwt') else 'json'}"
     pdf.multi_cell(
         width - 40,
         4.5,
@@ -260,16 +306,3 @@ def render_pdf(
         new_y="NEXT",
     )
     pdf.set_y(max(pdf.get_y(), top + 38))
-
-    # Technical identifiers, in small print.
-    small = [f"Issuer: {issuer_id}" if issuer_id else "", f"Credential: {credential_id}" if credential_id else "", f"Link: {verify_url}"]
-    pdf.ln(2)
-    pdf.set_text_color(*muted)
-    pdf.set_font(family, "", 7)
-    for line in small:
-        if line:
-            pdf.multi_cell(width, 3.5, clean(line), align="L", new_x="LMARGIN", new_y="NEXT")
-
-    name = "credential.jwt" if media_type.endswith("jwt") else "credential.json"
-    pdf.embed_file(bytes=credential, basename=name, mime_type=media_type.split(";")[0], desc="The signed verifiable credential", compress=True)
-    return bytes(pdf.output())

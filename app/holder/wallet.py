@@ -398,38 +398,21 @@ class Wallet:
 
     # -- download ----------------------------------------------------------------------------------
 
-    def pdf(self, learner, holding_id: str) -> tuple[bytes, str]:
-        """(PDF bytes, file name): the facts, the credential attached, a QR code to a share link made for it."""
+    def pdf(self, learner, holding_id: str, *, days: int = SHARE_DEFAULT_DAYS) -> tuple[bytes, str]:
+        """(PDF bytes, file name): the facts, the credential attached, and a QR code to a share link made for it
+        that lasts ``days`` (the learner's choice; a share link's default), or no QR code and no link with 0."""
         from app.holder.pdf import date_in_words, render_pdf
 
+        if not 0 <= days <= SHARE_MAX_DAYS:
+            raise MalformedValueError(f"the PDF's QR code lasts 0 (no code) to {SHARE_MAX_DAYS} days", code="INVALID_EXPIRY")
         holding = self.holding(learner, holding_id)
         card = self.card(holding, detail=True)
-        # The QR code's link lasts as long as any share link by default, and the PDF says until when.
-        share = self.create_share(learner, [holding_id], days=SHARE_DEFAULT_DAYS, label="QR code of a PDF download")
+        # Never a link the learner did not ask for: it lasts what they chose, is listed and revocable under Share,
+        # and the PDF says until when.
+        share = self.create_share(learner, [holding_id], days=days, label=f"QR code of a PDF download ({days} days)") if days else None
         localized = _loc
         s = card.summary
-        level = s.get("level") or {}
-        cycle = level.get("qfEheaCycle")
-        level_text = " · ".join(
-            x
-            for x in (
-                f"EQF level {card.eqf}" if card.eqf is not None else "",
-                f"QF-EHEA {cycle if 'cycle' in str(cycle) else str(cycle) + ' cycle'}" if cycle else "",
-            )
-            if x
-        )
-        workload = s.get("workload") or {}
-        hours = workload.get("hours")
-        facts = [
-            ("Workload", " · ".join(x for x in (f"{card.ects:g} ECTS credits" if card.ects else "", f"{hours:g} hours" if hours else "") if x)),
-            ("Level", level_text),
-            ("Learning outcomes", [localized(lo) for lo in s.get("learningOutcomes") or []]),
-            ("Type of assessment", localized(s.get("assessment"))),
-            ("Form of participation", localized(s.get("participation"))),
-            ("Quality assurance", [localized(q) for q in s.get("qualityAssurance") or []]),
-            ("Grade", localized((s.get("grade") or {}).get("value") if isinstance(s.get("grade"), dict) else s.get("grade"))),
-            ("Awarding body", " — ".join(x for x in (localized(s.get("awardingBody")), localized((s.get("awardingBodyCountry") or {}).get("label"))) if x)),
-        ]
+        facts = _pdf_facts(card)
         issuer = (card.credential or {}).get("issuer")
         title = localized(card.title) or "Verifiable credential"
         body = render_pdf(
@@ -437,11 +420,11 @@ class Wallet:
             title=title,
             credential=holding.body,
             media_type=holding.media_type,
-            verify_url=share["url"],
+            verify_url=share["url"] if share else None,
             institution=localized(card.provider) or localized(s.get("issuer")),
             learner=localized(s.get("learnerName")),
             awarded=date_in_words(card.date),
-            qr_until=date_in_words(share["expiresAt"]),
+            qr_until=f"{date_in_words(share['expiresAt'])} ({days} day{'' if days == 1 else 's'} from the download)" if share else None,
             issuer_id=issuer.get("id") if isinstance(issuer, dict) else issuer if isinstance(issuer, str) else None,
             credential_id=holding.credential_id,
         )
@@ -482,8 +465,7 @@ class Wallet:
         with self.db.transaction() as session:
             store.revoke_share(session, learner.id, share_id, self.clock())
 
-    def open_share(self, raw: str, user_agent: str | None) -> tuple[Any, list[Card]]:
-        """The shared credentials, each re-verified now; records the view. 404 unknown, 410 revoked or expired."""
+    def _opened(self, raw: str, user_agent: str | None) -> tuple[Any, list[Any]]:
         now = self.clock()
         with self.db.transaction() as session:
             share = store.find_share_by_token(session, digest(raw or ""))
@@ -492,8 +474,17 @@ class Wallet:
             if share.revoked_at is not None or share.expires_at <= now:
                 raise Gone("this link was revoked or has expired")
             store.record_view(session, share.id, now, coarse_agent(user_agent))
-            holdings = store.shared_holdings(session, share)
+            return share, store.shared_holdings(session, share)
+
+    def open_share(self, raw: str, user_agent: str | None) -> tuple[Any, list[Card]]:
+        """The shared credentials, each re-verified now; records the view. 404 unknown, 410 revoked or expired."""
+        share, holdings = self._opened(raw, user_agent)
         return share, [self.card(h, detail=True) for h in holdings]
+
+    def shared_bodies(self, raw: str, user_agent: str | None) -> list[bytes]:
+        """The credentials behind one of this service's share links, as stored (the verify page's "by link"
+        resolves its own links here, never over the network); the same rules and view record as ``open_share``."""
+        return [h.body for h in self._opened(raw, user_agent)[1]]
 
     # -- presentations -----------------------------------------------------------------------------
 
@@ -553,6 +544,35 @@ class Wallet:
         else:
             presentation = self.present(learner, [holding_id], challenge=request.nonce, domain=request.client_id)
         return oid4vp.answer(verifier, request, option["query_id"], presentation)
+
+
+def _pdf_facts(card: Card) -> list[tuple[str, Any]]:
+    """The EU elements of a card as the PDF's table lists them (label, text or list of texts)."""
+    localized = _loc
+    s = card.summary
+    level = s.get("level") or {}
+    cycle = level.get("qfEheaCycle")
+    level_text = " · ".join(
+        x
+        for x in (
+            f"EQF level {card.eqf}" if card.eqf is not None else "",
+            f"QF-EHEA {cycle if 'cycle' in str(cycle) else str(cycle) + ' cycle'}" if cycle else "",
+        )
+        if x
+    )
+    workload = s.get("workload") or {}
+    hours = workload.get("hours")
+    grade = s.get("grade")
+    return [
+        ("Workload", " · ".join(x for x in (f"{card.ects:g} ECTS credits" if card.ects else "", f"{hours:g} hours" if hours else "") if x)),
+        ("Level", level_text),
+        ("Learning outcomes", [localized(lo) for lo in s.get("learningOutcomes") or []]),
+        ("Type of assessment", localized(s.get("assessment"))),
+        ("Form of participation", localized(s.get("participation"))),
+        ("Quality assurance", [localized(q) for q in s.get("qualityAssurance") or []]),
+        ("Grade", localized(grade.get("value") if isinstance(grade, dict) else grade)),
+        ("Awarding body", " — ".join(x for x in (localized(s.get("awardingBody")), localized((s.get("awardingBodyCountry") or {}).get("label"))) if x)),
+    ]
 
 
 def _loc(value: Any) -> str:

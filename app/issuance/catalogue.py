@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.credentials import validate_specification
+from app.credentials import issuance_pointers, specification_of, validate_specification
 from app.credentials.model import CompositeRules
 from app.errors import MalformedValueError, NotFoundError
 from app.settings import Settings
@@ -28,6 +28,11 @@ class Catalogue:
         request with the same ``Idempotency-Key`` instead of a second specification."""
         if not isinstance(data, dict):
             raise MalformedValueError("the specification must be a JSON object", errors=[{"pointer": "/specification", "detail": "required object"}])
+        # A full record (the EU example as it is) is its offering: the per-learner fields are left out, never stored
+        # in the public catalogue, and named in the answer so that nothing is dropped silently.
+        ignored = issuance_pointers(data)
+        if ignored:
+            data = specification_of(data)
         spec = validate_specification(data, ects_min=self.settings.ects_min, ects_max=self.settings.ects_max)
         clean = spec.model_dump(mode="json", exclude_none=True)
         lang = spec.primaryLanguage
@@ -48,7 +53,7 @@ class Catalogue:
                 isced=list(spec.fieldsOfEducation),
                 published=published,
             )
-            view = self._view(record, provider)
+            view = {**self._view(record, provider), "ignoredFields": ignored}
             if once is not None:
                 once.keep(session, view)
         return view
@@ -153,6 +158,13 @@ class Catalogue:
             page = specifications.list_catalogue(session, filters, limit=limit, cursor=cursor)
             owners = {p.id: p for p in providers.list_providers(session)}
         return {"items": [self._view(r, owners.get(r.provider_id)) for r in page.items], "next": page.next_cursor}
+
+    def facets(self) -> dict[str, list[str]]:
+        """The countries and ISCED-F fields (with their broad fields) of the published specifications."""
+        with self.db.read() as session:
+            countries, codes = specifications.catalogue_facets(session)
+        fields = sorted({c[:2] for c in codes} | set(codes))
+        return {"countries": countries, "fields": fields}
 
     def public_one(self, spec_id: str) -> dict[str, Any]:
         with self.db.read() as session:

@@ -173,3 +173,13 @@ def list_catalogue(session: Session, filters: CatalogueFilters | None = None, li
     query = newest_first(query, Specification.created_at, Specification.id, cursor)
     rows = session.scalars(query.limit(limit + 1)).all()
     return page_of(list(rows), limit, _record, lambda r: (r.created_at, r.id))
+
+
+def catalogue_facets(session: Session) -> tuple[list[str], list[str]]:
+    """(countries, ISCED-F codes) of the published specifications, sorted: what the catalogue's filters offer."""
+    published = Specification.published.is_(True)
+    countries = session.scalars(select(Specification.country).where(published, Specification.country.is_not(None)).distinct()).all()
+    codes = session.scalars(
+        select(SpecificationIsced.code).join(Specification, Specification.id == SpecificationIsced.specification_id).where(published).distinct()
+    ).all()
+    return sorted(countries), sorted(codes)

@@ -67,3 +67,48 @@ def test_invalid_specification_lists_fields(client, example_input):
     spec["level"] = {"eqf": 9}
     r = client.post("/specifications", json={"specification": spec})
     assert r.status_code == 422 and any(e["pointer"] == "/level/eqf" for e in r.json()["errors"])
+
+
+LEARNER_FIELDS = [
+    "/externalId",
+    "/learner",
+    "/awardedAt",
+    "/furtherInformation",
+    "/assessment/date",
+    "/assessment/grade/value",
+    "/assessment/grade/status",
+    "/participation/startDate",
+    "/participation/endDate",
+]
+
+
+def test_the_eu_example_record_is_accepted_as_a_specification(live, client, example_input):
+    """Issue 14: the EU example record, sent as it is, was refused with nine "unknown field" errors. It is the
+    offering plus per-learner data: the offering is published, the per-learner fields are named as ignored and
+    never reach the public catalogue."""
+    r = client.post("/specifications", json={"specification": example_input, "published": True})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert sorted(body["ignoredFields"]) == sorted(LEARNER_FIELDS)
+    public = httpx.get(f"{live.url}/catalogue/{body['id']}")
+    assert public.status_code == 200
+    assert "learner" not in public.json()["specification"] and example_input["learner"]["id"] not in public.text
+    assert example_input["awardedAt"] not in public.text
+    # A clean specification has nothing to ignore.
+    again = client.post("/specifications", json={"specification": specification_of(example_input)})
+    assert again.status_code == 201 and again.json()["ignoredFields"] == []
+    assert again.json()["specification"] == body["specification"]  # the same offering, either way
+
+
+def test_the_demo_provider_publishes_the_example_specification_on_first_start(tmp_path, database_url):
+    """In development, ``serve`` creates the demo provider and publishes the EU example, once: the catalogue does not
+    start empty (and a second start publishes nothing more)."""
+    from tests.live_process import LiveService
+
+    env = {"MICROCRED_DEMO_PROVIDER": "true", "MICROCRED_ENVIRONMENT": "development", "MICROCRED_DATABASE_URL": database_url}
+    for start in (1, 2):
+        with LiveService(tmp_path, env=env) as svc:
+            items = httpx.get(f"{svc.url}/catalogue", timeout=60).json()["items"]
+            assert [(i["title"]["en"], i["provider"]["slug"]) for i in items] == [("Digital micro-credential creation", "demo")], start
+            page = httpx.get(f"{svc.url}/catalogue/{items[0]['id']}/page", timeout=60)
+            assert page.status_code == 200 and "Digital micro-credential creation" in page.text

@@ -85,3 +85,54 @@ def test_the_switch_changes_the_language_and_it_sticks(browser, live):
         assert page.locator("[data-testid=languages] [aria-current]").inner_text() == "Français"
 
     at_widths(browser, "languages-switch", act)
+
+
+def test_one_formatter_of_dates_in_words_for_the_pages_and_the_pdf():
+    """Issue 14: there were two (app/holder/pdf.py and wallet_demo/i18n.py); now there is one."""
+    from app.holder.pdf import date_in_words
+    from wallet_demo import i18n
+
+    assert i18n.date_words is date_in_words
+    assert [date_in_words("2026-06-30T10:00:00Z", lang) for lang in ("en", "fr", "de")] == ["30 June 2026", "30 juin 2026", "30. Juni 2026"]
+    assert date_in_words("2026-06-30T23:30:00+02:00", "en", with_time=True) == "30 June 2026, 21:30 UTC"
+    assert date_in_words("not a date", "en") is None and date_in_words("2" * 41, "en") is None
+
+
+WALLET = {
+    "fr": ("Mes justificatifs", "Valide", "30 juin 2026", "Établissement", "Mes liens de partage", "Le code QR du PDF"),
+    "de": ("Meine Nachweise", "Gültig", "30. Juni 2026", "Anbieter", "Meine Freigabelinks", "Der QR-Code im PDF"),
+}
+
+
+@pytest.mark.parametrize("lang", ["fr", "de"])
+def test_the_wallet_pages_speak_the_learners_language(browser, live, provider, example_input, lang):
+    """Issue 14: the wallet's page bodies (cards, detail, share), not only the sign-in page, in French and German."""
+    import httpx
+
+    from tests.wallet.conftest import Learner, issue
+
+    heading, valid, date, provider_label, shares, qr = WALLET[lang]
+    with httpx.Client(base_url=live.url, headers={"Authorization": f"Bearer {provider[1]}"}, timeout=60) as api:
+        learner = Learner(live, f"lea-{lang}@example.org")
+        offer = api.post(f"/credentials/{issue(api, example_input, learner.email)}/offer").json()
+    path = offer["offerUrl"].removeprefix(live.url)
+    learner.http.get(path)
+    assert learner.post("/wallet/claim", {"link": path.rsplit("/", 1)[-1]}).status_code == 303
+    cookie = learner.http.cookies.get("mc_wallet")
+    learner.close()
+
+    def act(page):
+        page.context.add_cookies([{"name": "mc_wallet", "value": cookie, "url": live.url}])
+        page.set_extra_http_headers({"Accept-Language": lang})
+        page.goto(f"{live.url}/wallet")
+        assert page.inner_text("h1") == heading
+        card = page.locator(".credential-card").first
+        text = card.inner_text()
+        assert valid in text and date in text and provider_label in text, text
+        card.locator("h2 a").click()
+        page.wait_for_selector("#credential")
+        assert qr in page.inner_text("#pdf-form")
+        page.goto(f"{live.url}/wallet/shares")
+        assert shares in page.inner_text("#shares")
+
+    at_widths(browser, f"languages-wallet-{lang}", act)

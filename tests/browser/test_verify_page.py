@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 
@@ -128,3 +129,53 @@ def test_phone_sized_screen(browser, live, client, example_input):
         screenshot(page, "verify-phone-390x844")
     finally:
         context.close()
+
+
+# -- verify by link (issue 14): beside paste and upload, fetched only through the guarded fetcher (app/net.py)
+
+
+def _verify_link(page, live, link: str):
+    page.goto(f"{live.url}/verify")
+    page.fill("#url", link)
+    page.click("button[type=submit]")
+    page.wait_for_selector("[data-testid=verdict], [data-testid=error]")
+
+
+def test_a_link_to_a_credential_is_fetched_and_verified(page, live, client, example_input, tmp_path):
+    from tests.local_server import LocalServer
+
+    issued = _issue(client, example_input, "edc")
+    token = _issue(client, example_input, "ob3", "vc+jwt").text
+    with LocalServer() as files:
+        files.documents["/credentials/edc.json"] = ("application/vc+ld+json", issued.content)
+        files.documents["/credentials/badge.jwt"] = ("application/vc+jwt", token.encode())
+        _verify_link(page, live, files.url("/credentials/edc.json"))
+        assert page.locator("[data-testid=verdict]").get_attribute("data-verdict") == "valid"
+        assert page.locator("[data-testid=title]").inner_text() == "Digital micro-credential creation"
+        screenshot(page, "verify-by-link")
+        _verify_link(page, live, files.url("/credentials/badge.jwt"))
+        assert page.locator("[data-testid=verdict]").get_attribute("data-verdict") == "valid"
+        # The one guarded fetcher asked, with the media types a credential comes in.
+        path, headers = files.requests[-1]
+        assert path == "/credentials/badge.jwt" and "application/vc+jwt" in headers["Accept"]
+        assert headers["User-Agent"] == "microcred-fetcher/1"
+
+
+def test_a_link_inside_the_network_or_to_a_web_page_is_refused(page, live):
+    import httpx
+
+    # The fetcher's SSRF rules apply: no IP literal (cloud metadata), no plain http, no redirects.
+    _verify_link(page, live, "https://169.254.169.254/latest/meta-data/")
+    assert "IP address" in page.locator("[data-testid=error]").inner_text()
+    screenshot(page, "verify-by-link-refused")
+    _verify_link(page, live, "http://intranet.example/credential.json")
+    assert "only https" in page.locator("[data-testid=error]").inner_text()
+    _verify_link(page, live, f"{live.url}/")  # an HTML page (the front page, through the test-only loopback allowance)
+    assert "web page, not to a credential" in page.locator("[data-testid=error]").inner_text()
+    # An unknown share link of this service is opened locally and refused as not found: a 4xx, never a 500.
+    _verify_link(page, live, f"{live.url}/wallet/shared/not-a-real-token")
+    assert "does not exist" in page.locator("[data-testid=error]").inner_text()
+    r = httpx.get(f"{live.url}/verify")
+    token = re.search(r'name="csrf" value="([^"]+)"', r.text).group(1)
+    refused = httpx.post(f"{live.url}/verify", cookies=r.cookies, files={"csrf": (None, token), "url": (None, "https://10.0.0.1/x")})
+    assert refused.status_code == 422 and "IP address" in refused.text

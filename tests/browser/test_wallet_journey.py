@@ -138,6 +138,15 @@ def test_learner_journey(live, browser, caplog, tmp_path):  # noqa: F811 - brows
     assert "Opened 1 time" in page.inner_text("#shares")
     screenshot(page, "wallet-09-share-views")
 
+    # -- the employer pastes the share link into the verify page: resolved here, not fetched over the network
+    other.goto(f"{live.url}/verify")
+    other.fill("#url", share_url)
+    other.click("button[type=submit]")
+    other.wait_for_selector("[data-testid=verdict]")
+    assert other.locator("[data-testid=verdict]").get_attribute("data-verdict") == "valid"
+    assert other.inner_text("[data-testid=title]") == "Digital micro-credential creation"
+    screenshot(other, "wallet-09b-share-link-verified")
+
     # -- the provider revokes; the wallet and the shared page both show it
     r = api.post("/credentials/status", json={"credentialId": credential_id, "status": "revoked"})
     assert r.status_code == 200 and r.json()["status"] == "revoked"
@@ -145,7 +154,10 @@ def test_learner_journey(live, browser, caplog, tmp_path):  # noqa: F811 - brows
     assert page.locator(".credential-card").first.get_attribute("data-state") == "revoked"
     assert "Revoked" in page.locator(".credential-card").first.inner_text()
     screenshot(page, "wallet-10-wallet-revoked")
-    other.reload()
+    page.goto(holding_url)  # downloading or sharing it now comes with a warning, said before the buttons
+    assert "revoked by its issuer" in page.inner_text("[data-testid=state-warning]")
+    screenshot(page, "wallet-10b-detail-revoked-warning")
+    other.goto(share_url)
     assert other.locator(".shared-credential").first.get_attribute("data-state") == "revoked"
     screenshot(other, "wallet-11-shared-revoked")
 
@@ -155,6 +167,10 @@ def test_learner_journey(live, browser, caplog, tmp_path):  # noqa: F811 - brows
     response = other.goto(share_url)
     assert response.status == 410 and "Digital micro-credential" not in other.inner_text("main")
     screenshot(other, "wallet-12-share-revoked")
+    other.goto(f"{live.url}/verify")
+    other.fill("#url", share_url)
+    other.click("button[type=submit]")
+    assert "revoked by the learner" in other.inner_text("[data-testid=error]")
 
     stranger.close()
     context.close()

@@ -316,3 +316,71 @@ def test_coarse_agent_keeps_only_family_and_platform():
     )
     assert coarse_agent(None) == "another client"
     assert coarse_agent("x" * 5000) == "another client"
+
+
+def _pdf_text(content: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(content)).pages)
+
+
+def test_the_pdf_qr_code_lasts_what_the_learner_chose_and_says_until_when(live, api, example_input, ana):
+    """Issue 14: a PDF download used to create, unasked, a public share link valid for a year. Now the detail page
+    asks (the share links' default preselected), the PDF says until when its code works, and "no QR code" makes
+    no link at all."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.holder import SHARE_DEFAULT_DAYS
+    from app.holder.pdf import date_in_words
+
+    hid = _holding_id(_claim(ana, _offer(api, issue(api, example_input, ana.email))))
+    page = ana.http.get(f"/wallet/credentials/{hid}").text
+    assert re.search(rf'<option value="{SHARE_DEFAULT_DAYS}" selected>', page) and '<option value="0">' in page
+    wallet = live.app.state.wallet
+
+    # The default: a share link of the share links' default lifetime, and the PDF says until when.
+    r = ana.post(f"/wallet/credentials/{hid}/pdf")
+    assert r.status_code == 200
+    (share,) = wallet.shares(ana.learner())
+    lifetime = share.expires_at - share.created_at
+    assert lifetime == timedelta(days=SHARE_DEFAULT_DAYS) and share.holding_ids == (hid,)
+    text = _pdf_text(r.content)
+    assert f"The code works until {date_in_words(share.expires_at)} ({SHARE_DEFAULT_DAYS} days from the download)" in text
+
+    # Chosen: 30 days.
+    r = ana.post(f"/wallet/credentials/{hid}/pdf", {"days": "30"})
+    newest = max(wallet.shares(ana.learner()), key=lambda s: s.created_at)
+    assert newest.expires_at - newest.created_at == timedelta(days=30)
+    assert "(30 days from the download)" in _pdf_text(r.content)
+
+    # No QR code: no link is made, and the PDF still carries the credential.
+    r = ana.post(f"/wallet/credentials/{hid}/pdf", {"days": "0"})
+    assert r.status_code == 200 and len(wallet.shares(ana.learner())) == 2
+    assert "This PDF has no QR code" in _pdf_text(r.content) and "/wallet/shared/" not in _pdf_text(r.content)
+    assert live.app.state.runtime.verifier.verify(extract_credential_from_pdf(r.content)).verified
+
+    # Refused, and nothing stored: more than a share link may last, or not a number.
+    for days in ("366", "-1", "x", "1e3"):
+        refused = ana.post(f"/wallet/credentials/{hid}/pdf", {"days": days})
+        assert 400 <= refused.status_code < 500, (days, refused.status_code)
+    assert len(wallet.shares(ana.learner())) == 2
+    assert all(s.expires_at <= datetime.now(UTC) + timedelta(days=31) for s in wallet.shares(ana.learner()))
+
+
+def test_download_and_share_of_a_revoked_credential_come_with_a_warning(live, api, example_input, ana):
+    cid = issue(api, example_input, ana.email)
+    hid = _holding_id(_claim(ana, _offer(api, cid)))
+    assert 'data-testid="state-warning"' not in ana.http.get(f"/wallet/credentials/{hid}").text
+    assert 'data-testid="state-warning"' not in ana.http.get("/wallet/shares").text
+    assert api.post("/credentials/status", json={"credentialId": cid, "status": "revoked"}).status_code == 200
+    detail = ana.http.get(f"/wallet/credentials/{hid}").text
+    warning = re.search(r'<p class="state-warning"[^>]*data-state="revoked">(.*?)</p>', detail, re.S)
+    assert warning and "revoked by its issuer" in warning.group(1) and "will be told so" in warning.group(1)
+    assert detail.index('data-testid="state-warning"') < detail.index('id="download-pdf"')  # said before the buttons
+    shares = ana.http.get("/wallet/shares").text
+    assert re.search(r'data-testid="state-warning" data-state="revoked"', shares)
+    # In French too.
+    fr = ana.http.get(f"/wallet/credentials/{hid}?lang=fr").text
+    assert "Il a été révoqué par son émetteur." in fr
