@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 
 def _issuance():
@@ -342,6 +343,11 @@ def _provider(args: argparse.Namespace) -> int:
         elif args.action == "revoke-api-key":
             service.providers.revoke_api_key(args.slug, args.key_id)
             print(json.dumps({"slug": args.slug, "revoked": args.key_id}) if args.json else f"API key {args.key_id} revoked")
+        elif args.action == "seal-certificate":
+            record = _seal_certificate(service.providers, args)
+            until = f"{record.not_after:%Y-%m-%dT%H:%M:%SZ}"
+            out = {"slug": args.slug, "keyRef": record.key_ref, "keyType": record.key_type, "certificates": len(record.chain), "notAfter": until}
+            print(json.dumps(out) if args.json else f"provider {args.slug} seals EDCs (proof jades) with {record.key_ref}, certificate valid until {until}")
         elif args.action == "list":
             rows = [{"slug": p.slug, "did": p.did, "name": p.legal_name, "country": p.country} for p in service.providers.list()]
             print(json.dumps(rows, indent=None if args.json else 2))
@@ -350,6 +356,32 @@ def _provider(args: argparse.Namespace) -> int:
     finally:
         service.db.dispose()
     return 0
+
+
+def _seal_certificate(providers, args: argparse.Namespace):
+    """``provider seal-certificate``: a PKCS#12 file (the key kept in the key folder, 0600), or a key in the PKCS#11
+    token with its PEM chain (ETSI TS 119 182-1 x5c: the sealing certificate first)."""
+    import getpass
+
+    from cryptography import x509
+
+    from app.errors import MalformedValueError
+    from app.settings import get_settings
+
+    if bool(args.pkcs12) == bool(args.key):
+        raise MalformedValueError("seal-certificate takes --pkcs12 FILE, or --key pkcs11:<label> with --chain FILE.pem")
+    if args.pkcs12:
+        password = get_settings().pkcs12_password
+        if password is None:
+            password = getpass.getpass("PKCS#12 password (empty for none): ")
+        return providers.import_pkcs12(args.slug, Path(args.pkcs12).read_bytes(), password.encode() if password else None)
+    if not args.key.startswith("pkcs11:") or not args.chain:
+        raise MalformedValueError("--key is a key in the PKCS#11 token, pkcs11:<label>, and needs --chain FILE.pem")
+    try:
+        chain = x509.load_pem_x509_certificates(Path(args.chain).read_bytes())
+    except ValueError:
+        raise MalformedValueError(f"{args.chain} holds no PEM certificates") from None
+    return providers.set_seal_key(args.slug, args.key, chain)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -544,7 +576,7 @@ def build_parser() -> argparse.ArgumentParser:
     log.set_defaults(func=_recovery_log)
 
     prov = sub.add_parser("provider", help="manage providers (admin)")
-    prov.add_argument("action", choices=["create", "rotate-key", "api-key", "revoke-api-key", "list"])
+    prov.add_argument("action", choices=["create", "rotate-key", "api-key", "revoke-api-key", "list", "seal-certificate"])
     prov.add_argument("--slug")
     prov.add_argument("--name")
     prov.add_argument("--country")
@@ -558,6 +590,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the signing key is generated: a 0600 file, or inside the PKCS#11 token (settings pkcs11_*)",
     )
     prov.add_argument("--key-id", type=int)
+    prov.add_argument(
+        "--pkcs12",
+        help="seal-certificate: a PKCS#12 file with the sealing key (P-256 or Ed25519) and its certificate chain; "
+        "its password from MICROCRED_PKCS12_PASSWORD or asked, never in argv",
+    )
+    prov.add_argument("--key", help="seal-certificate: a key already in the PKCS#11 token, pkcs11:<label> (with --chain)")
+    prov.add_argument("--chain", help="seal-certificate with --key: the PEM certificates, the sealing certificate first")
     prov.add_argument("--json", action="store_true")
     prov.set_defaults(func=_provider)
 

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     pkcs11_token_label: str | None = Field(None, description="The PKCS#11 token to use, by its label (or set `pkcs11_slot`).")
     pkcs11_slot: int | None = Field(None, ge=0, description="The PKCS#11 slot id of the token, when no `pkcs11_token_label` is set.")
     pkcs11_pin: str | None = Field(None, description="The PKCS#11 user PIN the service logs in with (keep it in the environment, never in a file).")
+    pkcs12_password: str | None = Field(
+        None,
+        description="Password of the PKCS#12 file `provider seal-certificate --pkcs12` imports (read by that command only, "
+        "from the environment; unset: it asks).",
+    )
     contexts_dir: Path = Field(data_dir("contexts"), description="The pinned JSON-LD contexts.")
 
     # -- request limits (security-notes.md §5)

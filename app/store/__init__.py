@@ -10,13 +10,14 @@ the repository functions with a session from ``db.transaction()`` (writes) or ``
 * ``idempotency``: Idempotency-Key handling for issuance
 * ``batches``: batch jobs, items and progress
 * ``recovery``: the append-only recovery log (issued indices, status changes), exported and replayed after a restore
+* ``seals``: each provider's JAdES sealing key and certificate chain
 * ``challenges``: the verifier's single-use presentation challenges
 * ``wallet``: learners, sign-in links, sessions, offers, holdings, shares (tables in ``wallet_models``)
 
 Repositories take plain values and return frozen dataclasses; ORM objects do not leave this package.
 """
 
-from app.store import batches, challenges, credentials, idempotency, providers, recovery, specifications, status, wallet
+from app.store import batches, challenges, credentials, idempotency, providers, recovery, seals, specifications, status, wallet
 from app.store._common import Page
 from app.store.db import Database, create_db_engine, normalize_url
 from app.store.migrate import current_revision, downgrade, open_database, upgrade
@@ -35,6 +36,7 @@ __all__ = [
     "open_database",
     "providers",
     "recovery",
+    "seals",
     "specifications",
     "status",
     "upgrade",
