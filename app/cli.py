@@ -448,6 +448,50 @@ def _status_lists(args: argparse.Namespace) -> int:
 
 
 def _trust(args: argparse.Namespace) -> int:
+    """``trust import-deqar`` / ``refresh-lotl`` / ``import-eqar``."""
+    if args.action == "refresh-lotl":
+        return _refresh_lotl(args)
+    if args.action == "import-eqar":
+        return _import_eqar(args)
+    missing = [f"--{n}" for n in ("did", "institution", "reports", "registry") if not getattr(args, n)]
+    if missing:
+        return _fail(f"import-deqar needs {', '.join(missing)}")
+    return _import_deqar(args)
+
+
+def _refresh_lotl(args: argparse.Namespace) -> int:
+    """``trust refresh-lotl --from DIR``: the EU List of Trusted Lists and national lists the operator downloaded into
+    DIR, their signatures checked (the LOTL's with the pinned certificates), kept as the dated snapshot the verifier
+    reads (settings.trusted_lists_dir, or ``--to``). Nothing is fetched (app/verification/trusted_lists.py)."""
+    from cryptography import x509
+
+    from app.errors import MicrocredError
+    from app.settings import get_settings
+    from app.verification.trusted_lists import refresh
+
+    settings = get_settings()
+    pinned_file = args.pinned or settings.lotl_signing_certificates
+    target = Path(args.to) if args.to else settings.trusted_lists_dir
+    if not args.source or target is None:
+        return _fail("refresh-lotl needs --from DIR (the downloaded lists) and a target (--to, or MICROCRED_TRUSTED_LISTS_DIR)")
+    if pinned_file is None:
+        return _fail("refresh-lotl needs the pinned LOTL signing certificates: --pinned FILE.pem or MICROCRED_LOTL_SIGNING_CERTIFICATES")
+    try:
+        pinned = x509.load_pem_x509_certificates(Path(pinned_file).read_bytes())
+        manifest = refresh(Path(args.source), target, pinned)
+    except (OSError, ValueError) as exc:
+        return _fail(f"cannot refresh: {str(exc)[:300]}")
+    except MicrocredError as exc:
+        return _fail(f"cannot refresh: {exc.code}: {exc.detail}")
+    if args.json:
+        print(json.dumps(manifest))
+    else:
+        lists = ", ".join(manifest["lists"]) or "none"
+        print(f"EU trusted-list snapshot of {manifest['takenAt']} in {target}: LOTL {manifest['lotl']['sequence']}, national lists {lists}")
+    return 0
+
+
+def _import_deqar(args: argparse.Namespace) -> int:
     """``trust import-deqar``: a registry entry for ``--did`` from DEQAR's institution record and institutional reports
     (files the operator downloaded from the DEQAR web API), written into ``--registry`` and read back as the
     service reads it (app/verification/deqar.py, app/verification/trust.py)."""
@@ -486,6 +530,10 @@ def _trust(args: argparse.Namespace) -> int:
         return _fail(f"cannot import: {exc.detail}")
     print(json.dumps({"did": args.did, "entry": entry}) if args.json else f"{args.did}: {entry['legalName']} written to {args.registry}")
     return 0
+
+
+def _import_eqar(args: argparse.Namespace) -> int:
+    return _fail("import-eqar is not implemented yet")
 
 
 def _recovery_log(args: argparse.Namespace) -> int:
@@ -560,11 +608,20 @@ def build_parser() -> argparse.ArgumentParser:
     lists.set_defaults(func=_status_lists)
 
     trust = sub.add_parser("trust", help="the trust registry (admin)")
-    trust.add_argument("action", choices=["import-deqar"], help="import-deqar: an institution's entry from DEQAR web API files")
-    trust.add_argument("--did", required=True, help="the institution's DID (a did:web host covers its providers)")
-    trust.add_argument("--institution", required=True, help="JSON of /webapi/v2/browse/institutions/{id}")
-    trust.add_argument("--reports", required=True, help="JSON of /webapi/v2/browse/reports/institutional/by-institution/{id}/")
-    trust.add_argument("--registry", required=True, help="the registry file to update (e.g. the file of MICROCRED_TRUST_REGISTRY_FILE)")
+    trust.add_argument(
+        "action",
+        choices=["import-deqar", "refresh-lotl", "import-eqar"],
+        help="import-deqar: an institution's entry from DEQAR web API files; refresh-lotl: the EU trusted-list snapshot from "
+        "downloaded files; import-eqar: the EQAR register of agencies into the registry",
+    )
+    trust.add_argument("file", nargs="?", help="import-eqar: the EQAR register of agencies (JSON of the EQAR API's agency list)")
+    trust.add_argument("--did", help="import-deqar: the institution's DID (a did:web host covers its providers)")
+    trust.add_argument("--institution", help="import-deqar: JSON of /webapi/v2/browse/institutions/{id}")
+    trust.add_argument("--reports", help="import-deqar: JSON of /webapi/v2/browse/reports/institutional/by-institution/{id}/")
+    trust.add_argument("--registry", help="the registry file to update (e.g. the file of MICROCRED_TRUST_REGISTRY_FILE)")
+    trust.add_argument("--from", dest="source", help="refresh-lotl: the folder with the downloaded LOTL and national lists (XML)")
+    trust.add_argument("--pinned", help="refresh-lotl: PEM of the LOTL signing certificates (default: settings.lotl_signing_certificates)")
+    trust.add_argument("--to", help="refresh-lotl: where to keep the snapshot (default: settings.trusted_lists_dir)")
     trust.add_argument("--json", action="store_true")
     trust.set_defaults(func=_trust)
     log = sub.add_parser("recovery-log", help="export the recovery log (JSON lines), or replay an export after a restore (admin)")

@@ -135,6 +135,16 @@ class Settings(BaseSettings):
         data_dir("trust") / "registry.json",
         description="The operator's trust registry (JSON or YAML): issuers by DID or did:web prefix; this service's providers are trusted too.",
     )
+    trusted_lists_dir: Path | None = Field(
+        data_dir("trust") / "eu-trusted-lists",
+        description="The pinned, dated snapshot of the EU trusted lists (ETSI TS 119 612) the JAdES seal check reads, written by "
+        "`microcred trust refresh-lotl`; never fetched. Missing: the check is indeterminate.",
+    )
+    lotl_signing_certificates: Path | None = Field(
+        None,
+        description="PEM file of the EU List of Trusted Lists signing certificates the Official Journal publishes, which "
+        "`trust refresh-lotl` checks the LOTL's signature with (or give `--pinned`).",
+    )
     challenge_ttl_seconds: int = Field(300, ge=10, le=86_400, description="How long a challenge from POST /challenges can be used (once) in a presentation.")
     verify_upload_max_bytes: int = Field(
         4_194_304, ge=1024, description="Largest file accepted by POST /verify/upload and the verification page (a wallet PDF included)."

@@ -11,9 +11,9 @@ What is checked, each as a check of the report with a reason:
   issuers CAs; each valid at the signing time ``sigT`` (§5.2.1) and now. A certificate that expired after
   ``sigT`` makes the check ``indeterminate`` (ETSI EN 319 102-1 §5.2.6 OUT_OF_BOUNDS_NO_POE): ``sigT`` is the
   sealer's own claim, and the time stamps that would prove it (``adoTst``, ``etsiU``) are not verified here.
-* ``seal_trusted_list``: ``indeterminate``, always for now: no pinned snapshot of the EU trusted lists is
-  configured (none is fetched implicitly), so whether the certificate's issuer is a qualified trust service is
-  not established. The certificate's own qualified-certificate statements (ETSI EN 319 412-5) are reported.
+* ``seal_trusted_list``: the certificate's issuer against the pinned, dated snapshot of the EU trusted lists
+  (app/verification/trusted_lists.py, ETSI TS 119 612; never fetched); ``indeterminate`` when none is configured
+  or it is stale. The certificate's own qualified-certificate statements (ETSI EN 319 412-5) are reported.
 
 Every encoded value is length-checked before it is decoded; any malformed part is a failed check, never an
 exception. The credential's validity period, status, issuer trust and EU completeness are then checked as for any
@@ -26,6 +26,7 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +41,7 @@ from cryptography.x509.oid import ExtensionOID, NameOID
 from app import strict_json
 from app.errors import MicrocredError
 from app.verification.report import Check, Report
+from app.verification.trusted_lists import Snapshot
 
 #: the protected header of the Commission's seal is about 8.8 KB (its x5c chain inside); 64 KiB is far above any seen
 MAX_HEADER = 64 * 1024
@@ -304,8 +306,9 @@ def _qc_facts(leaf: x509.Certificate) -> dict[str, bool]:
     }
 
 
-def seal_trusted_list(header: dict[str, Any]) -> Check:
-    """The ``seal_trusted_list`` check: indeterminate without a pinned EU trusted-list snapshot."""
+def seal_trusted_list(header: dict[str, Any], trusted_lists: Callable[[], Snapshot | None] | None = None, now: datetime | None = None) -> Check:
+    """The ``seal_trusted_list`` check: the sealing certificate's issuer against the pinned EU trusted-list snapshot
+    (app/verification/trusted_lists.py); indeterminate without one."""
     certificates = _certificates(header)
     facts = _qc_facts(certificates[0])  # the statements' OIDs found in the qcStatements extension
     issuer = _issuer_name(certificates[0])
@@ -314,14 +317,21 @@ def seal_trusted_list(header: dict[str, Any]) -> Check:
         if facts.get("qcCompliance") and facts.get("qcTypeESeal")
         else "the certificate does not say it is a qualified certificate for electronic seals"
     )
-    return Check(
-        "seal_trusted_list",
-        "indeterminate",
-        f"no pinned snapshot of the EU trusted lists is configured (none is fetched), so whether {issuer} is a qualified "
-        f"trust service on them is not established; {claim}",
-        "TRUSTED_LIST_UNAVAILABLE",
-        {"issuer": certificates[0].issuer.rfc4514_string()[:300], **facts},
-    )
+    details = {"issuer": certificates[0].issuer.rfc4514_string()[:300], **facts}
+    try:
+        snapshot = trusted_lists() if trusted_lists is not None else None
+    except MicrocredError as exc:
+        return Check("seal_trusted_list", "indeterminate", f"the EU trusted-list snapshot cannot be used: {exc.detail}; {claim}", exc.code, details)
+    if snapshot is None:
+        return Check(
+            "seal_trusted_list",
+            "indeterminate",
+            f"no pinned snapshot of the EU trusted lists is configured (none is fetched), so whether {issuer} is a qualified "
+            f"trust service on them is not established; {claim}",
+            "TRUSTED_LIST_UNAVAILABLE",
+            details,
+        )
+    return snapshot.check(certificates, _signing_time(header), now or datetime.now(UTC), claim, details)
 
 
 _ORGANIZATION_IDENTIFIER = x509.ObjectIdentifier("2.5.4.97")  # ETSI EN 319 412-1 §5.1.4
@@ -367,7 +377,7 @@ def seal_issuer_binding(header: dict[str, Any], credential: dict[str, Any] | Non
     )
 
 
-def jades_report(document: dict[str, Any], well_formed, now: datetime | None = None) -> Report:
+def jades_report(document: dict[str, Any], well_formed, now: datetime | None = None, trusted_lists: Callable[[], Snapshot | None] | None = None) -> Report:
     """The report of a JAdES-sealed credential: well-formedness of the payload, the seal's signature, its
     certificate chain and validity, and the trusted-list check (see the module docstring)."""
     now = now or datetime.now(UTC)
@@ -397,7 +407,7 @@ def jades_report(document: dict[str, Any], well_formed, now: datetime | None = N
     steps = [
         ("proof", lambda: seal_signature(document, signatures[0], header, signed_payload)),
         ("seal_certificate", lambda: seal_certificate(header, now)),
-        ("seal_trusted_list", lambda: seal_trusted_list(header)),
+        ("seal_trusted_list", lambda: seal_trusted_list(header, trusted_lists, now)),
         ("issuer_binding", lambda: seal_issuer_binding(header, credential)),
     ]
     for check_id, step in steps:
