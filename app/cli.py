@@ -495,14 +495,11 @@ def _import_deqar(args: argparse.Namespace) -> int:
     """``trust import-deqar``: a registry entry for ``--did`` from DEQAR's institution record and institutional reports
     (files the operator downloaded from the DEQAR web API), written into ``--registry`` and read back as the
     service reads it (app/verification/deqar.py, app/verification/trust.py)."""
-    import os
-    import tempfile
     from datetime import UTC, datetime
     from pathlib import Path
 
     from app.errors import MicrocredError
     from app.verification.deqar import registry_entry
-    from app.verification.trust import TrustRegistry
 
     if not args.did.startswith("did:"):
         return _fail(f"--did {args.did[:80]!r} is not a DID")
@@ -515,15 +512,7 @@ def _import_deqar(args: argparse.Namespace) -> int:
         if not isinstance(registry, dict) or not isinstance(registry.setdefault("issuers", {}), dict):
             return _fail(f'{target}: the trust registry is {{"issuers": {{did: entry}}}}')
         registry["issuers"][args.did] = entry
-        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".registry-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(registry, indent=2, ensure_ascii=False) + "\n")
-        try:
-            TrustRegistry.load(temporary)  # what serve will read: a wrong entry never replaces a good file
-            os.replace(temporary, target)
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+        _write_registry(target, registry)
     except (OSError, ValueError) as exc:
         return _fail(f"cannot import: {getattr(exc, 'detail', None) or str(exc)[:300]}")
     except MicrocredError as exc:
@@ -533,7 +522,53 @@ def _import_deqar(args: argparse.Namespace) -> int:
 
 
 def _import_eqar(args: argparse.Namespace) -> int:
-    return _fail("import-eqar is not implemented yet")
+    """``trust import-eqar FILE --registry REG``: the EQAR register of agencies (the DEQAR web API's agency list the
+    operator downloaded) applied to the registry's QA facts (app/verification/eqar.py), written as import-deqar does."""
+    from datetime import UTC, datetime
+
+    from app.errors import MicrocredError
+    from app.verification.eqar import agencies, apply
+
+    if not args.file or not args.registry:
+        return _fail("import-eqar needs the register FILE and --registry")
+    try:
+        register = agencies(json.loads(Path(args.file).read_text(encoding="utf-8")))
+        target = Path(args.registry)
+        registry = json.loads(target.read_text(encoding="utf-8"))
+        if not isinstance(registry, dict) or not isinstance(registry.get("issuers"), dict):
+            return _fail(f'{target}: the trust registry is {{"issuers": {{did: entry}}}}')
+        changes = apply(registry, register, today=datetime.now(UTC).date())
+        _write_registry(target, registry)
+    except (OSError, ValueError) as exc:
+        return _fail(f"cannot import: {getattr(exc, 'detail', None) or str(exc)[:300]}")
+    except MicrocredError as exc:
+        return _fail(f"cannot import: {exc.detail}")
+    if args.json:
+        print(json.dumps({"agencies": len(register), "changes": changes}))
+    else:
+        for c in changes:
+            state = f"EQAR-registered until {c['until']}" if c["registered"] else "not EQAR-registered"
+            print(f"{c['did']}: QA by {c['agency']} ({state})")
+    return 0
+
+
+def _write_registry(target: Path, registry: dict) -> None:
+    """The registry written beside ``target`` and read back as the service reads it, then moved over it: a wrong
+    entry never replaces a good file."""
+    import os
+    import tempfile
+
+    from app.verification.trust import TrustRegistry
+
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".registry-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(registry, indent=2, ensure_ascii=False) + "\n")
+    try:
+        TrustRegistry.load(temporary)
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 def _recovery_log(args: argparse.Namespace) -> int:
