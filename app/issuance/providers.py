@@ -18,7 +18,9 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 
 from app.credentials import IssuerProfile
@@ -231,6 +233,7 @@ class Providers:
                     raise KeyUnavailable(f"{provider.did} has no active Ed25519 key", code="KEY_NOT_FOUND")
                 for key in keys:
                     self._probe(provider, key)
+                self._probe_seal(provider)
             except MicrocredError as exc:
                 problems.append(f"provider {provider.slug}: {exc.detail}")
         return problems
@@ -318,7 +321,34 @@ class Providers:
             chain = [x509.load_der_x509_certificate(base64.b64decode(c)) for c in record.chain]
             cached = (self.keys.load(record.key_ref), chain)
             self._signers[cache_key] = cached  # type: ignore[assignment]
+        leaf = cached[1][0]  # type: ignore[index]
+        if not leaf.not_valid_before_utc <= datetime.now(UTC) <= leaf.not_valid_after_utc:
+            raise ConflictError(
+                f"provider {provider.slug}'s sealing certificate is valid from {leaf.not_valid_before_utc:%Y-%m-%d} to "
+                f"{leaf.not_valid_after_utc:%Y-%m-%d}, not now: the operator gives it a new one (provider seal-certificate)",
+                code="SEALING_CERTIFICATE_NOT_VALID",
+            )
         return cached  # type: ignore[return-value]
+
+    def _probe_seal(self, provider: ProviderRecord) -> None:
+        """The provider's sealing key, if it has one, signs what its certificate's key verifies."""
+        with self.db.read() as session:
+            record = seals.get_seal_key(session, provider.id)
+        if record is None:
+            return
+        signer = self.keys.load(record.key_ref)
+        leaf = x509.load_der_x509_certificate(base64.b64decode(record.chain[0]))
+        probe = secrets.token_bytes(32)
+        signature = signer.sign(probe)
+        key = leaf.public_key()
+        try:
+            if isinstance(key, ed25519.Ed25519PublicKey):
+                key.verify(signature, probe)
+            else:
+                der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
+                key.verify(der, probe, ec.ECDSA(hashes.SHA256()))  # type: ignore[union-attr, call-arg]
+        except (InvalidSignature, TypeError, ValueError):
+            raise KeyUnavailable(f"sealing key {record.key_ref} holds another key than its sealing certificate's", code="KEY_MISMATCH") from None
 
     def has_seal(self, provider: ProviderRecord) -> bool:
         with self.db.read() as session:

@@ -133,7 +133,7 @@ def _checks(live, sealed) -> tuple[int, dict]:
 def test_a_provider_without_a_sealing_certificate_is_refused_and_nothing_is_stored(live, client, example_input):
     r = _issue(client, example_input)
     assert r.status_code == 409 and r.headers["content-type"].startswith("application/problem+json"), r.text
-    assert "seal-certificate" in r.json()["detail"]
+    assert r.json()["code"] == "NO_SEALING_CERTIFICATE" and "seal-certificate" in r.json()["detail"]
     r = _issue(client, example_input, format="ob3")
     assert r.status_code == 400 and r.json()["errors"][0]["pointer"] == "/proof", r.text
     assert client.get("/credentials").json()["items"] == []
@@ -222,3 +222,34 @@ def test_a_key_inside_the_token_seals_edc(database_url, tmp_path, softhsm, examp
         assert checks["issuer_binding"]["outcome"] == "passed" and _joserfc_verifies(r.json())
     finally:
         live.stop()
+
+
+def test_a_missing_sealing_key_makes_ready_say_why_and_an_expired_certificate_refuses_to_seal(live, client, provider, example_input, ca, tmp_path):
+    from app.store import seals
+
+    p12 = tmp_path / "seal.p12"
+    p12.write_bytes(ca.pkcs12("University of Zed"))
+    done = _cli(live, "provider", "seal-certificate", "--slug", "uniz", "--pkcs12", str(p12), "--json", MICROCRED_PKCS12_PASSWORD=PASSWORD)
+    assert done.returncode == 0, done.stderr[-2000:]
+    key_ref = json.loads(done.stdout)["keyRef"]
+    assert httpx.get(f"{live.url}/ready", timeout=60).status_code == 200
+    (live.settings.keys_dir / f"{key_ref}.json").unlink()
+    r = httpx.get(f"{live.url}/ready", timeout=60)
+    assert r.status_code == 503, r.text
+    problems = live.app.state.issuance.providers.check_keys()
+    assert problems == [f"provider uniz: signing key {key_ref} is missing from the key folder"], problems
+
+    # a sealing certificate that has expired since it was given: no seal, 409, nothing stored
+    key = ec.generate_private_key(ec.SECP256R1())
+    from app.keys import P256Signer
+
+    name = "uniz-seal-expired"
+    live.app.state.issuance.providers.keys.files.save(name, P256Signer(key.private_numbers().private_value.to_bytes(32, "big")))
+    expired = ca.seal_certificate(key.public_key(), "University of Zed", days=(-400, -1))
+    x5c = [base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode() for c in (expired, ca.ca, ca.root)]
+    with live.app.state.db.transaction() as session:
+        seals.set_seal_key(session, provider[0].id, key_ref=name, key_type="P-256", chain=x5c, not_after=expired.not_valid_after_utc)
+    live.app.state.issuance.providers._signers.clear()
+    r = _issue(client, example_input)
+    assert r.status_code == 409 and r.json()["code"] == "SEALING_CERTIFICATE_NOT_VALID", r.text
+    assert "not now" in r.json()["detail"] and client.get("/credentials").json()["items"] == []
