@@ -295,6 +295,15 @@ def test_the_verifier_reads_the_snapshot(live_with, tmp_path, ca):
     os.utime(manifest, (manifest.stat().st_atime, manifest.stat().st_mtime + 5))
     _, check = _trusted_list_check(live, ca.seal())
     assert check["outcome"] == "indeterminate" and check["code"] == "TRUSTED_LIST_SNAPSHOT_CHANGED", check
+    # a list file gone, a manifest that is not one: indeterminate, never a 500
+    (tmp_path / "snapshot" / "IE.xml").unlink()
+    os.utime(manifest, (manifest.stat().st_atime, manifest.stat().st_mtime + 10))
+    _, check = _trusted_list_check(live, ca.seal())
+    assert check["outcome"] == "indeterminate" and check["code"] == "TRUSTED_LIST_SNAPSHOT_UNREADABLE", check
+    manifest.write_text('{"lists": []}')
+    os.utime(manifest, (manifest.stat().st_atime, manifest.stat().st_mtime + 20))
+    _, check = _trusted_list_check(live, ca.seal())
+    assert check["outcome"] == "indeterminate" and check["code"] == "TRUSTED_LIST_SNAPSHOT_UNREADABLE", check
 
 
 def test_the_issuers_country_missing_from_the_snapshot_is_indeterminate(live_with, tmp_path, ca):

@@ -279,11 +279,19 @@ class Snapshot:
             return None
         except (OSError, ValueError):
             raise MalformedValueError(f"the trusted-list snapshot's {MANIFEST} cannot be read", code="TRUSTED_LIST_SNAPSHOT_UNREADABLE") from None
-        snapshot = cls(str(manifest.get("takenAt")), lotl_next_update=_time(manifest.get("lotl", {}).get("nextUpdate")))
-        for territory, entry in manifest.get("lists", {}).items():
-            data = (folder / Path(entry["file"]).name).read_bytes()
-            if _sha256(data) != entry.get("sha256"):
-                raise MalformedValueError(f"the snapshot's {entry['file']} does not match its digest", code="TRUSTED_LIST_SNAPSHOT_CHANGED")
+        try:
+            snapshot = cls(str(manifest["takenAt"]), lotl_next_update=_time(manifest["lotl"].get("nextUpdate")))
+            entries = [(territory, str(entry["file"]), entry.get("sha256")) for territory, entry in manifest["lists"].items()]
+        except (KeyError, TypeError, AttributeError):
+            reason = f"the trusted-list snapshot's {MANIFEST} is not one refresh-lotl wrote"
+            raise MalformedValueError(reason, code="TRUSTED_LIST_SNAPSHOT_UNREADABLE") from None
+        for territory, name, digest in entries:
+            try:
+                data = (folder / Path(name).name).read_bytes()
+            except OSError:
+                raise MalformedValueError(f"the snapshot's {name[:100]} cannot be read", code="TRUSTED_LIST_SNAPSHOT_UNREADABLE") from None
+            if _sha256(data) != digest:
+                raise MalformedValueError(f"the snapshot's {name[:100]} does not match its digest", code="TRUSTED_LIST_SNAPSHOT_CHANGED")
             snapshot.lists[territory] = parse(data)
         return snapshot
 
