@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 
 def _issuance():
@@ -359,6 +360,11 @@ def _provider(args: argparse.Namespace) -> int:
         elif args.action == "revoke-api-key":
             service.providers.revoke_api_key(args.slug, args.key_id)
             print(json.dumps({"slug": args.slug, "revoked": args.key_id}) if args.json else f"API key {args.key_id} revoked")
+        elif args.action == "seal-certificate":
+            record = _seal_certificate(service.providers, args)
+            until = f"{record.not_after:%Y-%m-%dT%H:%M:%SZ}"
+            out = {"slug": args.slug, "keyRef": record.key_ref, "keyType": record.key_type, "certificates": len(record.chain), "notAfter": until}
+            print(json.dumps(out) if args.json else f"provider {args.slug} seals EDCs (proof jades) with {record.key_ref}, certificate valid until {until}")
         elif args.action == "list":
             rows = [{"slug": p.slug, "did": p.did, "name": p.legal_name, "country": p.country} for p in service.providers.list()]
             print(json.dumps(rows, indent=None if args.json else 2))
@@ -367,6 +373,32 @@ def _provider(args: argparse.Namespace) -> int:
     finally:
         service.db.dispose()
     return 0
+
+
+def _seal_certificate(providers, args: argparse.Namespace):
+    """``provider seal-certificate``: a PKCS#12 file (the key kept in the key folder, 0600), or a key in the PKCS#11
+    token with its PEM chain (ETSI TS 119 182-1 x5c: the sealing certificate first)."""
+    import getpass
+
+    from cryptography import x509
+
+    from app.errors import MalformedValueError
+    from app.settings import get_settings
+
+    if bool(args.pkcs12) == bool(args.key):
+        raise MalformedValueError("seal-certificate takes --pkcs12 FILE, or --key pkcs11:<label> with --chain FILE.pem")
+    if args.pkcs12:
+        password = get_settings().pkcs12_password
+        if password is None:
+            password = getpass.getpass("PKCS#12 password (empty for none): ")
+        return providers.import_pkcs12(args.slug, Path(args.pkcs12).read_bytes(), password.encode() if password else None)
+    if not args.key.startswith("pkcs11:") or not args.chain:
+        raise MalformedValueError("--key is a key in the PKCS#11 token, pkcs11:<label>, and needs --chain FILE.pem")
+    try:
+        chain = x509.load_pem_x509_certificates(Path(args.chain).read_bytes())
+    except ValueError:
+        raise MalformedValueError(f"{args.chain} holds no PEM certificates") from None
+    return providers.set_seal_key(args.slug, args.key, chain)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -433,17 +465,58 @@ def _status_lists(args: argparse.Namespace) -> int:
 
 
 def _trust(args: argparse.Namespace) -> int:
+    """``trust import-deqar`` / ``refresh-lotl`` / ``import-eqar``."""
+    if args.action == "refresh-lotl":
+        return _refresh_lotl(args)
+    if args.action == "import-eqar":
+        return _import_eqar(args)
+    missing = [f"--{n}" for n in ("did", "institution", "reports", "registry") if not getattr(args, n)]
+    if missing:
+        return _fail(f"import-deqar needs {', '.join(missing)}")
+    return _import_deqar(args)
+
+
+def _refresh_lotl(args: argparse.Namespace) -> int:
+    """``trust refresh-lotl --from DIR``: the EU List of Trusted Lists and national lists the operator downloaded into
+    DIR, their signatures checked (the LOTL's with the pinned certificates), kept as the dated snapshot the verifier
+    reads (settings.trusted_lists_dir, or ``--to``). Nothing is fetched (app/verification/trusted_lists.py)."""
+    from cryptography import x509
+
+    from app.errors import MicrocredError
+    from app.settings import get_settings
+    from app.verification.trusted_lists import refresh
+
+    settings = get_settings()
+    pinned_file = args.pinned or settings.lotl_signing_certificates
+    target = Path(args.to) if args.to else settings.trusted_lists_dir
+    if not args.source or target is None:
+        return _fail("refresh-lotl needs --from DIR (the downloaded lists) and a target (--to, or MICROCRED_TRUSTED_LISTS_DIR)")
+    if pinned_file is None:
+        return _fail("refresh-lotl needs the pinned LOTL signing certificates: --pinned FILE.pem or MICROCRED_LOTL_SIGNING_CERTIFICATES")
+    try:
+        pinned = x509.load_pem_x509_certificates(Path(pinned_file).read_bytes())
+        manifest = refresh(Path(args.source), target, pinned)
+    except (OSError, ValueError) as exc:
+        return _fail(f"cannot refresh: {str(exc)[:300]}")
+    except MicrocredError as exc:
+        return _fail(f"cannot refresh: {exc.code}: {exc.detail}")
+    if args.json:
+        print(json.dumps(manifest))
+    else:
+        lists = ", ".join(manifest["lists"]) or "none"
+        print(f"EU trusted-list snapshot of {manifest['takenAt']} in {target}: LOTL {manifest['lotl']['sequence']}, national lists {lists}")
+    return 0
+
+
+def _import_deqar(args: argparse.Namespace) -> int:
     """``trust import-deqar``: a registry entry for ``--did`` from DEQAR's institution record and institutional reports
     (files the operator downloaded from the DEQAR web API), written into ``--registry`` and read back as the
     service reads it (app/verification/deqar.py, app/verification/trust.py)."""
-    import os
-    import tempfile
     from datetime import UTC, datetime
     from pathlib import Path
 
     from app.errors import MicrocredError
     from app.verification.deqar import registry_entry
-    from app.verification.trust import TrustRegistry
 
     if not args.did.startswith("did:"):
         return _fail(f"--did {args.did[:80]!r} is not a DID")
@@ -456,21 +529,63 @@ def _trust(args: argparse.Namespace) -> int:
         if not isinstance(registry, dict) or not isinstance(registry.setdefault("issuers", {}), dict):
             return _fail(f'{target}: the trust registry is {{"issuers": {{did: entry}}}}')
         registry["issuers"][args.did] = entry
-        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".registry-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(registry, indent=2, ensure_ascii=False) + "\n")
-        try:
-            TrustRegistry.load(temporary)  # what serve will read: a wrong entry never replaces a good file
-            os.replace(temporary, target)
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+        _write_registry(target, registry)
     except (OSError, ValueError) as exc:
         return _fail(f"cannot import: {getattr(exc, 'detail', None) or str(exc)[:300]}")
     except MicrocredError as exc:
         return _fail(f"cannot import: {exc.detail}")
     print(json.dumps({"did": args.did, "entry": entry}) if args.json else f"{args.did}: {entry['legalName']} written to {args.registry}")
     return 0
+
+
+def _import_eqar(args: argparse.Namespace) -> int:
+    """``trust import-eqar FILE --registry REG``: the EQAR register of agencies (the DEQAR web API's agency list the
+    operator downloaded) applied to the registry's QA facts (app/verification/eqar.py), written as import-deqar does."""
+    from datetime import UTC, datetime
+
+    from app.errors import MicrocredError
+    from app.verification.eqar import agencies, apply
+
+    if not args.file or not args.registry:
+        return _fail("import-eqar needs the register FILE and --registry")
+    try:
+        register = agencies(json.loads(Path(args.file).read_text(encoding="utf-8")))
+        target = Path(args.registry)
+        registry = json.loads(target.read_text(encoding="utf-8"))
+        if not isinstance(registry, dict) or not isinstance(registry.get("issuers"), dict):
+            return _fail(f'{target}: the trust registry is {{"issuers": {{did: entry}}}}')
+        changes = apply(registry, register, today=datetime.now(UTC).date())
+        _write_registry(target, registry)
+    except (OSError, ValueError) as exc:
+        return _fail(f"cannot import: {getattr(exc, 'detail', None) or str(exc)[:300]}")
+    except MicrocredError as exc:
+        return _fail(f"cannot import: {exc.detail}")
+    if args.json:
+        print(json.dumps({"agencies": len(register), "changes": changes}))
+    else:
+        for c in changes:
+            state = f"EQAR-registered until {c['until']}" if c["registered"] else "not EQAR-registered"
+            print(f"{c['did']}: QA by {c['agency']} ({state})")
+    return 0
+
+
+def _write_registry(target: Path, registry: dict) -> None:
+    """The registry written beside ``target`` and read back as the service reads it, then moved over it: a wrong
+    entry never replaces a good file."""
+    import os
+    import tempfile
+
+    from app.verification.trust import TrustRegistry
+
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".registry-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(registry, indent=2, ensure_ascii=False) + "\n")
+    try:
+        TrustRegistry.load(temporary)
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 def _recovery_log(args: argparse.Namespace) -> int:
@@ -545,11 +660,20 @@ def build_parser() -> argparse.ArgumentParser:
     lists.set_defaults(func=_status_lists)
 
     trust = sub.add_parser("trust", help="the trust registry (admin)")
-    trust.add_argument("action", choices=["import-deqar"], help="import-deqar: an institution's entry from DEQAR web API files")
-    trust.add_argument("--did", required=True, help="the institution's DID (a did:web host covers its providers)")
-    trust.add_argument("--institution", required=True, help="JSON of /webapi/v2/browse/institutions/{id}")
-    trust.add_argument("--reports", required=True, help="JSON of /webapi/v2/browse/reports/institutional/by-institution/{id}/")
-    trust.add_argument("--registry", required=True, help="the registry file to update (e.g. the file of MICROCRED_TRUST_REGISTRY_FILE)")
+    trust.add_argument(
+        "action",
+        choices=["import-deqar", "refresh-lotl", "import-eqar"],
+        help="import-deqar: an institution's entry from DEQAR web API files; refresh-lotl: the EU trusted-list snapshot from "
+        "downloaded files; import-eqar: the EQAR register of agencies into the registry",
+    )
+    trust.add_argument("file", nargs="?", help="import-eqar: the EQAR register of agencies (JSON of the EQAR API's agency list)")
+    trust.add_argument("--did", help="import-deqar: the institution's DID (a did:web host covers its providers)")
+    trust.add_argument("--institution", help="import-deqar: JSON of /webapi/v2/browse/institutions/{id}")
+    trust.add_argument("--reports", help="import-deqar: JSON of /webapi/v2/browse/reports/institutional/by-institution/{id}/")
+    trust.add_argument("--registry", help="the registry file to update (e.g. the file of MICROCRED_TRUST_REGISTRY_FILE)")
+    trust.add_argument("--from", dest="source", help="refresh-lotl: the folder with the downloaded LOTL and national lists (XML)")
+    trust.add_argument("--pinned", help="refresh-lotl: PEM of the LOTL signing certificates (default: settings.lotl_signing_certificates)")
+    trust.add_argument("--to", help="refresh-lotl: where to keep the snapshot (default: settings.trusted_lists_dir)")
     trust.add_argument("--json", action="store_true")
     trust.set_defaults(func=_trust)
     log = sub.add_parser("recovery-log", help="export the recovery log (JSON lines), or replay an export after a restore (admin)")
@@ -561,7 +685,7 @@ def build_parser() -> argparse.ArgumentParser:
     log.set_defaults(func=_recovery_log)
 
     prov = sub.add_parser("provider", help="manage providers (admin)")
-    prov.add_argument("action", choices=["create", "rotate-key", "api-key", "revoke-api-key", "list"])
+    prov.add_argument("action", choices=["create", "rotate-key", "api-key", "revoke-api-key", "list", "seal-certificate"])
     prov.add_argument("--slug")
     prov.add_argument("--name")
     prov.add_argument("--country")
@@ -575,6 +699,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the signing key is generated: a 0600 file, or inside the PKCS#11 token (settings pkcs11_*)",
     )
     prov.add_argument("--key-id", type=int)
+    prov.add_argument(
+        "--pkcs12",
+        help="seal-certificate: a PKCS#12 file with the sealing key (P-256 or Ed25519) and its certificate chain; "
+        "its password from MICROCRED_PKCS12_PASSWORD or asked, never in argv",
+    )
+    prov.add_argument("--key", help="seal-certificate: a key already in the PKCS#11 token, pkcs11:<label> (with --chain)")
+    prov.add_argument("--chain", help="seal-certificate with --key: the PEM certificates, the sealing certificate first")
     prov.add_argument("--json", action="store_true")
     prov.set_defaults(func=_provider)
 

@@ -19,6 +19,7 @@ from app.verification import Verifier
 from app.verification.completeness_check import completeness_check
 from app.verification.status_check import StatusChecker
 from app.verification.trust import TrustCheck, TrustRegistry
+from app.verification.trusted_lists import SnapshotSource
 
 
 @dataclass
@@ -71,7 +72,13 @@ class Runtime:
     @cached_property
     def verifier(self) -> Verifier:
         return Verifier(
-            self.loader, self.engine, self.resolve_method, status_check=self.status_checker, trust_check=self.trust_check, completeness_check=completeness_check
+            self.loader,
+            self.engine,
+            self.resolve_method,
+            status_check=self.status_checker,
+            trust_check=self.trust_check,
+            completeness_check=completeness_check,
+            trusted_lists=SnapshotSource(self.settings.trusted_lists_dir).current,
         )
 
 

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     pkcs11_token_label: str | None = Field(None, description="The PKCS#11 token to use, by its label (or set `pkcs11_slot`).")
     pkcs11_slot: int | None = Field(None, ge=0, description="The PKCS#11 slot id of the token, when no `pkcs11_token_label` is set.")
     pkcs11_pin: str | None = Field(None, description="The PKCS#11 user PIN the service logs in with (keep it in the environment, never in a file).")
+    pkcs12_password: str | None = Field(
+        None,
+        description="Password of the PKCS#12 file `provider seal-certificate --pkcs12` imports (read by that command only, "
+        "from the environment; unset: it asks).",
+    )
     contexts_dir: Path = Field(data_dir("contexts"), description="The pinned JSON-LD contexts.")
 
     # -- request limits (security-notes.md §5)
@@ -142,6 +147,16 @@ class Settings(BaseSettings):
     trust_registry_file: Path = Field(
         data_dir("trust") / "registry.json",
         description="The operator's trust registry (JSON or YAML): issuers by DID or did:web prefix; this service's providers are trusted too.",
+    )
+    trusted_lists_dir: Path | None = Field(
+        data_dir("trust") / "eu-trusted-lists",
+        description="The pinned, dated snapshot of the EU trusted lists (ETSI TS 119 612) the JAdES seal check reads, written by "
+        "`microcred trust refresh-lotl`; never fetched. Missing: the check is indeterminate.",
+    )
+    lotl_signing_certificates: Path | None = Field(
+        None,
+        description="PEM file of the EU List of Trusted Lists signing certificates the Official Journal publishes, which "
+        "`trust refresh-lotl` checks the LOTL's signature with (or give `--pinned`).",
     )
     challenge_ttl_seconds: int = Field(300, ge=10, le=86_400, description="How long a challenge from POST /challenges can be used (once) in a presentation.")
     presentation_request_ttl_seconds: int = Field(

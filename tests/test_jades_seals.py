@@ -156,6 +156,26 @@ BAD = {
     "a chain through a non-CA": (lambda ca: ca.seal(x5c=ca.x5c(ca.leaf, ca.leaf)), "seal_certificate", "BROKEN_CHAIN"),
     "a signing time in the future": (lambda ca: ca.seal(sig_t=NOW + timedelta(days=2)), "seal_certificate", "SIGNING_TIME_IN_FUTURE"),
     "a malformed signing time": (lambda ca: ca.seal(sigT="yesterday"), "seal_certificate", "MALFORMED_SEAL"),
+    "no signing time and a certificate not yet valid": (
+        lambda ca: SealCa(leaf_from=NOW + timedelta(days=10), leaf_until=NOW + timedelta(days=400)).seal(sigT=None, crit=["b64"]),
+        "seal_certificate",
+        "CERTIFICATE_NOT_YET_VALID",
+    ),
+    "no signing time and an expired certificate": (
+        lambda ca: SealCa(leaf_from=NOW - timedelta(days=400), leaf_until=NOW - timedelta(days=1)).seal(sigT=None, crit=["b64"]),
+        "seal_certificate",
+        "CERTIFICATE_EXPIRED",
+    ),
+    "b64 not named critical": (lambda ca: ca.seal(crit=["sigT"]), "proof", "MALFORMED_SEAL"),
+    "an RSA algorithm with an EC certificate": (lambda ca: ca.seal(alg="RS256"), "proof", "KEY_ALG_MISMATCH"),
+    "two signatures": (lambda ca: (lambda s: {**s, "signatures": s["signatures"] * 2})(ca.seal()), "proof", "MALFORMED_SEAL"),
+    "a payload that is not a string": (lambda ca: {**ca.seal(), "payload": None}, "proof", "MALFORMED_SEAL"),
+    "an oversized signature": (
+        lambda ca: (lambda s: {**s, "signatures": [{**s["signatures"][0], "signature": "A" * 5000}]})(ca.seal()),
+        "proof",
+        "SEAL_TOO_LARGE",
+    ),
+    "too many certificates": (lambda ca: ca.seal(x5c=ca.x5c() * 6), "proof", "SEAL_TOO_LARGE"),
     "a certificate not yet valid at the signing time": (
         lambda ca: ca.seal(sig_t=NOW - timedelta(days=400)),
         "seal_certificate",

@@ -143,3 +143,55 @@ def test_import_deqar_refuses_files_that_are_not_deqar_records_and_keeps_the_reg
     done = _import(tmp_path, registry, "--reports", str(wrong))
     assert done.returncode == 2 and "DEQAR reports must be" in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert registry.read_text() == '{"issuers": {}}' and len(list(tmp_path.iterdir())) == 2  # no temporary left
+
+
+EQAR = ROOT / "docs" / "eqar-sample" / "agencies.json"
+
+
+def _import_eqar(registry, register=EQAR):
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "app", "trust", "import-eqar", str(register), "--registry", str(registry), "--json"]
+    return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_import_eqar_records_which_agencies_are_registered_and_until_when(tmp_path):
+    registry = tmp_path / "registry.json"
+    registry.write_text('{"issuers": {}}')
+    assert _import(tmp_path, registry).returncode == 0
+    data = json.loads(registry.read_text())
+    data["issuers"]["did:web:lapsed.example"] = {"legalName": "Lapsed College", "status": "trusted", "qualityAssurance": {"agency": "EQA"}}
+    data["issuers"]["did:web:unknown-qa.example"] = {"legalName": "Other College", "status": "trusted", "qualityAssurance": {"agency": "Nobody's Agency"}}
+    registry.write_text(json.dumps(data))
+    done = _import_eqar(registry)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["agencies"] == 2
+    loaded = TrustRegistry.load(registry)
+    qa = loaded.lookup("did:web:rwth-aachen.example").quality_assurance
+    assert (qa["agencyEqarRegistered"], qa["eqarAgencyId"], qa["eqarRegisteredUntil"]) == (True, "3", "2029-06-30")
+    check = TrustCheck(loaded, today=lambda: date(2020, 1, 1))("did:web:rwth-aachen.example")
+    assert check.reason == "RWTH Aachen (DE): trusted, QA by Swiss Agency of Accreditation and Quality Assurance (AAQ) (EQAR-registered) until 2024-09-30"
+    assert check.details["qualityAssurance"]["eqarRegisteredUntil"] == "2029-06-30"
+    lapsed = loaded.lookup("did:web:lapsed.example").quality_assurance
+    assert lapsed == {"agency": "Example Quality Agency (EQA)", "eqarAgencyId": "9001", "agencyEqarRegistered": False, "eqarRegisteredUntil": "2022-12-31"}
+    assert "QA by Example Quality Agency (EQA) (not EQAR-registered)" in TrustCheck(loaded)("did:web:lapsed.example").reason
+    assert loaded.lookup("did:web:unknown-qa.example").quality_assurance["agencyEqarRegistered"] is False
+
+
+@pytest.mark.parametrize(
+    "register,message",
+    [
+        ('{"results": "none"}', "EQAR register is"),
+        ('[{"id": 1}]', "name_primary"),
+        ('[{"id": 1, "name_primary": "X", "registration_valid_to": "soon"}]', "not a date"),
+    ],
+)
+def test_import_eqar_refuses_what_is_not_the_register_and_keeps_the_registry(tmp_path, register, message):
+    registry = tmp_path / "registry.json"
+    registry.write_text('{"issuers": {}}')
+    wrong = tmp_path / "agencies.json"
+    wrong.write_text(register)
+    done = _import_eqar(registry, wrong)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert registry.read_text() == '{"issuers": {}}'

@@ -325,9 +325,10 @@ def _issue_body() -> dict:
             },
             "proof": {
                 "type": "string",
-                "enum": [*PROOF_FORMATS, "sd-jwt"],
+                "enum": [*PROOF_FORMATS, "sd-jwt", "jades"],
                 "default": "eddsa-rdfc-2022",
-                "description": "the proof format (Data Integrity suite or VC-JOSE; sd-jwt, the only one, for format sd-jwt)",
+                "description": "the proof format (Data Integrity suite or VC-JOSE; sd-jwt, the only one, for format sd-jwt; jades, a JAdES "
+                "baseline-B seal, for format edc from a provider with a sealing certificate)",
             },
             "holder": {
                 "description": 'format sd-jwt: the holder\'s public key, {"jwk": …} (Ed25519 or P-256), or a did:key / did:jwk',

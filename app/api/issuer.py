@@ -16,7 +16,7 @@ from app.api.problems import problem_responses
 from app.credentials import FORMATS, sd_jwt_vc
 from app.errors import MalformedValueError
 from app.issuance import Issued
-from app.proofs import LD_MEDIA_TYPE, PROOF_FORMATS, sd_jwt, vc_jose
+from app.proofs import LD_MEDIA_TYPE, PROOF_FORMATS, jades, sd_jwt, vc_jose
 from app.status import token_status_list as tsl
 from app.vcdm import VC2
 
@@ -26,6 +26,9 @@ CREDENTIAL_CONTENT = {
     vc_jose.MEDIA_TYPE: {"schema": {"type": "string", "description": "a VC-JOSE compact JWS (typ vc+jwt) of a VC 2.0 credential"}},
     vc_jose.LEGACY_MEDIA_TYPE: {"schema": {"type": "string", "description": "a VC DM 1.1 §6.3.1 JWT (typ JWT, vc claim) of a VC 1.1 credential (an EDC)"}},
     sd_jwt.MEDIA_TYPE: {"schema": {"type": "string", "description": "an SD-JWT VC (RFC 9901 serialization, typ dc+sd-jwt)"}},
+    jades.MEDIA_TYPE: {
+        "schema": {"type": "object", "description": "an EDC sealed with JAdES baseline-B (ETSI TS 119 182-1): a JWS JSON serialization, b64 false"}
+    },
 }
 #: The holder's key of an SD-JWT VC (``cnf.jwk``, RFC 7800 §3.2).
 HOLDER_SCHEMA = {
@@ -58,7 +61,7 @@ MICROCREDENTIAL_BODY = json_body_doc(
         "type": "object",
         "properties": {
             "format": {"type": "string", "enum": [*FORMATS, sd_jwt_vc.FORMAT], "default": "ob3"},
-            "proof": {"type": "string", "enum": [*PROOF_FORMATS, sd_jwt.PROOF_FORMAT], "default": "eddsa-rdfc-2022"},
+            "proof": {"type": "string", "enum": [*PROOF_FORMATS, sd_jwt.PROOF_FORMAT, jades.PROOF_FORMAT], "default": "eddsa-rdfc-2022"},
             "holder": HOLDER_SCHEMA,
             "microcredential": {"type": "object", "description": "the neutral EU micro-credential record (all 11 Annex I elements)"},
             "specificationId": {"type": "string", "description": "issue against a published specification…"},

@@ -9,18 +9,28 @@ credentials keep verifying (security-notes §17).
 
 from __future__ import annotations
 
+import base64
 import copy
 import secrets
 import urllib.parse
+from datetime import UTC, datetime
 from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 
 from app.credentials import IssuerProfile
 from app.dids.jose_keys import with_jwk_methods
 from app.errors import AuthError, ConflictError, KeyUnavailable, MalformedValueError, MicrocredError, NotFoundError
-from app.keys import ED25519, P256, FileKeyStore, KeyStores, Pkcs11KeyStore, Signer, store_of
+from app.keys import ED25519, P256, Ed25519Signer, FileKeyStore, KeyStores, P256Signer, Pkcs11KeyStore, Signer, store_of
 from app.keys.methods import public_key_from_method
+from app.proofs import jades
 from app.settings import Settings
-from app.store import Database, providers
+from app.store import Database, providers, seals
 from app.store.providers import ProviderRecord
 
 __all__ = ["ApiKey", "ProviderRecord", "Providers", "key_stores"]
@@ -223,6 +233,7 @@ class Providers:
                     raise KeyUnavailable(f"{provider.did} has no active Ed25519 key", code="KEY_NOT_FOUND")
                 for key in keys:
                     self._probe(provider, key)
+                self._probe_seal(provider)
             except MicrocredError as exc:
                 problems.append(f"provider {provider.slug}: {exc.detail}")
         return problems
@@ -258,6 +269,90 @@ class Providers:
         self._signers.pop(provider.did + "#P-256", None)
         self._did_documents.pop(provider.did, None)
         return f"{provider.did}#{mb}"
+
+    # -- JAdES sealing keys (ETSI TS 119 182-1; app/proofs/jades.py)
+
+    def set_seal_key(self, slug: str, key_ref: str, chain: list[x509.Certificate]) -> seals.SealKeyRecord:
+        """The provider's sealing key (``key_ref``: a file key or ``pkcs11:<label>``) with its certificate chain, the
+        sealing certificate first: it must hold that key, be valid now, and each certificate be issued by the next."""
+        provider = self.by_slug(slug)
+        signer = self.keys.load(key_ref)
+        _check_chain(chain, signer)
+        x5c = [base64.b64encode(c.public_bytes(Encoding.DER)).decode() for c in chain]
+        with self.db.transaction() as session:
+            record = seals.set_seal_key(session, provider.id, key_ref=key_ref, key_type=signer.key_type, chain=x5c, not_after=chain[0].not_valid_after_utc)
+        self._signers.pop(provider.did + "#seal", None)
+        return record
+
+    def import_pkcs12(self, slug: str, data: bytes, password: bytes | None) -> seals.SealKeyRecord:
+        """A PKCS#12 file's key (P-256 or Ed25519) kept in the key folder (0600), and its certificates as the chain."""
+        provider = self.by_slug(slug)
+        try:
+            key, certificate, others = pkcs12.load_key_and_certificates(data, password)
+        except ValueError:
+            raise MalformedValueError("the PKCS#12 file cannot be read: not PKCS#12, or a wrong password", code="PKCS12_UNREADABLE") from None
+        if key is None or certificate is None:
+            raise MalformedValueError("the PKCS#12 file holds no key with its certificate", code="PKCS12_UNREADABLE")
+        signer: Ed25519Signer | P256Signer
+        if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
+            signer = P256Signer(key.private_numbers().private_value.to_bytes(32, "big"))
+        elif isinstance(key, ed25519.Ed25519PrivateKey):
+            signer = Ed25519Signer(key.private_bytes_raw())
+        else:
+            raise MalformedValueError("a sealing key is P-256 (ES256) or Ed25519 (EdDSA); the PKCS#12 file holds another key", code="UNSUPPORTED_KEY_TYPE")
+        chain = _ordered_chain(certificate, list(others))
+        _check_chain(chain, signer)
+        name = f"{provider.slug}-seal-{secrets.token_hex(4)}"
+        self.keys.files.save(name, signer)
+        return self.set_seal_key(slug, name, chain)
+
+    def sealer_for(self, provider: ProviderRecord) -> tuple[Signer, list[x509.Certificate]]:
+        """The provider's sealing key and chain, or ``ConflictError`` (409) when the operator gave it none."""
+        cache_key = provider.did + "#seal"
+        cached = self._signers.get(cache_key)
+        if cached is None:
+            with self.db.read() as session:
+                record = seals.get_seal_key(session, provider.id)
+            if record is None:
+                raise ConflictError(
+                    f"provider {provider.slug} has no sealing certificate: the operator gives it one with `microcred provider seal-certificate`",
+                    code="NO_SEALING_CERTIFICATE",
+                )
+            chain = [x509.load_der_x509_certificate(base64.b64decode(c)) for c in record.chain]
+            cached = (self.keys.load(record.key_ref), chain)
+            self._signers[cache_key] = cached  # type: ignore[assignment]
+        leaf = cached[1][0]  # type: ignore[index]
+        if not leaf.not_valid_before_utc <= datetime.now(UTC) <= leaf.not_valid_after_utc:
+            raise ConflictError(
+                f"provider {provider.slug}'s sealing certificate is valid from {leaf.not_valid_before_utc:%Y-%m-%d} to "
+                f"{leaf.not_valid_after_utc:%Y-%m-%d}, not now: the operator gives it a new one (provider seal-certificate)",
+                code="SEALING_CERTIFICATE_NOT_VALID",
+            )
+        return cached  # type: ignore[return-value]
+
+    def _probe_seal(self, provider: ProviderRecord) -> None:
+        """The provider's sealing key, if it has one, signs what its certificate's key verifies."""
+        with self.db.read() as session:
+            record = seals.get_seal_key(session, provider.id)
+        if record is None:
+            return
+        signer = self.keys.load(record.key_ref)
+        leaf = x509.load_der_x509_certificate(base64.b64decode(record.chain[0]))
+        probe = secrets.token_bytes(32)
+        signature = signer.sign(probe)
+        key = leaf.public_key()
+        try:
+            if isinstance(key, ed25519.Ed25519PublicKey):
+                key.verify(signature, probe)
+            else:
+                der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
+                key.verify(der, probe, ec.ECDSA(hashes.SHA256()))  # type: ignore[union-attr, call-arg]
+        except (InvalidSignature, TypeError, ValueError):
+            raise KeyUnavailable(f"sealing key {record.key_ref} holds another key than its sealing certificate's", code="KEY_MISMATCH") from None
+
+    def has_seal(self, provider: ProviderRecord) -> bool:
+        with self.db.read() as session:
+            return seals.get_seal_key(session, provider.id) is not None
 
     # -- DID documents
 
@@ -307,3 +402,32 @@ class Providers:
     def list(self) -> list[ProviderRecord]:
         with self.db.read() as session:
             return providers.list_providers(session)
+
+
+def _ordered_chain(leaf: x509.Certificate, others: list[x509.Certificate]) -> list[x509.Certificate]:
+    """``leaf``, then the certificate that issued it, and so on, as far as ``others`` go (x5c order, RFC 7515 §4.1.6)."""
+    chain = [leaf]
+    while chain[-1].issuer != chain[-1].subject:
+        parent = next((c for c in others if c.subject == chain[-1].issuer and c not in chain), None)
+        if parent is None:
+            break
+        chain.append(parent)
+    return chain
+
+
+def _check_chain(chain: list[x509.Certificate], signer: Signer) -> None:
+    if not chain or jades.certificate_jwk(chain[0]) != signer.public_jwk():
+        raise MalformedValueError("the sealing certificate does not hold the sealing key", code="CERTIFICATE_MISMATCH")
+    now = datetime.now(UTC)
+    for n, certificate in enumerate(chain):
+        if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
+            raise MalformedValueError(
+                f"certificate {n} of the chain ({certificate.subject.rfc4514_string()[:200]}) is not valid now "
+                f"(from {certificate.not_valid_before_utc:%Y-%m-%d} to {certificate.not_valid_after_utc:%Y-%m-%d})",
+                code="CERTIFICATE_NOT_VALID",
+            )
+    for n, (child, parent) in enumerate(zip(chain, chain[1:], strict=False)):
+        try:
+            child.verify_directly_issued_by(parent)
+        except (ValueError, TypeError, InvalidSignature):
+            raise MalformedValueError(f"certificate {n} of the chain is not issued by certificate {n + 1}", code="BROKEN_CHAIN") from None

@@ -47,7 +47,7 @@ from app.issuance.status_lists import MICROCREDENTIAL_PURPOSES, Entries, StatusL
 from app.jsonld import to_quads
 from app.keys.methods import public_key_from_method
 from app.observability import CREDENTIALS_ISSUED
-from app.proofs import LD_MEDIA_TYPE, MEDIA_TYPES, PROOF_FORMATS, sd_jwt, vc_jose
+from app.proofs import LD_MEDIA_TYPE, MEDIA_TYPES, PROOF_FORMATS, jades, sd_jwt, vc_jose
 from app.runtime import Runtime
 from app.status.entries import bitstring_entry
 from app.store import Database, idempotency, specifications
@@ -348,10 +348,16 @@ class Issuance:
         assert plan is not None and entries is not None
         sd = plan.proof == sd_jwt.PROOF_FORMAT
         # read once per process, before the gate
-        signer = self.providers.sd_jwt_signer_for(provider) if sd else self.providers.signer_for(provider)
+        if plan.proof == jades.PROOF_FORMAT:
+            signer, chain = self.providers.sealer_for(provider)
+        else:
+            signer, chain = self.providers.sd_jwt_signer_for(provider) if sd else self.providers.signer_for(provider), None
         with self.db.cpu_gate:
             credential = plan.render(entries.credential_id, entries, datetime.now(UTC))
-            body = secure(self.runtime.engine, credential, signer, plan.proof)
+            if chain is not None:  # the credential's JSON bytes as they are, sealed (RFC 7797 b64: false)
+                body = strict_json.dumps(jades.seal(strict_json.dumps(credential).encode(), signer, chain)).encode()
+            else:
+                body = secure(self.runtime.engine, credential, signer, plan.proof)
         issued = Issued(entries.credential_id, sd_jwt.MEDIA_TYPE if sd else media_type_of(credential, plan.proof), body, plan.format, plan.proof)
         record = credential_store.NewCredential(
             id=issued.id,
@@ -395,7 +401,9 @@ class Issuance:
             vct = sd_jwt_vc.vct_for(self.settings.base_url)
             integrity = sd_jwt_vc.integrity(sd_jwt_vc.type_metadata_bytes(vct))
             return SdJwtVcPlan(mc, self.providers.profile(provider), holder_jwk, vct, integrity, self.status_lists.token_url, learner_ref, spec_id)
-        proof = _choice(payload, "proof", PROOF_FORMATS, "eddsa-rdfc-2022")
+        proof = _choice(payload, "proof", (*PROOF_FORMATS, jades.PROOF_FORMAT), "eddsa-rdfc-2022")
+        if proof == jades.PROOF_FORMAT:
+            self._check_sealable(provider, fmt)
         mc, spec_id, learner_ref = self._validated(provider, payload)
         parts: tuple[Part, ...] = ()
         if mc.composite is not None and spec_id is not None:
@@ -442,6 +450,15 @@ class Issuance:
         workload = mc.workload.model_copy(update={"ects": evaluation.ects, "hours": None})
         parts = tuple(self.stacking.part(c) for c in evaluation.accepted)
         return mc.model_copy(update={"workload": workload}), parts
+
+    def _check_sealable(self, provider: ProviderRecord, fmt: str) -> None:
+        """``"proof": "jades"``: an EDC sealed like Europass's (ETSI TS 119 182-1 baseline-B), by a provider the operator
+        gave a sealing certificate; refused before anything is allocated."""
+        if fmt != "edc":
+            raise MalformedValueError(
+                "a JAdES seal secures an EDC (format edc), as Europass seals them", errors=[{"pointer": "/proof", "detail": "jades needs format edc"}]
+            )
+        self.providers.sealer_for(provider)  # ConflictError (409) without a sealing certificate
 
     def _validated(self, provider: ProviderRecord, payload: dict[str, Any]) -> tuple[MicroCredentialInput, str | None, str | None]:
         """(validated record, specification id, learner reference) for a POST /microcredentials body."""
@@ -575,6 +592,8 @@ def secure(engine, credential: dict[str, Any], signer, proof: str) -> bytes:
 def media_type_of(credential: dict[str, Any], proof: str) -> str:
     """The media type of ``credential`` secured with ``proof``: a VC 1.1 credential (an EDC) as JOSE is a VC DM 1.1
     §6.3.1 JWT, ``application/jwt``; a VC 2.0 one ``application/vc+jwt`` (``app.proofs.vc_jose``)."""
+    if proof == jades.PROOF_FORMAT:
+        return jades.MEDIA_TYPE
     return vc_jose.media_type(credential) if proof == vc_jose.PROOF_FORMAT else MEDIA_TYPES[proof]
 
 

@@ -167,6 +167,11 @@ class FileKeyStore:
     def create(self, name: str, key_type: str = ED25519, verification_method: str = "") -> Ed25519Signer | P256Signer:
         signer: Ed25519Signer | P256Signer = Ed25519Signer.generate() if key_type == ED25519 else P256Signer.generate()
         signer.verification_method = verification_method
+        return self.save(name, signer)
+
+    def save(self, name: str, signer: Ed25519Signer | P256Signer) -> Ed25519Signer | P256Signer:
+        """Keeps a key made elsewhere (a sealing key out of a PKCS#12 file) as ``name``; never overwrites one."""
+        key_type = signer.key_type
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self._path(name)
         body = json.dumps(

@@ -4,7 +4,7 @@
 the issuing Data Integrity suites, then VC-JOSE. The API schemas, the command line and the store read it.
 """
 
-from app.proofs import vc_jose
+from app.proofs import jades, vc_jose
 from app.proofs.cryptosuites import SUITES, Cryptosuite, suite_for_proof
 from app.proofs.data_integrity import ProofEngine, ProofResult, VerificationResult
 
@@ -25,5 +25,6 @@ __all__ = [
     "ProofResult",
     "VerificationResult",
     "suite_for_proof",
+    "jades",
     "vc_jose",
 ]

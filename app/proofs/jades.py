@@ -4,9 +4,8 @@ credential (RFC 7797, ``b64: false``, named in ``crit``), with the signing time 
 certificate chain ``x5c`` (§5.1.8) and its thumbprint ``x5t#S256`` (§5.1.7) in the protected header.
 
 The key is any ``Signer`` (a file key or a key inside a PKCS#11 token): ES256 for P-256, EdDSA for Ed25519. The
-certificate chain is the operator's (the first certificate holds the signer's public key; checked here). Not yet
-wired to issuance (``"proof": "jades"``): this is the building block it will use; app/verification/jades.py checks
-what it makes.
+certificate chain is the operator's (the first certificate holds the signer's public key; checked here). Issuance
+uses it for ``"proof": "jades"`` on an EDC (app/issuance/service.py); app/verification/jades.py checks what it makes.
 """
 
 from __future__ import annotations
@@ -24,13 +23,17 @@ from app.errors import CryptoError
 from app.keys import ED25519, P256, Signer
 
 _ALGS = {ED25519: "EdDSA", P256: "ES256"}
+#: the proof format name a request gives (``"proof": "jades"``) and the media type of a JWS JSON serialization
+#: (RFC 7515 §9.2.2)
+PROOF_FORMAT = "jades"
+MEDIA_TYPE = "application/jose+json"
 
 
 def _b64u(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _public_jwk(certificate: x509.Certificate) -> dict | None:
+def certificate_jwk(certificate: x509.Certificate) -> dict | None:
     """The certificate's public key as the JWK a ``Signer`` reports (RFC 8037 OKP / RFC 7518 EC), to compare."""
     key = certificate.public_key()
     if isinstance(key, ed25519.Ed25519PublicKey):
@@ -46,7 +49,7 @@ def seal(payload: bytes, signer: Signer, chain: list[x509.Certificate], *, signe
     kept as they are) with ``signer``, whose certificate is ``chain[0]``."""
     if signer.key_type not in _ALGS:
         raise CryptoError(f"a {signer.key_type} key cannot seal", code="UNSUPPORTED_KEY_TYPE")
-    if not chain or _public_jwk(chain[0]) != signer.public_jwk():
+    if not chain or certificate_jwk(chain[0]) != signer.public_jwk():
         raise CryptoError("the first certificate of the chain is not the signing key's", code="CERTIFICATE_MISMATCH")
     try:
         text = payload.decode("utf-8")

@@ -10,6 +10,7 @@ the repository functions with a session from ``db.transaction()`` (writes) or ``
 * ``idempotency``: Idempotency-Key handling for issuance
 * ``batches``: batch jobs, items and progress
 * ``recovery``: the append-only recovery log (issued indices, status changes), exported and replayed after a restore
+* ``seals``: each provider's JAdES sealing key and certificate chain
 * ``challenges``: the verifier's single-use presentation challenges
 * ``presentation_requests``: the verifier's OpenID4VP requests, answered once
 * ``oid4vci``: OpenID4VCI offers, access tokens, c_nonces and seen DPoP jtis
@@ -18,7 +19,7 @@ the repository functions with a session from ``db.transaction()`` (writes) or ``
 Repositories take plain values and return frozen dataclasses; ORM objects do not leave this package.
 """
 
-from app.store import batches, challenges, credentials, idempotency, oid4vci, presentation_requests, providers, recovery, specifications, status, wallet
+from app.store import batches, challenges, credentials, idempotency, oid4vci, presentation_requests, providers, recovery, seals, specifications, status, wallet
 from app.store._common import Page
 from app.store.db import Database, create_db_engine, normalize_url
 from app.store.migrate import current_revision, downgrade, open_database, upgrade
@@ -39,6 +40,7 @@ __all__ = [
     "presentation_requests",
     "providers",
     "recovery",
+    "seals",
     "specifications",
     "status",
     "upgrade",

@@ -21,7 +21,7 @@ from app.store.models import Credential, utcnow
 #: the renderings of the EU record, and ``vc``: a ready credential signed through the VC API
 FORMATS = (*RENDERED_FORMATS, "vc", "sd-jwt", "clr")
 #: Every proof format a stored credential can have: the issuing ones, and the SD-JWT of an SD-JWT VC (RFC 9901).
-STORED_PROOF_FORMATS = (*PROOF_FORMATS, "sd-jwt")
+STORED_PROOF_FORMATS = (*PROOF_FORMATS, "sd-jwt", "jades")
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,21 @@ class Provider(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class SealKey(Base):
+    """A provider's sealing key and certificate chain (JAdES, ETSI TS 119 182-1): one per provider, replaced when the
+    operator gives a new certificate. ``chain`` is the x5c list (base64 DER, the sealing certificate first)."""
+
+    __tablename__ = "seal_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), unique=True)
+    key_ref: Mapped[str] = mapped_column(String(500))
+    key_type: Mapped[str] = mapped_column(String(16))
+    chain: Mapped[list] = mapped_column(JSONValue)
+    not_after: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ApiKey(Base):
     __tablename__ = "api_keys"
 
@@ -213,7 +228,7 @@ class Credential(Base):
     __tablename__ = "credentials"
     __table_args__ = (
         CheckConstraint("format IN ('edc', 'ob3', 'vc', 'sd-jwt', 'clr')", name="format"),
-        CheckConstraint("proof_format IN ('eddsa-rdfc-2022', 'eddsa-jcs-2022', 'vc+jwt', 'sd-jwt')", name="proof_format"),
+        CheckConstraint("proof_format IN ('eddsa-rdfc-2022', 'eddsa-jcs-2022', 'vc+jwt', 'sd-jwt', 'jades')", name="proof_format"),
         # A credential that carries a status entry must point at the allocation made for *it* (written
         # in the same transaction): no credential without its record, no index shared by two credentials.
         ForeignKeyConstraint(

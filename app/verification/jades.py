@@ -10,10 +10,16 @@ What is checked, each as a check of the report with a reason:
 * ``seal_certificate``: the ``x5c`` chain, each certificate issued (name and signature) by the next, the
   issuers CAs; each valid at the signing time ``sigT`` (§5.2.1) and now. A certificate that expired after
   ``sigT`` makes the check ``indeterminate`` (ETSI EN 319 102-1 §5.2.6 OUT_OF_BOUNDS_NO_POE): ``sigT`` is the
-  sealer's own claim, and the time stamps that would prove it (``adoTst``, ``etsiU``) are not verified here.
-* ``seal_trusted_list``: ``indeterminate``, always for now: no pinned snapshot of the EU trusted lists is
-  configured (none is fetched implicitly), so whether the certificate's issuer is a qualified trust service is
-  not established. The certificate's own qualified-certificate statements (ETSI EN 319 412-5) are reported.
+  sealer's own claim, and the time stamps that would prove it (``adoTst``, ``etsiU``) are not from a TSA checked
+  against the trusted lists here.
+* ``seal_trusted_list``: the certificate's issuer against the pinned, dated snapshot of the EU trusted lists
+  (app/verification/trusted_lists.py, ETSI TS 119 612; never fetched); ``indeterminate`` when none is configured
+  or it is stale. The certificate's own qualified-certificate statements (ETSI EN 319 412-5) are reported.
+
+* ``seal_timestamps``: the T/LT/LTA properties: ``adoTst`` and ``sigTst`` tokens verified (RFC 3161, with the TSA
+  certificate they carry; the TSA itself not checked against the trusted lists, so never "passed"), ``xVals``,
+  ``rVals``, ``arcTst`` in the unprotected ``etsiU`` reported "present, not checked". Not blocking
+  (``report.BLOCKING``): a baseline-B seal has none.
 
 Every encoded value is length-checked before it is decoded; any malformed part is a failed check, never an
 exception. The credential's validity period, status, issuer trust and EU completeness are then checked as for any
@@ -26,6 +32,7 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +47,8 @@ from cryptography.x509.oid import ExtensionOID, NameOID
 from app import strict_json
 from app.errors import MicrocredError
 from app.verification.report import Check, Report
+from app.verification.timestamps import TokenError, verify_token
+from app.verification.trusted_lists import Snapshot
 
 #: the protected header of the Commission's seal is about 8.8 KB (its x5c chain inside); 64 KiB is far above any seen
 MAX_HEADER = 64 * 1024
@@ -285,7 +294,7 @@ def seal_certificate(header: dict[str, Any], now: datetime) -> Check:
         "seal_certificate",
         "indeterminate",
         f"{chain_text}; {which} expired since {_day(first.not_valid_after_utc)}, valid at the signing time {_day(signed_at)}, "
-        "which is the sealer's claim (sigT): its time stamp (adoTst) is not verified here, so validity at signing time is not proven",
+        "which is the sealer's claim (sigT): no time stamp from a trusted TSA proves it (seal_timestamps), so validity at signing time is not proven",
         "CERTIFICATE_EXPIRED_NO_PROOF_OF_EXISTENCE",
         details,
     )
@@ -304,8 +313,9 @@ def _qc_facts(leaf: x509.Certificate) -> dict[str, bool]:
     }
 
 
-def seal_trusted_list(header: dict[str, Any]) -> Check:
-    """The ``seal_trusted_list`` check: indeterminate without a pinned EU trusted-list snapshot."""
+def seal_trusted_list(header: dict[str, Any], trusted_lists: Callable[[], Snapshot | None] | None = None, now: datetime | None = None) -> Check:
+    """The ``seal_trusted_list`` check: the sealing certificate's issuer against the pinned EU trusted-list snapshot
+    (app/verification/trusted_lists.py); indeterminate without one."""
     certificates = _certificates(header)
     facts = _qc_facts(certificates[0])  # the statements' OIDs found in the qcStatements extension
     issuer = _issuer_name(certificates[0])
@@ -314,13 +324,104 @@ def seal_trusted_list(header: dict[str, Any]) -> Check:
         if facts.get("qcCompliance") and facts.get("qcTypeESeal")
         else "the certificate does not say it is a qualified certificate for electronic seals"
     )
+    details = {"issuer": certificates[0].issuer.rfc4514_string()[:300], **facts}
+    try:
+        snapshot = trusted_lists() if trusted_lists is not None else None
+    except MicrocredError as exc:
+        return Check("seal_trusted_list", "indeterminate", f"the EU trusted-list snapshot cannot be used: {exc.detail}; {claim}", exc.code, details)
+    if snapshot is None:
+        return Check(
+            "seal_trusted_list",
+            "indeterminate",
+            f"no pinned snapshot of the EU trusted lists is configured (none is fetched), so whether {issuer} is a qualified "
+            f"trust service on them is not established; {claim}",
+            "TRUSTED_LIST_UNAVAILABLE",
+            details,
+        )
+    return snapshot.check(certificates, _signing_time(header), now or datetime.now(UTC), claim, details)
+
+
+#: the unsigned properties of TS 119 182-1 §5.3 (in ``etsiU``) and the level each one makes a seal (§6.2)
+_UNSIGNED_LEVELS = {"sigTst": "B-T", "xVals": "B-LT", "rVals": "B-LT", "axVals": "B-LT", "arVals": "B-LT", "arcTst": "B-LTA"}
+_LEVEL_ORDER = ("B-B", "B-T", "B-LT", "B-LTA")
+MAX_UNSIGNED = 64
+MAX_UNSIGNED_ITEM = 256 * 1024
+
+
+def _unsigned_properties(signature: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The (name, value) pairs of the unprotected header's ``etsiU`` array (TS 119 182-1 §5.3.1: each a
+    base64url-encoded JSON object, or the object itself), length-checked before decoding; ``SealError`` when it is
+    not that."""
+    unprotected = signature.get("header", {})
+    if not isinstance(unprotected, dict):
+        raise SealError("the seal's unprotected header is not a JSON object", "MALFORMED_UNSIGNED_PROPERTIES")
+    items = unprotected.get("etsiU", [])
+    if not isinstance(items, list) or len(items) > MAX_UNSIGNED:
+        raise SealError(f"the seal's etsiU is not a list of at most {MAX_UNSIGNED} properties", "MALFORMED_UNSIGNED_PROPERTIES")
+    out = []
+    for n, item in enumerate(items):
+        if isinstance(item, str):
+            try:
+                item = strict_json.loads(_b64u(item, f"etsiU[{n}]", MAX_UNSIGNED_ITEM), max_depth=32)
+            except SealError as exc:
+                raise SealError(exc.reason, "MALFORMED_UNSIGNED_PROPERTIES") from None
+            except (ValueError, MicrocredError):
+                raise SealError(f"the seal's etsiU[{n}] is not base64url JSON", "MALFORMED_UNSIGNED_PROPERTIES") from None
+        if not isinstance(item, dict) or len(item) != 1:
+            raise SealError(f"the seal's etsiU[{n}] is not an object with one property", "MALFORMED_UNSIGNED_PROPERTIES")
+        name, value = next(iter(item.items()))
+        out.append((str(name)[:40], value))
+    return out
+
+
+def _time_stamps(name: str, value: Any, imprint_input: bytes) -> list[str]:
+    """Each token of a time-stamp property verified (app/verification/timestamps.py); ``SealError`` if one fails."""
+    tokens = value.get("tstTokens") if isinstance(value, dict) else None
+    if not isinstance(tokens, list) or not tokens or len(tokens) > 8:
+        raise SealError(f"the seal's {name} holds no tstTokens list", "MALFORMED_UNSIGNED_PROPERTIES")
+    out = []
+    for token in tokens:
+        try:
+            stamp = verify_token(token.get("val") if isinstance(token, dict) else None, imprint_input)
+        except TokenError as exc:
+            raise SealError(f"{name}: {exc}", "TIMESTAMP_INVALID") from None
+        out.append(f"{name} {_day(stamp.time)} by {stamp.tsa}")
+    return out
+
+
+def seal_timestamps(signature: dict[str, Any], header: dict[str, Any], signed_payload: bytes) -> Check:
+    """``seal_timestamps``: the JAdES time stamps and validation data, read and reported. ``adoTst`` (signed, TS 119
+    182-1 §5.2.8, over the payload as signed) and ``sigTst`` (§5.3.4, over the base64url signature value): each
+    RFC 3161 token verified with the TSA certificate it carries (app/verification/timestamps.py). The TSA itself is
+    not checked against an anchor or the EU trusted lists, so a present time stamp is never "passed": verified
+    tokens make the check ``indeterminate`` with what they say; ``xVals``/``rVals``/``arcTst`` (B-LT, B-LTA) are
+    "present, not checked"; a token that does not verify is ``failed``."""
+    unsigned = _unsigned_properties(signature)
+    found = (["adoTst"] if "adoTst" in header else []) + [n for n, _ in unsigned]
+    if not found:
+        return Check(
+            "seal_timestamps",
+            "skipped",
+            "a baseline-B seal: no time stamp (adoTst, or sigTst / arcTst in etsiU); its signing time is the sealer's claim (sigT)",
+            details={"level": "B-B"},
+        )
+    level = max((_UNSIGNED_LEVELS.get(n, "B-B") for n, _ in unsigned), key=_LEVEL_ORDER.index, default="B-B")
+    verified = _time_stamps("adoTst", header["adoTst"], signed_payload) if "adoTst" in header else []
+    for name, value in unsigned:
+        if name == "sigTst":
+            verified += _time_stamps(name, value, str(signature.get("signature", "")).encode("ascii", "replace"))
+    unchecked = [n for n in dict.fromkeys(found) if n not in ("adoTst", "sigTst")]
+    parts = []
+    if verified:
+        parts.append(f"{'; '.join(verified)[:400]}: signature and imprint verify with the TSA's certificate, the TSA not checked against the EU trusted lists")
+    if unchecked:
+        parts.append(f"{', '.join(unchecked)[:200]} present, not checked")
     return Check(
-        "seal_trusted_list",
+        "seal_timestamps",
         "indeterminate",
-        f"no pinned snapshot of the EU trusted lists is configured (none is fetched), so whether {issuer} is a qualified "
-        f"trust service on them is not established; {claim}",
-        "TRUSTED_LIST_UNAVAILABLE",
-        {"issuer": certificates[0].issuer.rfc4514_string()[:300], **facts},
+        f"JAdES-{level}: {'; '.join(parts)}; so no time stamp proves the signing time in this report",
+        "TIMESTAMP_NOT_TRUSTED" if verified else "TIMESTAMP_NOT_CHECKED",
+        {"level": level, "properties": list(dict.fromkeys(found)), "verifiedTimeStamps": verified},
     )
 
 
@@ -367,7 +468,7 @@ def seal_issuer_binding(header: dict[str, Any], credential: dict[str, Any] | Non
     )
 
 
-def jades_report(document: dict[str, Any], well_formed, now: datetime | None = None) -> Report:
+def jades_report(document: dict[str, Any], well_formed, now: datetime | None = None, trusted_lists: Callable[[], Snapshot | None] | None = None) -> Report:
     """The report of a JAdES-sealed credential: well-formedness of the payload, the seal's signature, its
     certificate chain and validity, and the trusted-list check (see the module docstring)."""
     now = now or datetime.now(UTC)
@@ -397,8 +498,9 @@ def jades_report(document: dict[str, Any], well_formed, now: datetime | None = N
     steps = [
         ("proof", lambda: seal_signature(document, signatures[0], header, signed_payload)),
         ("seal_certificate", lambda: seal_certificate(header, now)),
-        ("seal_trusted_list", lambda: seal_trusted_list(header)),
+        ("seal_trusted_list", lambda: seal_trusted_list(header, trusted_lists, now)),
         ("issuer_binding", lambda: seal_issuer_binding(header, credential)),
+        ("seal_timestamps", lambda: seal_timestamps(signatures[0], header, signed_payload)),
     ]
     for check_id, step in steps:
         try:

@@ -61,6 +61,8 @@ class Verifier:
     #: the SD-JWT VC Type Metadata this service serves itself, by vct (``None``: not one of ours); remote type
     #: metadata is not fetched
     type_metadata: Callable[[str], bytes | None] | None = None
+    #: the pinned EU trusted-list snapshot for JAdES seals (``trusted_lists.SnapshotSource.current``; ``None``: none)
+    trusted_lists: Callable[[], Any] | None = None
 
     # -- entry points
 
@@ -96,7 +98,7 @@ class Verifier:
         if not isinstance(value, dict):
             raise NotACredential("a credential is a JSON object")
         if is_jades(value):
-            report = jades_report(value, lambda credential: self._well_formed(credential, expand=True), now=self.clock())
+            report = jades_report(value, lambda credential: self._well_formed(credential, expand=True), now=self.clock(), trusted_lists=self.trusted_lists)
             if report.credential is not None and not proof_only:
                 self._rest(report.credential, report)  # validity, status, trust and completeness as for any credential
             return report
