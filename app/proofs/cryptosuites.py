@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import base58
 import rfc8785
 
 from app.errors import CryptoError, MalformedValueError, ProofError, RangeError
@@ -53,7 +52,7 @@ class Cryptosuite:
         """The ``proofValue`` (VC-DI-EDDSA §3.3.6 / §3.4.6 Proof Serialization): multibase base58btc."""
         if signer.key_type != self.key_type:
             raise ProofError(f"{self.name} signs with {self.key_type} keys, not {signer.key_type}", code="UNSUPPORTED_KEY_TYPE")
-        return "z" + base58.b58encode(signer.sign(data)).decode()
+        return "z" + multikey.b58encode(signer.sign(data))
 
     def decode(self, proof_value: str) -> bytes:
         """VC-DI-EDDSA §3.3.2 / §3.4.2 step 1: the signature bytes of a ``proofValue`` (checked before any hashing)."""
@@ -78,7 +77,7 @@ def decode_proof_value(value: str) -> bytes:
     if len(raw) != 64:
         raise ProofError(f"an Ed25519 signature is 64 bytes, proofValue holds {len(raw)}", code="MALFORMED_PROOF_ERROR")
     # base58 is not canonical for leading zero bytes written another way; re-encode to be sure.
-    if "z" + base58.b58encode(raw).decode() != value:
+    if "z" + multikey.b58encode(raw) != value:
         raise ProofError("proofValue is not in canonical base58btc form", code="MALFORMED_PROOF_ERROR")
     return raw
 
