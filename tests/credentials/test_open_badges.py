@@ -119,6 +119,38 @@ def test_achievement_id_is_stable_per_offering(example, issuer, ob3):
     assert third["credentialSubject"]["achievement"]["id"] != ob3["credentialSubject"]["achievement"]["id"]
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda r: r.update(learner={"givenName": {"en": "Bo"}, "familyName": {"en": "Bell"}, "email": "bo@example.org"}),
+        lambda r: r.update(externalId="MC-other", awardedAt="2026-06-29T10:00:00Z"),
+        lambda r: r["assessment"].update(date="2026-06-01T10:00:00Z"),
+        lambda r: r["assessment"].setdefault("grade", {}).update(value="B", status="pass"),
+        lambda r: r["participation"].update(startDate="2026-05-01T07:00:00Z", endDate="2026-06-01T15:00:00Z"),
+        lambda r: r["workload"].update(ects=3),
+        lambda r: r["title"].update(en="Another title"),
+        lambda r: r["learningOutcomes"].pop(),
+        lambda r: r["assessment"].setdefault("grade", {}).update(scheme={"title": {"en": "A-F"}}),
+        lambda r: r["awardingBodies"][0].update(legalName={"en": "Zed University"}),
+    ],
+)
+def test_kept_achievement_id_is_the_computed_one(example, issuer, change):
+    """The kept id (per issuer and offering) is the one computed from the specification, for a change of a learner's
+    field (same id) and of the offering's (another id); an issuer of another id gets another id."""
+    from app.credentials.open_badges import _achievement_id, achievement_id
+    from app.credentials.profile import IssuerProfile
+
+    base = validate_input(example, now=NOW)
+    achievement_id(base, issuer)  # kept
+    changed = copy.deepcopy(example)
+    change(changed)
+    record = validate_input(changed, now=NOW)
+    for _ in range(2):
+        assert achievement_id(record, issuer) == _achievement_id(record, issuer)
+    other = IssuerProfile(id="did:web:other.example.edu", legal_name={"en": "Other"}, country="IE")
+    assert achievement_id(record, other) == _achievement_id(record, other) != achievement_id(record, issuer)
+
+
 def test_minimal_record_validates(example, issuer, ob3_validator, loader):
     example["workload"] = {"hours": 40}
     example["level"] = {"notApplicable": True}

@@ -278,3 +278,92 @@ def test_caches_stay_bounded_and_correct_when_they_overflow(monkeypatch):
             }
             assert _outcome(to_rdf.to_quads, document, loader) == _outcome(rdf._general_quads, document, loader)
             assert len(x._contexts) <= 6
+
+
+# -- the kept walks of arrays (``_Walk.memoized``, issue 19): identical quads, labels and order to a walk without them
+
+
+def _walked(document, loader, *, memo: bool):
+    x = to_rdf.expander(loader)
+    kept = x.memo_enabled
+    x.memo_enabled = memo
+    try:
+        return to_rdf.to_quads(document, loader)
+    finally:
+        x.memo_enabled = kept
+
+
+def _assert_same_with_and_without_memo(document, loader):
+    plain = _walked(document, loader, memo=False)
+    first, again = _walked(document, loader, memo=True), _walked(document, loader, memo=True)  # kept, then replayed
+    assert first == plain and again == plain  # the same quads, blank node labels and order: the same canonical form
+    assert canonicalize(again).nquads == canonicalize(plain).nquads
+
+
+def test_issued_documents_give_identical_quads_with_kept_walks(loader):
+    for document in _rendered().values():
+        _assert_same_with_and_without_memo(document, loader)
+    assert to_rdf.expander(loader).memo, "the issued Open Badge's alignments are kept"
+
+
+def test_a_kept_walk_replayed_elsewhere_in_a_document_is_renumbered(loader):
+    """The same alignments after another number of blank nodes: the kept quads' blank nodes take the new numbers."""
+    from app.credentials import IssuerProfile, render_ob3, validate_input
+    from tests.credentials.conftest import NOW
+
+    record = validate_input(json.loads((SHARED / "samples" / "microcredential-input.example.json").read_text()), now=NOW)
+    issuer = IssuerProfile(id="did:web:credentials.uniz.example.edu", legal_name={"en": "University of Zed"}, country="IE")
+    document = render_ob3(record, issuer=issuer, credential_id="urn:uuid:5e0d2f7a-1c3b-4d8e-a6f9-2b4c6d8e0a13", issued=NOW)
+    _assert_same_with_and_without_memo(document, loader)
+    for extra in range(1, 4):
+        shifted = copy.deepcopy(document)
+        shifted["credentialSubject"] = {
+            "identifier": [{"type": "IdentityObject", "identityType": "name", "hashed": False, "identityHash": f"n{i}"} for i in range(extra)],
+            **{k: v for k, v in shifted["credentialSubject"].items() if k != "identifier"},
+        }
+        _assert_same_with_and_without_memo(shifted, loader)
+
+
+@st.composite
+def _with_long_arrays(draw):
+    """Credentials whose achievement (named or not) holds 4 to 7 alignments, after a varying number of blank nodes,
+    sometimes twice the same array under two subjects, sometimes with a blank node identifier inside."""
+    alignments = draw(st.lists(_node(1), min_size=4, max_size=7))
+    for alignment in alignments:
+        alignment["type"] = ["Alignment"]
+    achievement = {"type": ["Achievement"], "name": draw(_TEXT), "alignment": alignments}
+    if draw(st.booleans()):
+        achievement["id"] = draw(st.sampled_from(["urn:uuid:5a1f4c2e-0d3b-4e6f-8a9b-7c6d5e4f3a2b", "https://uniz.example.edu/a/1", "_:ach"]))
+    subject = {
+        "type": ["AchievementSubject"],
+        "identifier": [{"type": "IdentityObject", "identityHash": f"h{i}", "hashed": False} for i in range(draw(st.integers(0, 3)))],
+        "achievement": achievement,
+    }
+    document = {
+        "@context": OB3,
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "id": draw(_ID),
+        "issuer": draw(st.one_of(_ID, _node())),
+        "validFrom": "2026-06-30T10:00:00Z",
+        "credentialSubject": subject,
+    }
+    if draw(st.booleans()):
+        document["evidence"] = [{"type": ["Evidence"], "id": f"https://uniz.example.edu/e/{i}"} for i in range(draw(st.integers(4, 5)))]
+    return document
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_with_long_arrays(), st.integers(0, 2))
+def test_generated_documents_give_identical_quads_with_kept_walks(document, shift):
+    loader = _LOADER
+    try:
+        plain = _walked(document, loader, memo=False)
+    except (to_rdf.Unsupported, MicrocredError) as exc:
+        with pytest.raises(type(exc)):
+            _walked(document, loader, memo=True)
+        return
+    _assert_same_with_and_without_memo(document, loader)
+    moved = copy.deepcopy(document)  # the same arrays again, after more blank nodes
+    moved["credentialSubject"]["identifier"] += [{"type": "IdentityObject", "identityHash": "x", "hashed": False}] * shift
+    _assert_same_with_and_without_memo(moved, loader)
+    assert plain == _walked(document, loader, memo=True)
