@@ -177,12 +177,13 @@ class Exchanges:
             raise ExchangeRefused("the presentation's holder must be a did:key or did:jwk: the credential is issued to it")
         proofs = vp.get("proof")
         proofs = proofs if isinstance(proofs, list) else [proofs]
-        domains = {p.get("domain") for p in proofs if isinstance(p, dict)}
-        if domain_required and domains != {self.domain}:
+        if not proofs or not all(isinstance(p, dict) for p in proofs):
+            raise ExchangeRefused("the presentation needs its proof: a Data Integrity proof object (purpose authentication)")
+        domains = [p.get("domain") for p in proofs]
+        if any(d != self.domain for d in domains if d is not None) or (domain_required and None in domains):
             raise ExchangeRefused(f"the proof's domain must be {self.domain}")
-        if domains - {None, self.domain}:
-            raise ExchangeRefused(f"the proof's domain must be {self.domain}")
-        report = self.verifier.verify_presentation(vp, challenge=record.challenge, domain=self.domain if domains != {None} else None)
+        domain = self.domain if any(d is not None for d in domains) else None
+        report = self.verifier.verify_presentation(vp, challenge=record.challenge, domain=domain)
         if not report.verified:
             reasons = [c.reason for c in report.checks if c.outcome == "failed"]
             raise ExchangeRefused("; ".join(reasons)[:1000] or "the presentation is not verified")

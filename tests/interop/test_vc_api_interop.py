@@ -138,3 +138,24 @@ def test_creating_an_exchange_needs_the_provider_key_and_a_valid_record(live, cl
     assert httpx.post(f"{live.url}/workflows/ob3_ldp_vc/exchanges", json={"microcredential": example_input}).status_code == 401
     r = client.post("/workflows/ob3_ldp_vc/exchanges", json={"microcredential": {"title": 3}})
     assert 400 <= r.status_code < 500 and r.headers["content-type"].startswith("application/problem+json"), r.text
+
+
+@pytest.mark.parametrize(
+    "vp",
+    [
+        {"type": ["VerifiablePresentation"], "holder": "did:example:someone"},
+        {"type": ["VerifiablePresentation"], "holder": "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"},
+        {"type": ["VerifiablePresentation"], "holder": "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", "proof": {"domain": {"x": 1}}},
+        {"type": ["VerifiablePresentation"], "holder": "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", "proof": ["x"]},
+    ],
+)
+def test_a_malformed_did_authentication_is_refused_and_stores_nothing(live, client, example_input, vp):
+    exchange = _exchange(client, example_input)
+    before = _stored(client)
+    r = httpx.post(exchange["exchangeUrl"], json={"verifiablePresentation": vp})
+    assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json"), r.text
+    assert r.json()["code"] == "INVALID_DID_AUTHENTICATION"
+    assert _stored(client) == before
+    r = httpx.post(exchange["exchangeUrl"], json=[])
+    assert r.status_code == 400, r.text
+    assert httpx.post(exchange["exchangeUrl"], json={}).status_code == 200  # still usable
