@@ -15,6 +15,7 @@ from app.errors import KeyUnavailable
 from app.holder import Wallet
 from app.issuance import BatchRunner, Catalogue, Issuance
 from app.issuance.oid4vci import Oid4vci
+from app.issuance.vc_api import Exchanges
 from app.observability import ObservabilityMiddleware, configure_logging
 from app.performance import trace_memory, tune_gc
 from app.runtime import Runtime
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         add_ready_check(app, "context_digests", runtime.loader.verify_all)
         app.state.verification = VerificationService(runtime.verifier, db, settings)
         app.state.presentation_requests = PresentationRequests(runtime.verifier, db, settings)
+        app.state.vc_api_exchanges = Exchanges(issuance, runtime.verifier)
         tune_gc()
         if settings.tracemalloc_dir:
             trace_memory(settings.tracemalloc_dir)

@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     )
     oid4vci_token_ttl_seconds: int = Field(300, ge=10, le=86_400, description="How long an OID4VCI access token can be used (once) at the credential endpoint.")
     oid4vci_nonce_ttl_seconds: int = Field(300, ge=10, le=86_400, description="How long a c_nonce from the nonce endpoint (OID4VCI 1.0 §7) can be used (once).")
+    # -- VC API exchanges for the Learner Credential Wallet (app/issuance/vc_api.py)
+    vc_api_exchange_ttl_seconds: int = Field(
+        900, ge=30, le=2_592_000, description="How long a VC API exchange (its deep link for the Learner Credential Wallet) can be completed (once)."
+    )
     oid4vci_proof_max_age_seconds: int = Field(
         300, ge=10, le=3600, description="How far a proof JWT's or DPoP proof's iat may be from now (OID4VCI 1.0 §8.2.1.1, RFC 9449 §11.1)."
     )

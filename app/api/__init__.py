@@ -6,7 +6,7 @@
 
 from fastapi import APIRouter
 
-from app.api import batch, catalogue, health, issuer, metrics, offers, oid4vci, oid4vp, stacks, verifier
+from app.api import batch, catalogue, health, issuer, metrics, offers, oid4vci, oid4vp, stacks, vc_api, verifier
 
 router = APIRouter()
 for _part in (
@@ -23,6 +23,8 @@ for _part in (
     stacks.router,
     verifier.router,
     oid4vp.router,
+    vc_api.router,
+    vc_api.public,
 ):
     router.include_router(_part)
 

@@ -22,6 +22,7 @@ from app.errors import AuthError, PayloadTooLargeError
 from app.holder import Wallet
 from app.issuance import ApiKey, BatchRunner, Catalogue, Issuance, ProviderRecord
 from app.issuance.oid4vci import Oid4vci
+from app.issuance.vc_api import Exchanges
 from app.settings import Settings
 from app.strict_json import JsonRequest
 from app.verification.oid4vp import PresentationRequests
@@ -35,6 +36,7 @@ __all__ = [
     "IssuanceDep",
     "JsonBody",
     "PresentationRequestsDep",
+    "VcApiExchangesDep",
     "Oid4vciDep",
     "Provider",
     "RawJsonBody",
@@ -108,6 +110,10 @@ async def _presentation_requests(request: Request) -> PresentationRequests:
     return request.app.state.presentation_requests
 
 
+async def _vc_api_exchanges(request: Request) -> Exchanges:
+    return request.app.state.vc_api_exchanges
+
+
 # Every dependency is ``async def``: FastAPI runs a plain ``def`` dependency in the thread pool, and three such
 # hops on the hot route (settings, the service, the idempotency key) cost it about a tenth of its throughput.
 SettingsDep = Annotated[Settings, Depends(_settings)]
@@ -118,6 +124,7 @@ WalletDep = Annotated[Wallet, Depends(_wallet)]
 Oid4vciDep = Annotated[Oid4vci, Depends(_oid4vci)]
 VerificationDep = Annotated[VerificationService, Depends(_verification)]
 PresentationRequestsDep = Annotated[PresentationRequests, Depends(_presentation_requests)]
+VcApiExchangesDep = Annotated[Exchanges, Depends(_vc_api_exchanges)]
 
 
 async def _api_key(request: Request) -> ApiKey:

@@ -457,3 +457,27 @@ class Oid4vciNonce(Base):
     kind: Mapped[str] = mapped_column(String(8))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class VcApiExchange(Base):
+    """A VC API exchange (W3C VCALM draft, "Exchanges"; the DCC workflow-coordinator's flow) for the Learner
+    Credential Wallet: a provider's ``POST /microcredentials`` body kept with a challenge, issued to the holder DID
+    of the wallet's DID Authentication presentation. ``state``: ``pending`` → ``complete`` (once)."""
+
+    __tablename__ = "vc_api_exchanges"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'complete')", name="state"),
+        Index("ix_vc_api_exchanges_expires_at", "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(40))
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    challenge: Mapped[str] = mapped_column(String(64))
+    request: Mapped[dict] = mapped_column(JSONValue)
+    state: Mapped[str] = mapped_column(String(10))
+    holder: Mapped[str | None] = mapped_column(String(2048))
+    credential_id: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
