@@ -1,7 +1,7 @@
 """VC API exchanges for the Learner Credential Wallet.
 
-Revision ID: 0012
-Revises: 0011 (OpenID4VCI)
+Revision ID: 0013
+Revises: 0012 (JAdES sealing keys)
 Create Date: 2026-12-01
 
 Additive only: one new table (``models.VcApiExchange``).
@@ -18,8 +18,8 @@ from sqlalchemy.dialects import postgresql
 UTC_TIMESTAMP = sa.DateTime(timezone=True)
 JSON_VALUE = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
