@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from app import strict_json
 from app.credentials import summary
-from app.credentials.composite import Part, digest_sri
+from app.credentials.composite import Part, digest_sri, parts_of
 from app.credentials.model import CompositeRules
 from app.errors import MalformedValueError, MicrocredError, NotFoundError
 from app.store import credentials as credential_store
@@ -405,6 +406,11 @@ class Stacking:
             if c.specification == spec_id:
                 c.problems.append(Problem("cycle", f"{name} is the composite {spec_id} itself: a composite cannot be its own component", c.index))
                 continue
+            through = self._cycle_through(spec_id, c)
+            if through is not None:
+                why = f"{name} contains the composite {spec_id} itself, through {' → '.join(through)}: a composite cannot be its own component"
+                c.problems.append(Problem("cycle", why, c.index))
+                continue
             rule_index = next((i for i, ref in enumerate(refs) if c.specification is not None and ref == c.specification), None)
             if rule_index is None:
                 why = f"{name} was issued for {c.specification or 'no known specification'}, which no rule of the composite names"
@@ -418,6 +424,41 @@ class Stacking:
                 continue
             c.rule, taken[rule_index] = rule_index, c.index
             c.problems.extend(_held_to(c, rules, rule_index))
+
+    def _cycle_through(self, spec_id: str, c: Component) -> list[str] | None:
+        """The way a component leads back to the composite ``spec_id`` at any depth, or ``None``: through the
+        components its credential records (``parts_of``: this service's stored credential of each, its
+        specification and its own recorded components) and through the catalogue rules of each composite
+        specification met (a component's specification whose rules name ``spec_id``, directly or not)."""
+        seen: set[tuple[str, str]] = set()
+        todo: list[tuple[str | None, dict[str, Any] | None, list[str]]] = [(c.specification, c.credential, [])]
+        steps = 0
+        with self.db.read() as session:
+            while todo and steps < MAX_CYCLE_STEPS:
+                steps += 1
+                spec, credential, path = todo.pop()
+                local = (self.catalogue.local_ref(spec) or spec) if spec else None
+                if local is not None and path and local == spec_id:
+                    return path
+                # the recorded components first, then the rules (a stack: the rules are followed first, and named)
+                for part in parts_of(credential) if isinstance(credential, dict) else []:
+                    if ("credential", part["id"]) in seen:
+                        continue
+                    seen.add(("credential", part["id"]))
+                    part_spec, body = part.get("specification"), None
+                    try:
+                        stored = credential_store.get_credential(session, part["id"][:500])
+                    except NotFoundError:
+                        stored = None
+                    if stored is not None:
+                        part_spec = stored.specification_id or part_spec
+                        body = _json_body(stored.body)
+                    todo.append((part_spec if isinstance(part_spec, str) else None, body, [*path, f"its component {part['id']}"]))
+                if local is not None and ("spec", local) not in seen:
+                    seen.add(("spec", local))
+                    for i, ref in enumerate(_rule_refs(session, local)):
+                        todo.append((ref, None, [*path, f"specification {local} rule components/{i}"]))
+        return None
 
     @staticmethod
     def _same_learner(components: list[Component], holder: str | None, learner_id: str | None) -> tuple[str | None, str, str]:
@@ -451,6 +492,34 @@ class Stacking:
             unmet.append(Problem("minEcts", f"{ects:g} ECTS accepted; the composite needs at least {rules.minEcts:g}"))
         return unmet
 
+
+#: how many specifications and recorded components a cycle search visits for one component (a bound, never reached
+#: by a real stack: a catalogue's composites nest a few levels deep)
+MAX_CYCLE_STEPS = 500
+
+
+def _rule_refs(session, spec_id: str) -> list[str]:
+    """The component references of a specification of this catalogue that is a composite (none otherwise)."""
+    try:
+        data = specifications.get_specification(session, spec_id[:64]).data
+    except NotFoundError:
+        return []
+    rules = (data.get("composite") or {}).get("components") or []
+    return [r["specification"] for r in rules if isinstance(r, dict) and isinstance(r.get("specification"), str)]
+
+
+def _json_body(body: bytes) -> dict[str, Any] | None:
+    """A stored credential's JSON (its recorded components are read from it); ``None`` for a JWT or other bytes."""
+    if not body.startswith(b"{") or len(body) > MAX_STORED_BODY:
+        return None
+    try:
+        value = strict_json.loads(body, max_bytes=MAX_STORED_BODY)
+    except MicrocredError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+MAX_STORED_BODY = 4 * 1024 * 1024
 
 _BLOCKING = ("well_formed", "proof", "seal_certificate", "seal_trusted_list", "issuer_binding", "validity", "status", "type_metadata")
 

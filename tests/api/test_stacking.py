@@ -12,6 +12,7 @@ import pytest
 
 from app.credentials import specification_of
 from app.keys import Ed25519Signer
+from app.store import specifications
 from app.vcdm import VC2
 from app.xsd import format_datetime_stamp
 
@@ -339,3 +340,51 @@ def test_clr_embeds_its_components_and_the_pages_show_the_tree(live, stack):
         page = browser.post("/verify", files={"credential": (None, clr.text), "csrf": (None, token)})
     assert page.status_code == 200 and 'data-testid="composite-tree"' in page.text
     assert "Module A: data literacy" in page.text and "Module B: data ethics" in page.text and "not presented" in page.text
+
+
+def test_a_cycle_through_nested_composites_is_refused_by_name(live, stack):
+    """Composite B stacks the composite A (and module X), C stacks B: a B or C credential presented for A holds A
+    itself (B's rule names A, B's credential records A's), at depth one and two, and is refused as a cycle."""
+    b_spec = stack.specification(
+        stack.web, "Diploma over the certificate", 7, composite={"components": [{"specification": stack.composite}, {"specification": stack.module_x}]}
+    )
+    c_spec = stack.specification(stack.web, "Degree over the diploma", 7, composite={"components": [{"specification": b_spec}]})
+    a = stack.component(stack.web, stack.module_a)
+    b = stack.component(stack.key, stack.module_b)
+    x = stack.component(stack.key, stack.module_x)
+
+    def composite(spec_id, parts):
+        body = {"format": "ob3", "specificationId": spec_id, "issuance": stack.issuance(), "presentation": stack.presentation(parts, suite="eddsa-jcs-2022")}
+        r = stack.web.post("/microcredentials", json=body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    a_credential = composite(stack.composite, [a, b])
+    b_credential = composite(b_spec, [a_credential, x])
+    c_credential = composite(c_spec, [b_credential])
+    for nested, via in [(b_credential, f"specification {b_spec} rule components/0"), (c_credential, f"specification {b_spec} rule components/0")]:
+        report = stack.evaluate([a, nested], suite="eddsa-jcs-2022").json()
+        assert _problems(report) == [(1, "cycle")], report["problems"]
+        detail = report["problems"][0]["detail"]
+        assert f"contains the composite {stack.composite} itself" in detail and via in detail and "component 1 (" in detail, detail
+
+
+def test_a_composite_over_a_catalogue_cycle_is_refused(live, stack):
+    """Through the API a new composite closes no cycle (its id is assigned as it is created); a catalogue whose rules
+    already loop (two composites rewritten in the store to name each other) cannot be built on: refused, naming the
+    rule and the cycle."""
+    first = stack.specification(stack.web, "Loop one", 2, composite={"components": [{"specification": stack.module_a}]})
+    second = stack.specification(stack.web, "Loop two", 2, composite={"components": [{"specification": first}]})
+    with live.app.state.issuance.db.transaction() as session:
+        record = specifications.get_specification(session, first)
+        data = dict(record.data, composite={"components": [{"specification": second}]})
+        specifications.update_specification(
+            session, stack.web_record.id, first, data, title=record.title, country=record.country, eqf=record.eqf, ects=record.ects
+        )
+    spec = specification_of(stack.example)
+    spec["composite"] = {"components": [{"specification": stack.module_b}, {"specification": second}]}
+    r = stack.web.post("/specifications", json={"specification": spec})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json"), r.text
+    (error,) = r.json()["errors"]
+    assert error["pointer"] == "/specification/composite/components/1/specification" and error["rule"] == "cycle"
+    assert f"{second} components/0 → {first} components/0 → {second}" in error["detail"], error
