@@ -33,6 +33,7 @@ from app.credentials.composite import Part, digest_sri, parts_of
 from app.credentials.model import CompositeRules
 from app.errors import MalformedValueError, MicrocredError, NotFoundError
 from app.store import credentials as credential_store
+from app.store import presentation_requests as presentation_store
 from app.store import specifications
 from app.vcdm import types as _types
 from app.verification import Check, NotACredential, Report
@@ -298,9 +299,12 @@ class Stacking:
         """(item, report) per component; the presentation's report; the holder whose key signed it (or None)."""
         verifier = self.runtime.verifier
         vp, listed = body.get("presentation"), body.get("credentials")
+        if body.get("presentationRequestId") is not None and vp is None and listed is None:
+            return self._answered_items(body["presentationRequestId"])
         if vp is None and listed is None:
             raise MalformedValueError(
-                "the learner's components go in 'presentation' (a verifiable presentation) or 'credentials' (a list)",
+                "the learner's components go in 'presentation' (a verifiable presentation), 'credentials' (a list) or "
+                "'presentationRequestId' (an answered OpenID4VP request)",
                 errors=[{"pointer": "/presentation", "detail": "required"}],
             )
         if vp is not None:
@@ -344,6 +348,40 @@ class Stacking:
                 bad.checks.append(Check("well_formed", "failed", exc.detail, exc.code))
                 out.append((item, bad))
         return out, None, None
+
+    def _answered_items(self, request_id: Any) -> tuple[list[tuple[Any, Report]], Report | None, str | None]:
+        """The components of an answered OpenID4VP request (app/verification/oid4vp.py, OpenID4VP 1.0 §8.2): each
+        presentation of the answer verified again now (its holder binding to the request's ``nonce`` as challenge
+        and the client id it was answered for as domain, B.1.3.2; status as of now); the holder is the one whose key
+        signed every presentation, else ``None`` (the learner identifiers must then agree)."""
+        pointer = [{"pointer": "/presentationRequestId", "detail": "an answered presentation request"}]
+        if not isinstance(request_id, str) or not 0 < len(request_id) <= 36:
+            raise MalformedValueError("presentationRequestId must be the id of a presentation request", errors=pointer)
+        with self.db.read() as session:
+            record = presentation_store.get(session, request_id)
+        if record is None:
+            raise NotFoundError(f"no presentation request {request_id}")
+        presentations = (record.result or {}).get("presentations") or [] if record.status == "received" else []
+        if not presentations:
+            state = "answered with an error" if record.status == "received" else "not answered"
+            raise _unprocessable(
+                f"the presentation request {request_id} was {state}: it holds no presentation of components", "PRESENTATION_NOT_RECEIVED", pointer
+            )
+        out: list[tuple[Any, Report]] = []
+        holders: list[str | None] = []
+        for p in presentations:
+            vp = p.get("vp") if isinstance(p, dict) else None
+            if p.get("format") != "ldp_vc" or not isinstance(vp, dict):
+                why = f"its {p.get('format')} answer cannot be stacked: a composite records W3C credentials presented as ldp_vc"
+                raise _unprocessable(f"the presentation request {request_id} cannot give components: {why}", "PRESENTATION_NOT_STACKABLE", pointer)
+            proof = vp.get("proof") if isinstance(vp.get("proof"), dict) else {}
+            items, _, holder = self._verified_items({"presentation": vp, "challenge": record.nonce, "domain": proof.get("domain")})
+            out.extend(items)
+            holders.append(holder)
+        if len(out) > MAX_PRESENTATION_CREDENTIALS:
+            raise MalformedValueError(f"at most {MAX_PRESENTATION_CREDENTIALS} components are evaluated", errors=pointer)
+        holder = holders[0] if all(h is not None and h == holders[0] for h in holders) else None
+        return out, None, holder
 
     def _component(self, index: int, item: Any, report: Report) -> Component:
         credential = report.credential
@@ -496,6 +534,12 @@ class Stacking:
 #: how many specifications and recorded components a cycle search visits for one component (a bound, never reached
 #: by a real stack: a catalogue's composites nest a few levels deep)
 MAX_CYCLE_STEPS = 500
+
+
+def _unprocessable(detail: str, code: str, errors: list[dict[str, Any]]) -> MalformedValueError:
+    exc = MalformedValueError(detail, code=code, errors=errors)
+    exc.status = 422
+    return exc
 
 
 def _rule_refs(session, spec_id: str) -> list[str]:

@@ -4,7 +4,9 @@ over components from two providers (one did:web, one did:key), and each bad inpu
 
 from __future__ import annotations
 
+import base64
 import copy
+import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -14,6 +16,7 @@ from app.credentials import specification_of
 from app.keys import Ed25519Signer
 from app.store import specifications
 from app.vcdm import VC2
+from app.verification.dcql import MICROCREDENTIAL_TYPES
 from app.xsd import format_datetime_stamp
 
 
@@ -388,3 +391,55 @@ def test_a_composite_over_a_catalogue_cycle_is_refused(live, stack):
     (error,) = r.json()["errors"]
     assert error["pointer"] == "/specification/composite/components/1/specification" and error["rule"] == "cycle"
     assert f"{second} components/0 → {first} components/0 → {second}" in error["detail"], error
+
+
+def _answered_request(live, stack, presentations) -> str:
+    """An OpenID4VP request for the learner's components (DCQL: any number of W3C micro-credentials), answered by
+    ``presentations(claims)`` through its direct_post response; its id."""
+    query = {"credentials": [{"id": "components", "format": "ldp_vc", "multiple": True, "meta": {"type_values": MICROCREDENTIAL_TYPES}}]}
+    created = httpx.post(
+        f"{live.url}/presentation-requests", json={"verifier_name": "University of Web", "purpose": "Your modules", "dcql_query": query}, timeout=30
+    )
+    assert created.status_code == 201, created.text
+    token = httpx.get(created.json()["request_uri"], timeout=30).text.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    pending = stack.web.post("/stacks/evaluate", json={"specificationId": stack.composite, "presentationRequestId": created.json()["id"]})
+    assert pending.status_code == 422 and pending.json()["code"] == "PRESENTATION_NOT_RECEIVED", pending.text
+    form = {"state": claims["state"], "vp_token": json.dumps({"components": presentations(claims)})}
+    answered = httpx.post(claims["response_uri"], data=form, timeout=60)
+    assert answered.status_code == 200, answered.text
+    status = httpx.get(created.json()["status_url"], timeout=30).json()
+    assert status["status"] == "received" and all("vp" not in p for p in status["result"]["presentations"])
+    return created.json()["id"]
+
+
+def test_components_from_an_answered_openid4vp_request(live, stack):
+    a = stack.component(stack.web, stack.module_a)
+    b = stack.component(stack.key, stack.module_b)
+    engine = live.app.state.runtime.engine
+
+    def vp(credential, claims, holder=None, did=None):
+        doc = {"@context": [VC2], "type": ["VerifiablePresentation"], "holder": did or stack.did, "verifiableCredential": [credential]}
+        return engine.add_proof(doc, holder or stack.holder, proof_purpose="authentication", challenge=claims["nonce"], domain=claims["client_id"])
+
+    request_id = _answered_request(live, stack, lambda claims: [vp(a, claims), vp(b, claims)])
+    r = stack.web.post("/stacks/evaluate", json={"specificationId": stack.composite, "presentationRequestId": request_id})
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["eligible"], report["problems"]
+    assert report["learner"]["sameLearner"] == "holder" and [c["id"] for c in report["components"]] == [a["id"], b["id"]]
+    body = {"format": "ob3", "specificationId": stack.composite, "issuance": stack.issuance(), "presentationRequestId": request_id}
+    composite = stack.web.post("/microcredentials", json=body)
+    assert composite.status_code == 201, composite.text
+    assert {x["id"] for x in composite.json()["relatedResource"]} == {a["id"], b["id"]}
+
+    # One presentation signed by another holder: no holder binding throughout, the learner identifiers must agree.
+    other, other_did = _holder()
+    mixed = _answered_request(live, stack, lambda claims: [vp(a, claims), vp(b, claims, other, other_did)])
+    report = stack.web.post("/stacks/evaluate", json={"specificationId": stack.composite, "presentationRequestId": mixed}).json()
+    assert report["eligible"] and report["learner"]["sameLearner"] == "identifiers", report
+    # The composite of another learner than the one whose components were presented: refused by name.
+    refused = stack.web.post("/microcredentials", json=dict(body, issuance=stack.issuance("did:example:not-the-holder")))
+    assert refused.status_code == 422 and {e["rule"] for e in refused.json()["errors"] if e["pointer"] != "/specificationId"} == {"same-learner"}
+    unknown = stack.web.post("/stacks/evaluate", json={"specificationId": stack.composite, "presentationRequestId": "no-such-request"})
+    assert unknown.status_code == 404 and unknown.headers["content-type"].startswith("application/problem+json")
