@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from app.credentials import specification_of
-from app.keys import Ed25519Signer
+from app.keys import Ed25519Signer, P256Signer
+from app.proofs import sd_jwt
 from app.store import specifications
 from app.vcdm import VC2
 from app.verification.dcql import MICROCREDENTIAL_TYPES
@@ -443,3 +444,26 @@ def test_components_from_an_answered_openid4vp_request(live, stack):
     assert refused.status_code == 422 and {e["rule"] for e in refused.json()["errors"] if e["pointer"] != "/specificationId"} == {"same-learner"}
     unknown = stack.web.post("/stacks/evaluate", json={"specificationId": stack.composite, "presentationRequestId": "no-such-request"})
     assert unknown.status_code == 404 and unknown.headers["content-type"].startswith("application/problem+json")
+
+
+def test_an_sd_jwt_vc_answer_gives_no_components(live, stack):
+    """A composite records W3C credentials: an OpenID4VP answer with an SD-JWT VC (its claims partly withheld) is
+    refused by name, and nothing is issued."""
+    holder = P256Signer.generate()
+    token = stack.web.post("/microcredentials", json={"format": "sd-jwt", "holder": {"jwk": holder.public_jwk()}, "microcredential": stack.example})
+    assert token.status_code == 201, token.text
+    created = httpx.post(f"{live.url}/presentation-requests", json={"verifier_name": "University of Web", "purpose": "Your modules"}, timeout=30).json()
+    part = httpx.get(created["request_uri"], timeout=30).text.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    presentation = sd_jwt.present(token.text, lambda *_: True, holder=holder, aud=claims["client_id"], nonce=claims["nonce"])
+    form = {"state": claims["state"], "vp_token": json.dumps({"microcredential_sd_jwt": [presentation]})}
+    assert httpx.post(claims["response_uri"], data=form, timeout=60).status_code == 200
+    count = len(stack.web.get("/credentials").json()["items"])
+    for path, body in [
+        ("/stacks/evaluate", {"specificationId": stack.composite, "presentationRequestId": created["id"]}),
+        ("/microcredentials", {"specificationId": stack.composite, "issuance": stack.issuance(), "presentationRequestId": created["id"]}),
+    ]:
+        r = stack.web.post(path, json=body)
+        assert r.status_code == 422 and r.json()["code"] == "PRESENTATION_NOT_STACKABLE", r.text
+        assert r.json()["errors"][0]["pointer"] == "/presentationRequestId" and "dc+sd-jwt" in r.json()["detail"]
+    assert len(stack.web.get("/credentials").json()["items"]) == count
