@@ -260,6 +260,9 @@ class StackEvaluateBody(BaseModel):
     specificationId: str = Field(max_length=64, description="The provider's composite specification.")
     presentation: dict[str, Any] | None = Field(None, description="A verifiable presentation of the learner's components.")
     credentials: list[Any] | None = Field(None, description="Or the components as a list (no holder binding).")
+    presentationRequestId: str | None = Field(
+        None, max_length=36, description="Or an answered OpenID4VP request (POST /presentation-requests): the components of its ldp_vc presentations."
+    )
     challenge: str | None = Field(None, description="The challenge the presentation's proof must carry (default: the proof's own).")
     domain: str | None = None
 
@@ -350,6 +353,11 @@ def _issue_body() -> dict:
                 "type": "array",
                 "items": {"description": "a component: a JSON credential or a compact JWS"},
                 "description": "a composite specification: or the components as a list (no holder binding)",
+            },
+            "presentationRequestId": {
+                "type": "string",
+                "maxLength": 36,
+                "description": "a composite specification: or an answered OpenID4VP request, the components of its ldp_vc presentations",
             },
         },
     }

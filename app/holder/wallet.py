@@ -14,7 +14,8 @@
 * Shares: links (≥128 random bits, default 7 days) to a page that re-verifies each shared credential
   when opened; each opening is recorded with its time and a coarse user agent (no IP address).
 * Presentations: W3C VC Data Model 2.0 §4.13 verifiable presentations, signed with the holder key by
-  Data Integrity (eddsa-rdfc-2022, ``proofPurpose: authentication`` with the verifier's challenge and domain).
+  Data Integrity (eddsa-rdfc-2022, ``proofPurpose: authentication`` with the verifier's challenge and domain; where
+  RDFC-1.0 refuses, as for two credentials of one achievement whose blank nodes are symmetric, eddsa-jcs-2022).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from app import strict_json
 from app.credentials.completeness import eu_completeness, summary
 from app.errors import MalformedValueError, MicrocredError, NotFoundError
 from app.holder import oid4vp
+from app.jsonld.rdfc import CanonicalizationLimitError
 from app.keys import ED25519, FileKeyStore
 from app.proofs import sd_jwt
 from app.store import Database
@@ -511,7 +513,14 @@ class Wallet:
         }
         mb = learner.holder_did.removeprefix("did:key:")
         signer = self.keys.load(learner.key_ref, f"{learner.holder_did}#{mb}")
-        return self.runtime.engine.add_proof(vp, signer, suite="eddsa-rdfc-2022", proof_purpose="authentication", challenge=challenge, domain=domain)
+        try:
+            return self.runtime.engine.add_proof(vp, signer, suite="eddsa-rdfc-2022", proof_purpose="authentication", challenge=challenge, domain=domain)
+        except CanonicalizationLimitError:
+            # Two credentials of one achievement (or one credential twice) are indistinguishable blank-node graphs:
+            # RDFC-1.0 §4.8 Hash N-Degree Quads stops on such symmetric blank nodes. eddsa-jcs-2022 (VC-DI-EdDSA §3.3)
+            # signs the RFC 8785 form of the JSON itself, which has no blank nodes to tell apart, and binds the same
+            # holder key, challenge and domain; every verifier of this service accepts both suites.
+            return self.runtime.engine.add_proof(vp, signer, suite="eddsa-jcs-2022", proof_purpose="authentication", challenge=challenge, domain=domain)
 
     # -- OpenID4VP (app/holder/oid4vp.py) ----------------------------------------------------------
 

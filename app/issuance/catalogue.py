@@ -17,6 +17,9 @@ from app.settings import Settings
 from app.store import Database, providers, specifications
 from app.xsd import format_datetime_stamp
 
+#: how many specifications a cycle search visits (a bound: a catalogue's composites nest a few levels deep)
+MAX_CYCLE_STEPS = 500
+
 
 class Catalogue:
     def __init__(self, settings: Settings, db: Database):
@@ -84,10 +87,53 @@ class Catalogue:
                 continue
             if not found.published and found.provider_id != provider.id:
                 errors.append({"pointer": pointer, "detail": f"specification {local[:100]} is not published"})
+                continue
+            loop = self._cycle_from(session, local)
+            if loop is not None:
+                detail = f"specification {local[:100]} leads to a cycle of composites: {' → '.join(loop)}"
+                errors.append({"pointer": pointer, "detail": detail, "rule": "cycle"})
         if errors:
             exc = MalformedValueError(f"the composite names {len(errors)} component(s) that cannot be used: {errors[0]['detail']}", errors=errors)
             exc.status = 422
             raise exc
+
+    def _cycle_from(self, session, start: str) -> list[str] | None:
+        """A cycle of composite rules reachable from the specification ``start`` (each step a specification and the
+        rule of it that names the next), or ``None``. A new composite cannot be named by an older one (its id is
+        assigned as it is created), so it closes no cycle itself; this refuses building on a catalogue whose rules
+        already loop (written by ``specifications.update_specification``), which an evaluation could never finish."""
+        path: list[tuple[str, int]] = []
+        on_path: set[str] = set()
+        done: set[str] = set()
+        steps = 0
+
+        def visit(spec_id: str) -> list[str] | None:
+            nonlocal steps
+            steps += 1
+            if spec_id in on_path:
+                first = next(i for i, (s, _) in enumerate(path) if s == spec_id)
+                return [f"{s} components/{r}" for s, r in path[first:]] + [spec_id]
+            if spec_id in done or steps > MAX_CYCLE_STEPS:
+                return None
+            try:
+                data = specifications.get_specification(session, spec_id[:64]).data
+            except NotFoundError:
+                return None
+            on_path.add(spec_id)
+            for i, rule in enumerate((data.get("composite") or {}).get("components") or []):
+                ref = self.local_ref(rule.get("specification", "")) if isinstance(rule, dict) else None
+                if ref is None:
+                    continue
+                path.append((spec_id, i))
+                found = visit(ref)
+                path.pop()
+                if found is not None:
+                    return found
+            on_path.discard(spec_id)
+            done.add(spec_id)
+            return None
+
+        return visit(start)
 
     def stacks_into(self, spec_id: str) -> list[dict[str, Any]]:
         """The published composites that list ``spec_id`` among their components (its page's "stacks into")."""

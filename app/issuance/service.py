@@ -427,7 +427,7 @@ class Issuance:
         run outside the CPU gate; ``None`` for any other request (its plan refuses what is wrong with it)."""
         if not isinstance(payload, dict) or not isinstance(payload.get("specificationId"), str):
             return None
-        if payload.get("presentation") is None and payload.get("credentials") is None:
+        if all(payload.get(k) is None for k in ("presentation", "credentials", "presentationRequestId")):
             return None
         record, rules = self.stacking.composite_of(provider, payload["specificationId"], required=False)
         if rules is None:

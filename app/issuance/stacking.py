@@ -27,11 +27,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from app import strict_json
 from app.credentials import summary
-from app.credentials.composite import Part, digest_sri
+from app.credentials.composite import Part, digest_sri, parts_of
 from app.credentials.model import CompositeRules
 from app.errors import MalformedValueError, MicrocredError, NotFoundError
 from app.store import credentials as credential_store
+from app.store import presentation_requests as presentation_store
 from app.store import specifications
 from app.vcdm import types as _types
 from app.verification import Check, NotACredential, Report
@@ -297,9 +299,12 @@ class Stacking:
         """(item, report) per component; the presentation's report; the holder whose key signed it (or None)."""
         verifier = self.runtime.verifier
         vp, listed = body.get("presentation"), body.get("credentials")
+        if body.get("presentationRequestId") is not None and vp is None and listed is None:
+            return self._answered_items(body["presentationRequestId"])
         if vp is None and listed is None:
             raise MalformedValueError(
-                "the learner's components go in 'presentation' (a verifiable presentation) or 'credentials' (a list)",
+                "the learner's components go in 'presentation' (a verifiable presentation), 'credentials' (a list) or "
+                "'presentationRequestId' (an answered OpenID4VP request)",
                 errors=[{"pointer": "/presentation", "detail": "required"}],
             )
         if vp is not None:
@@ -343,6 +348,40 @@ class Stacking:
                 bad.checks.append(Check("well_formed", "failed", exc.detail, exc.code))
                 out.append((item, bad))
         return out, None, None
+
+    def _answered_items(self, request_id: Any) -> tuple[list[tuple[Any, Report]], Report | None, str | None]:
+        """The components of an answered OpenID4VP request (app/verification/oid4vp.py, OpenID4VP 1.0 §8.2): each
+        presentation of the answer verified again now (its holder binding to the request's ``nonce`` as challenge
+        and the client id it was answered for as domain, B.1.3.2; status as of now); the holder is the one whose key
+        signed every presentation, else ``None`` (the learner identifiers must then agree)."""
+        pointer = [{"pointer": "/presentationRequestId", "detail": "an answered presentation request"}]
+        if not isinstance(request_id, str) or not 0 < len(request_id) <= 36:
+            raise MalformedValueError("presentationRequestId must be the id of a presentation request", errors=pointer)
+        with self.db.read() as session:
+            record = presentation_store.get(session, request_id)
+        if record is None:
+            raise NotFoundError(f"no presentation request {request_id}")
+        presentations = (record.result or {}).get("presentations") or [] if record.status == "received" else []
+        if not presentations:
+            state = "answered with an error" if record.status == "received" else "not answered"
+            raise _unprocessable(
+                f"the presentation request {request_id} was {state}: it holds no presentation of components", "PRESENTATION_NOT_RECEIVED", pointer
+            )
+        out: list[tuple[Any, Report]] = []
+        holders: list[str | None] = []
+        for p in presentations:
+            vp = p.get("vp") if isinstance(p, dict) else None
+            if p.get("format") != "ldp_vc" or not isinstance(vp, dict):
+                why = f"its {p.get('format')} answer cannot be stacked: a composite records W3C credentials presented as ldp_vc"
+                raise _unprocessable(f"the presentation request {request_id} cannot give components: {why}", "PRESENTATION_NOT_STACKABLE", pointer)
+            proof = vp.get("proof") if isinstance(vp.get("proof"), dict) else {}
+            items, _, holder = self._verified_items({"presentation": vp, "challenge": record.nonce, "domain": proof.get("domain")})
+            out.extend(items)
+            holders.append(holder)
+        if len(out) > MAX_PRESENTATION_CREDENTIALS:
+            raise MalformedValueError(f"at most {MAX_PRESENTATION_CREDENTIALS} components are evaluated", errors=pointer)
+        holder = holders[0] if all(h is not None and h == holders[0] for h in holders) else None
+        return out, None, holder
 
     def _component(self, index: int, item: Any, report: Report) -> Component:
         credential = report.credential
@@ -405,6 +444,11 @@ class Stacking:
             if c.specification == spec_id:
                 c.problems.append(Problem("cycle", f"{name} is the composite {spec_id} itself: a composite cannot be its own component", c.index))
                 continue
+            through = self._cycle_through(spec_id, c)
+            if through is not None:
+                why = f"{name} contains the composite {spec_id} itself, through {' → '.join(through)}: a composite cannot be its own component"
+                c.problems.append(Problem("cycle", why, c.index))
+                continue
             rule_index = next((i for i, ref in enumerate(refs) if c.specification is not None and ref == c.specification), None)
             if rule_index is None:
                 why = f"{name} was issued for {c.specification or 'no known specification'}, which no rule of the composite names"
@@ -418,6 +462,41 @@ class Stacking:
                 continue
             c.rule, taken[rule_index] = rule_index, c.index
             c.problems.extend(_held_to(c, rules, rule_index))
+
+    def _cycle_through(self, spec_id: str, c: Component) -> list[str] | None:
+        """The way a component leads back to the composite ``spec_id`` at any depth, or ``None``: through the
+        components its credential records (``parts_of``: this service's stored credential of each, its
+        specification and its own recorded components) and through the catalogue rules of each composite
+        specification met (a component's specification whose rules name ``spec_id``, directly or not)."""
+        seen: set[tuple[str, str]] = set()
+        todo: list[tuple[str | None, dict[str, Any] | None, list[str]]] = [(c.specification, c.credential, [])]
+        steps = 0
+        with self.db.read() as session:
+            while todo and steps < MAX_CYCLE_STEPS:
+                steps += 1
+                spec, credential, path = todo.pop()
+                local = (self.catalogue.local_ref(spec) or spec) if spec else None
+                if local is not None and path and local == spec_id:
+                    return path
+                # the recorded components first, then the rules (a stack: the rules are followed first, and named)
+                for part in parts_of(credential) if isinstance(credential, dict) else []:
+                    if ("credential", part["id"]) in seen:
+                        continue
+                    seen.add(("credential", part["id"]))
+                    part_spec, body = part.get("specification"), None
+                    try:
+                        stored = credential_store.get_credential(session, part["id"][:500])
+                    except NotFoundError:
+                        stored = None
+                    if stored is not None:
+                        part_spec = stored.specification_id or part_spec
+                        body = _json_body(stored.body)
+                    todo.append((part_spec if isinstance(part_spec, str) else None, body, [*path, f"its component {part['id']}"]))
+                if local is not None and ("spec", local) not in seen:
+                    seen.add(("spec", local))
+                    for i, ref in enumerate(_rule_refs(session, local)):
+                        todo.append((ref, None, [*path, f"specification {local} rule components/{i}"]))
+        return None
 
     @staticmethod
     def _same_learner(components: list[Component], holder: str | None, learner_id: str | None) -> tuple[str | None, str, str]:
@@ -451,6 +530,40 @@ class Stacking:
             unmet.append(Problem("minEcts", f"{ects:g} ECTS accepted; the composite needs at least {rules.minEcts:g}"))
         return unmet
 
+
+#: how many specifications and recorded components a cycle search visits for one component (a bound, never reached
+#: by a real stack: a catalogue's composites nest a few levels deep)
+MAX_CYCLE_STEPS = 500
+
+
+def _unprocessable(detail: str, code: str, errors: list[dict[str, Any]]) -> MalformedValueError:
+    exc = MalformedValueError(detail, code=code, errors=errors)
+    exc.status = 422
+    return exc
+
+
+def _rule_refs(session, spec_id: str) -> list[str]:
+    """The component references of a specification of this catalogue that is a composite (none otherwise)."""
+    try:
+        data = specifications.get_specification(session, spec_id[:64]).data
+    except NotFoundError:
+        return []
+    rules = (data.get("composite") or {}).get("components") or []
+    return [r["specification"] for r in rules if isinstance(r, dict) and isinstance(r.get("specification"), str)]
+
+
+def _json_body(body: bytes) -> dict[str, Any] | None:
+    """A stored credential's JSON (its recorded components are read from it); ``None`` for a JWT or other bytes."""
+    if not body.startswith(b"{") or len(body) > MAX_STORED_BODY:
+        return None
+    try:
+        value = strict_json.loads(body, max_bytes=MAX_STORED_BODY)
+    except MicrocredError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+MAX_STORED_BODY = 4 * 1024 * 1024
 
 _BLOCKING = ("well_formed", "proof", "seal_certificate", "seal_trusted_list", "issuer_binding", "validity", "status", "type_metadata")
 

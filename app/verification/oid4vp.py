@@ -258,7 +258,7 @@ class PresentationRequests:
             "expires": format_datetime_stamp(record.expires_at),
         }
         if record.status == "received":
-            return {**out, "status": "received", "received": format_datetime_stamp(record.received_at), "result": record.result}
+            return {**out, "status": "received", "received": format_datetime_stamp(record.received_at), "result": _shown(record.result)}
         return {**out, "status": "expired" if record.expires_at <= datetime.now(UTC) else "pending"}
 
     # -- responses
@@ -337,6 +337,9 @@ class PresentationRequests:
                 f"the credential presented for {query['id']} does not match the query: {'; '.join(found.missing)}", code="CREDENTIAL_NOT_MATCHING"
             )
         out = {"query_id": query["id"], "format": fmt, "report": public_report(report)}
+        if fmt == "ldp_vc":
+            # kept for a provider stacking the components of this answer (app/issuance/stacking.py), never shown
+            out["vp"] = item
         if fmt == "dc+sd-jwt":
             out["claims"] = credential
         # the credential's own report, with what it says, for the employer's page (the verdict as for a pasted one)
@@ -369,6 +372,14 @@ class PresentationRequests:
             return report, _only_credential(report)
         except NotACredential as exc:
             raise PresentationRefused(f"the {fmt} presentation cannot be read: {exc.detail}", code="INVALID_VP_TOKEN") from None
+
+
+def _shown(result: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An answer's result as ``status`` shows it: without the presentations kept for stacking (``vp``)."""
+    if not isinstance(result, dict):
+        return result
+    kept = [{k: v for k, v in p.items() if k != "vp"} if isinstance(p, dict) else p for p in result.get("presentations") or []]
+    return {**result, "presentations": kept} if "presentations" in result else result
 
 
 def _checks(report: Report):

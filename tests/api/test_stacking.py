@@ -4,15 +4,20 @@ over components from two providers (one did:web, one did:key), and each bad inpu
 
 from __future__ import annotations
 
+import base64
 import copy
+import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from app.credentials import specification_of
-from app.keys import Ed25519Signer
+from app.keys import Ed25519Signer, P256Signer
+from app.proofs import sd_jwt
+from app.store import specifications
 from app.vcdm import VC2
+from app.verification.dcql import MICROCREDENTIAL_TYPES
 from app.xsd import format_datetime_stamp
 
 
@@ -339,3 +344,126 @@ def test_clr_embeds_its_components_and_the_pages_show_the_tree(live, stack):
         page = browser.post("/verify", files={"credential": (None, clr.text), "csrf": (None, token)})
     assert page.status_code == 200 and 'data-testid="composite-tree"' in page.text
     assert "Module A: data literacy" in page.text and "Module B: data ethics" in page.text and "not presented" in page.text
+
+
+def test_a_cycle_through_nested_composites_is_refused_by_name(live, stack):
+    """Composite B stacks the composite A (and module X), C stacks B: a B or C credential presented for A holds A
+    itself (B's rule names A, B's credential records A's), at depth one and two, and is refused as a cycle."""
+    b_spec = stack.specification(
+        stack.web, "Diploma over the certificate", 7, composite={"components": [{"specification": stack.composite}, {"specification": stack.module_x}]}
+    )
+    c_spec = stack.specification(stack.web, "Degree over the diploma", 7, composite={"components": [{"specification": b_spec}]})
+    a = stack.component(stack.web, stack.module_a)
+    b = stack.component(stack.key, stack.module_b)
+    x = stack.component(stack.key, stack.module_x)
+
+    def composite(spec_id, parts):
+        body = {"format": "ob3", "specificationId": spec_id, "issuance": stack.issuance(), "presentation": stack.presentation(parts, suite="eddsa-jcs-2022")}
+        r = stack.web.post("/microcredentials", json=body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    a_credential = composite(stack.composite, [a, b])
+    b_credential = composite(b_spec, [a_credential, x])
+    c_credential = composite(c_spec, [b_credential])
+    for nested, via in [(b_credential, f"specification {b_spec} rule components/0"), (c_credential, f"specification {b_spec} rule components/0")]:
+        report = stack.evaluate([a, nested], suite="eddsa-jcs-2022").json()
+        assert _problems(report) == [(1, "cycle")], report["problems"]
+        detail = report["problems"][0]["detail"]
+        assert f"contains the composite {stack.composite} itself" in detail and via in detail and "component 1 (" in detail, detail
+
+
+def test_a_composite_over_a_catalogue_cycle_is_refused(live, stack):
+    """Through the API a new composite closes no cycle (its id is assigned as it is created); a catalogue whose rules
+    already loop (two composites rewritten in the store to name each other) cannot be built on: refused, naming the
+    rule and the cycle."""
+    first = stack.specification(stack.web, "Loop one", 2, composite={"components": [{"specification": stack.module_a}]})
+    second = stack.specification(stack.web, "Loop two", 2, composite={"components": [{"specification": first}]})
+    with live.app.state.issuance.db.transaction() as session:
+        record = specifications.get_specification(session, first)
+        data = dict(record.data, composite={"components": [{"specification": second}]})
+        specifications.update_specification(
+            session, stack.web_record.id, first, data, title=record.title, country=record.country, eqf=record.eqf, ects=record.ects
+        )
+    spec = specification_of(stack.example)
+    spec["composite"] = {"components": [{"specification": stack.module_b}, {"specification": second}]}
+    r = stack.web.post("/specifications", json={"specification": spec})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json"), r.text
+    (error,) = r.json()["errors"]
+    assert error["pointer"] == "/specification/composite/components/1/specification" and error["rule"] == "cycle"
+    assert f"{second} components/0 → {first} components/0 → {second}" in error["detail"], error
+
+
+def _answered_request(live, stack, presentations) -> str:
+    """An OpenID4VP request for the learner's components (DCQL: any number of W3C micro-credentials), answered by
+    ``presentations(claims)`` through its direct_post response; its id."""
+    query = {"credentials": [{"id": "components", "format": "ldp_vc", "multiple": True, "meta": {"type_values": MICROCREDENTIAL_TYPES}}]}
+    created = httpx.post(
+        f"{live.url}/presentation-requests", json={"verifier_name": "University of Web", "purpose": "Your modules", "dcql_query": query}, timeout=30
+    )
+    assert created.status_code == 201, created.text
+    token = httpx.get(created.json()["request_uri"], timeout=30).text.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    pending = stack.web.post("/stacks/evaluate", json={"specificationId": stack.composite, "presentationRequestId": created.json()["id"]})
+    assert pending.status_code == 422 and pending.json()["code"] == "PRESENTATION_NOT_RECEIVED", pending.text
+    form = {"state": claims["state"], "vp_token": json.dumps({"components": presentations(claims)})}
+    answered = httpx.post(claims["response_uri"], data=form, timeout=60)
+    assert answered.status_code == 200, answered.text
+    status = httpx.get(created.json()["status_url"], timeout=30).json()
+    assert status["status"] == "received" and all("vp" not in p for p in status["result"]["presentations"])
+    return created.json()["id"]
+
+
+def test_components_from_an_answered_openid4vp_request(live, stack):
+    a = stack.component(stack.web, stack.module_a)
+    b = stack.component(stack.key, stack.module_b)
+    engine = live.app.state.runtime.engine
+
+    def vp(credential, claims, holder=None, did=None):
+        doc = {"@context": [VC2], "type": ["VerifiablePresentation"], "holder": did or stack.did, "verifiableCredential": [credential]}
+        return engine.add_proof(doc, holder or stack.holder, proof_purpose="authentication", challenge=claims["nonce"], domain=claims["client_id"])
+
+    request_id = _answered_request(live, stack, lambda claims: [vp(a, claims), vp(b, claims)])
+    r = stack.web.post("/stacks/evaluate", json={"specificationId": stack.composite, "presentationRequestId": request_id})
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["eligible"], report["problems"]
+    assert report["learner"]["sameLearner"] == "holder" and [c["id"] for c in report["components"]] == [a["id"], b["id"]]
+    body = {"format": "ob3", "specificationId": stack.composite, "issuance": stack.issuance(), "presentationRequestId": request_id}
+    composite = stack.web.post("/microcredentials", json=body)
+    assert composite.status_code == 201, composite.text
+    assert {x["id"] for x in composite.json()["relatedResource"]} == {a["id"], b["id"]}
+
+    # One presentation signed by another holder: no holder binding throughout, the learner identifiers must agree.
+    other, other_did = _holder()
+    mixed = _answered_request(live, stack, lambda claims: [vp(a, claims), vp(b, claims, other, other_did)])
+    report = stack.web.post("/stacks/evaluate", json={"specificationId": stack.composite, "presentationRequestId": mixed}).json()
+    assert report["eligible"] and report["learner"]["sameLearner"] == "identifiers", report
+    # The composite of another learner than the one whose components were presented: refused by name.
+    refused = stack.web.post("/microcredentials", json=dict(body, issuance=stack.issuance("did:example:not-the-holder")))
+    assert refused.status_code == 422 and {e["rule"] for e in refused.json()["errors"] if e["pointer"] != "/specificationId"} == {"same-learner"}
+    unknown = stack.web.post("/stacks/evaluate", json={"specificationId": stack.composite, "presentationRequestId": "no-such-request"})
+    assert unknown.status_code == 404 and unknown.headers["content-type"].startswith("application/problem+json")
+
+
+def test_an_sd_jwt_vc_answer_gives_no_components(live, stack):
+    """A composite records W3C credentials: an OpenID4VP answer with an SD-JWT VC (its claims partly withheld) is
+    refused by name, and nothing is issued."""
+    holder = P256Signer.generate()
+    token = stack.web.post("/microcredentials", json={"format": "sd-jwt", "holder": {"jwk": holder.public_jwk()}, "microcredential": stack.example})
+    assert token.status_code == 201, token.text
+    created = httpx.post(f"{live.url}/presentation-requests", json={"verifier_name": "University of Web", "purpose": "Your modules"}, timeout=30).json()
+    part = httpx.get(created["request_uri"], timeout=30).text.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    presentation = sd_jwt.present(token.text, lambda *_: True, holder=holder, aud=claims["client_id"], nonce=claims["nonce"])
+    form = {"state": claims["state"], "vp_token": json.dumps({"microcredential_sd_jwt": [presentation]})}
+    assert httpx.post(claims["response_uri"], data=form, timeout=60).status_code == 200
+    count = len(stack.web.get("/credentials").json()["items"])
+    for path, body in [
+        ("/stacks/evaluate", {"specificationId": stack.composite, "presentationRequestId": created["id"]}),
+        ("/microcredentials", {"specificationId": stack.composite, "issuance": stack.issuance(), "presentationRequestId": created["id"]}),
+    ]:
+        r = stack.web.post(path, json=body)
+        assert r.status_code == 422 and r.json()["code"] == "PRESENTATION_NOT_STACKABLE", r.text
+        assert r.json()["errors"][0]["pointer"] == "/presentationRequestId" and "dc+sd-jwt" in r.json()["detail"]
+    assert len(stack.web.get("/credentials").json()["items"]) == count

@@ -294,6 +294,23 @@ def test_presentation_is_signed_by_the_holder_for_the_challenge(live, api, examp
     assert not verifier.verify_presentation(vp, challenge="c-8f1e2a", domain="evil.example").verified
 
 
+def test_presentation_of_two_credentials_of_one_achievement_is_signed_with_jcs(live, api, example_input, ana):
+    """Two credentials of one achievement: their achievement's blank nodes are symmetric, RDFC-1.0 §4.8 stops
+    (a poison graph to it), so the wallet signs with eddsa-jcs-2022; a single credential keeps eddsa-rdfc-2022."""
+    first = _holding_id(_claim(ana, _offer(api, issue(api, example_input, ana.email))))
+    second = _holding_id(_claim(ana, _offer(api, issue(api, example_input, ana.email))))
+    page = ana.post("/wallet/present", {"holding": [first, second], "challenge": "c-2b7d", "domain": "employer.example.com"})
+    assert page.status_code == 200, page.text
+    vp = live.app.state.wallet.present(ana.learner(), [first, second], challenge="c-2b7d", domain="employer.example.com")
+    assert len(vp["verifiableCredential"]) == 2 and vp["proof"]["cryptosuite"] == "eddsa-jcs-2022"
+    verifier = live.app.state.runtime.verifier
+    report = verifier.verify_presentation(vp, challenge="c-2b7d", domain="employer.example.com")
+    assert report.verified and report.check("holder_binding").outcome == "passed", report.as_dict()
+    assert not verifier.verify_presentation(vp, challenge="another", domain="employer.example.com").verified
+    one = live.app.state.wallet.present(ana.learner(), [first], challenge="c-2b7d", domain="employer.example.com")
+    assert one["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+
+
 def test_revocation_shows_in_the_wallet(live, api, example_input, ana):
     # a suspension needs a suspension entry: a VC API credential has one (an OB3 or EDC carries revocation only)
     plain = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "credentialSubject": {"id": "did:example:x"}}
