@@ -413,7 +413,7 @@ class Oid4vci:
             offer = store.offer_by_code(session, code) if len(code) <= 64 else None
         if offer is None or self.providers.by_id(offer.provider_id).slug != slug:
             raise OAuthError("invalid_grant", "the pre-authorized code is not known to this issuer")
-        if offer.state != "offered" or offer.expires_at <= now:
+        if offer.state not in ("offered", "token") or offer.expires_at <= now:  # "token": exchange_code decides
             raise OAuthError("invalid_grant", "the pre-authorized code was used, has expired, or its offer was burnt")
         if offer.tx_code_hash is not None:
             tx_code = form.get("tx_code")
@@ -583,8 +583,19 @@ class Oid4vci:
                 plans.append(SdJwtVcPlan(mc, profile, holder.jwk, vct, integrity, self.issuance.status_lists.token_url, learner_ref, spec_id))
             else:
                 bound = mc.model_copy(update={"learner": mc.learner.model_copy(update={"id": holder.did})})
-                plans.append(MicrocredentialPlan(bound, profile, configuration.render, configuration.proof, learner_ref, spec_id))
+                alg = self._signing_alg(provider, configuration, holder)
+                plans.append(MicrocredentialPlan(bound, profile, configuration.render, configuration.proof, learner_ref, spec_id, signing_alg=alg))
         return plans
+
+    @staticmethod
+    def _signing_alg(provider: ProviderRecord, configuration: Configuration, holder: _Holder) -> str | None:
+        """Appendix A.1 / §12.2.4 ``credential_signing_alg_values_supported`` of ``jwt_vc_json`` (ES256 and EdDSA):
+        the credential is signed with the algorithm of the wallet's own key proof, so a wallet that holds a P-256
+        key (HAIP, DIIP: ES256 only) receives an ES256 credential, signed with the provider's P-256 key, and one that
+        holds an Ed25519 key receives EdDSA. A did:key provider has only its Ed25519 key: EdDSA."""
+        if configuration.format == "jwt_vc_json" and holder.jwk.get("kty") == "EC" and provider.did_method == "web":
+            return "ES256"
+        return None
 
 
 def _peek_header(jwt: Any) -> dict[str, Any]:

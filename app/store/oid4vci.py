@@ -119,16 +119,16 @@ def offer_by_code(session: Session, code: str) -> OfferRecord | None:
 
 
 def count_tx_code_failure(session: Session, offer_id: str, *, burn_at: int) -> int:
-    """One more wrong tx_code for an offer still offered; at ``burn_at`` failures the offer is burnt. The new count."""
+    """One more wrong tx_code for an offer not yet redeemed (offered, or with a token); at ``burn_at`` failures the offer is burnt. The new count."""
     session.execute(
         update(Oid4vciOffer)
-        .where(Oid4vciOffer.id == offer_id, Oid4vciOffer.state == "offered")
+        .where(Oid4vciOffer.id == offer_id, Oid4vciOffer.state.in_(("offered", "token")))
         .values(tx_code_failures=Oid4vciOffer.tx_code_failures + 1)
         .execution_options(synchronize_session=False)
     )
     session.execute(
         update(Oid4vciOffer)
-        .where(Oid4vciOffer.id == offer_id, Oid4vciOffer.state == "offered", Oid4vciOffer.tx_code_failures >= burn_at)
+        .where(Oid4vciOffer.id == offer_id, Oid4vciOffer.state.in_(("offered", "token")), Oid4vciOffer.tx_code_failures >= burn_at)
         .values(state="burnt")
         .execution_options(synchronize_session=False)
     )
@@ -136,10 +136,18 @@ def count_tx_code_failure(session: Session, offer_id: str, *, burn_at: int) -> i
 
 
 def exchange_code(session: Session, offer_id: str, *, now: datetime) -> bool:
-    """The pre-authorized code used (``offered`` → ``token``), once, before the offer expires; True for one caller."""
+    """The pre-authorized code used (``offered`` → ``token``), once, before the offer expires; True for one caller.
+
+    An offer whose every token expired unused (``token``, not redeemed) may be exchanged again: an access token that
+    lapses must not strand an unexpired offer (issue 15: "a redemption that fails leaves the offer redeemable"). While
+    one of its tokens is still valid, the code is refused, and a redeemed offer is never exchanged again."""
+    live_token = (
+        select(Oid4vciToken.token_hash).where(Oid4vciToken.offer_id == offer_id, Oid4vciToken.used_at.is_(None), Oid4vciToken.expires_at > now).exists()
+    )
+    lapsed = (Oid4vciOffer.state == "token") & ~live_token
     result = session.execute(
         update(Oid4vciOffer)
-        .where(Oid4vciOffer.id == offer_id, Oid4vciOffer.state == "offered", Oid4vciOffer.expires_at > now)
+        .where(Oid4vciOffer.id == offer_id, (Oid4vciOffer.state == "offered") | lapsed, Oid4vciOffer.expires_at > now)
         .values(state="token")
         .execution_options(synchronize_session=False)
     )
