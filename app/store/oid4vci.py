@@ -28,6 +28,7 @@ __all__ = [
     "exchange_code",
     "get_offer",
     "get_token",
+    "nonce_usable",
     "offer_by_code",
     "purge",
     "record_jti",
@@ -187,6 +188,16 @@ def redeem(session: Session, *, token_hash: str, offer_id: str, credential_ids: 
 def create_nonce(session: Session, value: str, *, expires_at: datetime) -> None:
     session.add(Oid4vciNonce(value=value, kind="c_nonce", expires_at=expires_at, used_at=None))
     session.flush()
+
+
+def nonce_usable(session: Session, value: str, *, now: datetime) -> bool:
+    """A read: the c_nonce exists, is unused and unexpired (``consume_nonce`` decides, in the write)."""
+    found = session.scalar(
+        select(Oid4vciNonce.value).where(
+            Oid4vciNonce.value == value, Oid4vciNonce.kind == "c_nonce", Oid4vciNonce.used_at.is_(None), Oid4vciNonce.expires_at > now
+        )
+    )
+    return found is not None
 
 
 def consume_nonce(session: Session, value: str, *, now: datetime) -> bool:
