@@ -410,6 +410,30 @@ def test_reused_nonce(live, client, example_input):
     _oauth_error(second.credential("eu_microcredential_sd_jwt", [key_proof(holder, aud=second.issuer, nonce=nonce)]), 400, "invalid_nonce")
 
 
+def test_one_nonce_raced_by_several_wallets_is_used_once_and_the_losers_stay_redeemable(live, client, example_input):
+    """The nonce is used in the credentials' unit of the group commit: of concurrent requests with one c_nonce,
+    exactly one is issued; the others get invalid_nonce, store nothing, and their offers are still redeemable."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    wallets = [Wallet(live, offer(client, example_input, configurations=["eu_microcredential_sd_jwt"])) for _ in range(4)]
+    assert all(w.token().status_code == 200 for w in wallets)
+    nonce = wallets[0].nonce()
+    holder = P256Signer.generate()
+    proofs = [key_proof(holder, aud=w.issuer, nonce=nonce) for w in wallets]
+    with ThreadPoolExecutor(len(wallets)) as pool:
+        answers = list(pool.map(lambda pair: pair[0].credential("eu_microcredential_sd_jwt", [pair[1]]), zip(wallets, proofs, strict=True)))
+    assert sorted(r.status_code for r in answers) == [200, 400, 400, 400], [r.text for r in answers]
+    for wallet, r in zip(wallets, answers, strict=True):
+        state = client.get(f"/microcredentials/offers/{wallet.created['id']}").json()
+        if r.status_code == 200:
+            assert state["state"] == "redeemed" and len(state["credential_ids"]) == 1
+            continue
+        _oauth_error(r, 400, "invalid_nonce")
+        assert state["state"] == "offered" and state["credential_ids"] == []
+        again = wallet.credential("eu_microcredential_sd_jwt", [key_proof(holder, aud=wallet.issuer, nonce=wallet.nonce())])
+        assert again.status_code == 200, again.text
+
+
 # -- DPoP
 
 
