@@ -55,8 +55,8 @@ def _job_view(job) -> dict[str, Any]:
                         "type": "object",
                         "required": ["records"],
                         "properties": {
-                            "format": {"type": "string", "enum": list(FORMATS)},
-                            "proof": {"type": "string", "enum": list(PROOF_FORMATS)},
+                            "format": {"type": "string", "enum": [*FORMATS, "sd-jwt"]},
+                            "proof": {"type": "string", "enum": [*PROOF_FORMATS, "sd-jwt"]},
                             "specificationId": {"type": "string"},
                             "records": {"type": "array", "items": {"type": "object"}},
                         },

@@ -369,10 +369,24 @@ def _batch_body() -> dict:
         "type": "object",
         "required": ["records"],
         "properties": {
-            "format": {"type": "string", "enum": list(FORMATS), "default": "ob3"},
-            "proof": {"type": "string", "enum": list(PROOF_FORMATS), "default": "eddsa-rdfc-2022"},
-            "specificationId": {"type": "string", "maxLength": 64, "description": "with it, each record is a MicroCredentialIssuance"},
-            "records": {"type": "array", "minItems": 1, "items": {"anyOf": [ref("MicroCredentialInput"), ref("MicroCredentialIssuance")]}},
+            "format": {"type": "string", "enum": [*FORMATS, "sd-jwt"], "default": "ob3", "description": "sd-jwt: each record names its holder's key"},
+            "proof": {
+                "type": "string",
+                "enum": [*PROOF_FORMATS, "sd-jwt"],
+                "default": "eddsa-rdfc-2022",
+                "description": "sd-jwt (and its default) for the sd-jwt format",
+            },
+            "specificationId": {
+                "type": "string",
+                "maxLength": 64,
+                "description": "with it, each record is a MicroCredentialIssuance",
+            },
+            "records": {
+                "type": "array",
+                "minItems": 1,
+                "description": 'with format sd-jwt, each record also has "holder": {"jwk": …} or a did:key / did:jwk',
+                "items": {"anyOf": [ref("MicroCredentialInput"), ref("MicroCredentialIssuance")]},
+            },
         },
     }
 

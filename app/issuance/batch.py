@@ -18,6 +18,12 @@ is refused by the store, so nothing is issued twice.
 CSV layout (with ``specificationId``; UTF-8, a header row, comma-separated):
 ``email,learner_id,given_name,family_name,date_of_birth,awarded_at,grade,external_id,national_id,national_id_country``.
 Empty cells are omitted; names are in the specification's primary language.
+
+SD-JWT VC (``"format": "sd-jwt"``, JSON only): each record carries its holder's public key as ``POST /microcredentials``
+takes it (``"holder": {"jwk": …}`` or a did:key / did:jwk, RFC 7800 §3.2 ``cnf.jwk``); a record without a readable
+key is reported invalid on its own. Each credential is the EU record as an SD-JWT VC (``app.credentials.sd_jwt_vc``)
+signed as ``POST /microcredentials`` signs one (ES256 with a did:web provider's P-256 key), its status the Token
+Status List reference of its entry (draft-ietf-oauth-status-list §6.2).
 """
 
 from __future__ import annotations
@@ -37,14 +43,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app import strict_json
-from app.credentials import FORMATS, RENDERERS, issue_from_specification, validate_input
+from app.credentials import FORMATS, RENDERERS, issue_from_specification, sd_jwt_vc, validate_input
 from app.credentials.validity import check_validity_period
 from app.errors import MalformedValueError, MicrocredError
 from app.issuance.batch_leases import LeaseKeeper, LeaseLost
-from app.issuance.service import Issuance, media_type_of, secure
+from app.issuance.service import Issuance, holder_key, media_type_of, secure
 from app.issuance.status_lists import MICROCREDENTIAL_PURPOSES
 from app.observability import CREDENTIALS_ISSUED
-from app.proofs import PROOF_FORMATS
+from app.proofs import PROOF_FORMATS, sd_jwt
 from app.store import batches, providers, specifications
 from app.store import credentials as credential_store
 from app.store.unavailable import DatabaseUnavailable
@@ -87,13 +93,19 @@ def parse_json_request(body: Any, max_records: int) -> BatchRequest:
         raise MalformedValueError(
             'the body is {"format", "proof", "specificationId"?, "records": [...]}', errors=[{"pointer": "/records", "detail": "required array"}]
         )
-    return _request(body.get("format", "ob3"), body.get("proof", "eddsa-rdfc-2022"), body.get("specificationId"), body["records"], max_records)
+    fmt = body.get("format", "ob3")
+    default_proof = sd_jwt.PROOF_FORMAT if fmt == sd_jwt_vc.FORMAT else "eddsa-rdfc-2022"
+    return _request(fmt, body.get("proof", default_proof), body.get("specificationId"), body["records"], max_records)
 
 
 def parse_csv_request(raw: bytes, *, fmt: str, proof: str, specification_id: str | None, max_records: int, primary_language: str) -> BatchRequest:
     if not specification_id:
         raise MalformedValueError(
             "a CSV batch issues against a specification: give specificationId", errors=[{"pointer": "/specificationId", "detail": "required"}]
+        )
+    if fmt == sd_jwt_vc.FORMAT:
+        raise MalformedValueError(
+            "an SD-JWT VC batch is JSON: each record names its holder's key", errors=[{"pointer": "/format", "detail": "sd-jwt needs a JSON batch"}]
         )
     try:
         text = raw.decode("utf-8-sig")
@@ -136,9 +148,14 @@ def _issuance_from_row(row: dict[str, str], lang: str) -> dict[str, Any]:
 
 
 def _request(fmt: Any, proof: Any, spec_id: Any, records: list, max_records: int) -> BatchRequest:
-    if fmt not in FORMATS:
+    if fmt == sd_jwt_vc.FORMAT:
+        if proof != sd_jwt.PROOF_FORMAT:
+            raise MalformedValueError(
+                "an SD-JWT VC is secured as an SD-JWT: proof must be absent or sd-jwt", errors=[{"pointer": "/proof", "detail": "must be sd-jwt"}]
+            )
+    elif fmt not in FORMATS:
         raise MalformedValueError(f"format must be one of {', '.join(FORMATS)}", errors=[{"pointer": "/format", "detail": "unknown format"}])
-    if proof not in PROOF_FORMATS:
+    elif proof not in PROOF_FORMATS:
         raise MalformedValueError(f"proof must be one of {', '.join(PROOF_FORMATS)}", errors=[{"pointer": "/proof", "detail": "unknown proof"}])
     if spec_id is not None and not isinstance(spec_id, str):
         raise MalformedValueError("specificationId must be a string", errors=[{"pointer": "/specificationId", "detail": "string"}])
@@ -193,9 +210,27 @@ def _sign_in_child(fmt: str, proof: str, profile, key: tuple[str, str], items: l
     return _sign_many(_child["runtime"], signer, fmt, proof, profile, items)
 
 
-def _sign_many(runtime, signer, fmt: str, proof: str, profile, items: list[tuple[Any, str, list[dict], datetime]]) -> list[tuple[bytes, str]]:
-    """Render and sign each (input, credential id, status entries, issued)."""
+@dataclass(frozen=True)
+class _SdJwtRecord:
+    """A record of an SD-JWT VC batch: the validated input, its holder's key and the type it is issued as."""
+
+    record: Any
+    holder_jwk: dict[str, Any]
+    vct: str
+    vct_integrity: str
+
+
+def _sign_many(runtime, signer, fmt: str, proof: str, profile, items: list[tuple[Any, str, Any, datetime]]) -> list[tuple[bytes, str]]:
+    """Render and sign each (input, credential id, status entries, issued); for an SD-JWT VC, (``_SdJwtRecord``,
+    credential id, its ``status`` claim, issued)."""
     out = []
+    if fmt == sd_jwt_vc.FORMAT:
+        for one, _, status, issued in items:
+            credential = sd_jwt_vc.render_sd_jwt_vc(
+                one.record, issuer=profile, vct=one.vct, issued=issued, holder_jwk=one.holder_jwk, status=status, vct_integrity=one.vct_integrity
+            )
+            out.append((secure(runtime.engine, credential, signer, proof), sd_jwt.MEDIA_TYPE))
+        return out
     renderer = RENDERERS[fmt]
     for mc, credential_id, entries, issued in items:
         credential = renderer(mc, issuer=profile, credential_id=credential_id, issued=issued, status_entry=entries)
@@ -322,7 +357,8 @@ class BatchRunner:
         request = BatchRequest.from_bytes(raw)
         del raw
         log.info("batch job %s: claimed by %s, from row %d of %d", job_id, self.leases.owner, start, len(request.records))
-        signer = self.issuance.providers.signer_for(provider)
+        sd = request.format == sd_jwt_vc.FORMAT
+        signer = self.issuance.providers.sd_jwt_signer_for(provider) if sd else self.issuance.providers.signer_for(provider)
         profile = self.issuance.providers.profile(provider)
         pool = key = None
         processes = self._processes
@@ -354,10 +390,17 @@ class BatchRunner:
         now = datetime.now(UTC)
         valid: list[tuple[int, Any, str | None]] = []
         invalid: list[tuple[int, list[dict]]] = []
+        sd = request.format == sd_jwt_vc.FORMAT
+        vct = sd_jwt_vc.vct_for(self.settings.base_url) if sd else ""
+        integrity = sd_jwt_vc.integrity(sd_jwt_vc.type_metadata_bytes(vct)) if sd else ""
         for i, record in enumerate(rows, start=offset):
             try:
                 if not isinstance(record, dict):
                     raise MalformedValueError("a record must be a JSON object", errors=[{"pointer": "", "detail": "object"}])
+                holder = None
+                if sd:
+                    holder = holder_key(record.get("holder"))
+                    record = {k: v for k, v in record.items() if k != "holder"}
                 if spec is not None:
                     mc = issue_from_specification(spec, record, ects_min=self.settings.ects_min, ects_max=self.settings.ects_max, now=now)
                 else:
@@ -370,13 +413,19 @@ class BatchRunner:
                     )
                 check_validity_period(None, mc.validUntil, now=now, max_years=self.settings.max_validity_years)
                 learner = mc.learner
-                valid.append((i, mc, learner.id or (str(learner.email) if getattr(learner, "email", None) else None)))
+                item = mc if holder is None else _SdJwtRecord(mc, holder, vct, integrity)
+                valid.append((i, item, learner.id or (str(learner.email) if getattr(learner, "email", None) else None)))
             except MicrocredError as exc:
                 invalid.append((i, exc.errors or [{"pointer": "", "detail": exc.detail}]))
         ids = [f"urn:uuid:{uuid.uuid4()}" for _ in valid]
         with self.db.transaction() as session:
             statuses = self.issuance.status_lists.allocate_many(session, provider, ids, MICROCREDENTIAL_PURPOSES)
-        allocated = [(i, mc, ref, cid, e.entries, e.first) for (i, mc, ref), cid, e in zip(valid, ids, statuses, strict=True)]
+        token_url = self.issuance.status_lists.token_url
+
+        def entries_of(e):  # an SD-JWT VC's status claim is the Token Status List reference of its first entry
+            return {"status_list": {"idx": e.first.index, "uri": token_url(e.first.status_list_id)}} if sd else e.entries
+
+        allocated = [(i, mc, ref, cid, entries_of(e), e.first) for (i, mc, ref), cid, e in zip(valid, ids, statuses, strict=True)]
         return _Prepared(now, allocated, invalid)
 
     def _store(self, job_id: str, provider, request: BatchRequest, prepared: _Prepared, signed: list[tuple[bytes, str]]) -> None:

@@ -14,11 +14,16 @@ The flow (§3.5):
    offer is burnt after ``oid4vci_tx_code_tries``;
 3. ``nonce`` (§7): a fresh single-use ``c_nonce``;
 4. ``credential`` (§8): the proofs of possession (``openid4vci-proof+jwt``, §8.2.1.1 and Appendix F.1) checked, each
-   nonce used up, then one credential per proof rendered and signed through ``Issuance.issue_planned`` (the same
+   nonce found fresh, then one credential per proof rendered and signed through ``Issuance.issue_planned`` (the same
    steps, status entries and storage as ``POST /microcredentials``), bound to the proof's key: ``credentialSubject.id``
-   its did:jwk / did:key for ``ldp_vc`` and ``jwt_vc_json``, ``cnf.jwk`` for ``dc+sd-jwt``. The credentials, the
-   token's use and the offer's redemption are written in one unit: a redemption that fails leaves the offer
-   redeemable, a redeemed one cannot be redeemed again.
+   its did:jwk / did:key for ``ldp_vc`` and ``jwt_vc_json`` (signed ES256 for a P-256 proof key, ``_signing_alg``),
+   ``cnf.jwk`` for ``dc+sd-jwt``. The nonces' use, the credentials, the token's use and the offer's redemption are
+   written in one unit: a redemption that fails leaves the offer redeemable, a redeemed one cannot be redeemed again.
+
+Writes: the token's exchange, the nonce and the redemption are each a unit of the group commit (``Database.grouped``),
+which shares one transaction (one fsync) among concurrent requests; a redemption is three such units, where it was
+four transactions of its own. An access token that lapses unused leaves its offer exchangeable again
+(``store.exchange_code``).
 
 Errors are ``OAuthError``: the error objects of RFC 6749 §5.2 (token endpoint), OID4VCI §8.3.1.2 (credential endpoint)
 and RFC 6750 §3.1 / RFC 9449 §7.1 (``invalid_token`` with its ``WWW-Authenticate`` challenge). Domain code: no HTTP.
@@ -413,7 +418,7 @@ class Oid4vci:
             offer = store.offer_by_code(session, code) if len(code) <= 64 else None
         if offer is None or self.providers.by_id(offer.provider_id).slug != slug:
             raise OAuthError("invalid_grant", "the pre-authorized code is not known to this issuer")
-        if offer.state != "offered" or offer.expires_at <= now:
+        if offer.state not in ("offered", "token") or offer.expires_at <= now:  # "token": exchange_code decides
             raise OAuthError("invalid_grant", "the pre-authorized code was used, has expired, or its offer was burnt")
         if offer.tx_code_hash is not None:
             tx_code = form.get("tx_code")
@@ -429,10 +434,13 @@ class Oid4vci:
             jkt = self._dpop(dpop_ctx, f"{self.issuer_id(slug)}/token", None, "invalid_dpop_proof", 400).jkt
         token = secrets.token_urlsafe(32)
         ttl = self.settings.oid4vci_token_ttl_seconds
-        with self.db.transaction() as session:
+
+        def exchange(session) -> None:  # in the group commit (``Database.grouped``): one conditional UPDATE decides
             if not store.exchange_code(session, offer.id, now=now):
                 raise OAuthError("invalid_grant", "the pre-authorized code was used, has expired, or its offer was burnt")
             store.create_token(session, token_hash=_sha256(token), offer_id=offer.id, dpop_jkt=jkt, expires_at=now + timedelta(seconds=ttl))
+
+        self.db.grouped(exchange)
         return {"access_token": token, "token_type": "DPoP" if jkt else "Bearer", "expires_in": ttl}
 
     def _dpop(self, ctx: DpopContext, htu: str, access_token: str | None, error: str, status: int) -> dpop.DpopProof:
@@ -457,8 +465,8 @@ class Oid4vci:
         self._provider(slug)
         value = secrets.token_urlsafe(32)
         now = datetime.now(UTC)
-        with self.db.transaction() as session:
-            store.create_nonce(session, value, expires_at=now + timedelta(seconds=self.settings.oid4vci_nonce_ttl_seconds))
+        expires_at = now + timedelta(seconds=self.settings.oid4vci_nonce_ttl_seconds)
+        self.db.grouped(lambda session: store.create_nonce(session, value, expires_at=expires_at))
         return {"c_nonce": value}
 
     # -- credential endpoint (§8)
@@ -470,10 +478,11 @@ class Oid4vci:
         issuer = self.issuer_id(slug)
         holders = [self._proof(p, issuer) for p in proofs]
         now = datetime.now(UTC)
-        with self.db.transaction() as session:
-            for nonce in dict.fromkeys(h.nonce for h in holders):
-                if not store.consume_nonce(session, nonce, now=now):
-                    raise OAuthError("invalid_nonce", "the proof's nonce is not a fresh c_nonce of this issuer (get one from the nonce endpoint)")
+        nonces = list(dict.fromkeys(h.nonce for h in holders))
+        stale = OAuthError("invalid_nonce", "the proof's nonce is not a fresh c_nonce of this issuer (get one from the nonce endpoint)")
+        with self.db.read() as session:  # refused before signing; used up below, in the credentials' unit
+            if not all(store.nonce_usable(session, nonce, now=now) for nonce in nonces):
+                raise stale
         provider = self.providers.by_id(offer.provider_id)
         try:
             plans = self._plans(provider, configuration, offer.request, holders)
@@ -481,6 +490,9 @@ class Oid4vci:
             raise OAuthError("credential_request_denied", f"the offered credential cannot be issued now: {exc.detail}") from None
 
         def redeem(session, issued: list[Issued]) -> None:
+            for nonce in nonces:  # single use: the conditional UPDATE decides between concurrent requests
+                if not store.consume_nonce(session, nonce, now=now):
+                    raise OAuthError(stale.error, stale.description)
             ids = [one.id for one in issued]
             if not store.redeem(session, token_hash=token.token_hash, offer_id=offer.id, credential_ids=ids, now=datetime.now(UTC)):
                 raise _unauthorized("invalid_token", "the access token was used or has expired", False)
@@ -583,8 +595,19 @@ class Oid4vci:
                 plans.append(SdJwtVcPlan(mc, profile, holder.jwk, vct, integrity, self.issuance.status_lists.token_url, learner_ref, spec_id))
             else:
                 bound = mc.model_copy(update={"learner": mc.learner.model_copy(update={"id": holder.did})})
-                plans.append(MicrocredentialPlan(bound, profile, configuration.render, configuration.proof, learner_ref, spec_id))
+                alg = self._signing_alg(provider, configuration, holder)
+                plans.append(MicrocredentialPlan(bound, profile, configuration.render, configuration.proof, learner_ref, spec_id, signing_alg=alg))
         return plans
+
+    @staticmethod
+    def _signing_alg(provider: ProviderRecord, configuration: Configuration, holder: _Holder) -> str | None:
+        """Appendix A.1 / §12.2.4 ``credential_signing_alg_values_supported`` of ``jwt_vc_json`` (ES256 and EdDSA):
+        the credential is signed with the algorithm of the wallet's own key proof, so a wallet that holds a P-256
+        key (HAIP, DIIP: ES256 only) receives an ES256 credential, signed with the provider's P-256 key, and one that
+        holds an Ed25519 key receives EdDSA. A did:key provider has only its Ed25519 key: EdDSA."""
+        if configuration.format == "jwt_vc_json" and holder.jwk.get("kty") == "EC" and provider.did_method == "web":
+            return "ES256"
+        return None
 
 
 def _peek_header(jwt: Any) -> dict[str, Any]:

@@ -111,6 +111,9 @@ class MicrocredentialPlan:
     status_purposes: tuple[str, ...] | None = MICROCREDENTIAL_PURPOSES
     #: a composite's components (app/credentials/composite.py), recorded in the rendering; ``format`` may then be clr
     parts: tuple[Part, ...] = ()
+    #: a vc+jwt's JOSE algorithm: ``ES256`` signs with the provider's P-256 key (an OpenID4VCI wallet holding a P-256
+    #: key, ``app.issuance.oid4vci``), None with its Ed25519 key (EdDSA)
+    signing_alg: str | None = None
 
     def render(self, credential_id: str, entries: Entries | None, issued: datetime) -> dict[str, Any]:
         status = entries.entries if entries is not None else None
@@ -348,10 +351,15 @@ class Issuance:
         assert plan is not None and entries is not None
         sd = plan.proof == sd_jwt.PROOF_FORMAT
         # read once per process, before the gate
+        chain = None
         if plan.proof == jades.PROOF_FORMAT:
             signer, chain = self.providers.sealer_for(provider)
+        elif sd:
+            signer = self.providers.sd_jwt_signer_for(provider)
+        elif getattr(plan, "signing_alg", None) == "ES256":
+            signer = self.providers.es256_signer_for(provider)
         else:
-            signer, chain = self.providers.sd_jwt_signer_for(provider) if sd else self.providers.signer_for(provider), None
+            signer = self.providers.signer_for(provider)
         with self.db.cpu_gate:
             credential = plan.render(entries.credential_id, entries, datetime.now(UTC))
             if chain is not None:  # the credential's JSON bytes as they are, sealed (RFC 7797 b64: false)

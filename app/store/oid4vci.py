@@ -28,6 +28,7 @@ __all__ = [
     "exchange_code",
     "get_offer",
     "get_token",
+    "nonce_usable",
     "offer_by_code",
     "purge",
     "record_jti",
@@ -119,16 +120,16 @@ def offer_by_code(session: Session, code: str) -> OfferRecord | None:
 
 
 def count_tx_code_failure(session: Session, offer_id: str, *, burn_at: int) -> int:
-    """One more wrong tx_code for an offer still offered; at ``burn_at`` failures the offer is burnt. The new count."""
+    """One more wrong tx_code for an offer not yet redeemed (offered, or with a token); at ``burn_at`` failures the offer is burnt. The new count."""
     session.execute(
         update(Oid4vciOffer)
-        .where(Oid4vciOffer.id == offer_id, Oid4vciOffer.state == "offered")
+        .where(Oid4vciOffer.id == offer_id, Oid4vciOffer.state.in_(("offered", "token")))
         .values(tx_code_failures=Oid4vciOffer.tx_code_failures + 1)
         .execution_options(synchronize_session=False)
     )
     session.execute(
         update(Oid4vciOffer)
-        .where(Oid4vciOffer.id == offer_id, Oid4vciOffer.state == "offered", Oid4vciOffer.tx_code_failures >= burn_at)
+        .where(Oid4vciOffer.id == offer_id, Oid4vciOffer.state.in_(("offered", "token")), Oid4vciOffer.tx_code_failures >= burn_at)
         .values(state="burnt")
         .execution_options(synchronize_session=False)
     )
@@ -136,10 +137,18 @@ def count_tx_code_failure(session: Session, offer_id: str, *, burn_at: int) -> i
 
 
 def exchange_code(session: Session, offer_id: str, *, now: datetime) -> bool:
-    """The pre-authorized code used (``offered`` → ``token``), once, before the offer expires; True for one caller."""
+    """The pre-authorized code used (``offered`` → ``token``), once, before the offer expires; True for one caller.
+
+    An offer whose every token expired unused (``token``, not redeemed) may be exchanged again: an access token that
+    lapses must not strand an unexpired offer (issue 15: "a redemption that fails leaves the offer redeemable"). While
+    one of its tokens is still valid, the code is refused, and a redeemed offer is never exchanged again."""
+    live_token = (
+        select(Oid4vciToken.token_hash).where(Oid4vciToken.offer_id == offer_id, Oid4vciToken.used_at.is_(None), Oid4vciToken.expires_at > now).exists()
+    )
+    lapsed = (Oid4vciOffer.state == "token") & ~live_token
     result = session.execute(
         update(Oid4vciOffer)
-        .where(Oid4vciOffer.id == offer_id, Oid4vciOffer.state == "offered", Oid4vciOffer.expires_at > now)
+        .where(Oid4vciOffer.id == offer_id, (Oid4vciOffer.state == "offered") | lapsed, Oid4vciOffer.expires_at > now)
         .values(state="token")
         .execution_options(synchronize_session=False)
     )
@@ -179,6 +188,16 @@ def redeem(session: Session, *, token_hash: str, offer_id: str, credential_ids: 
 def create_nonce(session: Session, value: str, *, expires_at: datetime) -> None:
     session.add(Oid4vciNonce(value=value, kind="c_nonce", expires_at=expires_at, used_at=None))
     session.flush()
+
+
+def nonce_usable(session: Session, value: str, *, now: datetime) -> bool:
+    """A read: the c_nonce exists, is unused and unexpired (``consume_nonce`` decides, in the write)."""
+    found = session.scalar(
+        select(Oid4vciNonce.value).where(
+            Oid4vciNonce.value == value, Oid4vciNonce.kind == "c_nonce", Oid4vciNonce.used_at.is_(None), Oid4vciNonce.expires_at > now
+        )
+    )
+    return found is not None
 
 
 def consume_nonce(session: Session, value: str, *, now: datetime) -> bool:

@@ -190,3 +190,48 @@ def test_a_batch_interrupted_by_shutdown_is_left_to_resume_not_failed(live, clie
     runner.wait(job["id"], timeout=60)
     job = client.get(location).json()
     assert job["status"] == "running" and 0 < job["done"] < 4_000, job
+
+
+def test_sd_jwt_batch_each_record_bound_to_its_holder(live, client, example_input):
+    """``"format": "sd-jwt"``: one SD-JWT VC per record, each bound (``cnf.jwk``) to the key its record names, as
+    ``POST /microcredentials`` issues one; a record without a readable key is invalid on its own; a CSV batch (no
+    column for a key) and another proof are refused whole; each credential verifies and its revocation is seen."""
+    import base64
+    import json
+
+    from app.dids.did_jwk import did_jwk_from_jwk
+    from app.keys import Ed25519Signer, P256Signer
+
+    spec_id = _spec(client, example_input)
+    keys = [P256Signer.generate(), Ed25519Signer.generate(), P256Signer.generate()]
+    records = [dict(_learner(i), holder={"jwk": k.public_jwk()}) for i, k in enumerate(keys[:2])]
+    records.append(dict(_learner(2), holder=did_jwk_from_jwk(keys[2].public_jwk())))
+    records.append(_learner(3))  # no holder: invalid
+    records.append(dict(_learner(4), holder={"jwk": {"kty": "oct", "k": "c2VjcmV0"}}))  # not a public EC/OKP key
+    r = client.post("/microcredentials/batch", json={"format": "sd-jwt", "specificationId": spec_id, "records": records})
+    assert r.status_code == 202, r.text
+    job = _wait(client, r.headers["location"])
+    assert job["status"] == "done" and (job["issued"], job["invalid"]) == (3, 2), job
+    items = client.get(f"{r.headers['location']}/items").json()["items"]
+    assert [i["status"] for i in items] == ["issued", "issued", "issued", "invalid", "invalid"]
+    assert items[3]["errors"][0]["pointer"] == "/holder" and items[4]["errors"][0]["pointer"] == "/holder/jwk"
+    tokens = []
+    for item, key in zip(items[:3], keys, strict=True):
+        stored = client.get(f"/credentials/{item['credentialId']}")
+        assert stored.status_code == 200 and stored.headers["content-type"].startswith("application/dc+sd-jwt")
+        jwt = stored.text.split("~")[0]
+        header, payload = (json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4))) for p in jwt.split(".")[:2])
+        assert header["typ"] == "dc+sd-jwt" and header["alg"] == "ES256"
+        assert payload["cnf"]["jwk"] == key.public_jwk() and set(payload["status"]["status_list"]) == {"idx", "uri"}
+        report = client.post("/credentials/verify", json={"verifiableCredential": stored.text})
+        assert report.status_code == 200 and report.json()["verified"] is True, report.text
+        tokens.append(stored.text)
+    assert client.post("/credentials/status", json={"credentialId": items[1]["credentialId"], "status": "revoked"}).status_code == 200
+    revoked = client.post("/credentials/verify", json={"verifiableCredential": tokens[1]})
+    assert revoked.status_code == 422 and next(c for c in revoked.json()["checks"] if c["id"] == "status")["code"] == "STATUS_REVOKED"
+    # refused whole, nothing queued: another proof for sd-jwt, and a CSV batch
+    r = client.post("/microcredentials/batch", json={"format": "sd-jwt", "proof": "eddsa-rdfc-2022", "specificationId": spec_id, "records": records})
+    assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json"), r.text
+    csv = "email,given_name,family_name,awarded_at\nana@example.org,Ana,Andromeda,2026-06-30T10:00:00Z\n"
+    r = client.post("/microcredentials/batch", params={"format": "sd-jwt", "specificationId": spec_id}, content=csv, headers={"content-type": "text/csv"})
+    assert 400 <= r.status_code < 500 and r.headers["content-type"].startswith("application/problem+json"), r.text

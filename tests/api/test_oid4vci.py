@@ -302,6 +302,56 @@ def test_expired_offer(live, client, example_input):
     assert httpx.get(by_reference).status_code == 404
 
 
+def test_an_access_token_that_expires_unused_does_not_strand_the_offer(live, client, example_input):
+    """Issue 15: "a redemption that fails leaves the offer redeemable": the code is exchanged again once its token
+    lapsed unused (the offer unexpired), the lapsed token stays refused, and a live token blocks a second exchange."""
+    from sqlalchemy import update
+
+    from app.store.models import Oid4vciToken
+
+    created = offer(client, example_input, configurations=["eu_microcredential_sd_jwt"])
+    wallet = Wallet(live, created)
+    assert wallet.token().status_code == 200
+    lapsed = wallet.access_token
+    _oauth_error(wallet.token(), 400, "invalid_grant")  # its token is still valid: refused
+    with live.app.state.db.transaction() as session:
+        session.execute(update(Oid4vciToken).where(Oid4vciToken.offer_id == created["id"]).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    holder = P256Signer.generate()
+    _oauth_error(wallet.credential("eu_microcredential_sd_jwt", [key_proof(holder, aud=wallet.issuer, nonce=wallet.nonce())]), 401, "invalid_token")
+    assert client.get(f"/microcredentials/offers/{created['id']}").json()["state"] == "offered"
+    wrong = "000000" if created["tx_code"] != "000000" else "111111"
+    r = wallet.token(tx_code=wrong)  # still counted after the first exchange
+    _oauth_error(r, 400, "invalid_grant")
+    assert "4 tries left" in r.json()["error_description"]
+    assert wallet.token().status_code == 200  # exchanged again
+    assert wallet.access_token != lapsed
+    r = wallet.credential("eu_microcredential_sd_jwt", [key_proof(holder, aud=wallet.issuer, nonce=wallet.nonce())])
+    assert r.status_code == 200, r.text
+    assert client.get(f"/microcredentials/offers/{created['id']}").json()["state"] == "redeemed"
+    _oauth_error(wallet.token(), 400, "invalid_grant")  # a redeemed offer: never again
+
+
+@pytest.mark.parametrize("holder_kind", ["P-256", "Ed25519"])
+def test_jwt_vc_json_is_signed_with_the_alg_of_the_wallets_key(live, client, example_input, holder_kind):
+    """OID4VCI 1.0 Appendix A.1 / §12.2.4: ``ob3_jwt_vc_json`` advertises ES256 and EdDSA; a wallet proving a P-256
+    key gets ES256 (the provider's P-256 key, its JsonWebKey method in the DID document), an Ed25519 one EdDSA."""
+    wallet = Wallet(live, offer(client, example_input, configurations=["ob3_jwt_vc_json"]))
+    assert wallet.token().status_code == 200
+    holder = P256Signer.generate() if holder_kind == "P-256" else Ed25519Signer.generate()
+    r = wallet.credential("ob3_jwt_vc_json", [key_proof(holder, aud=wallet.issuer, nonce=wallet.nonce())])
+    assert r.status_code == 200, r.text
+    credential = r.json()["credentials"][0]["credential"]
+    header = b64json(credential.split(".")[0])
+    expected = "ES256" if holder_kind == "P-256" else "EdDSA"
+    assert header["alg"] == expected
+    assert expected in wallet.metadata["credential_configurations_supported"]["ob3_jwt_vc_json"]["credential_signing_alg_values_supported"]
+    path = urllib.parse.urlsplit(wallet.issuer).path
+    keys = httpx.get(f"{live.url}/.well-known/jwt-vc-issuer{path}").json()["jwks"]["keys"]
+    assert [k["kty"] for k in keys if k["kid"] == header["kid"]] == (["EC"] if expected == "ES256" else ["OKP"])
+    report = client.post("/credentials/verify", json={"verifiableCredential": credential})
+    assert report.status_code == 200 and report.json()["verified"] is True, report.text
+
+
 # -- proofs and nonces
 
 
@@ -358,6 +408,30 @@ def test_reused_nonce(live, client, example_input):
     nonce = first.nonce()
     assert first.credential("eu_microcredential_sd_jwt", [key_proof(holder, aud=first.issuer, nonce=nonce)]).status_code == 200
     _oauth_error(second.credential("eu_microcredential_sd_jwt", [key_proof(holder, aud=second.issuer, nonce=nonce)]), 400, "invalid_nonce")
+
+
+def test_one_nonce_raced_by_several_wallets_is_used_once_and_the_losers_stay_redeemable(live, client, example_input):
+    """The nonce is used in the credentials' unit of the group commit: of concurrent requests with one c_nonce,
+    exactly one is issued; the others get invalid_nonce, store nothing, and their offers are still redeemable."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    wallets = [Wallet(live, offer(client, example_input, configurations=["eu_microcredential_sd_jwt"])) for _ in range(4)]
+    assert all(w.token().status_code == 200 for w in wallets)
+    nonce = wallets[0].nonce()
+    holder = P256Signer.generate()
+    proofs = [key_proof(holder, aud=w.issuer, nonce=nonce) for w in wallets]
+    with ThreadPoolExecutor(len(wallets)) as pool:
+        answers = list(pool.map(lambda pair: pair[0].credential("eu_microcredential_sd_jwt", [pair[1]]), zip(wallets, proofs, strict=True)))
+    assert sorted(r.status_code for r in answers) == [200, 400, 400, 400], [r.text for r in answers]
+    for wallet, r in zip(wallets, answers, strict=True):
+        state = client.get(f"/microcredentials/offers/{wallet.created['id']}").json()
+        if r.status_code == 200:
+            assert state["state"] == "redeemed" and len(state["credential_ids"]) == 1
+            continue
+        _oauth_error(r, 400, "invalid_nonce")
+        assert state["state"] == "offered" and state["credential_ids"] == []
+        again = wallet.credential("eu_microcredential_sd_jwt", [key_proof(holder, aud=wallet.issuer, nonce=wallet.nonce())])
+        assert again.status_code == 200, again.text
 
 
 # -- DPoP
