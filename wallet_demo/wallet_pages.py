@@ -285,6 +285,7 @@ async def credential_page(request: Request, signed_in: SignedIn, holding_id: str
         card=card,
         facts=facts,
         json=_pretty(card.credential) if card.credential else "",
+        report_json=_pretty({"verdict": card.report.get("verdict"), "checks": card.report.get("checks", [])}) if isinstance(card.report, dict) else "",
         default_days=SHARE_DEFAULT_DAYS,
         pdf_days=sorted({SHARE_DEFAULT_DAYS, 30, 90, SHARE_MAX_DAYS} - {1}),
     )
