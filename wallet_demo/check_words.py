@@ -58,6 +58,10 @@ SENTENCES: dict[tuple[str, str, str | None], str] = {
     ("type_metadata", "skipped", None): N_("The credential's type is described elsewhere, and was not fetched."),
     ("seal_certificate", "passed", None): N_("Sealed with a qualified certificate of the institution."),
     ("seal_certificate", "failed", None): N_("The seal's certificate is not valid."),
+    ("seal_certificate", "indeterminate", None): N_("The seal's certificate could not be fully checked."),
+    ("seal_trusted_list", "passed", None): N_("The seal's issuer is a qualified trust service on the EU trusted lists."),
+    ("seal_trusted_list", "indeterminate", None): N_("Whether the seal's issuer is on the EU trusted lists is not established here."),
+    ("scope", "skipped", None): N_("Only the signatures were checked, as asked: not the institution, dates, status or trust."),
 }
 #: any other check, by its outcome
 BY_OUTCOME = {

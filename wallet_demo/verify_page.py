@@ -60,6 +60,10 @@ LABELS = {
     "issuer_trust": N_("Recognised institution"),
     "eu_completeness": N_("EU micro-credential elements"),
     "composite": N_("Components of a composite"),
+    "type_metadata": N_("Credential type"),
+    "seal_certificate": N_("Seal certificate"),
+    "seal_trusted_list": N_("On the EU trusted lists"),
+    "scope": N_("What was checked"),
 }
 WORDS = {
     "passed": N_("✓ passed"),
