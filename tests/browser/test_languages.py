@@ -119,7 +119,7 @@ def test_the_check_reasons_are_in_the_pages_language(browser, live, provider, la
         page.wait_for_selector("[data-testid=verdict]")
         assert page.inner_text("[data-check=proof] .reason") == proof
         assert page.inner_text("[data-check=validity] .reason") == validity
-        report = json.loads(page.inner_text("[data-testid=report-json] pre"))
+        report = json.loads(page.text_content("[data-testid=report-json] pre"))
         english = {c["id"]: c["reason"] for c in report["checks"]}
         assert english["validity"] == "expired on 2026-01-15T00:00:00Z"
         for item in page.locator("[data-testid=checks] > li").all():
@@ -175,7 +175,7 @@ def test_the_wallet_pages_speak_the_learners_language(browser, live, provider, e
         page.wait_for_selector("#credential")
         assert qr in page.inner_text("#pdf-form")
         assert page.inner_text(".checks [data-check=proof] .reason") == REASONS[lang][0]  # the same sentences as /verify
-        assert '"reason": "the signature verifies"' in page.inner_text("[data-testid=report-json] pre")
+        assert '"reason": "the signature verifies"' in page.text_content("[data-testid=report-json] pre")
         page.goto(f"{live.url}/wallet/shares")
         assert shares in page.inner_text("#shares")
 
