@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import io
 import zlib
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from app.errors import MicrocredError
@@ -332,7 +332,8 @@ def _qr_block(pdf, family: str, clean, verify_url: str, qr_until: str | None, at
     pdf.multi_cell(width - 40, 5, clean(_("Check this credential")), align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_x(pdf.l_margin + 40)
     pdf.set_font(family, "", 9)
-    until = " " + _("The code works until %(until)s; after that, ask the learner for the credential file or a new link.") % {"until": qr_until} if qr_until else ""
+    works = _("The code works until %(until)s; after that, ask the learner for the credential file or a new link.")
+    until = " " + works % {"until": qr_until} if qr_until else ""
     pdf.multi_cell(
         width - 40,
         4.5,

@@ -414,6 +414,7 @@ class Wallet:
         # Never a link the learner did not ask for: it lasts what they chose, is listed and revocable under Share,
         # and the PDF says until when.
         share = self.create_share(learner, [holding_id], days=days, label=f"QR code of a PDF download ({days} days)") if days else None
+
         def localized(value: Any) -> str:
             return _loc(value, lang)
 

@@ -370,8 +370,22 @@ def test_the_pdf_qr_code_lasts_what_the_learner_chose_and_says_until_when(live, 
 
 
 PDF_WORDS = {
-    "fr": ("certifie que", "a obtenu la micro-certification", "Vérifier ce justificatif", "Charge de travail", "Le code fonctionne jusqu’au", "jours après le téléchargement"),
-    "de": ("bescheinigt, dass", "das Micro-Credential erworben hat", "Diesen Nachweis prüfen", "Arbeitsaufwand", "Der Code funktioniert bis", "Tage nach dem Herunterladen"),
+    "fr": (
+        "certifie que",
+        "a obtenu la micro-certification",
+        "Vérifier ce justificatif",
+        "Charge de travail",
+        "Le code fonctionne jusqu’au",
+        "jours après le téléchargement",
+    ),
+    "de": (
+        "bescheinigt, dass",
+        "das Micro-Credential erworben hat",
+        "Diesen Nachweis prüfen",
+        "Arbeitsaufwand",
+        "Der Code funktioniert bis",
+        "Tage nach dem Herunterladen",
+    ),
 }
 
 
