@@ -32,6 +32,7 @@ from app.api.verifier import form_body, uploaded_text
 from app.credentials import summary, vocab
 from app.credentials.completeness import credential_format
 from app.credentials.completeness import facts as credential_facts
+from app.credentials.logo import credential_logo
 from app.errors import FetchError, MicrocredError, NotFoundError
 from app.holder import Gone, extract_credential_from_pdf
 from app.vcdm import types as vc_types
@@ -228,6 +229,8 @@ def _institution(report, facts: dict[str, Any] | None) -> dict[str, Any]:
         "registered": trust is not None and trust.outcome == "passed",
         "source": details.get("source"),
         "did": report.issuer,
+        # the registry's (pinned by the operator) first, else the credential's; a data: URI only, never fetched
+        "logo": details.get("logo") or credential_logo(credential),
     }
 
 

@@ -197,6 +197,7 @@ def render_pdf(
     issuer_id: str | None = None,
     credential_id: str | None = None,
     gettext: Callable[[str], str] | None = None,
+    logo: bytes | None = None,
 ) -> bytes:
     """A one-credential document laid out like a certificate, a QR code to ``verify_url``, the credential attached.
 
@@ -228,6 +229,12 @@ def render_pdf(
     pdf.set_draw_color(*accent)
     pdf.set_line_width(0.8)
     pdf.rect(8, 8, pdf.w - 16, pdf.h - 16)
+    if logo:  # the institution's logo the credential carries (checked PNG/JPEG/WebP bytes of a data: URI)
+        try:
+            pdf.image(io.BytesIO(logo), x="C", h=18, alt_text=institution[:200] or None)  # flowing: moves y below it
+            pdf.ln(3)
+        except Exception:  # an image fpdf2 cannot read is left out, never a failed download
+            pass
     pdf.set_text_color(*accent)
     pdf.set_font(family, "B", 16)
     pdf.multi_cell(width, 8, clean(institution or "—"), align="C", new_x="LMARGIN", new_y="NEXT")

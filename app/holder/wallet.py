@@ -33,6 +33,7 @@ from typing import Any
 
 from app import strict_json
 from app.credentials.completeness import eu_completeness, summary
+from app.credentials.logo import credential_logo, image_bytes
 from app.errors import MalformedValueError, MicrocredError, NotFoundError
 from app.holder import oid4vp
 from app.keys import ED25519, FileKeyStore
@@ -129,6 +130,7 @@ class Card:
     elements: list[dict[str, Any]] = field(default_factory=list)
     report: dict[str, Any] = field(default_factory=dict)
     credential: dict[str, Any] | None = None
+    logo: str | None = None  # the institution's logo the credential carries, a data: URI (app/credentials/logo.py)
 
     @property
     def valid(self) -> bool:
@@ -263,6 +265,8 @@ class Wallet:
                 card.eqf = s.get("eqf")
                 card.languages = s.get("languages") or []
                 card.summary = s
+                if state != "invalid":  # a credential that failed its checks does not get the institution's face
+                    card.logo = credential_logo(report.credential)
                 if detail:
                     try:
                         card.elements = [e.as_dict() for e in eu_completeness(report.credential)]
@@ -435,6 +439,7 @@ class Wallet:
             issuer_id=issuer.get("id") if isinstance(issuer, dict) else issuer if isinstance(issuer, str) else None,
             credential_id=holding.credential_id,
             gettext=_,
+            logo=(image_bytes(card.logo) or (None, None))[1],
         )
         return body, f"credential-{holding.id[:8]}.pdf"
 
