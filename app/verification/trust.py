@@ -5,7 +5,8 @@ answer comes from two sources:
 
 * the operator's registry file (``trust_registry_file``, JSON or YAML): ``{"issuers": {did: entry}}``
   where ``entry`` is ``{legalName, country, status: trusted|not-trusted, identifiers?: [{scheme, value}],
-  qualityAssurance?: {...}, logo?: "data:image/png;base64,…"}`` (a logo only as a data: URI, never a URL to fetch). A did:web key also covers the DIDs below it (did:web method §3.2:
+  qualityAssurance?: {...}, logo?: "data:image/png;base64,…"}`` (a logo only as a data: URI, never a URL
+  to fetch). A did:web key also covers the DIDs below it (did:web method §3.2:
   the colon-separated path), so one entry names a whole institution;
 * the providers of this service (read through a callable, so this module knows no database): they
   count as trusted, with their legal name and country.
