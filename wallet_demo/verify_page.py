@@ -32,12 +32,13 @@ from app.api.verifier import form_body, uploaded_text
 from app.credentials import summary, vocab
 from app.credentials.completeness import credential_format
 from app.credentials.completeness import facts as credential_facts
+from app.credentials.logo import credential_logo
 from app.errors import FetchError, MicrocredError, NotFoundError
 from app.holder import Gone, extract_credential_from_pdf
 from app.vcdm import types as vc_types
 from app.verification import NotACredential
 from app.verification.report import Check, Report
-from wallet_demo import localized, templates
+from wallet_demo import check_words, localized, templates
 from wallet_demo.i18n import N_, date_words, gettext_for, language
 
 router = APIRouter(include_in_schema=False)
@@ -60,6 +61,10 @@ LABELS = {
     "issuer_trust": N_("Recognised institution"),
     "eu_completeness": N_("EU micro-credential elements"),
     "composite": N_("Components of a composite"),
+    "type_metadata": N_("Credential type"),
+    "seal_certificate": N_("Seal certificate"),
+    "seal_trusted_list": N_("On the EU trusted lists"),
+    "scope": N_("What was checked"),
 }
 WORDS = {
     "passed": N_("✓ passed"),
@@ -76,6 +81,7 @@ HEADLINES = {
 # The wallet's pages name the checks with the same words (wallet_credential.html).
 templates.env.globals["CHECK_LABELS"] = LABELS
 templates.env.globals["CHECK_WORDS"] = WORDS
+check_words.install(templates.env)
 #: The checks that establish authenticity: once one fails, what the credential says cannot be relied on.
 AUTHENTICITY = ("well_formed", "proof", "issuer_binding")
 NOT_RUN = N_("not run: the credential failed its authenticity check, so what it says cannot be relied on")
@@ -223,6 +229,8 @@ def _institution(report, facts: dict[str, Any] | None) -> dict[str, Any]:
         "registered": trust is not None and trust.outcome == "passed",
         "source": details.get("source"),
         "did": report.issuer,
+        # the registry's (pinned by the operator) first, else the credential's; a data: URI only, never fetched
+        "logo": details.get("logo") or credential_logo(credential),
     }
 
 
@@ -256,7 +264,7 @@ def view(report, *, verified_at: datetime | None = None, _=_identity, lang: str 
     broken = next((i for i, c in enumerate(report.checks) if c.id in AUTHENTICITY and c.outcome == "failed"), None)
     checks = []
     for i, c in enumerate(report.checks):
-        outcome, reason = c.outcome, c.reason
+        outcome, reason = c.outcome, check_words.reason_in(c.id, c.outcome, c.code, c.reason, lang, _)
         if broken is not None and i > broken:
             outcome, reason = "not-run", _(NOT_RUN)
         entry = {"id": c.id, "label": _(LABELS[c.id]) if c.id in LABELS else c.id, "outcome": outcome, "word": _(WORDS[outcome]), "reason": reason}
@@ -286,6 +294,8 @@ def view(report, *, verified_at: datetime | None = None, _=_identity, lang: str 
         "verified_at": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "verified_at_words": date_words(when, lang, with_time=True),
         "json": json.dumps(report.credential, indent=2, ensure_ascii=False)[:200_000] if report.credential is not None else None,
+        # the verifier's own words (English, as app/verification wrote them), beside the page's translated ones
+        "report_json": json.dumps({"verdict": data["verdict"], "checks": data["checks"]}, indent=2, ensure_ascii=False)[:200_000],
     }
     return result, facts
 

@@ -19,7 +19,7 @@ from app.api.deps import WalletDep, read_body
 from app.errors import MicrocredError, NotFoundError, PayloadTooLargeError
 from app.holder import SHARE_DEFAULT_DAYS, SHARE_MAX_DAYS, Gone, Wallet, safe_next
 from wallet_demo import templates
-from wallet_demo.i18n import language
+from wallet_demo.i18n import language, translations
 from wallet_demo.verify_page import display_facts
 
 router = APIRouter(tags=["wallet"], include_in_schema=False)
@@ -285,6 +285,7 @@ async def credential_page(request: Request, signed_in: SignedIn, holding_id: str
         card=card,
         facts=facts,
         json=_pretty(card.credential) if card.credential else "",
+        report_json=_pretty({"verdict": card.report.get("verdict"), "checks": card.report.get("checks", [])}) if isinstance(card.report, dict) else "",
         default_days=SHARE_DEFAULT_DAYS,
         pdf_days=sorted({SHARE_DEFAULT_DAYS, 30, 90, SHARE_MAX_DAYS} - {1}),
     )
@@ -310,7 +311,8 @@ async def download_pdf(request: Request, holding_id: str) -> Response:
     days_text = _one(form, "days") or str(SHARE_DEFAULT_DAYS)
     if not days_text.isascii() or not days_text.isdigit() or len(days_text) > 3:
         raise MicrocredError("the QR code's lifetime is a number of days", code="INVALID_EXPIRY")
-    body, name = await run_in_threadpool(lambda: _wallet(request).pdf(learner, holding_id, days=int(days_text)))
+    lang = language(request)
+    body, name = await run_in_threadpool(lambda: _wallet(request).pdf(learner, holding_id, days=int(days_text), lang=lang, gettext=translations(lang).gettext))
     return Response(body, media_type="application/pdf", headers={**PAGE_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
 
 

@@ -3,6 +3,8 @@
 ``render_pdf`` lays out the credential's facts (in each of its languages), a QR code (segno) linking to a
 verification page, and embeds the exact signed credential as a PDF attachment (ISO 32000-1 §7.11.4
 embedded file streams, via fpdf2 ``embed_file``; PDF/A-3 calls the same mechanism an "associated file").
+Its words are in the learner's language: they are marked here for translation (``N_``, extracted with the
+pages' messages into wallet_demo/locales) and translated by the ``gettext`` the page layer passes in.
 
 ``extract_credential_from_pdf`` is what a verifier calls on an uploaded PDF: it reads the embedded
 files with pypdf and returns the credential text (JSON or a compact JWS), decompressing with a cap so a
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import io
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,32 @@ ATTACHMENT_NAMES = ("credential.json", "credential.jwt")
 MAX_PDF_BYTES = 10 * 1024 * 1024
 MAX_CREDENTIAL_BYTES = 1_048_576
 _FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "translated later"
+    """Marks a message of the PDF for extraction (wallet_demo/locales); it is translated when the PDF is made."""
+    return message
+
+
+def _same(message: str) -> str:
+    return message
+
+
+#: the EU elements' labels in the PDF's table (app/holder/wallet.py lists the facts under these)
+FACT_LABELS = (
+    N_("Workload"),
+    N_("Level"),
+    N_("Learning outcomes"),
+    N_("Type of assessment"),
+    N_("Form of participation"),
+    N_("Quality assurance"),
+    N_("Grade"),
+    N_("Awarding body"),
+)
+#: the values the wallet writes in words
+ECTS, HOURS, EQF = N_("%(n)s ECTS credits"), N_("%(n)s hours"), N_("EQF level %(n)s")
+ONE_DAY, DAYS = N_("%(date)s (1 day from the download)"), N_("%(date)s (%(n)s days from the download)")
+UNTITLED = N_("Verifiable credential")
 
 
 class PdfCredentialError(MicrocredError):
@@ -167,15 +196,20 @@ def render_pdf(
     qr_until: str | None = None,
     issuer_id: str | None = None,
     credential_id: str | None = None,
+    gettext: Callable[[str], str] | None = None,
+    logo: bytes | None = None,
 ) -> bytes:
     """A one-credential document laid out like a certificate, a QR code to ``verify_url``, the credential attached.
 
     The institution's name heads the page; then the learner, the title and the date in words; the EU elements
     (Annex I) as a two-column table, left-aligned (never justified); and what the QR code leads to and until
     when. Nothing on paper claims a verification result: the code checks the credential when it is scanned.
-    Technical identifiers (the issuer's DID, the credential id) are in small print at the foot.
+    Technical identifiers (the issuer's DID, the credential id) are in small print at the foot. The words are
+    translated by ``gettext`` (the page's language); ``facts``' labels are FACT_LABELS, translated here.
     """
     from fpdf import FPDF
+
+    _ = gettext or _same
 
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(True, margin=18)
@@ -195,13 +229,19 @@ def render_pdf(
     pdf.set_draw_color(*accent)
     pdf.set_line_width(0.8)
     pdf.rect(8, 8, pdf.w - 16, pdf.h - 16)
+    if logo:  # the institution's logo the credential carries (checked PNG/JPEG/WebP bytes of a data: URI)
+        try:
+            pdf.image(io.BytesIO(logo), x="C", h=18, alt_text=institution[:200] or None)  # flowing: moves y below it
+            pdf.ln(3)
+        except Exception:  # an image fpdf2 cannot read is left out, never a failed download
+            pass
     pdf.set_text_color(*accent)
     pdf.set_font(family, "B", 16)
     pdf.multi_cell(width, 8, clean(institution or "—"), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
     pdf.set_text_color(*muted)
     pdf.set_font(family, "", 11)
-    pdf.multi_cell(width, 6, clean("certifies that"), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(width, 6, clean(_("certifies that")), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_text_color(*ink)
     pdf.set_font(family, "B", 20)
@@ -209,7 +249,7 @@ def render_pdf(
     pdf.ln(2)
     pdf.set_text_color(*muted)
     pdf.set_font(family, "", 11)
-    pdf.multi_cell(width, 6, clean("has been awarded the micro-credential"), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(width, 6, clean(_("has been awarded the micro-credential")), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_text_color(*ink)
     pdf.set_font(family, "B", 18)
@@ -218,7 +258,7 @@ def render_pdf(
         pdf.ln(2)
         pdf.set_text_color(*muted)
         pdf.set_font(family, "", 11)
-        pdf.multi_cell(width, 6, clean(f"on {awarded}"), align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width, 6, clean(_("on %(date)s") % {"date": awarded}), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
 
     # The EU elements: label | value, left-aligned.
@@ -231,7 +271,7 @@ def render_pdf(
         y = pdf.get_y()
         pdf.set_text_color(*muted)
         pdf.set_font(family, "B", 9.5)
-        pdf.multi_cell(label_w, 5, clean(label), align="L", new_x="RIGHT", new_y="TOP")
+        pdf.multi_cell(label_w, 5, clean(_(label)), align="L", new_x="RIGHT", new_y="TOP")
         pdf.set_text_color(*ink)
         pdf.set_font(family, "", 10)
         pdf.set_xy(pdf.l_margin + label_w, y)
@@ -247,21 +287,28 @@ def render_pdf(
         pdf.ln(3)
         pdf.set_text_color(*ink)
         pdf.set_font(family, "B", 10)
-        pdf.multi_cell(width, 5, clean("Check this credential"), align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width, 5, clean(_("Check this credential")), align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(family, "", 9)
         pdf.multi_cell(
             width,
             4.5,
-            clean(f"The signed credential is attached to this PDF ({attached}); any verifier reads it from the file. This PDF has no QR code."),
+            clean(
+                _("The signed credential is attached to this PDF (%(file)s); any verifier reads it from the file. This PDF has no QR code.")
+                % {"file": attached}
+            ),
             align="L",
             new_x="LMARGIN",
             new_y="NEXT",
         )
     else:
-        _qr_block(pdf, family, clean, verify_url, qr_until, attached, width, ink)
+        _qr_block(pdf, family, clean, verify_url, qr_until, attached, width, ink, _)
 
     # Technical identifiers, in small print.
-    small = [f"Issuer: {issuer_id}" if issuer_id else "", f"Credential: {credential_id}" if credential_id else "", f"Link: {verify_url}" if verify_url else ""]
+    small = [
+        _("Issuer: %(id)s") % {"id": issuer_id} if issuer_id else "",
+        _("Credential: %(id)s") % {"id": credential_id} if credential_id else "",
+        _("Link: %(url)s") % {"url": verify_url} if verify_url else "",
+    ]
     pdf.ln(2)
     pdf.set_text_color(*muted)
     pdf.set_font(family, "", 7)
@@ -274,7 +321,7 @@ def render_pdf(
     return bytes(pdf.output())
 
 
-def _qr_block(pdf, family: str, clean, verify_url: str, qr_until: str | None, attached: str, width: float, ink) -> None:
+def _qr_block(pdf, family: str, clean, verify_url: str, qr_until: str | None, attached: str, width: float, ink, _=_same) -> None:
     """What the QR code leads to, and until when."""
     import segno
 
@@ -289,17 +336,22 @@ def _qr_block(pdf, family: str, clean, verify_url: str, qr_until: str | None, at
     pdf.set_xy(pdf.l_margin + 40, top + 2)
     pdf.set_text_color(*ink)
     pdf.set_font(family, "B", 10)
-    pdf.multi_cell(width - 40, 5, clean("Check this credential"), align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(width - 40, 5, clean(_("Check this credential")), align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_x(pdf.l_margin + 40)
     pdf.set_font(family, "", 9)
-    until = f" The code works until {qr_until}; after that, ask the learner for the credential file or a new link." if qr_until else ""
+    works = _("The code works until %(until)s; after that, ask the learner for the credential file or a new link.")
+    until = " " + works % {"until": qr_until} if qr_until else ""
     pdf.multi_cell(
         width - 40,
         4.5,
         clean(
-            "Scan the code: it opens a page of the learner's wallet that checks the signature, the validity dates and whether "
-            f"the credential has been revoked at the moment it is opened.{until} The signed credential itself is attached to this "
-            f"PDF ({attached}); any verifier reads it from the file."
+            _(
+                "Scan the code: it opens a page of the learner's wallet that checks the signature, the validity dates and whether "
+                "the credential has been revoked at the moment it is opened."
+            )
+            + until
+            + " "
+            + _("The signed credential itself is attached to this PDF (%(file)s); any verifier reads it from the file.") % {"file": attached}
         ),
         align="L",
         new_x="LMARGIN",

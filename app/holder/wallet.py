@@ -34,6 +34,7 @@ from typing import Any
 
 from app import strict_json
 from app.credentials.completeness import eu_completeness, summary
+from app.credentials.logo import credential_logo, image_bytes
 from app.errors import MalformedValueError, MicrocredError, NotFoundError
 from app.holder import oid4vp
 from app.jsonld.rdfc import CanonicalizationLimitError
@@ -131,6 +132,7 @@ class Card:
     elements: list[dict[str, Any]] = field(default_factory=list)
     report: dict[str, Any] = field(default_factory=dict)
     credential: dict[str, Any] | None = None
+    logo: str | None = None  # the institution's logo the credential carries, a data: URI (app/credentials/logo.py)
 
     @property
     def valid(self) -> bool:
@@ -265,6 +267,8 @@ class Wallet:
                 card.eqf = s.get("eqf")
                 card.languages = s.get("languages") or []
                 card.summary = s
+                if state != "invalid":  # a credential that failed its checks does not get the institution's face
+                    card.logo = credential_logo(report.credential)
                 if detail:
                     try:
                         card.elements = [e.as_dict() for e in eu_completeness(report.credential)]
@@ -400,10 +404,14 @@ class Wallet:
 
     # -- download ----------------------------------------------------------------------------------
 
-    def pdf(self, learner, holding_id: str, *, days: int = SHARE_DEFAULT_DAYS) -> tuple[bytes, str]:
+    def pdf(self, learner, holding_id: str, *, days: int = SHARE_DEFAULT_DAYS, lang: str = "en", gettext=None) -> tuple[bytes, str]:
         """(PDF bytes, file name): the facts, the credential attached, and a QR code to a share link made for it
-        that lasts ``days`` (the learner's choice; a share link's default), or no QR code and no link with 0."""
-        from app.holder.pdf import date_in_words, render_pdf
+        that lasts ``days`` (the learner's choice; a share link's default), or no QR code and no link with 0.
+        In ``lang``: its dates in words, the credential's language maps in that language where it has it, and the
+        PDF's words through ``gettext`` (the page layer's catalogue; the messages are marked in app/holder/pdf.py)."""
+        from app.holder.pdf import DAYS, ONE_DAY, UNTITLED, date_in_words, render_pdf
+
+        _ = gettext or (lambda message: message)
 
         if not 0 <= days <= SHARE_MAX_DAYS:
             raise MalformedValueError(f"the PDF's QR code lasts 0 (no code) to {SHARE_MAX_DAYS} days", code="INVALID_EXPIRY")
@@ -412,11 +420,14 @@ class Wallet:
         # Never a link the learner did not ask for: it lasts what they chose, is listed and revocable under Share,
         # and the PDF says until when.
         share = self.create_share(learner, [holding_id], days=days, label=f"QR code of a PDF download ({days} days)") if days else None
-        localized = _loc
+
+        def localized(value: Any) -> str:
+            return _loc(value, lang)
+
         s = card.summary
-        facts = _pdf_facts(card)
+        facts = _pdf_facts(card, lang, _)
         issuer = (card.credential or {}).get("issuer")
-        title = localized(card.title) or "Verifiable credential"
+        title = localized(card.title) or _(UNTITLED)
         body = render_pdf(
             facts=facts,
             title=title,
@@ -425,10 +436,12 @@ class Wallet:
             verify_url=share["url"] if share else None,
             institution=localized(card.provider) or localized(s.get("issuer")),
             learner=localized(s.get("learnerName")),
-            awarded=date_in_words(card.date),
-            qr_until=f"{date_in_words(share['expiresAt'])} ({days} day{'' if days == 1 else 's'} from the download)" if share else None,
+            awarded=date_in_words(card.date, lang),
+            qr_until=(_(ONE_DAY) if days == 1 else _(DAYS)) % {"date": date_in_words(share["expiresAt"], lang), "n": days} if share else None,
             issuer_id=issuer.get("id") if isinstance(issuer, dict) else issuer if isinstance(issuer, str) else None,
             credential_id=holding.credential_id,
+            gettext=_,
+            logo=(image_bytes(card.logo) or (None, None))[1],
         )
         return body, f"credential-{holding.id[:8]}.pdf"
 
@@ -555,16 +568,23 @@ class Wallet:
         return oid4vp.answer(verifier, request, option["query_id"], presentation)
 
 
-def _pdf_facts(card: Card) -> list[tuple[str, Any]]:
-    """The EU elements of a card as the PDF's table lists them (label, text or list of texts)."""
-    localized = _loc
+def _pdf_facts(card: Card, lang: str = "en", gettext=None) -> list[tuple[str, Any]]:
+    """The EU elements of a card as the PDF's table lists them (label, text or list of texts), in ``lang``; the
+    labels are app/holder/pdf.py's FACT_LABELS (render_pdf translates them)."""
+    from app.holder.pdf import ECTS, EQF, HOURS
+
+    _ = gettext or (lambda message: message)
+
+    def localized(value: Any) -> str:
+        return _loc(value, lang)
+
     s = card.summary
     level = s.get("level") or {}
     cycle = level.get("qfEheaCycle")
     level_text = " · ".join(
         x
         for x in (
-            f"EQF level {card.eqf}" if card.eqf is not None else "",
+            _(EQF) % {"n": card.eqf} if card.eqf is not None else "",
             f"QF-EHEA {cycle if 'cycle' in str(cycle) else str(cycle) + ' cycle'}" if cycle else "",
         )
         if x
@@ -573,7 +593,7 @@ def _pdf_facts(card: Card) -> list[tuple[str, Any]]:
     hours = workload.get("hours")
     grade = s.get("grade")
     return [
-        ("Workload", " · ".join(x for x in (f"{card.ects:g} ECTS credits" if card.ects else "", f"{hours:g} hours" if hours else "") if x)),
+        ("Workload", " · ".join(x for x in (_(ECTS) % {"n": f"{card.ects:g}"} if card.ects else "", _(HOURS) % {"n": f"{hours:g}"} if hours else "") if x)),
         ("Level", level_text),
         ("Learning outcomes", [localized(lo) for lo in s.get("learningOutcomes") or []]),
         ("Type of assessment", localized(s.get("assessment"))),
@@ -584,13 +604,15 @@ def _pdf_facts(card: Card) -> list[tuple[str, Any]]:
     ]
 
 
-def _loc(value: Any) -> str:
-    """A language map as one line of text: English first, else the first language."""
+def _loc(value: Any, lang: str = "en") -> str:
+    """A language map as one line of text: ``lang`` first, then English, else the first language."""
     if isinstance(value, dict):
-        text = value.get("en") if isinstance(value.get("en"), str) else next((v for v in value.values() if isinstance(v, str)), "")
-        return text
+        for key in (lang, "en"):
+            if isinstance(value.get(key), str):
+                return value[key]
+        return next((v for v in value.values() if isinstance(v, str)), "")
     if isinstance(value, list):
-        return ", ".join(_loc(v) for v in value)
+        return ", ".join(_loc(v, lang) for v in value)
     return "" if value is None else str(value)
 
 

@@ -5,7 +5,8 @@ answer comes from two sources:
 
 * the operator's registry file (``trust_registry_file``, JSON or YAML): ``{"issuers": {did: entry}}``
   where ``entry`` is ``{legalName, country, status: trusted|not-trusted, identifiers?: [{scheme, value}],
-  qualityAssurance?: {...}}``. A did:web key also covers the DIDs below it (did:web method §3.2:
+  qualityAssurance?: {...}, logo?: "data:image/png;base64,…"}`` (a logo only as a data: URI, never a URL
+  to fetch). A did:web key also covers the DIDs below it (did:web method §3.2:
   the colon-separated path), so one entry names a whole institution;
 * the providers of this service (read through a callable, so this module knows no database): they
   count as trusted, with their legal name and country.
@@ -34,6 +35,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from app.credentials.logo import data_uri
 from app.errors import MalformedValueError
 from app.verification.report import Check
 
@@ -52,6 +54,7 @@ class TrustEntry:
     quality_assurance: dict[str, Any] = field(default_factory=dict)
     source: str = "registry"
     identifiers: tuple[dict[str, str], ...] = ()
+    logo: str | None = None  # an RFC 2397 data: URI (app/credentials/logo.py): pinned in the file, never fetched
 
     def details(self) -> dict[str, Any]:
         out: dict[str, Any] = {"source": self.source, "registeredAs": self.did, "status": self.status}
@@ -63,6 +66,8 @@ class TrustEntry:
             out["identifiers"] = [dict(i) for i in self.identifiers]
         if self.quality_assurance:
             out["qualityAssurance"] = self.quality_assurance
+        if self.logo:
+            out["logo"] = self.logo
         return out
 
 
@@ -110,7 +115,11 @@ def _entry(did: str, raw: Any) -> TrustEntry:
     name, country = raw.get("legalName"), raw.get("country")
     if name is not None and not isinstance(name, str) or country is not None and not (isinstance(country, str) and len(country) == 2):
         raise MalformedValueError(f"trust registry entry {did}: legalName is a string, country an ISO 3166-1 alpha-2 code")
-    return TrustEntry(did, name, country.upper() if country else None, raw["status"], qa, identifiers=_identifiers(did, raw.get("identifiers")))
+    logo = raw.get("logo")
+    if logo is not None and data_uri(logo) is None:
+        raise MalformedValueError(f"trust registry entry {did}: logo must be a data: URI of a PNG, JPEG or WebP image (a logo is never fetched)")
+    identifiers = _identifiers(did, raw.get("identifiers"))
+    return TrustEntry(did, name, country.upper() if country else None, raw["status"], qa, identifiers=identifiers, logo=logo.strip() if logo else None)
 
 
 class TrustRegistry:

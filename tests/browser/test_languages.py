@@ -25,7 +25,7 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 def _marked() -> set[str]:
-    method_map = [("wallet_demo/**.py", "python"), ("wallet_demo/templates/**.html", "jinja2")]
+    method_map = [("wallet_demo/**.py", "python"), ("app/holder/pdf.py", "python"), ("wallet_demo/templates/**.html", "jinja2")]
     found = (m[2] for m in extract_from_dir(str(ROOT), method_map))  # (file, line, message, comments, context)
     return {m if isinstance(m, str) else m[0] for m in found if m}
 
@@ -98,6 +98,48 @@ def test_one_formatter_of_dates_in_words_for_the_pages_and_the_pdf():
     assert date_in_words("not a date", "en") is None and date_in_words("2" * 41, "en") is None
 
 
+REASONS = {
+    "fr": ("La signature est vérifiée : le contenu est tel qu’il a été signé.", "Hors de ses dates de validité."),
+    "de": ("Die Signatur ist gültig: Der Inhalt ist so, wie er signiert wurde.", "Außerhalb seines Gültigkeitszeitraums."),
+}
+
+
+@pytest.mark.parametrize("lang", ["fr", "de"])
+def test_the_check_reasons_are_in_the_pages_language(browser, live, provider, lang):
+    """Issue 14: the verifier's reasons are English (app/verification); the page says each check in its language,
+    and keeps the verifier's own words in the report's JSON view."""
+    proof, validity = REASONS[lang]
+    doc = _sign(live, provider, _plain(provider[0].did, validFrom=_stamp(timedelta(days=-30)), validUntil="2026-01-15T00:00:00Z"))
+
+    def act(page):
+        page.set_extra_http_headers({"Accept-Language": lang})
+        page.goto(f"{live.url}/verify")
+        page.fill("#credential", json.dumps(doc))
+        page.click("button[type=submit]")
+        page.wait_for_selector("[data-testid=verdict]")
+        assert page.inner_text("[data-check=proof] .reason") == proof
+        assert page.inner_text("[data-check=validity] .reason") == validity
+        report = json.loads(page.text_content("[data-testid=report-json] pre"))
+        english = {c["id"]: c["reason"] for c in report["checks"]}
+        assert english["validity"] == "expired on 2026-01-15T00:00:00Z"
+        for item in page.locator("[data-testid=checks] > li").all():
+            check = item.get_attribute("data-check")
+            assert item.locator(".reason").inner_text() != english[check], check  # no check left in the verifier's English
+
+    at_widths(browser, f"languages-check-reasons-{lang}", act)
+
+
+def test_every_check_the_verifier_makes_has_a_sentence():
+    """Each (check id, outcome) written in app/verification has its own sentence, not the generic one."""
+    from wallet_demo.check_words import SENTENCES
+
+    made = set()
+    for path in (ROOT / "app" / "verification").glob("*.py"):
+        made |= set(re.findall(r'Check\(\s*"(\w+)",\s*"(passed|failed|indeterminate|skipped)"', path.read_text()))
+    assert len(made) > 25
+    assert sorted(m for m in made if (m[0], m[1], None) not in SENTENCES) == []
+
+
 WALLET = {
     "fr": ("Mes justificatifs", "Valide", "30 juin 2026", "Établissement", "Mes liens de partage", "Le code QR du PDF"),
     "de": ("Meine Nachweise", "Gültig", "30. Juni 2026", "Anbieter", "Meine Freigabelinks", "Der QR-Code im PDF"),
@@ -132,6 +174,8 @@ def test_the_wallet_pages_speak_the_learners_language(browser, live, provider, e
         card.locator("h2 a").click()
         page.wait_for_selector("#credential")
         assert qr in page.inner_text("#pdf-form")
+        assert page.inner_text(".checks [data-check=proof] .reason") == REASONS[lang][0]  # the same sentences as /verify
+        assert '"reason": "the signature verifies"' in page.text_content("[data-testid=report-json] pre")
         page.goto(f"{live.url}/wallet/shares")
         assert shares in page.inner_text("#shares")
 

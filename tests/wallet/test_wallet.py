@@ -386,6 +386,47 @@ def test_the_pdf_qr_code_lasts_what_the_learner_chose_and_says_until_when(live, 
     assert all(s.expires_at <= datetime.now(UTC) + timedelta(days=31) for s in wallet.shares(ana.learner()))
 
 
+PDF_WORDS = {
+    "fr": (
+        "certifie que",
+        "a obtenu la micro-certification",
+        "Vérifier ce justificatif",
+        "Charge de travail",
+        "Le code fonctionne jusqu’au",
+        "jours après le téléchargement",
+    ),
+    "de": (
+        "bescheinigt, dass",
+        "das Micro-Credential erworben hat",
+        "Diesen Nachweis prüfen",
+        "Arbeitsaufwand",
+        "Der Code funktioniert bis",
+        "Tage nach dem Herunterladen",
+    ),
+}
+
+
+@pytest.mark.parametrize("lang", ["fr", "de"])
+def test_the_pdf_is_in_the_pages_language(live, api, example_input, ana, lang):
+    """Issue 14: the PDF's words were English whatever the page's language; now they follow it (the switch's
+    ``?lang=``, the cookie or Accept-Language), its dates in words in that language, the credential unchanged."""
+    from app.holder import SHARE_DEFAULT_DAYS
+    from app.holder.pdf import date_in_words
+
+    hid = _holding_id(_claim(ana, _offer(api, issue(api, example_input, ana.email))))
+    r = ana.post(f"/wallet/credentials/{hid}/pdf", headers={"Accept-Language": lang})
+    assert r.status_code == 200
+    text = _pdf_text(r.content)
+    for words in PDF_WORDS[lang]:
+        assert words in text, (words, text)
+    (share,) = live.app.state.wallet.shares(ana.learner())
+    assert f"{date_in_words(share.expires_at, lang)} ({SHARE_DEFAULT_DAYS} " in text
+    assert "certifies that" not in text and "Check this credential" not in text
+    assert live.app.state.runtime.verifier.verify(extract_credential_from_pdf(r.content)).verified
+    english = _pdf_text(ana.post(f"/wallet/credentials/{hid}/pdf", {"days": "0"}, headers={"Accept-Language": "en"}).content)
+    assert "certifies that" in english and "This PDF has no QR code" in english
+
+
 def test_download_and_share_of_a_revoked_credential_come_with_a_warning(live, api, example_input, ana):
     cid = issue(api, example_input, ana.email)
     hid = _holding_id(_claim(ana, _offer(api, cid)))
