@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,6 +61,10 @@ class BenchService:
         except OSError:
             return []
         return [c for c in children if b"resource_tracker" not in _cmdline(c)]
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -111,6 +116,9 @@ def bench_service(
     serve = [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(workers)]
     process = subprocess.Popen(serve, env=environment, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
     service = BenchService(url, environment, folder, log, process)
+    # A bench stopped by SIGTERM (`timeout`, a CI job's end) must stop its service too: Python's default is to die
+    # without running the ``finally`` below, which left `serve` running in its own session.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if threading.current_thread() is threading.main_thread() else None
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while len(service.workers()) < workers or not _healthy(url):
@@ -128,6 +136,8 @@ def bench_service(
             process.wait(60)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         if service.failed:
             print(f"kept {folder} (the service's log: {log})")
         else:  # a run leaves a database of some 100 MB
