@@ -62,7 +62,7 @@ SENTENCES: dict[tuple[str, str, str | None], str] = {
     ("seal_trusted_list", "passed", None): N_("The seal's issuer is a qualified trust service on the EU trusted lists."),
     ("seal_trusted_list", "indeterminate", None): N_("Whether the seal's issuer is on the EU trusted lists is not established here."),
     ("seal_trusted_list", "failed", None): N_("The seal's issuer is not a qualified trust service for seals on the EU trusted lists."),
-    ("seal_timestamps", "indeterminate", None): N_("The seal carries time stamps, but none is checked against the EU trusted lists: none proves when it was sealed."),
+    ("seal_timestamps", "indeterminate", None): N_("Its time stamps are not checked against the EU trusted lists: none proves when it was sealed."),
     ("seal_timestamps", "skipped", None): N_("The seal carries no time stamp: its signing time is the sealer's own claim."),
     ("scope", "skipped", None): N_("Only the signatures were checked, as asked: not the institution, dates, status or trust."),
 }
