@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from app import strict_json
 from app.api.deps import JsonBody, Provider, VcApiExchangesDep
-from app.api.issuer import PROVIDER_ROUTES
+from app.api.issuer import MICROCREDENTIAL_BODY, PROVIDER_ROUTES
 from app.api.problems import problem_responses
 
 router = APIRouter(tags=["issuer"], **PROVIDER_ROUTES)
@@ -65,6 +65,7 @@ def _json(value: Any, status: int = 200) -> Response:
     status_code=201,
     summary="An exchange for the Learner Credential Wallet (VC API / VCALM), with its deep links",
     responses={201: {"model": ExchangeCreated, "description": "the exchange; the credential is signed when the wallet authenticates"}},
+    openapi_extra=MICROCREDENTIAL_BODY,  # a POST /microcredentials body (its format, proof and holder are the workflow's)
 )
 async def create_exchange(provider: Provider, body: JsonBody, service: VcApiExchangesDep, workflow_id: str) -> Response:
     return _json(await run_in_threadpool(service.create, provider, workflow_id, body), 201)

@@ -50,6 +50,14 @@ EXCEPTIONS: dict[tuple[str, int, str], str] = {
     "not one (the schema's descriptions say so; an anyOf of required members would leave generated clients untyped)",
     ("POST /stacks/evaluate", 404, "NOT_FOUND"): "a specificationId that does not exist",
     ("POST /stacks/evaluate", 422, "NOT_A_COMPOSITE"): "a specification that declares no components",
+    ("POST /workflows/{workflow_id}/exchanges", 422, "MALFORMED_VALUE_ERROR"): _RECORD_RULES,
+    ("POST /workflows/{workflow_id}/exchanges", 404, "NOT_FOUND"): "a workflow other than ob3_ldp_vc and edc_ldp_vc, or a specificationId that does not exist",
+    ("POST /workflows/{workflow_id}/exchanges", 400, "MALFORMED_VALUE_ERROR"): "a body with neither microcredential nor specificationId with "
+    "issuance, as for POST /microcredentials",
+    ("POST /presentation-requests", 400, "MALFORMED_VALUE_ERROR"): "cross-field rules: dcql_query or claims, not both; a redirect_uri that is "
+    "a page of this service; DCQL's own rules (OpenID4VP 1.0 §6: unique ids, credential sets naming known queries, claim paths)",
+    ("POST /presentation-requests/{request_id}/response", 400, "PARSING_ERROR"): "a form with a parameter given twice (OpenID4VP 1.0 §8.2: "
+    "each response parameter once), which a form schema cannot forbid",
     ("POST /credentials/issue", 422, "MALFORMED_VALUE_ERROR"): "a VC API credential missing what the issuer sets or needs (issuer, @context, type)",
     ("POST /credentials/issue", 400, "PARSING_ERROR"): _NOT_A_CREDENTIAL,
     ("POST /credentials/issue", 400, "MALFORMED_VALUE_ERROR"): _NOT_A_CREDENTIAL,
