@@ -145,6 +145,35 @@ def test_suspension_and_its_lifting_are_seen_by_independent_status_libraries(iss
     assert lifted["dcc"]["status"] == {"revocation": False, "suspension": False}, lifted["dcc"]
 
 
+#: The vc-di-eddsa suite's input (data-integrity-test-suite-assertion validVc.json): a VC 1.1 credential.
+VC11 = {
+    "@context": ["https://www.w3.org/2018/credentials/v1"],
+    "type": ["VerifiableCredential"],
+    "issuanceDate": "2020-03-16T22:37:26.544Z",
+    "credentialSubject": {"id": "did:key:z6MktKwz7Ge1Yxzr4JHavN33wiwa8y81QdcMRLXQsrH9T53b"},
+}
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_vc11_credential_status_is_read_by_independent_status_libraries(issuers, independent, method):
+    """A VC 1.1 credential through POST /credentials/issue names its status context by URL,
+    ``https://www.w3.org/ns/credentials/status/v1``: Digital Bazaar's library reads a VC 1.1 status entry only
+    then (vc-bitstring-status-list lib/index.js lines 120 and 142, '"@context" must include …'), so neither an
+    inline context nor another entry type would do (README, implementation report: the vc-di-eddsa issuer tests)."""
+    client = issuers[method]
+    issued = client.post("/credentials/issue", json={"credential": copy.deepcopy(VC11)})
+    assert issued.status_code == 201, issued.text
+    credential = issued.json()["verifiableCredential"]
+    assert credential["@context"][:2] == ["https://www.w3.org/2018/credentials/v1", "https://www.w3.org/ns/credentials/status/v1"]
+    assert {e["type"] for e in credential["credentialStatus"]} == {"BitstringStatusListEntry"}
+    before = independent.verify(credential)["digitalbazaar"]
+    assert before["verified"] and before["status"] == {"revocation": False, "suspension": False}, before
+    _status(client, credential["id"], "revoked")
+    after = independent.verify(credential)["digitalbazaar"]
+    assert after["proof"]["verified"] and after["status"] == {"revocation": True, "suspension": False}, after
+    assert client.post("/credentials/verify", json={"verifiableCredential": credential}).json()["verified"] is False
+
+
 UNSIGNED = {
     "@context": ["https://www.w3.org/ns/credentials/v2"],
     "id": "urn:uuid:6f1e8b7a-3c2d-4e5f-9a8b-7c6d5e4f3a2b",
