@@ -41,8 +41,18 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def _paced(url: str, requests: dict[str, list[bytes]], rate: float, seconds: float, every: float, report) -> dict[int, int]:
-    """Open-loop pacing: one request every ``1/rate`` seconds over a pool of keep-alive connections."""
+BACKLOG = 64  # requests in flight or waiting for a connection before the pacer skips a slot
+DRAIN_SECONDS = 60  # after the soak, how long the answers still in flight may take
+
+
+async def _paced(url: str, requests: dict[str, list[bytes]], rate: float, seconds: float, every: float, report) -> tuple[dict[int, int], int]:
+    """Paced load: one request every ``1/rate`` seconds over a pool of keep-alive connections.
+
+    Open-loop while the service keeps up; when it falls behind (a loaded machine), at most ``BACKLOG`` requests
+    wait, and a slot that finds the backlog full is skipped and counted instead of queued. An unbounded queue
+    made an earlier soak drain for longer than it soaked, and measured the queue rather than the service.
+    Returns the answers by status and the number of skipped slots.
+    """
     parts = httpx.URL(url)
     statuses: dict[int, int] = {}
     schedule = [kind for kind, weight in MIX for _ in range(weight)]
@@ -65,19 +75,26 @@ async def _paced(url: str, requests: dict[str, list[bytes]], rate: float, second
     started = time.perf_counter()
     next_report = started + every
     tasks: set[asyncio.Task] = set()
-    n = 0
+    n = skipped = 0
     while (now := time.perf_counter()) < started + seconds:
         due = started + n / rate
         await asyncio.sleep(max(0.0, due - now))  # yields even when behind schedule, so requests run
-        task = asyncio.ensure_future(one(schedule[n % len(schedule)]))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+        if len(tasks) >= BACKLOG:
+            skipped += 1
+        else:
+            task = asyncio.ensure_future(one(schedule[n % len(schedule)]))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
         n += 1
         if time.perf_counter() >= next_report:
-            report(time.perf_counter() - started, statuses)
+            report(time.perf_counter() - started, statuses, skipped)
             next_report += every
-    await asyncio.gather(*tasks, return_exceptions=True)
-    return statuses
+    if tasks:
+        _, late = await asyncio.wait(set(tasks), timeout=DRAIN_SECONDS)
+        for task in late:
+            task.cancel()
+        statuses[0] = statuses.get(0, 0) + len(late)  # 0: no answer within the drain time
+    return statuses, skipped
 
 
 def main(argv: list[str]) -> int:
@@ -135,11 +152,12 @@ def _soak(service: BenchService, args, traces: Path) -> bool:
     start_rss = {pid: _rss_mb(pid) for pid in workers}
     print(f"capacity of the mix: {capacity:.0f} requests/s; soaking at {rate:.0f}/s for {args.minutes:g} min on {len(workers)} workers")
 
-    def report(elapsed: float, statuses: dict[int, int]) -> None:
+    def report(elapsed: float, statuses: dict[int, int], skipped: int) -> None:
         rss = ", ".join(f"{pid}: {_rss_mb(pid):.0f} MB" for pid in workers)
-        print(f"  {elapsed / 60:5.1f} min  RSS {rss}  answers {dict(sorted(statuses.items()))}", flush=True)
+        load = os.getloadavg()[0]
+        print(f"  {elapsed / 60:5.1f} min  RSS {rss}  answers {dict(sorted(statuses.items()))}  skipped {skipped}  load {load:.1f}", flush=True)
 
-    statuses = asyncio.run(_paced(url, requests, rate, args.minutes * 60, args.every, report))
+    statuses, skipped = asyncio.run(_paced(url, requests, rate, args.minutes * 60, args.every, report))
     gone = [pid for pid in workers if not Path(f"/proc/{pid}").exists()]
     if gone:
         print(f"workers {gone} are gone (restarted by serve?): see {log}")
@@ -151,8 +169,10 @@ def _soak(service: BenchService, args, traces: Path) -> bool:
             deadline = time.monotonic() + 60
             while (not dump.exists() or dump.read_text().count("--\n") < 2) and time.monotonic() < deadline:
                 time.sleep(0.5)
-    errors = sum(n for status, n in statuses.items() if status >= 400)
-    print(f"answers by status: {dict(sorted(statuses.items()))} ({errors} errors)")
+    errors = sum(n for status, n in statuses.items() if status >= 400 or status == 0)
+    scheduled = int(rate * args.minutes * 60)
+    print(f"answers by status: {dict(sorted(statuses.items()))} ({errors} errors; 0 = no answer within {DRAIN_SECONDS} s)")
+    print(f"slots skipped because {BACKLOG} requests were already waiting: {skipped} of {scheduled} ({skipped / max(scheduled, 1):.1%})")
     for pid in workers:
         print(f"worker {pid}: RSS {start_rss[pid]:.0f} MB at the start of the soak, {_rss_mb(pid):.0f} MB at its end")
         dump = traces / f"tracemalloc-{pid}.txt"
