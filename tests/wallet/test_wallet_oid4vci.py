@@ -199,7 +199,8 @@ def test_the_offer_page_opens_the_demo_wallet_pre_filled_through_sign_in(live, a
         link = [url for (to, url) in live.app.state.wallet.outbox if to == "cleo@example.org"][-1]
         confirm = browser.get(link.removeprefix(live.url))
         next_path = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["next"][0]
-        done = browser.post("/wallet/signin-confirm", data={"link": link.rsplit("/", 1)[-1].split("?")[0], "csrf": csrf_of(confirm.text), "next": next_path})
+        token = urllib.parse.urlsplit(link).path.rsplit("/", 1)[-1]
+        done = browser.post("/wallet/signin-confirm", data={"link": token, "csrf": csrf_of(confirm.text), "next": next_path})
         assert done.status_code == 303 and done.headers["location"] == target, done.headers
         offered = browser.get(target)
         assert offered.status_code == 200 and "University of Zed offers you a credential" in offered.text
