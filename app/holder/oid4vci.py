@@ -124,9 +124,8 @@ def _display_name(display: Any, lang: str = "en") -> str | None:
     return best["name"] if best else None
 
 
-def read_offer(link: str, transport: IssuerTransport) -> Offered:
-    """§4.1 the offer of a link, with the issuer's metadata and its authorization server's token endpoint."""
-    link = (link or "").strip()
+def _offer_object(link: str, transport: IssuerTransport) -> dict[str, Any]:
+    """§4.1: the Credential Offer of a link, by value or fetched by reference."""
     if not link.startswith(SCHEME) or len(link) > MAX_LINK:
         raise _refused(f"paste an {SCHEME} link (a credential offer)")
     params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(link).query, max_num_fields=8))
@@ -141,64 +140,90 @@ def read_offer(link: str, transport: IssuerTransport) -> Offered:
         offer = transport.get(uri)
     if not isinstance(offer, dict):
         raise _refused("the credential offer is not a JSON object")
-    issuer = _text(offer.get("credential_issuer"))
-    ids = offer.get("credential_configuration_ids")
-    if issuer is None or not isinstance(ids, list) or not ids or not all(_text(i, 200) for i in ids):
-        raise _refused("the credential offer needs credential_issuer and credential_configuration_ids (§4.1.1)")
+    return offer
+
+
+def _pre_authorized(offer: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+    """§4.1.1: the grant's ``pre-authorized_code`` and its ``tx_code`` description (None: no code to type)."""
     grants = offer.get("grants") if isinstance(offer.get("grants"), dict) else {}
     grant = grants.get(PRE_AUTHORIZED_GRANT)
     code = _text(grant.get("pre-authorized_code"), 1024) if isinstance(grant, dict) else None
     if code is None:
         raise _refused("this wallet redeems offers with a pre-authorized_code grant only (§4.1.1)")
-    tx_code = grant.get("tx_code")
-    if tx_code is not None and not isinstance(tx_code, dict):
+    tx = grant.get("tx_code")
+    if tx is None:
+        return code, None
+    if not isinstance(tx, dict):
         raise _refused("tx_code is an object (§4.1.1)")
+    return code, {
+        "length": tx.get("length") if isinstance(tx.get("length"), int) and not isinstance(tx.get("length"), bool) else None,
+        "input_mode": "text" if tx.get("input_mode") == "text" else "numeric",
+        "description": _text(tx.get("description"), 300) or "",
+    }
 
+
+def _metadata(issuer: str, transport: IssuerTransport) -> tuple[dict[str, Any], str]:
+    """§12.2.2-3 the issuer's metadata (naming the offer's issuer) and RFC 8414 its authorization server's token
+    endpoint (the server naming itself, §3.3)."""
     metadata = transport.get(well_known(issuer, "openid-credential-issuer"))
     if not isinstance(metadata, dict) or metadata.get("credential_issuer") != issuer:
         raise _refused("the issuer's metadata names another credential_issuer than the offer (§12.2.3)")
-    credential_endpoint = _text(metadata.get("credential_endpoint"))
-    if credential_endpoint is None:
+    if _text(metadata.get("credential_endpoint")) is None:
         raise _refused("the issuer's metadata has no credential_endpoint")
     servers = metadata.get("authorization_servers")
     server = servers[0] if isinstance(servers, list) and servers and _text(servers[0]) else issuer
     as_metadata = transport.get(well_known(server, "oauth-authorization-server"))
     if not isinstance(as_metadata, dict) or as_metadata.get("issuer") != server or _text(as_metadata.get("token_endpoint")) is None:
         raise _refused("the authorization server's metadata does not name it, or has no token_endpoint (RFC 8414 §3.3)")
+    return metadata, as_metadata["token_endpoint"]
 
-    supported = metadata.get("credential_configurations_supported") if isinstance(metadata.get("credential_configurations_supported"), dict) else {}
-    configurations: dict[str, dict[str, Any]] = {}
+
+def _member(value: Any, name: str) -> Any:
+    return value.get(name) if isinstance(value, dict) else None
+
+
+def _configurations(ids: list[str], metadata: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """§12.2.4 the offered configurations this wallet keeps: format, display name, proof algorithms, binding."""
+    supported = _member(metadata, "credential_configurations_supported")
+    out: dict[str, dict[str, Any]] = {}
     for config_id in ids:
-        entry = supported.get(config_id)
+        entry = _member(supported, config_id)
         if not isinstance(entry, dict) or entry.get("format") not in MEDIA_TYPES:
             continue  # a configuration this wallet cannot keep (or the metadata does not describe) is not offered to the learner
-        proof = ((entry.get("proof_types_supported") or {}).get("jwt") or {}) if isinstance(entry.get("proof_types_supported"), dict) else {}
-        algs = proof.get("proof_signing_alg_values_supported") if isinstance(proof, dict) else None
-        display = (entry.get("credential_metadata") or {}).get("display") if isinstance(entry.get("credential_metadata"), dict) else entry.get("display")
-        configurations[config_id] = {
+        algs = _member(_member(_member(entry, "proof_types_supported"), "jwt"), "proof_signing_alg_values_supported")
+        display = _member(_member(entry, "credential_metadata"), "display") or entry.get("display")
+        binding = entry.get("cryptographic_binding_methods_supported")
+        out[config_id] = {
             "format": entry["format"],
             "name": _display_name(display) or config_id,
             "proof_algs": [a for a in algs if isinstance(a, str)] if isinstance(algs, list) else ["EdDSA"],
-            "binding": entry.get("cryptographic_binding_methods_supported") or [],
+            "binding": [b for b in binding if isinstance(b, str)] if isinstance(binding, list) else [],
         }
-    if not configurations:
+    if not out:
         raise _refused("none of the offered credential configurations is one this wallet keeps (ldp_vc, jwt_vc_json, dc+sd-jwt)")
+    return out
+
+
+def read_offer(link: str, transport: IssuerTransport) -> Offered:
+    """§4.1 the offer of a link, with the issuer's metadata and its authorization server's token endpoint."""
+    link = (link or "").strip()
+    offer = _offer_object(link, transport)
+    issuer = _text(offer.get("credential_issuer"))
+    ids = offer.get("credential_configuration_ids")
+    if issuer is None or not isinstance(ids, list) or not ids or not all(_text(i, 200) for i in ids):
+        raise _refused("the credential offer needs credential_issuer and credential_configuration_ids (§4.1.1)")
+    code, tx_code = _pre_authorized(offer)
+    metadata, token_endpoint = _metadata(issuer, transport)
     return Offered(
         link=link,
         issuer=issuer,
         issuer_name=_display_name(metadata.get("display")) or urllib.parse.urlsplit(issuer).netloc,
         pre_authorized_code=code,
-        tx_code={
-            "length": tx_code.get("length") if isinstance(tx_code.get("length"), int) else None,
-            "input_mode": "text" if tx_code.get("input_mode") == "text" else "numeric",
-            "description": (_text(tx_code.get("description"), 300) or ""),
-        }
-        if isinstance(tx_code, dict)
-        else None,
-        token_endpoint=as_metadata["token_endpoint"],
+        tx_code=tx_code,
+        token_endpoint=token_endpoint,
         nonce_endpoint=_text(metadata.get("nonce_endpoint")),
-        credential_endpoint=credential_endpoint,
-        configurations=configurations,
+        credential_endpoint=metadata["credential_endpoint"],
+        configurations=_configurations(ids, metadata),
     )
 
 
