@@ -5,6 +5,8 @@ the page shows only what the offer by reference already tells anyone who holds i
 
 from __future__ import annotations
 
+import urllib.parse
+
 import segno
 from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
@@ -27,4 +29,5 @@ async def offer_page(request: Request, service: Oid4vciDep, offer_id: str = Path
     link = offer["credential_offer_uri"]
     qr = segno.make(link, error="m").svg_inline(scale=4, title="Scan with your wallet")
     formats = [CONFIGURATIONS[c].names["en"] for c in offer["configurations"] if c in CONFIGURATIONS]
-    return templates.TemplateResponse(request, "offer.html", {"offer": offer, "link": link, "qr": qr, "formats": formats})
+    demo = "/wallet/receive?" + urllib.parse.urlencode({"link": link})  # the demo wallet of this service, pre-filled
+    return templates.TemplateResponse(request, "offer.html", {"offer": offer, "link": link, "qr": qr, "formats": formats, "demo_wallet": demo})

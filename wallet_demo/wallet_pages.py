@@ -20,6 +20,7 @@ from app.errors import MicrocredError, NotFoundError, PayloadTooLargeError
 from app.holder import SHARE_DEFAULT_DAYS, SHARE_MAX_DAYS, Gone, Wallet, safe_next
 from wallet_demo import templates
 from wallet_demo.i18n import language, translations
+from wallet_demo.issuers import SameServiceIssuers
 from wallet_demo.verify_page import display_facts
 
 router = APIRouter(tags=["wallet"], include_in_schema=False)
@@ -138,7 +139,11 @@ class SignedInLearner:
 async def _require_learner(request: Request, wallet: WalletDep) -> SignedInLearner:
     sess = await run_in_threadpool(wallet.session, request.cookies.get(COOKIE))
     if sess is None or sess.learner_id is None:
-        raise SignInRequired(request.url.path)
+        # the query comes back too (a pasted offer link, ``/wallet/receive?link=``) when it is short enough to
+        # travel in the sign-in link (``safe_next``)
+        query = request.url.query
+        path = request.url.path + ("?" + query if query else "")
+        raise SignInRequired(path if safe_next(path) else request.url.path)
     return SignedInLearner(sess, await run_in_threadpool(wallet.learner, sess.learner_id))
 
 
@@ -424,3 +429,86 @@ async def oid4vp_respond(request: Request) -> Response:
     out = await run_in_threadpool(_wallet(request).oid4vp_respond, learner, link, request.app.state.presentation_requests, holding, chosen)
     sess = await _session(request)
     return _render(request, "wallet_oid4vp.html", learner=learner, csrf=sess.csrf_token, link="", asked=None, cards={}, sent=out, error=None)
+
+
+# -- OpenID4VCI: receiving from an issuer ----------------------------------------------------------
+
+
+def _issuers(request: Request) -> SameServiceIssuers:
+    return SameServiceIssuers(request.app.state.oid4vci, request.app.state.settings.base_url)
+
+
+def _receive_error(request: Request, exc: MicrocredError) -> tuple[str, str | None]:
+    """(what the learner reads, what the issuer said) of a refused offer or redemption."""
+    _ = translations(language(request)).gettext
+    said = getattr(exc, "error", None) and exc.detail  # the issuer's own words, shown beside ours
+    if exc.code == "OID4VCI_INVALID_GRANT" and exc.detail.startswith("wrong tx_code"):
+        if "burnt" in exc.detail:
+            return _("The code was wrong too many times: this offer can no longer be used. Ask the issuer for a new one."), said
+        return _("This code is not the right one. Check the code the issuer sent you and type it again."), said
+    if exc.code in ("OID4VCI_INVALID_GRANT", "OID4VCI_OFFER_GONE"):
+        return _("This offer has been used already or has expired. Ask the issuer for a new one."), said
+    if exc.code == "OID4VCI_TX_CODE_MISSING":
+        return _("Type the code the issuer sent you."), None
+    if exc.code == "OID4VCI_FOREIGN_ISSUER":
+        return _("This demo wallet receives credentials from the issuers of this service only."), None
+    if exc.code == "INVALID_CREDENTIAL_OFFER":
+        return _("This is not a credential offer this wallet can read: %(reason)s") % {"reason": exc.detail}, None
+    return _("The issuer refused: %(reason)s") % {"reason": exc.detail}, None
+
+
+@router.get("/wallet/receive")
+async def receive_page(request: Request, signed_in: SignedIn, link: str | None = None) -> Response:
+    """Paste an ``openid-credential-offer://`` link (or come from an ``/offers/{id}`` page with it): who offers what,
+    in which forms, and the tx_code to type. Reading an offer redeems nothing."""
+    sess, learner = signed_in.session, signed_in.learner
+    offered, error, code, said = None, None, None, None
+    if link:
+        try:
+            offered = await run_in_threadpool(_wallet(request).oid4vci_offer, link, _issuers(request))
+        except MicrocredError as exc:
+            (error, said), code = _receive_error(request, exc), exc.code
+    return _render(
+        request,
+        "wallet_receive.html",
+        400 if error else 200,
+        learner=learner,
+        csrf=sess.csrf_token,
+        link=link or "",
+        offered=offered,
+        chosen=None,
+        error=error,
+        error_code=code,
+        issuer_said=said,
+    )
+
+
+@router.post("/wallet/receive")
+async def receive(request: Request) -> Response:
+    """OpenID4VCI pre-authorized code flow with the learner's tx_code; the credential kept, then shown."""
+    sess, learner, form = await _checked(request)
+    link, chosen = _one(form, "link") or "", _one(form, "configuration") or ""
+    wallet, issuers = _wallet(request), _issuers(request)
+    try:
+        holding = await run_in_threadpool(wallet.oid4vci_receive, learner, link, issuers, chosen, _one(form, "tx_code"))
+    except MicrocredError as exc:
+        (error, said), code = _receive_error(request, exc), exc.code
+        try:  # the offer again, so that a mistyped code can be typed again
+            offered = await run_in_threadpool(wallet.oid4vci_offer, link, issuers)
+        except MicrocredError:
+            offered = None
+        status = exc.status if 400 <= exc.status < 500 else 400
+        return _render(
+            request,
+            "wallet_receive.html",
+            status,
+            learner=learner,
+            csrf=sess.csrf_token,
+            link=link if offered else "",
+            offered=offered,
+            chosen=chosen,
+            error=error,
+            error_code=code,
+            issuer_said=said,
+        )
+    return RedirectResponse(f"/wallet/credentials/{holding.id}", status_code=303)

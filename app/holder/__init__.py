@@ -3,6 +3,8 @@
 * ``Wallet`` (``wallet``): every holder-side operation, for every learner of this service.
 * ``render_pdf`` / ``extract_credential_from_pdf`` (``pdf``): a credential as a PDF a person reads and a
   machine checks, and back.
+* ``oid4vci`` / ``oid4vp``: the wallet side of OpenID4VCI 1.0 (receiving from an offer) and OpenID4VP 1.0
+  (answering a verifier's request).
 """
 
 from app.holder.pdf import PdfCredentialError, extract_credential_from_pdf, render_pdf

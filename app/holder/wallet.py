@@ -35,10 +35,11 @@ from typing import Any
 from app import strict_json
 from app.credentials.completeness import eu_completeness, summary
 from app.credentials.logo import credential_logo, image_bytes
-from app.errors import MalformedValueError, MicrocredError, NotFoundError
-from app.holder import oid4vp
+from app.errors import KeyUnavailable, MalformedValueError, MicrocredError, NotFoundError
+from app.holder import oid4vci, oid4vp
 from app.jsonld.rdfc import CanonicalizationLimitError
-from app.keys import ED25519, FileKeyStore
+from app.keys import ED25519, P256, FileKeyStore
+from app.keys.b64url import decode as b64u_decode
 from app.proofs import sd_jwt
 from app.store import Database
 from app.store import wallet as store
@@ -559,13 +560,72 @@ class Wallet:
             raise MalformedValueError("this credential does not answer the request", code="CREDENTIAL_NOT_MATCHING")
         if option["format"] == "dc+sd-jwt":
             holding = self.holding(learner, holding_id)
-            mb = learner.holder_did.removeprefix("did:key:")
-            signer = self.keys.load(learner.key_ref, f"{learner.holder_did}#{mb}")
+            signer = self._sd_jwt_holder_key(learner, holding.body)
             disclosed = (set(chosen) & set(option["claims"])) | set(option["required"])
             presentation = oid4vp.sd_jwt_presentation(holding.body.decode("ascii"), disclosed, signer, nonce=request.nonce, client_id=request.client_id)
         else:
             presentation = self.present(learner, [holding_id], challenge=request.nonce, domain=request.client_id)
         return oid4vp.answer(verifier, request, option["query_id"], presentation)
+
+    def _sd_jwt_holder_key(self, learner, body: bytes):
+        """The holder key an SD-JWT VC is bound to (its ``cnf.jwk``, RFC 7800 §3.2): the learner's P-256 key for one
+        received through OpenID4VCI with an ES256 proof, else the Ed25519 key."""
+        try:
+            payload = strict_json.loads(b64u_decode(body.split(b"~", 1)[0].split(b".")[1].decode("ascii")), max_depth=32)
+            kty = payload["cnf"]["jwk"]["kty"]
+        except (MicrocredError, IndexError, KeyError, TypeError, UnicodeDecodeError):
+            kty = None
+        if kty == "EC":
+            return self._p256_key(learner)
+        mb = learner.holder_did.removeprefix("did:key:")
+        return self.keys.load(learner.key_ref, f"{learner.holder_did}#{mb}")
+
+    # -- OpenID4VCI (app/holder/oid4vci.py) --------------------------------------------------------
+
+    def _p256_key(self, learner):
+        """The learner's second holder key, P-256 (ES256: HAIP wallets' one algorithm), made on first use; kept
+        beside the Ed25519 one under a name derived from it, so no column is needed for it."""
+        name = f"{learner.key_ref}-p256"
+        try:
+            return self.keys.load(name)
+        except KeyUnavailable as exc:
+            if exc.code != "KEY_NOT_FOUND":
+                raise
+            return self.keys.create(name, P256)
+
+    def oid4vci_offer(self, link: str, transport) -> oid4vci.Offered:
+        """What an ``openid-credential-offer://`` link offers and who offers it (nothing is redeemed yet)."""
+        return oid4vci.read_offer(link, transport)
+
+    def oid4vci_receive(self, learner, link: str, transport, configuration: str, tx_code: str | None):
+        """Redeem the offer for one credential of ``configuration`` bound to the learner's key, and keep it as
+        received (marked, like an import, when it does not verify now). A refusal stores nothing."""
+        offered = oid4vci.read_offer(link, transport)
+        if configuration not in offered.configurations:
+            raise MalformedValueError("choose one of the offered credentials", code="OID4VCI_CONFIGURATION")
+        if oid4vci.wants_p256(offered, configuration):
+            signer, did = self._p256_key(learner), None
+        else:
+            mb = learner.holder_did.removeprefix("did:key:")
+            signer, did = self.keys.load(learner.key_ref, f"{learner.holder_did}#{mb}"), learner.holder_did
+        received = oid4vci.receive(offered, configuration, tx_code, signer, did=did, transport=transport)
+        report = self._verify(received.body)
+        state, reason = state_of(report) if report is not None else ("invalid", "not a readable credential")
+        verified = state == "valid"
+        credential = report.credential if report is not None and isinstance(report.credential, dict) else {}
+        credential_id = credential.get("id") if isinstance(credential.get("id"), str) else None
+        with self.db.transaction() as session:
+            return store.add_holding(
+                session,
+                holding_id=str(uuid.uuid4()),
+                learner_id=learner.id,
+                credential_id=(credential_id or "")[:500] or None,
+                source="oid4vci",
+                media_type=received.media_type,
+                body=received.body,
+                verified=verified,
+                problem=None if verified else f"{state}: {reason}"[:2000],
+            )
 
 
 def _pdf_facts(card: Card, lang: str = "en", gettext=None) -> list[tuple[str, Any]]:

@@ -13,6 +13,7 @@ import copy
 import json
 import logging
 import re
+import urllib.parse
 
 import httpx
 import pytest
@@ -78,6 +79,7 @@ class Tour:
         oid4vci = self.api.post("/microcredentials/offers", json={"microcredential": record})
         assert oid4vci.status_code == 201, oid4vci.text
         self.oid4vci_offer = oid4vci.json()["id"]
+        self.oid4vci_link = oid4vci.json()["credential_offer_uri"]
 
         self.context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=bypass_csp)
         page = self.context.new_page()
@@ -157,6 +159,8 @@ class Tour:
             "wallet-present": presented,
             "wallet-message": _goto(f"{live.url}/wallet/claim/not-a-claim-link"),
             "wallet-signin-confirm": _goto(f"{live.url}/wallet/signin/some-link"),
+            "wallet-receive": _goto(f"{live.url}/wallet/receive"),
+            "wallet-receive-offered": _goto(f"{live.url}/wallet/receive?" + urllib.parse.urlencode({"link": self.oid4vci_link})),
         }
         # pages seen signed out: in a second context
         self.anonymous = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=bypass_csp)
