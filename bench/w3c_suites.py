@@ -515,7 +515,9 @@ def main(argv: list[str]) -> int:
             positive = f", positive {s['positive_passed']}/{s['positive_ran']}" if "positive_ran" in s else ""
             print(f"{key}: {s['passed']}/{s['ran']} passed{positive} ({s['failed']} failed, {s['pending']} pending; fixed total {total})")
             problems += [f"{key}: {p}" for p in judge(key, report, s)]
-            print(f"  known suite defects: {len(s['known_suite_defects'])} (listed: summary.json, bench/w3c_suites.py KNOWN_SUITE_DEFECTS)")
+            print(f"  known suite defects: {len(s['known_suite_defects'])} (bench/w3c_suites.py KNOWN_SUITE_DEFECTS, summary.json)")
+            for title in s["known_suite_defects"]:
+                print(f"    {title[:150]}")
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
         print(f"details: {out / 'summary.json'}")
         for p in problems:
