@@ -4,6 +4,7 @@ needs their code in a folder outside the repository (README, implementation repo
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -91,3 +92,52 @@ def test_the_config_names_one_implementation_with_every_tag_the_report_counts():
         assert f"'{tag}'" in config
     assert config.count("name: 'microcred'") == 1 and "did:key:z6Mkx" in config
     assert sorted(w3c_suites.SUITES) == ["bsl", "eddsa", "vc-api-issuer", "vc-api-verifier", "vcdm"]
+
+
+def _judged(results: dict, negative: set[str], known) -> tuple[list[str], dict]:
+    s = w3c_suites.summarize(results, 57, negative)
+    return w3c_suites.judge("eddsa", results, s, known), s
+
+
+def test_a_positive_failure_fails_the_run_unless_it_is_a_known_suite_defect():
+    known = (w3c_suites.KnownDefect("eddsa", "suite bug", "the suite's loader", "repo@c f.js:1"),)
+    negative = {"must reject X"}
+    # an unknown positive failure fails the run; a negative one is listed but is not this check's business
+    problems, s = _judged(_report(passes=["must issue"], failures=["suite bug", "verify Y", "must reject X"]), negative, known)
+    assert problems == ["positive test fails: verify Y"]
+    assert s["known_suite_defects"] == ["suite bug"] and s["problems"] == problems
+    # a known one does not
+    problems, s = _judged(_report(passes=["must issue", "must reject X"], failures=["suite bug"]), negative, known)
+    assert problems == [] and s["known_suite_defects"] == ["suite bug"]
+    # a known one that passes does: the table must be corrected
+    problems, _ = _judged(_report(passes=["must issue", "suite bug", "must reject X"]), negative, known)
+    assert problems == ["known failure now passes: remove it from the table (KNOWN_SUITE_DEFECTS): suite bug"]
+    # and so does one that no longer runs (its title changed)
+    problems, _ = _judged(_report(passes=["must issue", "must reject X"]), negative, known)
+    assert problems == ["known failure did not run: suite bug"]
+    # another suite's defects are not this one's
+    assert w3c_suites.judge("vcdm", _report(passes=["suite bug"]), w3c_suites.summarize(_report(passes=["suite bug"]), 59, set()), known) == []
+
+
+def test_the_real_table_matches_a_run_with_exactly_those_failures():
+    """KNOWN_SUITE_DEFECTS as shipped: one entry per (suite, title), each with a defect and a source with a commit,
+    and a run whose positive failures are exactly the table's passes; any one of them passing fails it."""
+    table = w3c_suites.KNOWN_SUITE_DEFECTS
+    assert len({(d.suite, d.title) for d in table}) == len(table)
+    for d in table:
+        assert d.suite in w3c_suites.SUITES and d.defect
+        assert re.search(r"^[\w-]+/[\w.-]+@[0-9a-f]{40} ", d.source) and re.search(r"\.js(on)?:\d+", d.source)  # repo@commit file:line
+    eddsa = [d.title for d in table if d.suite == "eddsa"]
+    long = max(eddsa, key=len)
+    assert len(long) > 300  # the summary cuts titles at 300: the check still recognises it
+    problems, s = _judged(_report(passes=["must issue"], failures=eddsa), set(), table)
+    assert problems == [] and len(s["known_suite_defects"]) == len(eddsa)
+    problems, _ = _judged(_report(passes=["must issue", long], failures=[t for t in eddsa if t != long]), set(), table)
+    assert problems == [f"known failure now passes: remove it from the table (KNOWN_SUITE_DEFECTS): {long}"]
+
+
+def test_without_the_stub_run_an_unclassified_failure_does_not_fail_the_run():
+    results = _report(passes=["a"], failures=["b"])
+    s = w3c_suites.summarize(results, 57)
+    assert s["failures"][0]["kind"] == "unknown"
+    assert w3c_suites.judge("eddsa", results, s, ()) == []
