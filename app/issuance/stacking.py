@@ -459,8 +459,10 @@ class Stacking:
         component.learner = facts["learner"]
         spec = facts["specification"]
         component.specification = (self.catalogue.local_ref(spec) or spec) if spec else None
-        disclosures = report.check("disclosures")
-        component.withheld = tuple((disclosures.details or {}).get("withheld") or []) if disclosures is not None else ()
+        # a claim of the type not disclosed was withheld only if some digest stayed undisclosed (RFC 9901 §4.2.5:
+        # withheld claims and decoys cannot be told apart); with every digest disclosed it is not in the credential
+        details = (report.check("disclosures").details or {}) if report.check("disclosures") is not None else {}
+        component.withheld = tuple(details.get("withheld") or []) if details.get("undisclosedDigests") else ()
         binding = report.check("holder_binding")
         if binding is not None and binding.outcome == "passed":
             component.holder_key = sd_jwt_vc.jwk_thumbprint_uri((claims.get("cnf") or {}).get("jwk") if isinstance(claims.get("cnf"), dict) else None)
@@ -503,7 +505,10 @@ class Stacking:
             if c.credential is None:
                 continue
             if c.specification is None and "specification" in c.withheld:
-                why = f"{name} withholds the claim specification, which names what it was issued for: no rule of the composite can be matched without it"
+                why = (
+                    f"{name} does not disclose the claim specification (withheld, or not in the credential), which names what it was "
+                    "issued for: no rule of the composite can be matched without it"
+                )
                 c.problems.append(Problem("disclosure", why, c.index, claim="specification"))
                 continue
             if c.specification == spec_id:
@@ -586,7 +591,7 @@ class Stacking:
             # composite names its learner, or W3C components name theirs
             if c.learner is None and (learner_id is not None or w3c):
                 if "learner_id" in c.withheld:
-                    why = f"{name} withholds the claim learner_id, which shows it is of {who} ({expected})"
+                    why = f"{name} does not disclose the claim learner_id (withheld, or not in the credential), which shows it is of {who} ({expected})"
                     c.problems.append(Problem("disclosure", why, c.index, claim="learner_id"))
                 else:
                     c.problems.append(Problem("same-learner", f"{name} names no learner, where {who} is {expected}", c.index))
@@ -693,7 +698,7 @@ def _held_to(c: Component, rules: CompositeRules, rule_index: int) -> list[Probl
         ]
         withheld = [(claim, where, what) for claim, needed, where, what in needs if needed and claim in c.withheld]
         for claim, where, what in withheld:
-            why = f"{name} withholds the claim {claim} ({what}), which the rule {where} needs"
+            why = f"{name} does not disclose the claim {claim} ({what}; withheld, or not in the credential), which the rule {where} needs"
             out.append(Problem("disclosure", why, c.index, claim=claim))
         if withheld:
             return out

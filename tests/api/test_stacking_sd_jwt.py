@@ -151,7 +151,7 @@ def test_bad_sd_jwt_components_are_refused_by_name(live, sd):
     for claim, rule_claims in [("workload", [(1, "disclosure", "workload")]), ("level", [(1, "disclosure", "level")])]:
         report = _evaluate(sd, [pa, sd.present(b, withhold=(claim,))])
         assert [(p["component"], p["rule"], p.get("claim")) for p in report["problems"] if "component" in p] == rule_claims, report["problems"]
-        assert f"withholds the claim {claim}" in report["problems"][0]["detail"] and not report["eligible"]
+        assert f"does not disclose the claim {claim}" in report["problems"][0]["detail"] and not report["eligible"]
     report = _evaluate(sd, [pa, sd.present(b, withhold=("specification",))])
     assert [(p["component"], p["rule"], p.get("claim")) for p in report["problems"] if "component" in p] == [(1, "disclosure", "specification")]
     # the composite names its learner: a component withholding learner_id cannot be shown to be theirs
