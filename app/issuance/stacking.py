@@ -14,7 +14,14 @@ presentation (or as a plain list of credentials) and returns an ``Evaluation``:
 
 Nothing is stored. The digest of each component is W3C SRI (sha384) over its exact bytes: a compact JWS as sent, a
 JSON credential in its RFC 8785 (JCS) form, which every holder that keeps the JSON value reproduces whatever its
-whitespace or key order (VC 2.0 §5.3 ``relatedResource``/``digestSRI``).
+whitespace or key order (VC 2.0 §5.3 ``relatedResource``/``digestSRI``); an SD-JWT VC as presented, without its Key
+Binding JWT and with its Disclosures sorted (``composite.sd_jwt_presented``).
+
+An SD-JWT VC component (SD-JWT VC draft; RFC 9901) comes as a presentation with a Key Binding JWT: listed in
+``credentials``, inside a presentation as an EnvelopedVerifiableCredential ``data:application/dc+sd-jwt,…``, or in
+an OpenID4VP ``dc+sd-jwt`` answer. It is read from its disclosed claims (``sd_jwt_vc.component_facts``): a claim a
+rule needs that it does not disclose is refused by name (rule ``disclosure``); its learner is the holder key that
+signed its KB-JWT (``cnf.jwk``), and its ``learner_id`` where the composite or W3C components name a learner.
 
 No HTTP here; credentials this service issued are found (their specification) through ``app.store``.
 """
