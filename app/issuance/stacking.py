@@ -314,51 +314,33 @@ class Stacking:
 
     def _verified_items(self, body: dict[str, Any]) -> tuple[list[tuple[Any, Report]], Report | None, str | None]:
         """(item, report) per component; the presentation's report; the holder whose key signed it (or None)."""
-        verifier = self.runtime.verifier
         vp, listed = body.get("presentation"), body.get("credentials")
         if body.get("presentationRequestId") is not None and vp is None and listed is None:
             return self._answered_items(body["presentationRequestId"])
-        if vp is None and listed is None:
-            raise MalformedValueError(
-                "the learner's components go in 'presentation' (a verifiable presentation), 'credentials' (a list) or "
-                "'presentationRequestId' (an answered OpenID4VP request)",
-                errors=[{"pointer": "/presentation", "detail": "required"}],
-            )
-        if vp is not None:
-            if not isinstance(vp, dict) or "VerifiablePresentation" not in _types(vp):
-                raise MalformedValueError(
-                    "presentation must be a verifiable presentation (type VerifiablePresentation)",
-                    errors=[{"pointer": "/presentation", "detail": "not a presentation"}],
-                )
-            raw = vp.get("verifiableCredential") or []
-            raw = raw if isinstance(raw, list) else [raw]
-        else:
-            if not isinstance(listed, list):
-                raise MalformedValueError("credentials must be an array", errors=[{"pointer": "/credentials", "detail": "array"}])
-            raw = listed
-        if not raw:
-            raise MalformedValueError("no components were presented", errors=[{"pointer": "/presentation/verifiableCredential", "detail": "empty"}])
-        if len(raw) > MAX_PRESENTATION_CREDENTIALS:
-            raise MalformedValueError(
-                f"at most {MAX_PRESENTATION_CREDENTIALS} components are evaluated",
-                errors=[{"pointer": "/presentation/verifiableCredential", "detail": "too many"}],
-            )
+        raw = _raw_components(vp, listed)
         items = [_envelope_token(x) or x if isinstance(x, dict) and "EnvelopedVerifiableCredential" in _types(x) else x for x in raw]
         if vp is not None and vp.get("proof") is not None:
-            challenge, domain = _proof_binding(vp, body)
-            try:
-                report = verifier.verify_presentation(vp, challenge=challenge, domain=domain)
-            except NotACredential as exc:
-                raise MalformedValueError(
-                    f"the presentation cannot be read: {exc.detail}", errors=[{"pointer": "/presentation", "detail": exc.detail}]
-                ) from None
-            holder_check = report.check("holder_binding")
-            proof_check = report.check("proof")
-            bound = holder_check is not None and holder_check.outcome == "passed" and proof_check is not None and proof_check.outcome == "passed"
-            # an SD-JWT VC inside the presentation (an EnvelopedVerifiableCredential data:application/dc+sd-jwt,…)
-            # is verified again with its Key Binding JWT held to the presentation's challenge and domain
-            reports = [self._sd_jwt_report(item, challenge, domain) if _is_sd_jwt(item) else r for item, r in zip(items, report.credentials, strict=True)]
-            return list(zip(items, reports, strict=True)), report, report.issuer if bound else None
+            return self._presented_items(vp, items, body)
+        return self._listed_items(items, body), None, None
+
+    def _presented_items(self, vp: dict[str, Any], items: list[Any], body: dict[str, Any]) -> tuple[list[tuple[Any, Report]], Report, str | None]:
+        """The components of a signed presentation, and its holder when its proof and holder binding pass."""
+        challenge, domain = _proof_binding(vp, body)
+        try:
+            report = self.runtime.verifier.verify_presentation(vp, challenge=challenge, domain=domain)
+        except NotACredential as exc:
+            raise MalformedValueError(f"the presentation cannot be read: {exc.detail}", errors=[{"pointer": "/presentation", "detail": exc.detail}]) from None
+        holder_check = report.check("holder_binding")
+        proof_check = report.check("proof")
+        bound = holder_check is not None and holder_check.outcome == "passed" and proof_check is not None and proof_check.outcome == "passed"
+        # an SD-JWT VC inside the presentation (an EnvelopedVerifiableCredential data:application/dc+sd-jwt,…)
+        # is verified again with its Key Binding JWT held to the presentation's challenge and domain
+        reports = [self._sd_jwt_report(item, challenge, domain) if _is_sd_jwt(item) else r for item, r in zip(items, report.credentials, strict=True)]
+        return list(zip(items, reports, strict=True)), report, report.issuer if bound else None
+
+    def _listed_items(self, items: list[Any], body: dict[str, Any]) -> list[tuple[Any, Report]]:
+        """Components without a presentation proof: each verified on its own; an SD-JWT VC with its Key Binding JWT
+        for the body's ``challenge``/``domain`` as nonce and aud, else for those it names itself."""
         challenge, domain = _proof_binding({}, body) if any(_is_sd_jwt(x) for x in items) else (None, None)
         out = []
         for item in items:
@@ -367,12 +349,12 @@ class Stacking:
                 out.append((item, self._sd_jwt_report(item, challenge or _str(kb.get("nonce")), domain or _str(kb.get("aud")))))
                 continue
             try:
-                out.append((item, verifier.verify(item)))
+                out.append((item, self.runtime.verifier.verify(item)))
             except NotACredential as exc:
                 bad = Report("credential", "unknown")
                 bad.checks.append(Check("well_formed", "failed", exc.detail, exc.code))
                 out.append((item, bad))
-        return out, None, None
+        return out
 
     def _sd_jwt_report(self, token: str, nonce: str | None, aud: str | None) -> Report:
         """An SD-JWT VC component verified in full (app/verification/pipeline.py ``verify_sd_jwt``): signature, every
@@ -589,21 +571,7 @@ class Stacking:
             if c.learner != expected:
                 c.problems.append(Problem("same-learner", f"{_name(c)} is of another learner ({c.learner or 'none named'}) than {who} ({expected})", c.index))
         for c in sd:
-            name = _name(c)
-            if c.holder_key is not None and c.holder_key != key:
-                first = next(x.index for x in sd if x.holder_key == key)
-                why = f"{name} is bound to another holder key ({c.holder_key}) than component {first} ({key}): another learner's credential"
-                c.problems.append(Problem("same-learner", why, c.index))
-            # the learner identifier is needed when the key alone does not tie the components to one learner: the
-            # composite names its learner, or W3C components name theirs
-            if c.learner is None and (learner_id is not None or w3c):
-                if "learner_id" in c.withheld:
-                    why = f"{name} does not disclose the claim learner_id (withheld, or not in the credential), which shows it is of {who} ({expected})"
-                    c.problems.append(Problem("disclosure", why, c.index, claim="learner_id"))
-                else:
-                    c.problems.append(Problem("same-learner", f"{name} names no learner, where {who} is {expected}", c.index))
-            elif c.learner is not None and expected is not None and c.learner != expected:
-                c.problems.append(Problem("same-learner", f"{name} is of another learner ({c.learner}) than {who} ({expected})", c.index))
+            _sd_learner_problems(c, sd, key, expected, who, identity_needed=learner_id is not None or bool(w3c))
         if sd and not w3c and key is not None and all(c.holder_key == key for c in sd):
             reason = "every component is an SD-JWT VC bound (cnf) to one holder key, which signed the Key Binding JWT of each presentation"
             return expected or key, "holder", reason
@@ -664,6 +632,55 @@ def _json_body(body: bytes) -> dict[str, Any] | None:
 MAX_STORED_BODY = 4 * 1024 * 1024
 
 _BLOCKING = ("well_formed", "proof", "seal_certificate", "seal_trusted_list", "issuer_binding", "validity", "status", "type_metadata")
+
+
+def _raw_components(vp: Any, listed: Any) -> list[Any]:
+    """The components as sent: a presentation's ``verifiableCredential``, or the ``credentials`` list (4xx otherwise)."""
+    if vp is None and listed is None:
+        raise MalformedValueError(
+            "the learner's components go in 'presentation' (a verifiable presentation), 'credentials' (a list) or "
+            "'presentationRequestId' (an answered OpenID4VP request)",
+            errors=[{"pointer": "/presentation", "detail": "required"}],
+        )
+    if vp is not None:
+        if not isinstance(vp, dict) or "VerifiablePresentation" not in _types(vp):
+            raise MalformedValueError(
+                "presentation must be a verifiable presentation (type VerifiablePresentation)",
+                errors=[{"pointer": "/presentation", "detail": "not a presentation"}],
+            )
+        raw = vp.get("verifiableCredential") or []
+        raw = raw if isinstance(raw, list) else [raw]
+    else:
+        if not isinstance(listed, list):
+            raise MalformedValueError("credentials must be an array", errors=[{"pointer": "/credentials", "detail": "array"}])
+        raw = listed
+    if not raw:
+        raise MalformedValueError("no components were presented", errors=[{"pointer": "/presentation/verifiableCredential", "detail": "empty"}])
+    if len(raw) > MAX_PRESENTATION_CREDENTIALS:
+        raise MalformedValueError(
+            f"at most {MAX_PRESENTATION_CREDENTIALS} components are evaluated",
+            errors=[{"pointer": "/presentation/verifiableCredential", "detail": "too many"}],
+        )
+    return raw
+
+
+def _sd_learner_problems(c: Component, sd: list[Component], key: str | None, expected: str | None, who: str, *, identity_needed: bool) -> None:
+    """An SD-JWT VC component held to the same learner: bound to the holder key of the others (``key``), and naming
+    ``expected`` in ``learner_id`` where the key alone does not tie it to the learner (``identity_needed``: the
+    composite names its learner, or W3C components name theirs)."""
+    name = _name(c)
+    if c.holder_key is not None and c.holder_key != key:
+        first = next(x.index for x in sd if x.holder_key == key)
+        why = f"{name} is bound to another holder key ({c.holder_key}) than component {first} ({key}): another learner's credential"
+        c.problems.append(Problem("same-learner", why, c.index))
+    if c.learner is None and identity_needed:
+        if "learner_id" in c.withheld:
+            why = f"{name} does not disclose the claim learner_id (withheld, or not in the credential), which shows it is of {who} ({expected})"
+            c.problems.append(Problem("disclosure", why, c.index, claim="learner_id"))
+        else:
+            c.problems.append(Problem("same-learner", f"{name} names no learner, where {who} is {expected}", c.index))
+    elif c.learner is not None and expected is not None and c.learner != expected:
+        c.problems.append(Problem("same-learner", f"{name} is of another learner ({c.learner}) than {who} ({expected})", c.index))
 
 
 def _is_sd_jwt(item: Any) -> bool:
