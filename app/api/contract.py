@@ -198,11 +198,13 @@ class StackProblem(_Answer):
 
     rule: str = Field(
         description="same-learner, duplicate, no-matching-rule, cycle, verification, status, validity, trustRequired, minEqf, "
-        "awardedAfter, components/<i>/required, minComponents or minEcts",
+        "awardedAfter, disclosure (an SD-JWT VC does not disclose a claim the rule needs), holder-binding (an SD-JWT VC without a Key "
+        "Binding JWT), components/<i>/required, minComponents or minEcts",
         examples=["minEcts"],
     )
     detail: str
     component: int | None = None
+    claim: str | None = Field(None, description="disclosure: the SD-JWT VC claim withheld that the rule needs.", examples=["workload"])
 
 
 class StackComponent(_Answer):
@@ -213,13 +215,18 @@ class StackComponent(_Answer):
     issuer: str | None
     issuerName: Any = None
     title: Any = None
-    format: str = Field(examples=["ob3"])
+    format: str = Field(examples=["ob3"], description="ob3, edc, sd-jwt (an SD-JWT VC), or unknown")
     ects: float | None
     eqf: int | None
     awardedAt: str | None
     learner: str | None
+    holderKey: str | None = Field(None, description="An SD-JWT VC's holder key (RFC 9278 JWK thumbprint URI of cnf.jwk) when its KB-JWT verified.")
+    withheldClaims: list[str] | None = Field(None, description="An SD-JWT VC's claims of its type that were not disclosed.")
     specification: str | None = Field(description="The specification it was issued against (a catalogue id or URL).")
-    digestSRI: str = Field(description="W3C SRI sha384 of its exact bytes (a compact JWS, or the RFC 8785 form of a JSON credential).")
+    digestSRI: str = Field(
+        description="W3C SRI sha384 of its exact bytes (a compact JWS, or the RFC 8785 form of a JSON credential; an SD-JWT VC "
+        "without its KB-JWT, its Disclosures sorted)."
+    )
     verified: bool
     rule: int | None = Field(description="The index of the composite's component rule it fills.")
     accepted: bool
@@ -259,12 +266,22 @@ class StackEvaluation(_Answer):
 class StackEvaluateBody(BaseModel):
     specificationId: str = Field(max_length=64, description="The provider's composite specification.")
     presentation: dict[str, Any] | None = Field(None, description="A verifiable presentation of the learner's components.")
-    credentials: list[Any] | None = Field(None, description="Or the components as a list (no holder binding).")
-    presentationRequestId: str | None = Field(
-        None, max_length=36, description="Or an answered OpenID4VP request (POST /presentation-requests): the components of its ldp_vc presentations."
+    credentials: list[Any] | None = Field(
+        None,
+        description="Or the components as a list: JSON credentials, compact JWSs, or SD-JWT VC presentations with a Key Binding JWT "
+        "(no holder binding for the W3C ones: the learner identifiers must agree).",
     )
-    challenge: str | None = Field(None, description="The challenge the presentation's proof must carry (default: the proof's own).")
-    domain: str | None = None
+    presentationRequestId: str | None = Field(
+        None,
+        max_length=36,
+        description="Or an answered OpenID4VP request (POST /presentation-requests): the components of its ldp_vc and dc+sd-jwt presentations.",
+    )
+    challenge: str | None = Field(
+        None,
+        description="The challenge the presentation's proof must carry (default: the proof's own); for SD-JWT VCs in credentials, the "
+        "nonce of their Key Binding JWT (default: the KB-JWT's own).",
+    )
+    domain: str | None = Field(None, description="The presentation's domain; for SD-JWT VCs in credentials, the aud of their KB-JWT.")
 
 
 class Challenge(_Answer):
@@ -347,17 +364,19 @@ def _issue_body() -> dict:
             "presentation": {
                 "type": "object",
                 "description": "a composite specification: the learner's components as a verifiable presentation (issued only when "
-                "POST /stacks/evaluate would say eligible; otherwise 422 NOT_ELIGIBLE, one error per unmet rule)",
+                "POST /stacks/evaluate would say eligible; otherwise 422 NOT_ELIGIBLE, one error per unmet rule); an SD-JWT VC "
+                "component is an EnvelopedVerifiableCredential data:application/dc+sd-jwt,<SD-JWT with KB-JWT>. format clr with no "
+                "Open Badges component to embed: 422 CLR_NOT_EMBEDDABLE",
             },
             "credentials": {
                 "type": "array",
-                "items": {"description": "a component: a JSON credential or a compact JWS"},
-                "description": "a composite specification: or the components as a list (no holder binding)",
+                "items": {"description": "a component: a JSON credential, a compact JWS, or an SD-JWT VC presentation with a Key Binding JWT"},
+                "description": "a composite specification: or the components as a list (no holder binding for the W3C ones)",
             },
             "presentationRequestId": {
                 "type": "string",
                 "maxLength": 36,
-                "description": "a composite specification: or an answered OpenID4VP request, the components of its ldp_vc presentations",
+                "description": "a composite specification: or an answered OpenID4VP request, the components of its ldp_vc and dc+sd-jwt presentations",
             },
         },
     }

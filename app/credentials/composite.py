@@ -11,7 +11,9 @@ is recorded with its id, issuer, title, workload and the digest of its exact byt
   ``Qualification`` with its credit points that ``isPartOf`` the composite's; the composite's ``Qualification``
   ``hasPart`` those;
 * 1EdTech CLR 2.0: a ``ClrCredential`` whose ``credentialSubject.verifiableCredential`` holds the components that are
-  Open Badges credentials as presented, whose ``achievement`` lists the composite's achievement and every
+  Open Badges credentials as presented (``clr_embeddable``: an EDC, a vc+jwt or an SD-JWT VC component is not an
+  AchievementCredential; it is recorded, not embedded, and a composite with none to embed has no CLR rendering),
+  whose ``achievement`` lists the composite's achievement and every
   component's, and whose ``association``s say ``isParentOf`` from the composite to each component (CLR 2.0 §B.1.3).
 
 Domain code: no HTTP, no SQL.
@@ -35,7 +37,19 @@ from app.credentials.model import MicroCredentialInput
 from app.credentials.open_badges import OB3_CONTEXT, render_ob3
 from app.credentials.profile import IssuerProfile
 
-__all__ = ["CLR_CONTEXT", "CLR_SCHEMA", "Part", "add_parts_edc", "add_parts_ob3", "digest_sri", "parts_of", "render_clr"]
+__all__ = [
+    "CLR_CONTEXT",
+    "CLR_SCHEMA",
+    "Part",
+    "add_parts_edc",
+    "add_parts_ob3",
+    "clr_embeddable",
+    "digest_sri",
+    "parts_of",
+    "render_clr",
+    "sd_jwt_component_id",
+    "sd_jwt_presented",
+]
 
 CLR_CONTEXT = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
 #: The schema a CLR validates against (contexts/clr_v2p0_clrcredential_schema.json). Not named in ``credentialSchema``:
@@ -50,9 +64,49 @@ ID_SCHEME = "Component credential"
 
 def digest_sri(item: Any) -> str:
     """W3C SRI §3.5 sha384 of a component's exact bytes: a compact JWS as sent, a JSON credential in its RFC 8785
-    (JCS) form, which every holder that keeps the JSON value reproduces whatever its whitespace or key order."""
+    (JCS) form, which every holder that keeps the JSON value reproduces whatever its whitespace or key order, and an
+    SD-JWT VC as ``sd_jwt_presented`` makes it (what the learner disclosed, without the Key Binding JWT)."""
+    if isinstance(item, str) and "~" in item:
+        item = sd_jwt_presented(item)
     data = item.encode("ascii") if isinstance(item, str) else rfc8785.dumps(item)
     return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode("ascii")
+
+
+def sd_jwt_presented(token: str) -> str:
+    """The part of an SD-JWT presentation (RFC 9901 §4) a composite records the digest of: the Issuer-signed JWT
+    and the Disclosures presented, in the SD-JWT's own ``<JWT>~<D1>~…~<Dn>~`` form, without the Key Binding JWT
+    (made afresh for every verifier, §4.3: another nonce each time) and with the Disclosures in sorted order (RFC 9901
+    §4 leaves their order free, so a wallet presenting the same Disclosures again may order them otherwise). The same
+    credential presented with other Disclosures is another set of bytes: the composite was awarded over what was
+    disclosed."""
+    jwt, *rest = token.split("~")
+    disclosures = sorted(d for d in rest[:-1] if d)
+    return jwt + "~" + "".join(d + "~" for d in disclosures)
+
+
+def sd_jwt_component_id(token: str) -> str:
+    """The id a composite records an SD-JWT VC component by (it has no ``id`` claim): the RFC 6920 §3 Named
+    Information URI of its Issuer-signed JWT (``ni:///sha-256;…``), the same whatever the learner discloses."""
+    jwt = token.split("~", 1)[0]
+    digest = base64.urlsafe_b64encode(hashlib.sha256(jwt.encode("ascii")).digest()).rstrip(b"=").decode("ascii")
+    return "ni:///sha-256;" + digest
+
+
+def clr_embeddable(credential: Any) -> str | None:
+    """Why a component cannot go into a CLR 2.0 ``ClrSubject.verifiableCredential`` (``None`` when it can): CLR 2.0
+    §B.1.3 defines that list as the AchievementCredentials the CLR holds, each a JSON VC with its embedded proof;
+    an Europass EDC, an enveloped (vc+jwt) credential and an SD-JWT VC are none."""
+    if isinstance(credential, str):
+        if "~" in credential:
+            return "it is an SD-JWT VC, not an AchievementCredential (CLR 2.0 ClrSubject.verifiableCredential holds AchievementCredentials)"
+        return "it is a compact JWS, not an AchievementCredential with an embedded proof (CLR 2.0 ClrSubject.verifiableCredential)"
+    kinds = credential.get("type") if isinstance(credential, dict) else None
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if "EnvelopedVerifiableCredential" in kinds:
+        return "it is an enveloped (vc+jwt) credential, not an AchievementCredential with an embedded proof (CLR 2.0 ClrSubject.verifiableCredential)"
+    if "OpenBadgeCredential" in kinds or "AchievementCredential" in kinds:
+        return None
+    return "it is not an Open Badges 3.0 AchievementCredential (a Europass EDC, say), which is all CLR 2.0 ClrSubject.verifiableCredential holds"
 
 
 @dataclass(frozen=True)
@@ -165,7 +219,7 @@ def render_clr(
     """The unsigned 1EdTech CLR 2.0 ``ClrCredential`` of a composite (CLR 2.0 §B.1.1-B.1.3)."""
     ob3 = add_parts_ob3(render_ob3(mc, issuer=issuer, credential_id=credential_id, issued=issued, status_entry=status_entry), parts, mc.primaryLanguage)
     composite = ob3["credentialSubject"]["achievement"]
-    embedded = [p.credential for p in parts if isinstance(p.credential, dict) and "OpenBadgeCredential" in (p.credential.get("type") or [])]
+    embedded = [p.credential for p in parts if clr_embeddable(p.credential) is None]
     achievements: list[dict[str, Any]] = [composite]
     associations = []
     for p in parts:

@@ -73,6 +73,7 @@ CLAIMS: tuple[tuple[str, str, str, str], ...] = (
     ("links", "opt", "Links", "Links"),
     ("primary_language", "", "Primary language", "Hauptsprache"),
     ("external_id", "", "Certificate number", "Zertifikatsnummer"),
+    ("specification", "", "Specification", "Spezifikation"),
 )
 #: Claim name → Annex I element ("1"…"11" mandatory, "opt" optional, "" supporting), for the verifier's completeness.
 ANNEX_ELEMENT = {name: element for name, element, _, _ in CLAIMS}
@@ -102,8 +103,11 @@ def render_sd_jwt_vc(
     holder_jwk: dict[str, Any],
     status: dict[str, Any] | None = None,
     vct_integrity: str | None = None,
+    specification: str | None = None,
 ) -> dict[str, Any]:
-    """The SD-JWT VC claims of the record (unsigned; ``app.proofs.sd_jwt.issue`` makes them disclosable)."""
+    """The SD-JWT VC claims of the record (unsigned; ``app.proofs.sd_jwt.issue`` makes them disclosable).
+    ``specification`` is the catalogue URL of the specification it was issued against: the claim a composite's rule
+    is matched by (issue 17), as an OB3 credential's ``achievement.id`` or an EDC's ``specifiedBy``."""
     claims: dict[str, Any] = {"iss": issuer.id, "vct": vct}
     if vct_integrity:
         claims["vct#integrity"] = vct_integrity
@@ -117,6 +121,8 @@ def render_sd_jwt_vc(
     parts = (_learner(mc), _offering(mc, issuer, issued), _workload_and_level(mc), _assessment(mc), _participation(mc), _quality(mc), _optional(mc))
     for part in parts:
         claims.update(_compact(part))
+    if specification:
+        claims["specification"] = specification
     return claims
 
 
@@ -341,3 +347,43 @@ def eu_completeness(claims: dict[str, Any]) -> list[ElementResult]:
         found = {name: claims[name] for name in names if claims.get(name) not in (None, [], {})}
         out.append(ElementResult(element.key, element.label, element.mandatory, bool(found), found or None))
     return out
+
+
+def jwk_thumbprint_uri(jwk: Any) -> str | None:
+    """RFC 9278 JWK Thumbprint URI (RFC 7638 §3.2: the SHA-256 of the required members, in lexicographic order) of
+    a holder key (``cnf.jwk``), or ``None`` for a value that is not a JWK of a key type RFC 7638 defines members for."""
+    required = {"EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x"), "RSA": ("e", "kty", "n")}
+    if not isinstance(jwk, dict) or jwk.get("kty") not in required:
+        return None
+    members = required[jwk["kty"]]
+    if not all(isinstance(jwk.get(m), str) for m in members):
+        return None
+    canonical = json.dumps({m: jwk[m] for m in members}, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    digest = base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode("ascii")
+    return "urn:ietf:params:oauth:jwk-thumbprint:sha-256:" + digest
+
+
+def _iri_tail_int(value: Any) -> int | None:
+    tail = value.rsplit("/", 1)[-1] if isinstance(value, str) else None
+    return int(tail) if tail is not None and tail.isdigit() else None
+
+
+def component_facts(claims: dict[str, Any]) -> dict[str, Any]:
+    """What a composite's rules read of an SD-JWT VC of this type (issue 17), from its disclosed claims only: its
+    title, the specification it was issued for (``specification``), its ECTS (``workload.credits`` in the ECTS
+    credit system), its EQF level (``level.eqf``), the date it was awarded (``date_of_issuance``), the learner
+    (``learner_id``), the issuer's name. A withheld claim reads as ``None``."""
+    workload = claims.get("workload") if isinstance(claims.get("workload"), dict) else {}
+    level = claims.get("level") if isinstance(claims.get("level"), dict) else {}
+    ects_system = vocab.credit_systems()["ECTS"].iri
+    credits = workload.get("credits")
+    ects = float(credits) if isinstance(credits, (int, float)) and not isinstance(credits, bool) and workload.get("credit_system") == ects_system else None
+    return {
+        "title": claims.get("title") if isinstance(claims.get("title"), dict) else None,
+        "issuerName": claims.get("issuer_name") if isinstance(claims.get("issuer_name"), dict) else None,
+        "specification": claims.get("specification") if isinstance(claims.get("specification"), str) else None,
+        "ects": ects,
+        "eqf": _iri_tail_int(level.get("eqf")),
+        "awarded": claims.get("date_of_issuance") if isinstance(claims.get("date_of_issuance"), str) else None,
+        "learner": claims.get("learner_id") if isinstance(claims.get("learner_id"), str) else None,
+    }

@@ -218,6 +218,8 @@ class _SdJwtRecord:
     holder_jwk: dict[str, Any]
     vct: str
     vct_integrity: str
+    #: the catalogue URL of the batch's specification (the claim a composite's rule matches, issue 17)
+    specification: str | None = None
 
 
 def _sign_many(runtime, signer, fmt: str, proof: str, profile, items: list[tuple[Any, str, Any, datetime]]) -> list[tuple[bytes, str]]:
@@ -227,7 +229,14 @@ def _sign_many(runtime, signer, fmt: str, proof: str, profile, items: list[tuple
     if fmt == sd_jwt_vc.FORMAT:
         for one, _, status, issued in items:
             credential = sd_jwt_vc.render_sd_jwt_vc(
-                one.record, issuer=profile, vct=one.vct, issued=issued, holder_jwk=one.holder_jwk, status=status, vct_integrity=one.vct_integrity
+                one.record,
+                issuer=profile,
+                vct=one.vct,
+                issued=issued,
+                holder_jwk=one.holder_jwk,
+                status=status,
+                vct_integrity=one.vct_integrity,
+                specification=one.specification,
             )
             out.append((secure(runtime.engine, credential, signer, proof), sd_jwt.MEDIA_TYPE))
         return out
@@ -393,6 +402,7 @@ class BatchRunner:
         sd = request.format == sd_jwt_vc.FORMAT
         vct = sd_jwt_vc.vct_for(self.settings.base_url) if sd else ""
         integrity = sd_jwt_vc.integrity(sd_jwt_vc.type_metadata_bytes(vct)) if sd else ""
+        spec_url = f"{self.settings.base_url.rstrip('/')}/catalogue/{request.specification_id}" if sd and request.specification_id else None
         for i, record in enumerate(rows, start=offset):
             try:
                 if not isinstance(record, dict):
@@ -413,7 +423,7 @@ class BatchRunner:
                     )
                 check_validity_period(None, mc.validUntil, now=now, max_years=self.settings.max_validity_years)
                 learner = mc.learner
-                item = mc if holder is None else _SdJwtRecord(mc, holder, vct, integrity)
+                item = mc if holder is None else _SdJwtRecord(mc, holder, vct, integrity, spec_url)
                 valid.append((i, item, learner.id or (str(learner.email) if getattr(learner, "email", None) else None)))
             except MicrocredError as exc:
                 invalid.append((i, exc.errors or [{"pointer": "", "detail": exc.detail}]))

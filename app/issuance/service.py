@@ -32,7 +32,7 @@ import anyio.to_thread
 
 from app import strict_json
 from app.credentials import FORMATS, RENDERERS, IssuerProfile, MicroCredentialInput, issue_from_specification, sd_jwt_vc, validate_input, warnings
-from app.credentials.composite import Part, add_parts_edc, add_parts_ob3, render_clr
+from app.credentials.composite import Part, add_parts_edc, add_parts_ob3, clr_embeddable, render_clr
 from app.credentials.open_badges import secured_form
 from app.credentials.validity import check_document_validity, check_validity_period
 from app.dids.did_jwk import decode_did_jwk
@@ -144,13 +144,22 @@ class SdJwtVcPlan:
     proof: str = sd_jwt.PROOF_FORMAT
     requested_id: str | None = None
     status_purposes: tuple[str, ...] | None = MICROCREDENTIAL_PURPOSES
+    #: the catalogue URL of ``specification_id`` (the ``specification`` claim a composite's rule matches)
+    specification_url: str | None = None
 
     def render(self, credential_id: str, entries: Entries | None, issued: datetime) -> dict[str, Any]:
         status = None
         if entries is not None:
             status = {"status_list": {"idx": entries.first.index, "uri": self.status_url(entries.first.status_list_id)}}
         return sd_jwt_vc.render_sd_jwt_vc(
-            self.record, issuer=self.profile, vct=self.vct, issued=issued, holder_jwk=self.holder_jwk, status=status, vct_integrity=self.vct_integrity
+            self.record,
+            issuer=self.profile,
+            vct=self.vct,
+            issued=issued,
+            holder_jwk=self.holder_jwk,
+            status=status,
+            vct_integrity=self.vct_integrity,
+            specification=self.specification_url,
         )
 
 
@@ -408,7 +417,10 @@ class Issuance:
             mc, spec_id, learner_ref = self._validated(provider, payload)
             vct = sd_jwt_vc.vct_for(self.settings.base_url)
             integrity = sd_jwt_vc.integrity(sd_jwt_vc.type_metadata_bytes(vct))
-            return SdJwtVcPlan(mc, self.providers.profile(provider), holder_jwk, vct, integrity, self.status_lists.token_url, learner_ref, spec_id)
+            spec_url = f"{self.settings.base_url.rstrip('/')}/catalogue/{spec_id}" if spec_id else None
+            return SdJwtVcPlan(
+                mc, self.providers.profile(provider), holder_jwk, vct, integrity, self.status_lists.token_url, learner_ref, spec_id, specification_url=spec_url
+            )
         proof = _choice(payload, "proof", (*PROOF_FORMATS, jades.PROOF_FORMAT), "eddsa-rdfc-2022")
         if proof == jades.PROOF_FORMAT:
             self._check_sealable(provider, fmt)
@@ -416,6 +428,8 @@ class Issuance:
         parts: tuple[Part, ...] = ()
         if mc.composite is not None and spec_id is not None:
             mc, parts = self._stacked(payload, mc, stacked)
+            if fmt == CLR_FORMAT and stacked is not None:
+                require_embeddable(parts, [c.index for c in stacked.accepted])
         elif mc.composite is not None:
             exc = MalformedValueError(
                 "composite rules belong to a specification: publish it (POST /specifications), then issue against it with the learner's components",
@@ -656,3 +670,21 @@ def with_client_status(client: Any, own: Any) -> Any:
     """The caller's status entries first, then this issuer's: one entry as an object, several as an array (§4.10)."""
     combined = [*(client if isinstance(client, list) else [client] if client is not None else []), *(own if isinstance(own, list) else [own])]
     return combined[0] if len(combined) == 1 else combined
+
+
+def require_embeddable(parts: tuple[Part, ...], indexes: list[int]) -> None:
+    """A CLR 2.0 rendering embeds the AchievementCredentials among the components (``ClrSubject.verifiableCredential``,
+    required, at least one: CLR 2.0 §B.1.3 and its JSON schema) and records the others by digest; with none to
+    embed there is no CLR: 422 naming each component and why it cannot be embedded."""
+    reasons = [(i, p, clr_embeddable(p.credential)) for i, p in zip(indexes, parts, strict=True)]
+    if any(why is None for _, _, why in reasons):
+        return
+    errors = [{"pointer": f"/presentation/verifiableCredential/{i}", "detail": f"{p.text('en')} ({p.id}): {why}", "rule": "clr"} for i, p, why in reasons]
+    exc = MalformedValueError(
+        "format clr needs at least one component that is an Open Badges 3.0 AchievementCredential (CLR 2.0 "
+        "ClrSubject.verifiableCredential holds only those, and at least one): " + "; ".join(e["detail"] for e in errors),
+        code="CLR_NOT_EMBEDDABLE",
+        errors=[{"pointer": "/format", "detail": "no component can be embedded in a CLR"}, *errors],
+    )
+    exc.status = 422
+    raise exc

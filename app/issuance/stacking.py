@@ -14,7 +14,14 @@ presentation (or as a plain list of credentials) and returns an ``Evaluation``:
 
 Nothing is stored. The digest of each component is W3C SRI (sha384) over its exact bytes: a compact JWS as sent, a
 JSON credential in its RFC 8785 (JCS) form, which every holder that keeps the JSON value reproduces whatever its
-whitespace or key order (VC 2.0 §5.3 ``relatedResource``/``digestSRI``).
+whitespace or key order (VC 2.0 §5.3 ``relatedResource``/``digestSRI``); an SD-JWT VC as presented, without its Key
+Binding JWT and with its Disclosures sorted (``composite.sd_jwt_presented``).
+
+An SD-JWT VC component (SD-JWT VC draft; RFC 9901) comes as a presentation with a Key Binding JWT: listed in
+``credentials``, inside a presentation as an EnvelopedVerifiableCredential ``data:application/dc+sd-jwt,…``, or in
+an OpenID4VP ``dc+sd-jwt`` answer. It is read from its disclosed claims (``sd_jwt_vc.component_facts``): a claim a
+rule needs that it does not disclose is refused by name (rule ``disclosure``); its learner is the holder key that
+signed its KB-JWT (``cnf.jwk``), and its ``learner_id`` where the composite or W3C components name a learner.
 
 No HTTP here; credentials this service issued are found (their specification) through ``app.store``.
 """
@@ -28,10 +35,11 @@ from datetime import datetime
 from typing import Any
 
 from app import strict_json
-from app.credentials import summary
-from app.credentials.composite import Part, digest_sri, parts_of
+from app.credentials import sd_jwt_vc, summary
+from app.credentials.composite import Part, digest_sri, parts_of, sd_jwt_component_id
 from app.credentials.model import CompositeRules
 from app.errors import MalformedValueError, MicrocredError, NotFoundError
+from app.proofs import sd_jwt
 from app.store import credentials as credential_store
 from app.store import presentation_requests as presentation_store
 from app.store import specifications
@@ -53,11 +61,14 @@ class Problem:
     rule: str
     detail: str
     component: int | None = None
+    claim: str | None = None  # the SD-JWT VC claim the learner withheld that the rule needs
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"rule": self.rule, "detail": self.detail}
         if self.component is not None:
             out["component"] = self.component
+        if self.claim is not None:
+            out["claim"] = self.claim
         return out
 
 
@@ -81,6 +92,10 @@ class Component:
     specification: str | None = None  # the catalogue id (this service) or URL it was issued against
     rule: int | None = None
     problems: list[Problem] = field(default_factory=list)
+    #: an SD-JWT VC's holder key (RFC 9278 JWK Thumbprint URI of its ``cnf.jwk``) when its Key Binding JWT verified
+    holder_key: str | None = None
+    #: an SD-JWT VC's claims of the type that the learner did not disclose
+    withheld: tuple[str, ...] = ()
 
     @property
     def credential(self) -> dict[str, Any] | None:
@@ -103,6 +118,8 @@ class Component:
             "eqf": self.eqf,
             "awardedAt": self.awarded,
             "learner": self.learner,
+            "holderKey": self.holder_key,
+            "withheldClaims": list(self.withheld) if self.format == sd_jwt_vc.FORMAT else None,
             "specification": self.specification,
             "digestSRI": self.digest,
             "verified": self.report.verified,
@@ -166,7 +183,7 @@ class Evaluation:
         errors = []
         for p in self.problems:
             pointer = f"/presentation/verifiableCredential/{p.component}" if p.component is not None else "/specificationId"
-            errors.append({"pointer": pointer, "detail": p.detail, "rule": p.rule})
+            errors.append({"pointer": pointer, "detail": p.detail, "rule": p.rule, **({"claim": p.claim} if p.claim else {})})
         first = self.problems[0]
         exc = MalformedValueError(f"not eligible for the composite: {first.detail}", code="NOT_ELIGIBLE", errors=errors)
         exc.status = 422
@@ -297,57 +314,58 @@ class Stacking:
 
     def _verified_items(self, body: dict[str, Any]) -> tuple[list[tuple[Any, Report]], Report | None, str | None]:
         """(item, report) per component; the presentation's report; the holder whose key signed it (or None)."""
-        verifier = self.runtime.verifier
         vp, listed = body.get("presentation"), body.get("credentials")
         if body.get("presentationRequestId") is not None and vp is None and listed is None:
             return self._answered_items(body["presentationRequestId"])
-        if vp is None and listed is None:
-            raise MalformedValueError(
-                "the learner's components go in 'presentation' (a verifiable presentation), 'credentials' (a list) or "
-                "'presentationRequestId' (an answered OpenID4VP request)",
-                errors=[{"pointer": "/presentation", "detail": "required"}],
-            )
-        if vp is not None:
-            if not isinstance(vp, dict) or "VerifiablePresentation" not in _types(vp):
-                raise MalformedValueError(
-                    "presentation must be a verifiable presentation (type VerifiablePresentation)",
-                    errors=[{"pointer": "/presentation", "detail": "not a presentation"}],
-                )
-            raw = vp.get("verifiableCredential") or []
-            raw = raw if isinstance(raw, list) else [raw]
-        else:
-            if not isinstance(listed, list):
-                raise MalformedValueError("credentials must be an array", errors=[{"pointer": "/credentials", "detail": "array"}])
-            raw = listed
-        if not raw:
-            raise MalformedValueError("no components were presented", errors=[{"pointer": "/presentation/verifiableCredential", "detail": "empty"}])
-        if len(raw) > MAX_PRESENTATION_CREDENTIALS:
-            raise MalformedValueError(
-                f"at most {MAX_PRESENTATION_CREDENTIALS} components are evaluated",
-                errors=[{"pointer": "/presentation/verifiableCredential", "detail": "too many"}],
-            )
+        raw = _raw_components(vp, listed)
         items = [_envelope_token(x) or x if isinstance(x, dict) and "EnvelopedVerifiableCredential" in _types(x) else x for x in raw]
         if vp is not None and vp.get("proof") is not None:
-            challenge, domain = _proof_binding(vp, body)
-            try:
-                report = verifier.verify_presentation(vp, challenge=challenge, domain=domain)
-            except NotACredential as exc:
-                raise MalformedValueError(
-                    f"the presentation cannot be read: {exc.detail}", errors=[{"pointer": "/presentation", "detail": exc.detail}]
-                ) from None
-            holder_check = report.check("holder_binding")
-            proof_check = report.check("proof")
-            bound = holder_check is not None and holder_check.outcome == "passed" and proof_check is not None and proof_check.outcome == "passed"
-            return list(zip(items, report.credentials, strict=True)), report, report.issuer if bound else None
+            return self._presented_items(vp, items, body)
+        return self._listed_items(items, body), None, None
+
+    def _presented_items(self, vp: dict[str, Any], items: list[Any], body: dict[str, Any]) -> tuple[list[tuple[Any, Report]], Report, str | None]:
+        """The components of a signed presentation, and its holder when its proof and holder binding pass."""
+        challenge, domain = _proof_binding(vp, body)
+        try:
+            report = self.runtime.verifier.verify_presentation(vp, challenge=challenge, domain=domain)
+        except NotACredential as exc:
+            raise MalformedValueError(f"the presentation cannot be read: {exc.detail}", errors=[{"pointer": "/presentation", "detail": exc.detail}]) from None
+        holder_check = report.check("holder_binding")
+        proof_check = report.check("proof")
+        bound = holder_check is not None and holder_check.outcome == "passed" and proof_check is not None and proof_check.outcome == "passed"
+        # an SD-JWT VC inside the presentation (an EnvelopedVerifiableCredential data:application/dc+sd-jwt,…)
+        # is verified again with its Key Binding JWT held to the presentation's challenge and domain
+        reports = [self._sd_jwt_report(item, challenge, domain) if _is_sd_jwt(item) else r for item, r in zip(items, report.credentials, strict=True)]
+        return list(zip(items, reports, strict=True)), report, report.issuer if bound else None
+
+    def _listed_items(self, items: list[Any], body: dict[str, Any]) -> list[tuple[Any, Report]]:
+        """Components without a presentation proof: each verified on its own; an SD-JWT VC with its Key Binding JWT
+        for the body's ``challenge``/``domain`` as nonce and aud, else for those it names itself."""
+        challenge, domain = _proof_binding({}, body) if any(_is_sd_jwt(x) for x in items) else (None, None)
         out = []
         for item in items:
+            if _is_sd_jwt(item):
+                kb = sd_jwt.peek_key_binding(item)
+                out.append((item, self._sd_jwt_report(item, challenge or _str(kb.get("nonce")), domain or _str(kb.get("aud")))))
+                continue
             try:
-                out.append((item, verifier.verify(item)))
+                out.append((item, self.runtime.verifier.verify(item)))
             except NotACredential as exc:
                 bad = Report("credential", "unknown")
                 bad.checks.append(Check("well_formed", "failed", exc.detail, exc.code))
                 out.append((item, bad))
-        return out, None, None
+        return out
+
+    def _sd_jwt_report(self, token: str, nonce: str | None, aud: str | None) -> Report:
+        """An SD-JWT VC component verified in full (app/verification/pipeline.py ``verify_sd_jwt``): signature, every
+        Disclosure, its Key Binding JWT for ``nonce`` and ``aud`` (RFC 9901 §7.3; required when either is known),
+        validity, Token Status List status, trust."""
+        try:
+            return self.runtime.verifier.verify_sd_jwt(token, nonce=nonce, aud=aud)
+        except NotACredential as exc:
+            bad = Report("credential", sd_jwt_vc.FORMAT)
+            bad.checks.append(Check("well_formed", "failed", exc.detail, exc.code))
+            return bad
 
     def _answered_items(self, request_id: Any) -> tuple[list[tuple[Any, Report]], Report | None, str | None]:
         """The components of an answered OpenID4VP request (app/verification/oid4vp.py, OpenID4VP 1.0 §8.2): each
@@ -371,8 +389,13 @@ class Stacking:
         holders: list[str | None] = []
         for p in presentations:
             vp = p.get("vp") if isinstance(p, dict) else None
+            if p.get("format") == "dc+sd-jwt" and isinstance(vp, str):
+                # its Key Binding JWT was held to this request's nonce and one of its client ids when it was answered
+                aud = sd_jwt.peek_key_binding(vp).get("aud")
+                out.append((vp, self._sd_jwt_report(vp, record.nonce, _str(aud))))
+                continue
             if p.get("format") != "ldp_vc" or not isinstance(vp, dict):
-                why = f"its {p.get('format')} answer cannot be stacked: a composite records W3C credentials presented as ldp_vc"
+                why = f"its {p.get('format')} answer cannot be stacked: a composite records W3C credentials presented as ldp_vc or dc+sd-jwt"
                 raise _unprocessable(f"the presentation request {request_id} cannot give components: {why}", "PRESENTATION_NOT_STACKABLE", pointer)
             proof = vp.get("proof") if isinstance(vp.get("proof"), dict) else {}
             items, _, holder = self._verified_items({"presentation": vp, "challenge": record.nonce, "domain": proof.get("domain")})
@@ -380,14 +403,19 @@ class Stacking:
             holders.append(holder)
         if len(out) > MAX_PRESENTATION_CREDENTIALS:
             raise MalformedValueError(f"at most {MAX_PRESENTATION_CREDENTIALS} components are evaluated", errors=pointer)
-        holder = holders[0] if all(h is not None and h == holders[0] for h in holders) else None
+        holder = holders[0] if holders and all(h is not None and h == holders[0] for h in holders) else None
         return out, None, holder
 
     def _component(self, index: int, item: Any, report: Report) -> Component:
         credential = report.credential
         component = Component(index, item, report, digest_sri(item) if isinstance(item, (str, dict)) else "")
         if not isinstance(credential, dict):
-            component.problems.append(Problem("verification", f"component {index} is not a credential that can be read", index))
+            _verification_problems(component)  # what failed (a tampered Disclosure, a signature), when a check says
+            if not component.problems:
+                component.problems.append(Problem("verification", f"component {index} is not a credential that can be read", index))
+            return component
+        if report.format == sd_jwt_vc.FORMAT and isinstance(item, str):
+            self._sd_jwt_component(component, item, credential)
             return component
         component.id = credential.get("id") if isinstance(credential.get("id"), str) else None
         component.issuer = report.issuer
@@ -403,13 +431,37 @@ class Stacking:
         component.awarded = facts.get("date") if isinstance(facts.get("date"), str) else None
         component.learner = learner_of(credential)
         component.specification = self._specification_of(component.id, credential)
-        name = _name(component)
-        failing = [c for c in report.checks if c.outcome in ("failed", "indeterminate") and c.id in _BLOCKING]
-        for check in failing:
-            rule = _VERIFICATION_RULES.get(check.id, "verification")
-            what = {"status": "its status", "validity": "its validity period"}.get(check.id, f"its {check.id.replace('_', ' ')}")
-            component.problems.append(Problem(rule, f"{name}: {what} fails: {check.reason}", index))
+        _verification_problems(component)
         return component
+
+    def _sd_jwt_component(self, component: Component, token: str, claims: dict[str, Any]) -> None:
+        """An SD-JWT VC component read from what it disclosed (``sd_jwt_vc.component_facts``): its id the RFC 6920
+        URI of its Issuer-signed JWT, its holder the key its Key Binding JWT was signed with (``cnf.jwk``)."""
+        report = component.report
+        facts = sd_jwt_vc.component_facts(claims)
+        component.id = sd_jwt_component_id(token)
+        component.issuer = report.issuer
+        component.format = sd_jwt_vc.FORMAT
+        component.title = facts["title"]
+        component.issuer_name = facts["issuerName"]
+        component.ects, component.eqf, component.awarded = facts["ects"], facts["eqf"], facts["awarded"]
+        component.learner = facts["learner"]
+        spec = facts["specification"]
+        component.specification = (self.catalogue.local_ref(spec) or spec) if spec else None
+        # a claim of the type not disclosed was withheld only if some digest stayed undisclosed (RFC 9901 §4.2.5:
+        # withheld claims and decoys cannot be told apart); with every digest disclosed it is not in the credential
+        details = (report.check("disclosures").details or {}) if report.check("disclosures") is not None else {}
+        component.withheld = tuple(details.get("withheld") or []) if details.get("undisclosedDigests") else ()
+        binding = report.check("holder_binding")
+        if binding is not None and binding.outcome == "passed":
+            component.holder_key = sd_jwt_vc.jwk_thumbprint_uri((claims.get("cnf") or {}).get("jwk") if isinstance(claims.get("cnf"), dict) else None)
+        _verification_problems(component)
+        if component.holder_key is None and report.check("proof") is not None and report.check("proof").outcome == "passed":
+            why = (
+                f"{_name(component)} is an SD-JWT VC presented without a Key Binding JWT signed by its holder key (cnf): nothing "
+                "shows that the learner presenting it holds it (RFC 9901 §4.3, SD-JWT VC draft §3.2.2.2)"
+            )
+            component.problems.append(Problem("holder-binding", why, component.index))
 
     def _specification_of(self, credential_id: str | None, credential: dict[str, Any]) -> str | None:
         """The specification a component was issued against: this service's record of it, else the id of its
@@ -440,6 +492,13 @@ class Stacking:
                 continue
             seen.update({k: c.index for k in (c.digest, c.id) if k})
             if c.credential is None:
+                continue
+            if c.specification is None and "specification" in c.withheld:
+                why = (
+                    f"{name} does not disclose the claim specification (withheld, or not in the credential), which names what it was "
+                    "issued for: no rule of the composite can be matched without it"
+                )
+                c.problems.append(Problem("disclosure", why, c.index, claim="specification"))
                 continue
             if c.specification == spec_id:
                 c.problems.append(Problem("cycle", f"{name} is the composite {spec_id} itself: a composite cannot be its own component", c.index))
@@ -503,13 +562,20 @@ class Stacking:
         """The learner the components share, and how that is known (``holder``: each is bound to the presenting
         holder; ``identifiers``: their learner identifiers agree, with no proof of who holds them)."""
         readable = [c for c in components if c.credential is not None]
+        sd = [c for c in readable if c.format == sd_jwt_vc.FORMAT]
+        w3c = [c for c in readable if c.format != sd_jwt_vc.FORMAT]
         expected = learner_id or holder or next((c.learner for c in readable if c.learner), None)
-        for c in readable:
+        who = "the learner of the composite" if learner_id else ("the presenting holder" if holder else "the other components")
+        key = next((c.holder_key for c in sd if c.holder_key), None)
+        for c in w3c:
             if c.learner != expected:
-                who = "the learner of the composite" if learner_id else ("the presenting holder" if holder else "the other components")
-                name = _name(c)
-                c.problems.append(Problem("same-learner", f"{name} is of another learner ({c.learner or 'none named'}) than {who} ({expected})", c.index))
-        if holder is not None and expected == holder:
+                c.problems.append(Problem("same-learner", f"{_name(c)} is of another learner ({c.learner or 'none named'}) than {who} ({expected})", c.index))
+        for c in sd:
+            _sd_learner_problems(c, sd, key, expected, who, identity_needed=learner_id is not None or bool(w3c))
+        if sd and not w3c and key is not None and all(c.holder_key == key for c in sd):
+            reason = "every component is an SD-JWT VC bound (cnf) to one holder key, which signed the Key Binding JWT of each presentation"
+            return expected or key, "holder", reason
+        if holder is not None and expected == holder and not sd:
             return expected, "holder", "every component's subject is the holder whose key signed the presentation"
         if expected is not None:
             return expected, "identifiers", "the components' learner identifiers agree; no presentation proof binds them to who presented them"
@@ -568,6 +634,78 @@ MAX_STORED_BODY = 4 * 1024 * 1024
 _BLOCKING = ("well_formed", "proof", "seal_certificate", "seal_trusted_list", "issuer_binding", "validity", "status", "type_metadata")
 
 
+def _raw_components(vp: Any, listed: Any) -> list[Any]:
+    """The components as sent: a presentation's ``verifiableCredential``, or the ``credentials`` list (4xx otherwise)."""
+    if vp is None and listed is None:
+        raise MalformedValueError(
+            "the learner's components go in 'presentation' (a verifiable presentation), 'credentials' (a list) or "
+            "'presentationRequestId' (an answered OpenID4VP request)",
+            errors=[{"pointer": "/presentation", "detail": "required"}],
+        )
+    if vp is not None:
+        if not isinstance(vp, dict) or "VerifiablePresentation" not in _types(vp):
+            raise MalformedValueError(
+                "presentation must be a verifiable presentation (type VerifiablePresentation)",
+                errors=[{"pointer": "/presentation", "detail": "not a presentation"}],
+            )
+        raw = vp.get("verifiableCredential") or []
+        raw = raw if isinstance(raw, list) else [raw]
+    else:
+        if not isinstance(listed, list):
+            raise MalformedValueError("credentials must be an array", errors=[{"pointer": "/credentials", "detail": "array"}])
+        raw = listed
+    if not raw:
+        raise MalformedValueError("no components were presented", errors=[{"pointer": "/presentation/verifiableCredential", "detail": "empty"}])
+    if len(raw) > MAX_PRESENTATION_CREDENTIALS:
+        raise MalformedValueError(
+            f"at most {MAX_PRESENTATION_CREDENTIALS} components are evaluated",
+            errors=[{"pointer": "/presentation/verifiableCredential", "detail": "too many"}],
+        )
+    return raw
+
+
+def _sd_learner_problems(c: Component, sd: list[Component], key: str | None, expected: str | None, who: str, *, identity_needed: bool) -> None:
+    """An SD-JWT VC component held to the same learner: bound to the holder key of the others (``key``), and naming
+    ``expected`` in ``learner_id`` where the key alone does not tie it to the learner (``identity_needed``: the
+    composite names its learner, or W3C components name theirs)."""
+    name = _name(c)
+    if c.holder_key is not None and c.holder_key != key:
+        first = next(x.index for x in sd if x.holder_key == key)
+        why = f"{name} is bound to another holder key ({c.holder_key}) than component {first} ({key}): another learner's credential"
+        c.problems.append(Problem("same-learner", why, c.index))
+    if c.learner is None and identity_needed:
+        if "learner_id" in c.withheld:
+            why = f"{name} does not disclose the claim learner_id (withheld, or not in the credential), which shows it is of {who} ({expected})"
+            c.problems.append(Problem("disclosure", why, c.index, claim="learner_id"))
+        else:
+            c.problems.append(Problem("same-learner", f"{name} names no learner, where {who} is {expected}", c.index))
+    elif c.learner is not None and expected is not None and c.learner != expected:
+        c.problems.append(Problem("same-learner", f"{name} is of another learner ({c.learner}) than {who} ({expected})", c.index))
+
+
+def _is_sd_jwt(item: Any) -> bool:
+    """An SD-JWT (VC) as presented: ``<JWT>~<Disclosure>~…~<KB-JWT>`` (RFC 9901 §4), length-capped."""
+    return isinstance(item, str) and "~" in item and item.split("~", 1)[0].count(".") == 2 and len(item) <= MAX_SD_JWT_CHARS
+
+
+#: the longest SD-JWT presentation a component is read from (the pipeline's cap on any input)
+MAX_SD_JWT_CHARS = 1_048_576
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and len(value) <= 500 else None
+
+
+def _verification_problems(component: Component) -> None:
+    """The blocking checks a component fails, each as the rule it breaks (status, validity, else verification)."""
+    name = _name(component)
+    for check in component.report.checks:
+        if check.outcome in ("failed", "indeterminate") and check.id in _BLOCKING:
+            rule = _VERIFICATION_RULES.get(check.id, "verification")
+            what = {"status": "its status", "validity": "its validity period"}.get(check.id, f"its {check.id.replace('_', ' ')}")
+            component.problems.append(Problem(rule, f"{name}: {what} fails: {check.reason}", component.index))
+
+
 def _name(c: Component) -> str:
     return f"component {c.index} ({_text(c.title) or c.id or 'untitled'})"
 
@@ -575,12 +713,24 @@ def _name(c: Component) -> str:
 def _held_to(c: Component, rules: CompositeRules, rule_index: int) -> list[Problem]:
     """What a matched component breaks of its rule and of the composite's: trust, least EQF level, oldest award date."""
     name, rule, out = _name(c), rules.components[rule_index], []
+    min_eqf = rule.minEqf or rules.minEqf
+    if c.format == sd_jwt_vc.FORMAT:
+        needs = [
+            ("workload", c.ects is None and rules.minEcts is not None, "minEcts", "its ECTS"),
+            ("level", c.eqf is None and min_eqf is not None, f"components/{rule_index}/minEqf" if rule.minEqf else "minEqf", "its EQF level"),
+            ("date_of_issuance", c.awarded is None and rules.awardedAfter is not None, "awardedAfter", "its award date"),
+        ]
+        withheld = [(claim, where, what) for claim, needed, where, what in needs if needed and claim in c.withheld]
+        for claim, where, what in withheld:
+            why = f"{name} does not disclose the claim {claim} ({what}; withheld, or not in the credential), which the rule {where} needs"
+            out.append(Problem("disclosure", why, c.index, claim=claim))
+        if withheld:
+            return out
     if rules.trustRequired:
         trust = c.report.check("issuer_trust")
         if trust is None or trust.outcome != "passed":
             why = trust.reason if trust is not None else "no trust check ran"
             out.append(Problem("trustRequired", f"{name}: its issuer {c.issuer} is not a trusted provider ({why}), and the composite requires trust", c.index))
-    min_eqf = rule.minEqf or rules.minEqf
     if min_eqf is not None and (c.eqf is None or c.eqf < min_eqf):
         where = f"components/{rule_index}/minEqf" if rule.minEqf else "minEqf"
         out.append(Problem(where, f"{name} is at EQF level {c.eqf or 'none'}, below the {min_eqf} required", c.index))

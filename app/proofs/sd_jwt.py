@@ -121,6 +121,24 @@ def split(token: str) -> tuple[str, list[str], str | None]:
     return jwt, disclosures, (last or None)
 
 
+def peek_key_binding(token: str) -> dict[str, Any]:
+    """The unverified payload of a presentation's Key Binding JWT (§4.3), ``{}`` without a readable one: which nonce
+    and audience it names, for a verifier that takes the holder's word for them (the verification then holds the
+    KB-JWT to them: its signature by the ``cnf`` key and its ``sd_hash``)."""
+    try:
+        _, _, kb_jwt = split(token)
+    except ProofError:
+        return {}
+    parts = (kb_jwt or "").split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        value = json.loads(_decode(parts[1], "Key Binding JWT payload", MAX_HEADER_BYTES))
+    except (ProofError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def present(sd_jwt: str, disclose: Callable[[str | None, Any], bool], *, holder: Signer | None = None, aud: str | None = None, nonce: str | None = None) -> str:
     """A presentation (§4, §7.2 of the Holder): the Disclosures ``disclose(name, value)`` keeps, and a Key Binding
     JWT signed by ``holder`` for ``aud`` and ``nonce`` when one is given (§4.3)."""

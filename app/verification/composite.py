@@ -3,7 +3,8 @@
 Issue 17. A composite records each component it was awarded over (app/credentials/composite.py: VC 2.0 §5.3
 ``relatedResource`` with ``digestSRI`` in OB3 and CLR, ELM ``hasPart`` in EDC). The ``composite`` check lists them,
 and checks every component the verifier was shown with it (beside it in a presentation, or embedded in a CLR 2.0
-``ClrSubject.verifiableCredential``): the digest of its exact bytes against the one recorded, then its own
+``ClrSubject.verifiableCredential``; an SD-JWT VC as an EnvelopedVerifiableCredential ``data:application/dc+sd-jwt,…``
+found by the RFC 6920 URI of its Issuer-signed JWT): the digest of its exact bytes against the one recorded, then its own
 verification (signature, issuer binding, validity, status). It says which components were not presented.
 
 The check is reported beside the blocking ones (like issuer trust): a component revoked after the composite was
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from app.credentials.composite import digest_sri, parts_of
+from app.credentials.composite import digest_sri, parts_of, sd_jwt_component_id
 from app.verification.report import Check, Report
 
 __all__ = ["Presented", "composite_check", "embedded_components", "presented_of"]
@@ -109,9 +110,13 @@ def presented_of(items: list[Any], reports: list[Report], token_of: Callable[[An
     out: Presented = {}
     for item, report in zip(items, reports, strict=False):
         credential = report.credential if isinstance(report.credential, dict) else None
+        raw = token_of(item)
+        if credential is not None and report.format == "sd-jwt" and isinstance(raw, str):
+            # an SD-JWT VC has no id claim: a composite records it by its Issuer-signed JWT (RFC 6920 ni URI)
+            out.setdefault(sd_jwt_component_id(raw), (digest_sri(raw), report))
+            continue
         if credential is None or not isinstance(credential.get("id"), str):
             continue
-        raw = token_of(item)
         if isinstance(raw, (str, dict)):
             out.setdefault(credential["id"], (digest_sri(raw), report))
     return out

@@ -337,8 +337,9 @@ class PresentationRequests:
                 f"the credential presented for {query['id']} does not match the query: {'; '.join(found.missing)}", code="CREDENTIAL_NOT_MATCHING"
             )
         out = {"query_id": query["id"], "format": fmt, "report": public_report(report)}
-        if fmt == "ldp_vc":
-            # kept for a provider stacking the components of this answer (app/issuance/stacking.py), never shown
+        if fmt in ("ldp_vc", "dc+sd-jwt"):
+            # kept for a provider stacking the components of this answer (app/issuance/stacking.py), never shown: the
+            # presentation as sent (a VP object, or the SD-JWT with its Key Binding JWT)
             out["vp"] = item
         if fmt == "dc+sd-jwt":
             out["claims"] = credential

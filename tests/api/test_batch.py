@@ -225,6 +225,12 @@ def test_sd_jwt_batch_each_record_bound_to_its_holder(live, client, example_inpu
         assert payload["cnf"]["jwk"] == key.public_jwk() and set(payload["status"]["status_list"]) == {"idx", "uri"}
         report = client.post("/credentials/verify", json={"verifiableCredential": stored.text})
         assert report.status_code == 200 and report.json()["verified"] is True, report.text
+        # the specification it was issued for, as a disclosable claim (a composite's rule matches it, issue 17)
+        named = {}
+        for d in stored.text.split("~")[1:-1]:
+            disclosure = json.loads(base64.urlsafe_b64decode(d + "=" * (-len(d) % 4)))
+            named[disclosure[1]] = disclosure[2]
+        assert named["specification"].endswith(f"/catalogue/{spec_id}"), named.get("specification")
         tokens.append(stored.text)
     assert client.post("/credentials/status", json={"credentialId": items[1]["credentialId"], "status": "revoked"}).status_code == 200
     revoked = client.post("/credentials/verify", json={"verifiableCredential": tokens[1]})
