@@ -46,6 +46,18 @@ def _revoked_bits(c: httpx.Client, list_url: str) -> bytes:
     return gzip.decompress(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
 
 
+def _profile(workers: list[int], folder: str, seconds: float) -> list:
+    """py-spy on every worker for the measurement (``pip install --target /tmp/pyspy py-spy``, or py-spy on PATH)."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    spy = shutil.which("py-spy") or "/tmp/pyspy/bin/py-spy"
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    record = [spy, "record", "--rate", "200", "-f", "raw", "--duration", str(max(1, int(seconds)))]
+    return [subprocess.Popen([*record, "-o", f"{folder}/worker-{pid}.txt", "--pid", str(pid)], stdout=subprocess.DEVNULL) for pid in workers]
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bench http-status")
     parser.add_argument("--seconds", type=float, default=10)
@@ -53,6 +65,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--credentials", type=int, default=20_000, help="credentials issued first (each is revoked at most once)")
     parser.add_argument("--database-url")
+    parser.add_argument("--profile", metavar="DIR", help="record each worker with py-spy (collapsed stacks, -f raw) into DIR while measuring")
     args = parser.parse_args(argv)
     with bench_service(workers=args.workers, database_url=args.database_url, env={"MICROCRED_STATUS_CACHE_SECONDS": "0"}) as service:
         clean = _measure(service, args)
@@ -101,6 +114,7 @@ def _measure(service: BenchService, args) -> bool:
         for k in range(args.clients)
     ]
     workers = service.workers()
+    profilers = _profile(workers, args.profile, args.seconds) if args.profile else []
     cpu_before, own_before = cpu_seconds(workers), time.process_time()
     try:
         import uvloop
@@ -109,6 +123,8 @@ def _measure(service: BenchService, args) -> bool:
     except ImportError:  # pragma: no cover
         result = asyncio.run(_run(url, per_client, args.seconds))
     cpu_workers, cpu_clients = cpu_seconds(workers) - cpu_before, time.process_time() - own_before
+    for profiler in profilers:
+        profiler.wait()
     changes, errors = result.count(200), len(result.latencies) - result.count(200)
     wrapped = len(result.latencies) > len(todo)
     p50, p99 = result.percentile(0.5) * 1000, result.percentile(0.99) * 1000

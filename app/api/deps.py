@@ -35,6 +35,7 @@ __all__ = [
     "IdempotencyKey",
     "IssuanceDep",
     "JsonBody",
+    "KeyedJsonBody",
     "PresentationRequestsDep",
     "VcApiExchangesDep",
     "Oid4vciDep",
@@ -179,3 +180,16 @@ async def read_json(request: Request, settings: SettingsDep) -> Any:
 
 #: The request body parsed as strict I-JSON (RFC 7493) on the event loop, after checking its media type.
 JsonBody = Annotated[Any, Depends(read_json)]
+
+
+async def _keyed_json(request: Request) -> tuple[ApiKey, Any, Issuance]:
+    """``ApiKeyDep``, ``JsonBody`` and ``IssuanceDep`` as one dependency, in that order (no key: 401 before the body
+    is read). For ``POST /credentials/status``, whose whole work is one grouped write: FastAPI's solving of four
+    dependencies instead of one was a sixth of a status change's CPU in the worker (py-spy, ``bench http-status``)."""
+    key = await _api_key(request)
+    state = request.app.state
+    return key, await read_json(request, state.settings), state.issuance
+
+
+#: (the caller's API key, the body as strict I-JSON, the issuance service): see ``_keyed_json``.
+KeyedJsonBody = Annotated[tuple[ApiKey, Any, Issuance], Depends(_keyed_json)]

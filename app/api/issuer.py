@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app import strict_json
-from app.api.deps import ApiKeyDep, IdempotencyKey, IssuanceDep, JsonBody, Provider, RawJsonBody, bearer_auth
+from app.api.deps import ApiKeyDep, IdempotencyKey, IssuanceDep, KeyedJsonBody, Provider, RawJsonBody, bearer_auth
 from app.api.problems import problem_responses
 from app.credentials import FORMATS, sd_jwt_vc
 from app.errors import MalformedValueError
@@ -168,9 +168,10 @@ async def get_credential(provider: Provider, issuance: IssuanceDep, credential_i
         {"credentialId": "urn:uuid:…", "status": "revoked", "reason": "issued in error"},
     ),
 )
-async def update_status(key: ApiKeyDep, body: JsonBody, issuance: IssuanceDep) -> dict[str, Any]:
+async def update_status(keyed: KeyedJsonBody) -> dict[str, Any]:
     # The key is checked with the change, in its group's transaction (StatusLists.change_later): one thread
-    # hand-off per change, awaited here without holding a thread.
+    # hand-off per change, awaited here without holding a thread. One dependency (deps._keyed_json).
+    key, body, issuance = keyed
     credential_id, new_status, reason = _status_change(body)
     return await asyncio.wrap_future(issuance.status_lists.change_later(key, credential_id, new_status, reason=reason))
 

@@ -4,6 +4,7 @@ INSERT and bump each changed list's version once, while refused changes in the s
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -112,3 +113,29 @@ def test_one_groups_changes_are_set_based_and_refusals_change_nothing(live, clie
     assert not _status_bit(live, badge, "revocation")
     with db.read() as session:
         assert status.status_history(session, badge_list, badge_index) == badge_history
+
+
+def test_a_refused_status_change_changes_nothing(live, client):
+    """The route's one dependency (``deps.KeyedJsonBody``) refuses as the four did: no key or an unknown one 401 with a
+    Bearer challenge (the key is checked before the body is read), another media type 415, a body that is not I-JSON or
+    lacks credentialId 400, each as problem+json; none of them revokes anything."""
+    credential, _ = _vc_api_credential(client)
+    body = json.dumps({"credentialId": credential["id"], "status": "revoked"}).encode()
+    url = f"{live.url}/credentials/status"
+    refusals = [
+        ({"Content-Type": "application/json"}, body, 401),
+        ({"Content-Type": "application/json", "Authorization": "Bearer not-a-key"}, body, 401),
+        ({"Content-Type": "text/plain", "Authorization": client.headers["authorization"]}, body, 415),
+        ({"Content-Type": "application/json", "Authorization": client.headers["authorization"]}, b'{"credentialId": ', 400),
+        ({"Content-Type": "application/json", "Authorization": client.headers["authorization"]}, b'{"status": "revoked"}', 400),
+    ]
+    for headers, content, expected in refusals:
+        r = httpx.post(url, headers=headers, content=content)
+        assert r.status_code == expected, (headers, content, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+        if expected == 401:
+            assert r.headers["www-authenticate"].startswith("Bearer")
+    assert _status_bit(live, credential, "revocation") is False
+    r = client.post("/credentials/status", json={"credentialId": credential["id"], "status": "revoked"})
+    assert r.status_code == 200 and r.json()["status"] == "revoked", r.text
+    assert _status_bit(live, credential, "revocation") is True

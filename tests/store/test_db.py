@@ -398,3 +398,38 @@ def test_a_unit_cancelled_before_its_group_ran_is_not_run_and_the_committer_goes
         from app.store import providers
 
         assert {"after"} <= {p.slug for p in providers.list_providers(s)} and "cancelled" not in {p.slug for p in providers.list_providers(s)}
+
+
+def test_a_groups_transaction_runs_with_a_short_switch_interval_and_restores_it(database, provider):
+    """While a group's transaction runs (its statements and its commit) the event loop must hand the GIL back within
+    0.2 ms, not 5 (``db._prompt_gil``): the thread waiting for the GIL after its commit's fsync kept the write lock
+    from every other worker. Outside the transaction the interpreter's interval is left as it was, failures too."""
+    import sys
+
+    from sqlalchemy import event
+
+    from app.store import db as db_module
+
+    seen: dict[str, float] = {}
+    event.listen(database.engine, "commit", lambda conn: seen.setdefault("commit", sys.getswitchinterval()))
+    before = sys.getswitchinterval()
+
+    def unit(session):
+        session.execute(text("SELECT 1"))  # a connection, so that the group has a commit to see
+        seen["work"] = sys.getswitchinterval()
+        return "done"
+
+    def failing(session):
+        seen["failing"] = sys.getswitchinterval()
+        raise ValueError("refused")
+
+    assert database.grouped(unit) == "done"
+    assert seen["work"] == seen["commit"] == pytest.approx(db_module.COMMIT_SWITCH_INTERVAL)
+    assert sys.getswitchinterval() == before
+    with pytest.raises(ValueError):
+        database.grouped(failing)
+    assert seen["failing"] == pytest.approx(db_module.COMMIT_SWITCH_INTERVAL)
+    assert sys.getswitchinterval() == before
+    with database.transaction() as session:  # a plain transaction (a request's own) is not the committer's
+        session.execute(text("SELECT 1"))
+        assert sys.getswitchinterval() == before
