@@ -35,6 +35,8 @@ import hashlib
 import hmac
 import secrets
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -214,6 +216,13 @@ class Oid4vci:
         self.settings = issuance.settings
         self.db = issuance.db
         self.providers = issuance.providers
+        #: the SD-JWT VC ``vct`` and its ``vct#integrity``: a function of the base URL alone (the type metadata is built
+        #: from constants), computed once instead of per credential (a JSON dump and a SHA-256 of 4 kB each time)
+        self._vct: tuple[str, str] | None = None
+        #: slug -> provider id, for the public endpoints that name the issuer by its slug (nonce, metadata): a slug
+        #: is never reassigned (providers are not deleted or renamed), and ``by_id`` keeps the records; an unknown
+        #: slug is not remembered, so a provider created later is found
+        self._slugs: dict[str, int] = {}
 
     # -- identifiers and metadata
 
@@ -224,7 +233,18 @@ class Oid4vci:
     def _provider(self, slug: str) -> ProviderRecord:
         if not isinstance(slug, str) or len(slug) > 64:
             raise NotFoundError("no such issuer")
-        return self.providers.by_slug(slug)
+        provider_id = self._slugs.get(slug)
+        if provider_id is not None:
+            return self.providers.by_id(provider_id)
+        provider = self.providers.by_slug(slug)
+        self._slugs[slug] = provider.id
+        return provider
+
+    def _vct_and_integrity(self) -> tuple[str, str]:
+        if self._vct is None:
+            vct = sd_jwt_vc.vct_for(self.settings.base_url)
+            self._vct = (vct, sd_jwt_vc.integrity(sd_jwt_vc.type_metadata_bytes(vct)))
+        return self._vct
 
     def issuer_metadata(self, slug: str) -> dict[str, Any]:
         """§12.2.4 Credential Issuer Metadata: endpoints, batch size, display, the four credential configurations."""
@@ -429,22 +449,28 @@ class Oid4vci:
                     failures = store.count_tx_code_failure(session, offer.id, burn_at=self.settings.oid4vci_tx_code_tries)
                 left = max(self.settings.oid4vci_tx_code_tries - failures, 0)
                 raise OAuthError("invalid_grant", f"wrong tx_code; {left} tries left" if left else "wrong tx_code; the offer is burnt")
-        jkt = None
+        jkt, seen = None, None
         if dpop_ctx.proof is not None:
-            jkt = self._dpop(dpop_ctx, f"{self.issuer_id(slug)}/token", None, "invalid_dpop_proof", 400).jkt
+            proof, seen = self._dpop(dpop_ctx, f"{self.issuer_id(slug)}/token", None, "invalid_dpop_proof", 400)
+            jkt = proof.jkt
         token = secrets.token_urlsafe(32)
         ttl = self.settings.oid4vci_token_ttl_seconds
 
         def exchange(session) -> None:  # in the group commit (``Database.grouped``): one conditional UPDATE decides
+            if seen is not None:
+                seen.record(session)
             if not store.exchange_code(session, offer.id, now=now):
                 raise OAuthError("invalid_grant", "the pre-authorized code was used, has expired, or its offer was burnt")
             store.create_token(session, token_hash=_sha256(token), offer_id=offer.id, dpop_jkt=jkt, expires_at=now + timedelta(seconds=ttl))
 
-        self.db.grouped(exchange)
+        with _Seen.kept_on_failure(seen, self.db):
+            self.db.grouped(exchange)
         return {"access_token": token, "token_type": "DPoP" if jkt else "Bearer", "expires_in": ttl}
 
-    def _dpop(self, ctx: DpopContext, htu: str, access_token: str | None, error: str, status: int) -> dpop.DpopProof:
-        """RFC 9449 §4.3 checks and §11.1 replay: the proof of this request, its jti seen here for the first time."""
+    def _dpop(self, ctx: DpopContext, htu: str, access_token: str | None, error: str, status: int) -> tuple[dpop.DpopProof, _Seen]:
+        """RFC 9449 §4.3 checks of the proof of this request, and its §11.1 replay record (``_Seen``): written in the
+        same group-commit unit as the request's own writes, or alone if the request fails, so that a jti is never
+        accepted twice and a refused request still uses its proof up, exactly as a record written first would."""
         now = datetime.now(UTC)
         max_age = timedelta(seconds=self.settings.oid4vci_proof_max_age_seconds)
         challenge = 'DPoP algs="ES256 EdDSA"' if status == 401 else None
@@ -452,11 +478,8 @@ class Oid4vci:
             proof = dpop.verify_proof(ctx.proof, htm=ctx.method, htu=htu, now=now, max_age=max_age, access_token=access_token)
         except dpop.DpopError as exc:
             raise OAuthError(error, str(exc), status, www_authenticate=challenge and f'{challenge}, error="{error}"') from None
-        with self.db.transaction() as session:
-            fresh = store.record_jti(session, _sha256(f"{htu} {proof.jti}"), now=now, expires_at=now + 2 * max_age)
-        if not fresh:
-            raise OAuthError(error, "the DPoP proof was used before (jti replay)", status, www_authenticate=challenge and f'{challenge}, error="{error}"')
-        return proof
+        replay = OAuthError(error, "the DPoP proof was used before (jti replay)", status, www_authenticate=challenge and f'{challenge}, error="{error}"')
+        return proof, _Seen(_sha256(f"{htu} {proof.jti}"), now, now + 2 * max_age, replay)
 
     # -- nonce endpoint (§7)
 
@@ -473,7 +496,11 @@ class Oid4vci:
 
     def credential(self, slug: str, authorization: str | None, dpop_ctx: DpopContext, body: bytes) -> Redeemed:
         """§8.2 / §8.3: the credentials of the offer the access token belongs to, one per proof."""
-        token, offer = self._access(slug, authorization, dpop_ctx)
+        token, offer, seen = self._access(slug, authorization, dpop_ctx)
+        with _Seen.kept_on_failure(seen, self.db):
+            return self._redeem(slug, token, offer, seen, body)
+
+    def _redeem(self, slug: str, token: store.TokenRecord, offer: store.OfferRecord, seen: _Seen | None, body: bytes) -> Redeemed:
         configuration, proofs = self._credential_request(body, offer)
         issuer = self.issuer_id(slug)
         holders = [self._proof(p, issuer) for p in proofs]
@@ -490,6 +517,8 @@ class Oid4vci:
             raise OAuthError("credential_request_denied", f"the offered credential cannot be issued now: {exc.detail}") from None
 
         def redeem(session, issued: list[Issued]) -> None:
+            if seen is not None:  # the DPoP proof's jti, first: a replay stores nothing
+                seen.record(session)
             for nonce in nonces:  # single use: the conditional UPDATE decides between concurrent requests
                 if not store.consume_nonce(session, nonce, now=now):
                     raise OAuthError(stale.error, stale.description)
@@ -500,8 +529,9 @@ class Oid4vci:
         issued = self.issuance.issue_planned(provider, plans, redeem)
         return Redeemed([_wire(one) for one in issued], issued)
 
-    def _access(self, slug: str, authorization: str | None, ctx: DpopContext) -> tuple[store.TokenRecord, store.OfferRecord]:
-        """RFC 6750 §2.1 / RFC 9449 §7.1: the access token of the request, valid, unused, and its DPoP proof if bound."""
+    def _access(self, slug: str, authorization: str | None, ctx: DpopContext) -> tuple[store.TokenRecord, store.OfferRecord, _Seen | None]:
+        """RFC 6750 §2.1 / RFC 9449 §7.1: the access token of the request, valid, unused, and its DPoP proof if bound
+        (with the proof's jti record to write, ``_Seen``)."""
         scheme, _, value = (authorization or "").partition(" ")
         scheme, value = scheme.lower(), value.strip()
         if scheme not in ("bearer", "dpop") or not value or len(value) > 128:
@@ -517,12 +547,14 @@ class Oid4vci:
         if bound:
             if scheme != "dpop" or ctx.proof is None:
                 raise _unauthorized("invalid_token", "a DPoP-bound token needs the DPoP scheme and a DPoP proof", True)
-            proof = self._dpop(ctx, f"{self.issuer_id(slug)}/credential", value, "invalid_dpop_proof", 401)
+            proof, seen = self._dpop(ctx, f"{self.issuer_id(slug)}/credential", value, "invalid_dpop_proof", 401)
             if not hmac.compare_digest(proof.jkt, token.dpop_jkt or ""):
-                raise _unauthorized("invalid_dpop_proof", "the DPoP proof's key is not the token's", True)
-        elif scheme == "dpop":
+                with _Seen.kept_on_failure(seen, self.db):
+                    raise _unauthorized("invalid_dpop_proof", "the DPoP proof's key is not the token's", True)
+            return token, offer, seen
+        if scheme == "dpop":
             raise _unauthorized("invalid_token", "a Bearer token is sent with the Bearer scheme", False)
-        return token, offer
+        return token, offer, None
 
     def _credential_request(self, body: bytes, offer: store.OfferRecord) -> tuple[Configuration, list[Any]]:
         """§8.2: the configuration asked for (one of the offer's) and the JWT proofs (``proofs.jwt``; ``proof`` too)."""
@@ -590,8 +622,7 @@ class Oid4vci:
         plans: list[Any] = []
         for holder in holders:
             if configuration.render == sd_jwt_vc.FORMAT:
-                vct = sd_jwt_vc.vct_for(self.settings.base_url)
-                integrity = sd_jwt_vc.integrity(sd_jwt_vc.type_metadata_bytes(vct))
+                vct, integrity = self._vct_and_integrity()
                 plans.append(SdJwtVcPlan(mc, profile, holder.jwk, vct, integrity, self.issuance.status_lists.token_url, learner_ref, spec_id))
             else:
                 bound = mc.model_copy(update={"learner": mc.learner.model_copy(update={"id": holder.did})})
@@ -608,6 +639,39 @@ class Oid4vci:
         if configuration.format == "jwt_vc_json" and holder.jwk.get("kty") == "EC" and provider.did_method == "web":
             return "ES256"
         return None
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """A verified DPoP proof's jti record (RFC 9449 §11.1: its SHA-256 with the ``htu``), to write once.
+
+    ``record`` runs inside the request's own group-commit unit (one write fewer than a transaction of its own): a
+    jti seen before raises ``replay`` there, and the unit stores nothing. ``kept_on_failure`` writes it alone when
+    the request fails after its proof was verified, so that, as when the record was written first, the proof is used
+    up all the same and a replayed proof is told so before any other refusal."""
+
+    digest: str
+    now: datetime
+    expires_at: datetime
+    replay: OAuthError
+
+    def record(self, session) -> None:
+        if not store.record_jti(session, self.digest, now=self.now, expires_at=self.expires_at):
+            raise OAuthError(self.replay.error, self.replay.description, self.replay.status, www_authenticate=self.replay.www_authenticate)
+
+    @staticmethod
+    @contextmanager
+    def kept_on_failure(seen: _Seen | None, db) -> Iterator[None]:
+        try:
+            yield
+        except BaseException as exc:
+            if seen is None or (isinstance(exc, OAuthError) and exc.description == seen.replay.description):
+                raise
+            try:
+                db.grouped(seen.record)
+            except OAuthError as replay:
+                raise replay from None
+            raise
 
 
 def _peek_header(jwt: Any) -> dict[str, Any]:

@@ -471,6 +471,43 @@ def test_a_dpop_bound_token_is_never_accepted_without_its_proof(live, client, ex
     assert r.status_code == 200, r.text
 
 
+def test_a_refused_request_uses_its_dpop_proof_up(live, client, example_input):
+    """RFC 9449 §11.1: the jti is recorded with the redemption's own writes, and alone when the request is refused
+    after its proof was checked: the same proof is then a replay, even though the refused request stored nothing."""
+    key = P256Signer.generate()
+    wallet = Wallet(live, offer(client, example_input), dpop_key=key)
+    assert wallet.token().status_code == 200
+    url, token, holder = wallet.metadata["credential_endpoint"], wallet.access_token, P256Signer.generate()
+    proof = dpop_proof(key, "POST", url, access_token=token, jti="refused-once")
+    headers = {"Authorization": f"DPoP {token}", "DPoP": proof}
+    # refused after the DPoP check: a proof for another audience
+    _oauth_error(
+        wallet.credential("eu_microcredential_sd_jwt", [key_proof(holder, aud="https://elsewhere.example", nonce=wallet.nonce())], headers=headers),
+        400,
+        "invalid_proof",
+    )
+    r = wallet.credential("eu_microcredential_sd_jwt", [key_proof(holder, aud=wallet.issuer, nonce=wallet.nonce())], headers=headers)
+    _oauth_error(r, 401, "invalid_dpop_proof")
+    assert "replay" in r.json()["error_description"]
+    # a fresh proof redeems the offer: the refused requests stored nothing
+    headers = {"Authorization": f"DPoP {token}", "DPoP": dpop_proof(key, "POST", url, access_token=token, jti="fresh")}
+    r = wallet.credential("eu_microcredential_sd_jwt", [key_proof(holder, aud=wallet.issuer, nonce=wallet.nonce())], headers=headers)
+    assert r.status_code == 200, r.text
+
+
+def test_a_refused_token_request_uses_its_dpop_proof_up(live, client, example_input):
+    key = Ed25519Signer.generate()
+    a = Wallet(live, offer(client, example_input))
+    b = Wallet(live, offer(client, example_input))
+    assert a.token().status_code == 200
+    proof = dpop_proof(key, "POST", a.as_metadata["token_endpoint"], jti="after-a-refusal")
+    form = {"grant_type": GRANT, "pre-authorized_code": a.code, "tx_code": a.created["tx_code"]}
+    _oauth_error(a.http.post(a.as_metadata["token_endpoint"], data=form, headers={"DPoP": proof}), 400, "invalid_grant")  # a's code was used
+    form = {"grant_type": GRANT, "pre-authorized_code": b.code, "tx_code": b.created["tx_code"]}
+    _oauth_error(b.http.post(b.as_metadata["token_endpoint"], data=form, headers={"DPoP": proof}), 400, "invalid_dpop_proof")
+    assert b.token().status_code == 200
+
+
 def test_dpop_jti_replay_at_the_token_endpoint(live, client, example_input):
     key = Ed25519Signer.generate()
     a = Wallet(live, offer(client, example_input))
