@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from app.store.db import Database
 from app.store.models import PresentationRequest, utcnow
 
 
@@ -67,6 +69,25 @@ def create(
 def get(session: Session, request_id: str) -> PresentationRequestRecord | None:
     row = session.execute(select(*_COLUMNS).where(_TABLE.c.id == request_id)).first()
     return PresentationRequestRecord(*row) if row else None
+
+
+_SELECT = f"SELECT {', '.join(c.name for c in _COLUMNS)} FROM {_TABLE.name} WHERE id = ?"
+
+
+def read(db: Database, request_id: str) -> PresentationRequestRecord | None:
+    """``get`` past SQLAlchemy's connection and statement layers (``Database.read_row``), which cost a response
+    about a millisecond of CPU, twenty times the query: each column converted by its own type's result processor
+    (the UTC timestamps, the JSON), as a SQLAlchemy read would."""
+    row = db.read_row(_SELECT, request_id)
+    if row is None:
+        return None
+    processors = _processors(db.engine.dialect)
+    return PresentationRequestRecord(*(value if convert is None else convert(value) for convert, value in zip(processors, row, strict=True)))
+
+
+@lru_cache(maxsize=4)
+def _processors(dialect) -> tuple:
+    return tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in _COLUMNS)
 
 
 def answer(session: Session, request_id: str, *, result: dict[str, Any], response_code: str | None, now: datetime | None = None) -> bool:

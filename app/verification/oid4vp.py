@@ -257,8 +257,7 @@ class PresentationRequests:
     def _get(self, request_id: str):
         if not isinstance(request_id, str) or len(request_id) > 36:
             raise NotFoundError("no such presentation request")
-        with self.db.read() as session:
-            record = store.get(session, request_id)
+        record = store.read(self.db, request_id)
         if record is None:
             raise NotFoundError("no such presentation request")
         return record
