@@ -9,6 +9,7 @@ with ``INVALID_VERIFICATION_METHOD`` (security-notes §8, §10: keys come only f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import nacl.exceptions
@@ -64,7 +65,7 @@ class PublicKey:
             return False
         der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
         try:
-            ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), self.raw).verify(der, data, ec.ECDSA(hashes.SHA256()))
+            _p256_key(self.raw).verify(der, data, ec.ECDSA(hashes.SHA256()))
             return True
         except InvalidSignature:
             return False
@@ -113,15 +114,30 @@ def _from_jwk(jwk: dict[str, Any]) -> PublicKey:
         if len(x) != 32 or len(y) != 32:
             raise CryptoError("P-256 coordinates must be 32 bytes", code="INVALID_VERIFICATION_METHOD")
         try:
-            point = ec.EllipticCurvePublicNumbers(int.from_bytes(x, "big"), int.from_bytes(y, "big"), ec.SECP256R1()).public_key()
+            return PublicKey(P256, _p256_compressed(x, y))
         except ValueError:
             raise CryptoError("the JWK is not a point on P-256", code="INVALID_VERIFICATION_METHOD") from None
-        return PublicKey(P256, point.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint))
     raise CryptoError(f"the JWK is not an Ed25519 or P-256 public key ({str(kty)[:10]}/{str(crv)[:20]})", code="INVALID_VERIFICATION_METHOD")
+
+
+# Decoding a P-256 point (decompressing it, checking it is on the curve) cost as much as verifying a signature with
+# it, and an OpenID4VP answer used the same few keys (the issuer's, the Status List Token's) on every request, plus
+# the holder's. Pure functions of the bytes, so their results are kept (a bounded LRU; a ValueError is not kept).
+@lru_cache(maxsize=1024)
+def _p256_key(compressed: bytes) -> ec.EllipticCurvePublicKey:
+    """The point of a SEC1 compressed P-256 key; ValueError when it is not on the curve."""
+    return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), compressed)
+
+
+@lru_cache(maxsize=1024)
+def _p256_compressed(x: bytes, y: bytes) -> bytes:
+    """The SEC1 compressed form of the P-256 point (x, y); ValueError when it is not on the curve."""
+    point = ec.EllipticCurvePublicNumbers(int.from_bytes(x, "big"), int.from_bytes(y, "big"), ec.SECP256R1()).public_key()
+    return point.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint)
 
 
 def _p256_point(compressed: bytes) -> None:
     try:
-        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), compressed)
+        _p256_key(compressed)
     except ValueError:
         raise CryptoError("the Multikey is not a point on P-256", code="INVALID_VERIFICATION_METHOD") from None

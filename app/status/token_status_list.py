@@ -167,6 +167,13 @@ def reference(status: Any) -> tuple[int, str]:
     return idx, uri
 
 
+def check_expiry(claims: dict[str, Any], now: datetime) -> None:
+    """§5.1 ``exp``: a token past it (or with an ``exp`` that is not a number) is refused, STATUS_LIST_EXPIRED."""
+    exp = claims.get("exp")
+    if exp is not None and (not isinstance(exp, (int, float)) or isinstance(exp, bool) or now.timestamp() > exp):
+        raise StatusError("the Status List Token has expired (§5.1 exp)", code="STATUS_LIST_EXPIRED")
+
+
 def read_token(
     token: str,
     resolve_method: Callable[[str], tuple[dict[str, Any], dict[str, Any]]],
@@ -210,9 +217,7 @@ def read_token(
         raise StatusError("the Status List Token is not the credential issuer's (§5.1 iss)", code="STATUS_LIST_INVALID")
     if payload.get("sub") != uri:
         raise StatusError("the Status List Token's sub is not the uri the credential names (§5.1)", code="STATUS_LIST_INVALID")
-    exp = payload.get("exp")
-    if exp is not None and (not isinstance(exp, (int, float)) or isinstance(exp, bool) or now.timestamp() > exp):
-        raise StatusError("the Status List Token has expired (§5.1 exp)", code="STATUS_LIST_EXPIRED")
+    check_expiry(payload, now)
     status_list = payload.get("status_list")
     if not isinstance(status_list, dict):
         raise StatusError("the Status List Token has no status_list (§5.1)", code="STATUS_LIST_INVALID")

@@ -375,6 +375,18 @@ class Database:
             return self._read_value(sql, params)
 
     def _read_value(self, sql: str, params: tuple) -> Any:
+        row = self._read_row(sql, params)
+        return row[0] if row else None
+
+    def read_row(self, sql: str, *params: Any) -> tuple | None:
+        """The first row of ``sql`` (``?`` placeholders), or None, as the driver gives it (no type conversion): the
+        path of ``read_value``, for a one-row lookup made on every request (an OpenID4VP request's record)."""
+        if self._placeholder != "?":
+            sql = sql.replace("?", self._placeholder)
+        with self._unavailable():
+            return self._read_row(sql, params)
+
+    def _read_row(self, sql: str, params: tuple) -> tuple | None:
         connection = self.engine.raw_connection()
         try:
             cursor = connection.cursor()
@@ -385,7 +397,7 @@ class Database:
                 cursor.close()
         finally:
             connection.close()
-        return row[0] if row else None
+        return tuple(row) if row else None
 
     def dispose(self) -> None:
         with self._committer_lock:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 import urllib.parse
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -45,7 +46,6 @@ from app.vcdm import VC2
 from app.verification import dcql
 from app.verification.pipeline import NotACredential, Verifier
 from app.verification.report import Report
-from app.verification.service import public_report
 from app.xsd import format_datetime_stamp
 
 SCHEME = "openid4vp://"
@@ -61,6 +61,9 @@ MAX_CLAIM_NAMES = 32
 MAX_VP_TOKEN = 4 * 1_048_576
 MAX_PRESENTATIONS = 8
 MAX_PEEK = 16_384
+#: Requests expired longer ago than this are deleted, by a create at most every ``PURGE_EVERY`` per process.
+PURGE_AFTER = timedelta(hours=1)
+PURGE_EVERY = timedelta(minutes=1)
 
 #: §11.1 ``vp_formats_supported``: what this verifier reads (Appendix B).
 VP_FORMATS = {
@@ -125,6 +128,8 @@ class PresentationRequests:
         self.did = did_jwk_from_jwk(self.signer.public_jwk())
         self.kid = f"{self.did}#0"
         self.client_id = DID_PREFIX + self.did
+        self._purge_lock = threading.Lock()
+        self._purged_at: datetime | None = None
 
     # -- requests
 
@@ -183,9 +188,14 @@ class PresentationRequests:
             "exp": int(expires.timestamp()),
         }
         request_object = _jws({"alg": "ES256", "typ": REQUEST_TYP, "kid": self.kid}, claims_of_request, self.signer)
-        with self.db.transaction() as session:
-            store.purge(session, before=now - timedelta(hours=1))
-            record = store.create(
+        purge = self._purge_due(now)
+
+        def keep(session):
+            # Through the group committer: concurrent requests share one commit (one disk flush) instead of each
+            # waiting for its own; the unit only touches the session, as ``Database.grouped`` requires.
+            if purge:
+                store.purge(session, before=now - PURGE_AFTER)
+            return store.create(
                 session,
                 id=request_id,
                 nonce=nonce,
@@ -198,7 +208,19 @@ class PresentationRequests:
                 created_at=now,
                 expires_at=expires,
             )
+
+        record = self.db.grouped(keep)
         return self._created(record)
+
+    def _purge_due(self, now: datetime) -> bool:
+        """Whether this create also deletes the requests expired over ``PURGE_AFTER`` ago: at most once every
+        ``PURGE_EVERY`` per process. A DELETE with every create cost a statement each; an expired request is refused
+        by its ``expires_at`` whether or not it was deleted yet, so the purge only bounds the table's size."""
+        with self._purge_lock:
+            if self._purged_at is not None and now - self._purged_at < PURGE_EVERY:
+                return False
+            self._purged_at = now
+            return True
 
     def _created(self, record) -> dict[str, Any]:
         urls = self.urls(record.id)
@@ -235,8 +257,7 @@ class PresentationRequests:
     def _get(self, request_id: str):
         if not isinstance(request_id, str) or len(request_id) > 36:
             raise NotFoundError("no such presentation request")
-        with self.db.read() as session:
-            record = store.get(session, request_id)
+        record = store.read(self.db, request_id)
         if record is None:
             raise NotFoundError("no such presentation request")
         return record
@@ -283,8 +304,9 @@ class PresentationRequests:
         else:
             result = self._verify_response(record, form.get("vp_token"))
         code = secrets.token_urlsafe(24) if record.redirect_uri else None
-        with self.db.transaction() as session:
-            won = store.answer(session, record.id, result=result, response_code=code)
+        # Through the group committer: concurrent answers share a commit (one disk flush); the conditional UPDATE
+        # still lets exactly one answer of a request win.
+        won = self.db.grouped(lambda session: store.answer(session, record.id, result=result, response_code=code))
         if not won:
             raise PresentationRefused("the request was already answered or has expired", code="ALREADY_ANSWERED")
         if record.redirect_uri:
@@ -336,16 +358,17 @@ class PresentationRequests:
             raise PresentationRefused(
                 f"the credential presented for {query['id']} does not match the query: {'; '.join(found.missing)}", code="CREDENTIAL_NOT_MATCHING"
             )
-        out = {"query_id": query["id"], "format": fmt, "report": public_report(report)}
+        # The report is rendered once: the public one (``public_report``: without the credentials' bodies) and the
+        # credential's own (with what it says, for the employer's page: the verdict as for a pasted one) share it.
+        full = report.as_dict()
+        out = {"query_id": query["id"], "format": fmt, "report": _public(full)}
         if fmt in ("ldp_vc", "dc+sd-jwt"):
             # kept for a provider stacking the components of this answer (app/issuance/stacking.py), never shown: the
             # presentation as sent (a VP object, or the SD-JWT with its Key Binding JWT)
             out["vp"] = item
         if fmt == "dc+sd-jwt":
             out["claims"] = credential
-        # the credential's own report, with what it says, for the employer's page (the verdict as for a pasted one)
-        shown = report if fmt == "dc+sd-jwt" else report.credentials[0]
-        out["credential_report"] = shown.as_dict()
+        out["credential_report"] = full if fmt == "dc+sd-jwt" else full["credentials"][0]
         return out
 
     def _verify_one(self, record, fmt: str, item: Any) -> tuple[Report, dict[str, Any] | None]:
@@ -381,6 +404,15 @@ def _shown(result: dict[str, Any] | None) -> dict[str, Any] | None:
         return result
     kept = [{k: v for k, v in p.items() if k != "vp"} if isinstance(p, dict) else p for p in result.get("presentations") or []]
     return {**result, "presentations": kept} if "presentations" in result else result
+
+
+def _public(rendered: dict[str, Any]) -> dict[str, Any]:
+    """``public_report`` of an already rendered report, without changing it: the same dicts minus the credentials'
+    bodies (no personal data echoed back)."""
+    out = {k: v for k, v in rendered.items() if k != "credential"}
+    if "credentials" in out:
+        out["credentials"] = [_public(inner) for inner in out["credentials"]]
+    return out
 
 
 def _checks(report: Report):

@@ -7,7 +7,7 @@ can read and, on failure, the standards' error name.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any, Literal
 
 Outcome = Literal["passed", "failed", "indeterminate", "skipped"]
@@ -36,8 +36,33 @@ class Check:
     details: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in asdict(self).items() if v not in (None, {})}
+        out: dict[str, Any] = {}
+        for name, value in (("id", self.id), ("outcome", self.outcome), ("reason", self.reason), ("code", self.code)):
+            if value is not None:
+                out[name] = value
+        if self.details:
+            out["details"] = _plain(self.details)
         return out
+
+
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
+def _plain(value: Any) -> Any:
+    """A copy of ``value``'s dicts, lists and tuples (dataclasses as dicts), sharing the immutable leaves: what
+    ``dataclasses.asdict`` gave, without its ``deepcopy`` of every string and number, which cost a verification
+    reply more than its signature checks (two reports of some twenty checks each for an OpenID4VP answer)."""
+    if type(value) in _LEAVES:
+        return value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return _plain(asdict(value))
+    return value
 
 
 @dataclass

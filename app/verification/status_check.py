@@ -54,6 +54,8 @@ class StatusChecker:
         self.max_bytes = max_bytes
         self.cache: TTLCache[dict] | None = TTLCache(cache_seconds, 512) if cache_seconds > 0 else None
         self._own: dict[str, tuple[bytes, dict[str, Any]]] = {}
+        #: this service's own Status List Tokens as last verified, by (uri, issuer): their bytes and the result
+        self._own_tokens: dict[tuple[str, str | None], tuple[bytes, tsl.StatusListToken]] = {}
 
     #: status lists this service publishes itself are read from its own data (set by the app:
     #: ``StatusLists.local_credential``), always current and never over the network; ``None`` otherwise.
@@ -64,6 +66,13 @@ class StatusChecker:
     def _status_token(self, uri: str, issuer: str | None) -> tsl.StatusListToken:
         """§8.3 steps 2–3: the Status List Token at ``uri`` (this service's own read from its data), verified."""
         own = self.local_token(uri) if self.local_token is not None else None
+        if own is not None:
+            seen = self._own_tokens.get((uri, issuer))
+            if seen is not None and seen[0] == own:
+                # The same signed bytes as last time, for the same issuer: their signature, kid, iss and sub were
+                # checked then (read_token); only the expiry depends on the time. A changed list is new bytes.
+                tsl.check_expiry(seen[1].claims, self.clock())
+                return seen[1]
         cached = self.cache.get("tsl " + uri) if own is None and self.cache is not None else None
         if cached is not None:
             return cached  # type: ignore[return-value]
@@ -73,7 +82,9 @@ class StatusChecker:
         except UnicodeDecodeError:
             raise MicrocredError("the Status List Token is not a compact JWT", code="STATUS_VERIFICATION_ERROR") from None
         token = tsl.read_token(text, self.engine.resolve_method, uri=uri, now=self.clock(), iss=issuer, max_bytes=self.list_max_bytes)
-        if own is None and self.cache is not None:
+        if own is not None:
+            self._own_tokens[(uri, issuer)] = (own, token)
+        elif self.cache is not None:
             self.cache.put("tsl " + uri, token)  # type: ignore[arg-type]
         return token
 
