@@ -311,7 +311,8 @@ def _edc_level(n: _Edc) -> dict[str, Any] | None:
 
 
 def _edc_fields(n: _Edc) -> list[dict[str, Any]] | None:
-    """ISCED-F fields of education (not an Annex I element; the pages show them): ``spec.thematicArea[]``."""
+    """ISCED-F fields of education (not an Annex I element, so not in :func:`facts`; the pages show them):
+    ``spec.thematicArea[]``."""
     return [c for c in _concepts(n.spec.get("thematicArea")) if c["id"].startswith(f"{SNB}isced-f/")] or None
 
 
@@ -394,7 +395,6 @@ _EDC_READERS: tuple[tuple[str, Callable[[_Edc], Any]], ...] = (
     ("learningOutcomes", _edc_learning_outcomes),
     ("workload", _edc_workload),
     ("level", _edc_level),
-    ("fieldsOfEducation", _edc_fields),
     ("assessment", _edc_assessment),
     ("participation", _edc_participation),
     ("qualityAssurance", _edc_quality_assurance),
@@ -575,7 +575,8 @@ def _ob3_level(n: _Ob3) -> dict[str, Any] | None:
 
 
 def _ob3_fields(n: _Ob3) -> list[dict[str, Any]] | None:
-    """ISCED-F fields of education (not an Annex I element; the pages show them): the ``ext:ISCEDF`` alignments."""
+    """ISCED-F fields of education (not an Annex I element, so not in :func:`facts`; the pages show them): the
+    ``ext:ISCEDF`` alignments."""
     return [{"id": x["id"], "label": n.lm(x["label"])} for x in n.aligned("ext:ISCEDF", f"{SNB}isced-f/")] or None
 
 
@@ -666,7 +667,6 @@ _OB3_READERS: tuple[tuple[str, Callable[[_Ob3], Any]], ...] = (
     ("learningOutcomes", _ob3_learning_outcomes),
     ("workload", _ob3_workload),
     ("level", _ob3_level),
-    ("fieldsOfEducation", _ob3_fields),
     ("assessment", _ob3_assessment),
     ("participation", _ob3_participation),
     ("qualityAssurance", _ob3_quality_assurance),
@@ -784,8 +784,9 @@ def vocabulary_labels(credential: dict[str, Any], lang: str) -> dict[str, Any]:
     where the entry has its own title or an unknown type) and ``fieldsOfEducation`` (code and label, the label
     None for a code the vocabulary lacks). ValueError for neither EDC nor OB3, as :func:`facts`."""
     f = facts(credential)
+    found = _edc_fields(_Edc.of(credential)) if f["format"] == "edc" else _ob3_fields(_Ob3(credential))
     fields = []
-    for c in f.get("fieldsOfEducation") or []:
+    for c in found or []:
         fields.append({"code": c["id"].rsplit("/", 1)[-1], "label": _vocab_label(c, lang) or localized_text(c.get("label"), lang)})
     return {
         "assessment": _vocab_label((f.get("assessment") or {}).get("type"), lang),
