@@ -85,19 +85,20 @@ def test_every_shipped_concept_has_a_french_and_a_german_label(lang):
     assert checked > 9000
     assert vocab.country("FR").label_in(lang) == {"fr": "France", "de": "Frankreich"}[lang]
     assert vocab.language("de").label_in(lang) == {"fr": "allemand", "de": "Deutsch"}[lang]
-    assert vocab.isced_f()["0613"].label_in(lang) == {
-        "fr": "Développement et analyse de logiciels et d'applications",
-        "de": "Software- und Anwendungsentwicklung und -analyse",
-    }[lang]
+    assert (
+        vocab.isced_f()["0613"].label_in(lang)
+        == {
+            "fr": "Développement et analyse de logiciels et d'applications",
+            "de": "Software- und Anwendungsentwicklung und -analyse",
+        }[lang]
+    )
     assert vocab.eqf_level(6).label_in(lang) == "Niveau 6"
 
 
 def test_any_label_column_is_read_and_a_missing_one_falls_back_to_english(tmp_path, monkeypatch):
     """An operator may replace a CSV by the EU's multilingual export (same columns, more languages): every
     ``label_<lang>`` column is read; an empty cell or an absent language falls back to English."""
-    (tmp_path / "eqf.csv").write_text(
-        "uri,label_en,label_it,label_fr\nhttp://data.europa.eu/snb/eqf/6,Level 6,Livello 6,\n", encoding="utf-8"
-    )
+    (tmp_path / "eqf.csv").write_text("uri,label_en,label_it,label_fr\nhttp://data.europa.eu/snb/eqf/6,Level 6,Livello 6,\n", encoding="utf-8")
     for cached in (vocab._table, vocab._csv, vocab._index, vocab.label):
         cached.cache_clear()
     monkeypatch.setattr(vocab, "VOCAB_DIR", tmp_path)
