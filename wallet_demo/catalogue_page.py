@@ -40,7 +40,7 @@ async def catalogue_page(
     fields = sorted({*facets["fields"], *([isced] if isced else [])})
     options = {
         "countries": sorted(((c, _country(c, lang)) for c in countries), key=lambda o: o[1] or ""),
-        "fields": [(c, _isced(c), len(c) > 2) for c in fields],
+        "fields": [(c, _isced(c, lang), len(c) > 2) for c in fields],
     }
     return templates.TemplateResponse(request, "catalogue.html", {"items": result["items"], "filters": chosen, "options": options})
 
@@ -51,14 +51,14 @@ def _country(code: object, lang: str = "en") -> str | None:
     return country_name(code, lang, vocab.country(code).label)
 
 
-def _isced(code: object) -> str | None:
+def _isced(code: object, lang: str = "en") -> str | None:
     concept = vocab.isced_f().get(code) if isinstance(code, str) else None
-    return f"{concept.label} ({code})" if concept else (code if isinstance(code, str) else None)
+    return f"{concept.label_in(lang)} ({code})" if concept else (code if isinstance(code, str) else None)
 
 
-def _label(table, key: object) -> str | None:
+def _label(table, key: object, lang: str = "en") -> str | None:
     concept = table().get(key) if isinstance(key, str) else None
-    return concept.label if concept else (key if isinstance(key, str) else None)
+    return concept.label_in(lang) if concept else (key if isinstance(key, str) else None)
 
 
 @router.get("/catalogue/{spec_id}/page", response_class=HTMLResponse)
@@ -71,12 +71,12 @@ async def specification_page(request: Request, catalogue: CatalogueDep, spec_id:
     participation = spec.get("participation") or {}
     assessment = spec.get("assessment") or {}
     shown = {
-        "fields": [_isced(c) for c in spec.get("fieldsOfEducation") or []],
+        "fields": [_isced(c, language(request)) for c in spec.get("fieldsOfEducation") or []],
         "country": _country(item.get("country"), language(request)),
-        "assessmentType": _label(vocab.assessment_types, assessment.get("type")),
-        "assessmentMode": _label(vocab.modes, assessment.get("mode")),
-        "participationMode": _label(vocab.modes, participation.get("mode")),
-        "learningSetting": _label(vocab.learning_settings, participation.get("learningSetting")),
+        "assessmentType": _label(vocab.assessment_types, assessment.get("type"), language(request)),
+        "assessmentMode": _label(vocab.modes, assessment.get("mode"), language(request)),
+        "participationMode": _label(vocab.modes, participation.get("mode"), language(request)),
+        "learningSetting": _label(vocab.learning_settings, participation.get("learningSetting"), language(request)),
         "bodies": [{**b, "countryName": _country(b.get("country"), language(request))} for b in spec.get("awardingBodies") or [] if isinstance(b, dict)],
         "components": await run_in_threadpool(catalogue.components_of, spec) if spec.get("composite") else [],
         "stacksInto": await run_in_threadpool(catalogue.stacks_into, spec_id),

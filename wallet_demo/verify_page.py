@@ -30,11 +30,12 @@ from starlette.datastructures import UploadFile
 from app import strict_json
 from app.api.verifier import form_body, uploaded_text
 from app.credentials import summary, vocab
-from app.credentials.completeness import credential_format
+from app.credentials.completeness import credential_format, vocabulary_labels
 from app.credentials.completeness import facts as credential_facts
 from app.credentials.logo import credential_logo
 from app.errors import FetchError, MicrocredError, NotFoundError
 from app.holder import Gone, extract_credential_from_pdf
+from app.holder.pdf import QF_EHEA_CYCLES
 from app.vcdm import types as vc_types
 from app.verification import NotACredential
 from app.verification.report import Check, Report
@@ -85,16 +86,7 @@ check_words.install(templates.env)
 #: The checks that establish authenticity: once one fails, what the credential says cannot be relied on.
 AUTHENTICITY = ("well_formed", "proof", "issuer_binding")
 NOT_RUN = N_("not run: the credential failed its authenticity check, so what it says cannot be relied on")
-QF_EHEA = {
-    "short-cycle": N_("QF-EHEA short cycle"),
-    "short cycle": N_("QF-EHEA short cycle"),
-    "first": N_("QF-EHEA first cycle"),
-    "first cycle": N_("QF-EHEA first cycle"),
-    "second": N_("QF-EHEA second cycle"),
-    "second cycle": N_("QF-EHEA second cycle"),
-    "third": N_("QF-EHEA third cycle"),
-    "third cycle": N_("QF-EHEA third cycle"),
-}
+QF_EHEA = QF_EHEA_CYCLES
 #: where the trust check found the institution (app/verification/trust.py), as the page says it
 SOURCES = (N_("registry"), N_("provider of this service"))
 
@@ -204,7 +196,7 @@ def verdict_words(checks: dict[str, Any], credential: dict[str, Any] | None, _=_
     return out
 
 
-def _institution(report, facts: dict[str, Any] | None) -> dict[str, Any]:
+def _institution(report, facts: dict[str, Any] | None, lang: str = "en") -> dict[str, Any]:
     """The signing institution as people know it: the trust registry's facts first, then the credential's."""
     trust = report.check("issuer_trust")
     details = trust.details if trust is not None and trust.outcome == "passed" else {}
@@ -217,7 +209,7 @@ def _institution(report, facts: dict[str, Any] | None) -> dict[str, Any]:
         homepage = homepage.get("contentURL") or homepage.get("id")
     country = details.get("country")
     try:
-        country_name = vocab.country(country).label if country else None
+        country_name = vocab.country(country).label_in(lang) if country else None
     except Exception:  # an unknown code is shown as it is
         country_name = country
     name = details.get("legalName") or (localized(facts.get("issuer")) if facts else "") or localized(issuer.get("name"))
@@ -242,10 +234,19 @@ def display_facts(facts: dict[str, Any], credential: dict[str, Any], lang: str =
     """
     out = dict(facts)
     kind = (credential_facts(credential).get("assessment") or {}).get("type") or {}
-    label = kind.get("label") or facts.get("assessment")
+    # the vocabularies' label in the page's language (microcred's translations, CLDR for countries), else the credential's
+    named = vocabulary_labels(credential, lang)
+    label = {lang: named["assessment"]} if named["assessment"] else (kind.get("label") or facts.get("assessment"))
     if isinstance(label, str):
         label = {"en": label}
     out["assessmentType"] = {k: v[:1].upper() + v[1:] for k, v in label.items() if isinstance(v, str)} if isinstance(label, dict) else None
+    if named["participation"]:
+        out["participation"] = {lang: named["participation"]}
+    if named["country"] and facts.get("awardingBodyCountry"):
+        out["awardingBodyCountry"] = {**facts["awardingBodyCountry"], "label": {lang: named["country"]}}
+    qa = list(facts.get("qualityAssurance") or [])
+    out["qualityAssurance"] = [{lang: name} if name else q for q, name in zip(qa, named["qualityAssurance"] + [None] * len(qa), strict=False)]
+    out["fieldsOfEducation"] = named["fieldsOfEducation"]
     level = dict(facts.get("level") or {})
     cycle = level.get("qfEheaCycle")
     if isinstance(cycle, str):
@@ -277,7 +278,7 @@ def view(report, *, verified_at: datetime | None = None, _=_identity, lang: str 
             facts = display_facts(summary(report.credential), report.credential, lang)
         except Exception:  # content that cannot be read is shown as the checks say, never as a 500
             facts = None
-    institution = _institution(report, facts)
+    institution = _institution(report, facts, lang)
     awarding = localized(facts.get("awardingBody")) if facts else ""
     when = verified_at or datetime.now(UTC)
     result = {

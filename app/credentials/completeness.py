@@ -310,6 +310,12 @@ def _edc_level(n: _Edc) -> dict[str, Any] | None:
     return level or None
 
 
+def _edc_fields(n: _Edc) -> list[dict[str, Any]] | None:
+    """ISCED-F fields of education (not an Annex I element, so not in :func:`facts`; the pages show them):
+    ``spec.thematicArea[]``."""
+    return [c for c in _concepts(n.spec.get("thematicArea")) if c["id"].startswith(f"{SNB}isced-f/")] or None
+
+
 def _edc_assessment(n: _Edc) -> dict[str, Any] | None:
     """Annex I 9, type of assessment: ``claim.provenBy.specifiedBy.dcType`` and ``.mode``, the title of
     ``claim.provenBy`` (else of its specification)."""
@@ -568,6 +574,12 @@ def _ob3_level(n: _Ob3) -> dict[str, Any] | None:
     return level or None
 
 
+def _ob3_fields(n: _Ob3) -> list[dict[str, Any]] | None:
+    """ISCED-F fields of education (not an Annex I element, so not in :func:`facts`; the pages show them): the
+    ``ext:ISCEDF`` alignments."""
+    return [{"id": x["id"], "label": n.lm(x["label"])} for x in n.aligned("ext:ISCEDF", f"{SNB}isced-f/")] or None
+
+
 def _ob3_assessment(n: _Ob3) -> dict[str, Any] | None:
     """Annex I 9, type of assessment: the ``ext:AssessmentType`` alignment (and ``ext:AssessmentMode``)."""
     a_type = n.concept(n.aligned("ext:AssessmentType", f"{SNB}assessment/"))
@@ -757,6 +769,44 @@ def _summary_assessment(f: dict[str, Any]) -> Any:
 def _summary_participation(f: dict[str, Any]) -> Any:
     p = f.get("participation") or {}
     return _label(p.get("mode")) if p else None
+
+
+def _vocab_label(concept: dict[str, Any] | None, lang: str) -> str | None:
+    """A concept's label in ``lang`` from the shipped vocabularies (app/credentials/vocab.py), else None."""
+    iri = (concept or {}).get("id")
+    return vocab.label(iri, lang) if isinstance(iri, str) else None
+
+
+def vocabulary_labels(credential: dict[str, Any], lang: str) -> dict[str, Any]:
+    """The coded elements of a credential named in ``lang`` by the EU vocabularies (microcred's shipped CSVs, CLDR
+    for countries), whatever the format: ``assessment``, ``participation``, ``country`` (None where the vocabulary
+    has no label in ``lang``: the caller keeps the credential's own), ``qualityAssurance`` (one per entry, None
+    where the entry has its own title or an unknown type) and ``fieldsOfEducation`` (code and label, the label
+    None for a code the vocabulary lacks). ValueError for neither EDC nor OB3, as :func:`facts`."""
+    f = facts(credential)
+    found = _edc_fields(_Edc.of(credential)) if f["format"] == "edc" else _ob3_fields(_Ob3(credential))
+    fields = []
+    for c in found or []:
+        fields.append({"code": c["id"].rsplit("/", 1)[-1], "label": _vocab_label(c, lang) or localized_text(c.get("label"), lang)})
+    return {
+        "assessment": _vocab_label((f.get("assessment") or {}).get("type"), lang),
+        "participation": _vocab_label((f.get("participation") or {}).get("mode"), lang),
+        "country": _vocab_label((f.get("country") or {}).get("country"), lang),
+        "qualityAssurance": [None if q.get("title") else _vocab_label(q.get("type"), lang) for q in f.get("qualityAssurance") or []],
+        "fieldsOfEducation": fields,
+    }
+
+
+def localized_text(value: Any, lang: str) -> str | None:
+    """One text of a language map: ``lang``, else English, else the first; a plain string as it is."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, dict):
+        for key in (lang, "en"):
+            if isinstance(value.get(key), str):
+                return value[key]
+        return next((v for v in value.values() if isinstance(v, str)), None)
+    return None
 
 
 def summary(credential: dict[str, Any]) -> dict[str, Any]:

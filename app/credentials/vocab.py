@@ -1,7 +1,11 @@
 """EU code lists used by the micro-credential model (microcredential-model.md §3).
 
 The CSV snapshots in ``vocabularies/`` ship with the package (taken from the European Learning Model,
-see ``vocabularies/README.md``); nothing is fetched at run time. Each list maps the short enum the
+see ``vocabularies/README.md``); nothing is fetched at run time. Each CSV has a ``label_en`` column and any
+number of ``label_<lang>`` columns (microcred ships ``label_fr`` and ``label_de``, its own translations; an
+operator may drop in the EU's official multilingual export with the same columns): :func:`label` reads
+them all. The country and language tables carry English only; their other languages come from CLDR
+(Babel's territory and language names). Each list maps the short enum the
 neutral input uses (``"online"``, ``"artefact-assessment"``…) to the EU Vocabularies concept IRI the
 EDC rendering carries and that OB3 alignments point at, so a verifier can map one format onto the other.
 
@@ -18,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pycountry
+from babel import Locale, UnknownLocaleError
 
 VOCAB_DIR = Path(__file__).resolve().parent / "vocabularies"
 SNB = "http://data.europa.eu/snb/"
@@ -36,6 +41,10 @@ class Concept:
     label: str
     notation: str | None = None  # set for authority tables (EU samples carry "country"/"language")
 
+    def label_in(self, lang: str) -> str:
+        """The label in ``lang`` (:func:`label`), else the English one."""
+        return label(self.iri, lang) or self.label
+
 
 def _snb_scheme(list_name: str) -> str:
     # snb concept schemes are named "<list>/25831c2" (the EDC SHACL sh:hasValue of skos:inScheme)
@@ -43,10 +52,71 @@ def _snb_scheme(list_name: str) -> str:
 
 
 @lru_cache(maxsize=None)
-def _csv(name: str) -> dict[str, str]:
-    """IRI → English label of one shipped CSV (``uri,label_en``)."""
+def _table(name: str) -> dict[str, dict[str, str]]:
+    """IRI → {language: label} of one shipped CSV: every ``label_<lang>`` column, empty cells left out, so a
+    missing translation falls back (in :meth:`Concept.label_in`) instead of showing an empty label."""
     with (VOCAB_DIR / name).open(newline="", encoding="utf-8") as fh:
-        return {row["uri"]: row.get("label_en") or "" for row in csv.DictReader(fh)}
+        return {
+            row["uri"]: {key.removeprefix("label_").lower(): text for key, text in row.items() if key and key.startswith("label_") and text}
+            for row in csv.DictReader(fh)
+        }
+
+
+@lru_cache(maxsize=None)
+def _csv(name: str) -> dict[str, str]:
+    """IRI → English label of one shipped CSV (empty when the CSV has none, as for most languages)."""
+    return {iri: labels.get("en", "") for iri, labels in _table(name).items()}
+
+
+@lru_cache(maxsize=None)
+def _index() -> dict[str, dict[str, str]]:
+    """Every shipped concept IRI → its labels, over all the CSVs."""
+    out: dict[str, dict[str, str]] = {}
+    for path in sorted(VOCAB_DIR.glob("*.csv")):
+        for iri, labels in _table(path.name).items():
+            out.setdefault(iri, {}).update(labels)
+    return out
+
+
+@lru_cache(maxsize=4096)
+def label(iri: str, lang: str) -> str | None:
+    """The label of a shipped concept in ``lang`` (a primary language subtag, ``"fr"``), or None.
+
+    The CSV's ``label_<lang>`` first; for the EU country and language authority tables, whose snapshots are
+    English only, CLDR's name of the territory or language (Babel). None when neither has one (the caller
+    falls back to the English label or the credential's own), and for an IRI no shipped vocabulary holds.
+    """
+    if not isinstance(iri, str) or not isinstance(lang, str) or len(lang) > 8:
+        return None
+    lang = lang.lower()
+    labels = _index().get(iri)
+    if labels is None:
+        return None
+    return labels.get(lang) or _cldr_name(iri, lang)
+
+
+#: EU authority alpha-3 codes whose CLDR territory is not pycountry's alpha-2 (the EU itself, Kosovo)
+_CLDR_TERRITORY = {"EUR": "EU", "XKX": "XK", "1A0": "XK", "CPT": "CP", "FQ0": "TF"}
+
+
+def _cldr_name(iri: str, lang: str) -> str | None:
+    """CLDR's name of an EU authority country (``…/country/FRA``) or language (``…/language/DEU``)."""
+    try:
+        locale = Locale.parse(lang)
+    except (ValueError, UnknownLocaleError):
+        return None
+    code = iri.rsplit("/", 1)[-1]
+    if iri.startswith(COUNTRY_SCHEME + "/"):
+        territory = _CLDR_TERRITORY.get(code)
+        if territory is None:
+            found = pycountry.countries.get(alpha_3=code)
+            territory = found.alpha_2 if found else None
+        return locale.territories.get(territory) if territory else None
+    if iri.startswith(LANGUAGE_SCHEME + "/"):
+        found = pycountry.languages.get(alpha_3=code.lower())
+        # CLDR names a language by its 639-1 code when it has one, else by its three-letter code
+        return locale.languages.get(getattr(found, "alpha_2", None) or code.lower())
+    return None
 
 
 def _enum(list_name: str, csv_name: str, codes: dict[str, str]) -> dict[str, Concept]:

@@ -41,6 +41,7 @@ def _same(message: str) -> str:
 FACT_LABELS = (
     N_("Workload"),
     N_("Level"),
+    N_("Field of education"),
     N_("Learning outcomes"),
     N_("Type of assessment"),
     N_("Form of participation"),
@@ -48,6 +49,17 @@ FACT_LABELS = (
     N_("Grade"),
     N_("Awarding body"),
 )
+#: the QF-EHEA cycle (an OB3 alignment's code, an EDC note's words) as the pages and the PDF name it
+QF_EHEA_CYCLES = {
+    "short-cycle": N_("QF-EHEA short cycle"),
+    "short cycle": N_("QF-EHEA short cycle"),
+    "first": N_("QF-EHEA first cycle"),
+    "first cycle": N_("QF-EHEA first cycle"),
+    "second": N_("QF-EHEA second cycle"),
+    "second cycle": N_("QF-EHEA second cycle"),
+    "third": N_("QF-EHEA third cycle"),
+    "third cycle": N_("QF-EHEA third cycle"),
+}
 #: the values the wallet writes in words
 ECTS, HOURS, EQF = N_("%(n)s ECTS credits"), N_("%(n)s hours"), N_("EQF level %(n)s")
 ONE_DAY, DAYS = N_("%(date)s (1 day from the download)"), N_("%(date)s (%(n)s days from the download)")

@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app import strict_json
-from app.credentials.completeness import eu_completeness, summary
+from app.credentials.completeness import eu_completeness, summary, vocabulary_labels
 from app.credentials.logo import credential_logo, image_bytes
 from app.errors import KeyUnavailable, MalformedValueError, MicrocredError, NotFoundError
 from app.holder import oid4vci, oid4vp
@@ -631,7 +631,7 @@ class Wallet:
 def _pdf_facts(card: Card, lang: str = "en", gettext=None) -> list[tuple[str, Any]]:
     """The EU elements of a card as the PDF's table lists them (label, text or list of texts), in ``lang``; the
     labels are app/holder/pdf.py's FACT_LABELS (render_pdf translates them)."""
-    from app.holder.pdf import ECTS, EQF, HOURS
+    from app.holder.pdf import ECTS, EQF, HOURS, QF_EHEA_CYCLES
 
     _ = gettext or (lambda message: message)
 
@@ -645,22 +645,33 @@ def _pdf_facts(card: Card, lang: str = "en", gettext=None) -> list[tuple[str, An
         x
         for x in (
             _(EQF) % {"n": card.eqf} if card.eqf is not None else "",
-            f"QF-EHEA {cycle if 'cycle' in str(cycle) else str(cycle) + ' cycle'}" if cycle else "",
+            _(QF_EHEA_CYCLES.get(str(cycle).strip().lower(), f"QF-EHEA {cycle if 'cycle' in str(cycle) else str(cycle) + ' cycle'}")) if cycle else "",
         )
         if x
     )
     workload = s.get("workload") or {}
     hours = workload.get("hours")
     grade = s.get("grade")
+    # the coded elements named by the EU vocabularies in the PDF's language, else as the credential names them
+    try:
+        named = vocabulary_labels(card.credential, lang) if isinstance(card.credential, dict) else None
+    except ValueError:
+        named = None
+    named = named or {"assessment": None, "participation": None, "country": None, "qualityAssurance": [], "fieldsOfEducation": []}
+    qa = s.get("qualityAssurance") or []
+    qa_names = named["qualityAssurance"] + [None] * len(qa)
+    fields = [f"{f['label'] or f['code']} ({f['code']})" for f in named["fieldsOfEducation"]]
+    country = named["country"] or localized((s.get("awardingBodyCountry") or {}).get("label"))
     return [
         ("Workload", " · ".join(x for x in (_(ECTS) % {"n": f"{card.ects:g}"} if card.ects else "", _(HOURS) % {"n": f"{hours:g}"} if hours else "") if x)),
         ("Level", level_text),
+        ("Field of education", fields),
         ("Learning outcomes", [localized(lo) for lo in s.get("learningOutcomes") or []]),
-        ("Type of assessment", localized(s.get("assessment"))),
-        ("Form of participation", localized(s.get("participation"))),
-        ("Quality assurance", [localized(q) for q in s.get("qualityAssurance") or []]),
+        ("Type of assessment", named["assessment"] or localized(s.get("assessment"))),
+        ("Form of participation", named["participation"] or localized(s.get("participation"))),
+        ("Quality assurance", [name or localized(q) for q, name in zip(qa, qa_names, strict=False)]),
         ("Grade", localized(grade.get("value") if isinstance(grade, dict) else grade)),
-        ("Awarding body", " — ".join(x for x in (localized(s.get("awardingBody")), localized((s.get("awardingBodyCountry") or {}).get("label"))) if x)),
+        ("Awarding body", " — ".join(x for x in (localized(s.get("awardingBody")), country) if x)),
     ]
 
 

@@ -27,7 +27,7 @@ def _with_image(provider, image) -> dict:
     return _plain(provider[0].did, issuer={"id": provider[0].did, "name": "University of Zed", "image": image})
 
 
-def _shown(browser, live, text: str):
+def _shown(browser, live, text: str, name: str = "logo-verify"):
     def act(page):
         asked: list[str] = []
         page.on("request", lambda r: asked.append(r.url))
@@ -45,7 +45,7 @@ def _shown(browser, live, text: str):
             }
         return seen, [u for u in asked if not u.startswith((live.url, "data:"))]
 
-    return at_widths(browser, "logo-verify", act)
+    return at_widths(browser, name, act)  # each case its own screenshots (test-artifacts/)
 
 
 def test_the_verify_page_shows_the_credentials_logo_only_as_a_data_uri(browser, live, provider):
@@ -55,11 +55,11 @@ def test_the_verify_page_shows_the_credentials_logo_only_as_a_data_uri(browser, 
         assert elsewhere == []
 
     by_url = _sign(live, provider, _with_image(provider, {"id": REMOTE, "type": "Image"}))
-    for seen, elsewhere in _shown(browser, live, json.dumps(by_url)):
+    for seen, elsewhere in _shown(browser, live, json.dumps(by_url), "logo-verify-by-url"):
         assert seen is None and elsewhere == []  # never fetched, never shown
 
     tampered = dict(signed, credentialSubject={"id": "did:example:learner", "name": "Mallory"})
-    for seen, _ in _shown(browser, live, json.dumps(tampered)):
+    for seen, _ in _shown(browser, live, json.dumps(tampered), "logo-verify-tampered"):
         assert seen is None  # no institution's face on content that failed its authenticity check
 
 
