@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, exists, insert, select, update
+from sqlalchemy import Row, bindparam, delete, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.store._common import insert_ignore
@@ -120,7 +120,7 @@ _CONSUME_NONCE = (
 )
 
 
-def _offer_row(row) -> OfferRecord:
+def _offer_row(row: Oid4vciOffer | Row) -> OfferRecord:
     return OfferRecord(
         row.id,
         row.provider_id,
@@ -137,21 +137,8 @@ def _offer_row(row) -> OfferRecord:
     )
 
 
-def _offer(row: Oid4vciOffer) -> OfferRecord:
-    return OfferRecord(
-        row.id,
-        row.provider_id,
-        row.pre_authorized_code,
-        row.tx_code_hash,
-        row.tx_code_failures,
-        list(row.configurations),
-        dict(row.request),
-        row.state,
-        list(row.credential_ids or []),
-        row.created_at,
-        row.expires_at,
-        row.redeemed_at,
-    )
+# An ORM object and a table row carry the same attribute names: one reader for both.
+_offer = _offer_row
 
 
 def create_offer(
