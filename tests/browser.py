@@ -52,6 +52,19 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+def sign_in(page, live, email: str) -> None:
+    """Signs ``email`` in to the demo wallet the way a learner does: the form, the e-mailed link (the test-only
+    outbox), the confirmation button."""
+    page.goto(f"{live.url}/wallet/signin")
+    page.fill("#email", email)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#signin-sent")
+    link = next(url for sent_to, url in reversed(live.app.state.wallet.outbox) if sent_to == email)
+    page.goto(link)
+    page.click("#confirm-signin")
+    page.wait_for_load_state()
+
+
 WIDTHS = (1280, 390)
 
 

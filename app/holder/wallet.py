@@ -378,21 +378,26 @@ class Wallet:
             raise MalformedValueError(f"this file is not a verifiable credential: {exc.detail}", code=exc.code) from None
         if report.kind != "credential":
             raise MalformedValueError("import a credential, not a presentation", code="NOT_A_CREDENTIAL")
-        state, reason = state_of(report)
-        verified = state == "valid"
-        credential_id = report.credential.get("id") if isinstance(report.credential, dict) and isinstance(report.credential.get("id"), str) else None
         if kind == "sd-jwt":
             media_type = sd_jwt.MEDIA_TYPE
         else:
             media_type = "application/vc+jwt" if kind == "jwt" or report.format == "vc+jwt" else "application/vc+ld+json"
         body = data.strip() if kind in ("jwt", "sd-jwt") else data
+        return self._keep(learner, report, source="import", media_type=media_type, body=body)
+
+    def _keep(self, learner, report: Report | None, *, source: str, media_type: str, body) -> Any:
+        """Store a credential the learner took in (imported or received), with its state when it came in."""
+        state, reason = state_of(report) if report is not None else ("invalid", "not a readable credential")
+        verified = state == "valid"
+        credential = report.credential if report is not None and isinstance(report.credential, dict) else {}
+        credential_id = credential.get("id") if isinstance(credential.get("id"), str) else None
         with self.db.transaction() as session:
             return store.add_holding(
                 session,
                 holding_id=str(uuid.uuid4()),
                 learner_id=learner.id,
                 credential_id=(credential_id or "")[:500] or None,
-                source="import",
+                source=source,
                 media_type=media_type,
                 body=body,
                 verified=verified,
@@ -609,23 +614,7 @@ class Wallet:
             mb = learner.holder_did.removeprefix("did:key:")
             signer, did = self.keys.load(learner.key_ref, f"{learner.holder_did}#{mb}"), learner.holder_did
         received = oid4vci.receive(offered, configuration, tx_code, signer, did=did, transport=transport)
-        report = self._verify(received.body)
-        state, reason = state_of(report) if report is not None else ("invalid", "not a readable credential")
-        verified = state == "valid"
-        credential = report.credential if report is not None and isinstance(report.credential, dict) else {}
-        credential_id = credential.get("id") if isinstance(credential.get("id"), str) else None
-        with self.db.transaction() as session:
-            return store.add_holding(
-                session,
-                holding_id=str(uuid.uuid4()),
-                learner_id=learner.id,
-                credential_id=(credential_id or "")[:500] or None,
-                source="oid4vci",
-                media_type=received.media_type,
-                body=received.body,
-                verified=verified,
-                problem=None if verified else f"{state}: {reason}"[:2000],
-            )
+        return self._keep(learner, self._verify(received.body), source="oid4vci", media_type=received.media_type, body=received.body)
 
 
 def _pdf_facts(card: Card, lang: str = "en", gettext=None) -> list[tuple[str, Any]]:

@@ -10,7 +10,7 @@ import re
 import httpx
 import pytest
 
-from tests.browser import browser, screenshot  # noqa: F401 - the fixture
+from tests.browser import browser, screenshot, sign_in  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.browser
 
@@ -18,14 +18,7 @@ EMAIL = "learner@example.org"
 
 
 def _sign_in(page, live) -> str:
-    page.goto(f"{live.url}/wallet/signin")
-    page.fill("#email", EMAIL)
-    page.click("button[type=submit]")
-    page.wait_for_selector("#signin-sent")
-    link = next(url for email, url in reversed(live.app.state.wallet.outbox) if email == EMAIL)
-    page.goto(link)
-    page.click("#confirm-signin")
-    page.wait_for_load_state()
+    sign_in(page, live, EMAIL)
     page.goto(f"{live.url}/wallet/present")
     return re.search(r"did:key:z[1-9A-HJ-NP-Za-km-z]+", page.content()).group(0)
 

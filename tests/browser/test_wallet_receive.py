@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import browser, screenshot  # noqa: F401 - the fixture
+from tests.browser import browser, screenshot, sign_in  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.browser
 
@@ -15,14 +15,7 @@ EMAIL = "receiver@example.org"
 
 
 def _sign_in(page, live) -> None:
-    page.goto(f"{live.url}/wallet/signin")
-    page.fill("#email", EMAIL)
-    page.click("button[type=submit]")
-    page.wait_for_selector("#signin-sent")
-    link = next(url for email, url in reversed(live.app.state.wallet.outbox) if email == EMAIL)
-    page.goto(link)
-    page.click("#confirm-signin")
-    page.wait_for_load_state()
+    sign_in(page, live, EMAIL)
 
 
 def test_paste_an_offer_type_the_code_and_the_credential_is_stored(live, browser, client, example_input):  # noqa: F811
