@@ -46,6 +46,7 @@ from app.vcdm import VC2
 from app.verification import dcql
 from app.verification.pipeline import NotACredential, Verifier
 from app.verification.report import Report
+from app.verification.service import without_bodies
 from app.xsd import format_datetime_stamp
 
 SCHEME = "openid4vp://"
@@ -361,7 +362,7 @@ class PresentationRequests:
         # The report is rendered once: the public one (``public_report``: without the credentials' bodies) and the
         # credential's own (with what it says, for the employer's page: the verdict as for a pasted one) share it.
         full = report.as_dict()
-        out = {"query_id": query["id"], "format": fmt, "report": _public(full)}
+        out = {"query_id": query["id"], "format": fmt, "report": without_bodies(full)}
         if fmt in ("ldp_vc", "dc+sd-jwt"):
             # kept for a provider stacking the components of this answer (app/issuance/stacking.py), never shown: the
             # presentation as sent (a VP object, or the SD-JWT with its Key Binding JWT)
@@ -404,15 +405,6 @@ def _shown(result: dict[str, Any] | None) -> dict[str, Any] | None:
         return result
     kept = [{k: v for k, v in p.items() if k != "vp"} if isinstance(p, dict) else p for p in result.get("presentations") or []]
     return {**result, "presentations": kept} if "presentations" in result else result
-
-
-def _public(rendered: dict[str, Any]) -> dict[str, Any]:
-    """``public_report`` of an already rendered report, without changing it: the same dicts minus the credentials'
-    bodies (no personal data echoed back)."""
-    out = {k: v for k, v in rendered.items() if k != "credential"}
-    if "credentials" in out:
-        out["credentials"] = [_public(inner) for inner in out["credentials"]]
-    return out
 
 
 def _checks(report: Report):

@@ -198,14 +198,17 @@ def _key_binding_options(options: Any) -> tuple[str | None, str | None]:
 
 def public_report(report: Report) -> dict[str, Any]:
     """The report for API clients: without the credential bodies they sent (no personal data echoed back)."""
+    return without_bodies(report.as_dict())
 
-    def strip(d: dict[str, Any]) -> dict[str, Any]:
-        d.pop("credential", None)
-        for inner in d.get("credentials", []):
-            strip(inner)
-        return d
 
-    return strip(report.as_dict())
+def without_bodies(rendered: dict[str, Any]) -> dict[str, Any]:
+    """``public_report`` of an already rendered report, without changing it: the same dicts minus the credentials'
+    bodies. A module function, not a recursive closure: that was a reference cycle per call, garbage that only a
+    full collection frees (tune_gc() makes those rare; the soak of 2026-12-01 saw it accumulate)."""
+    out = {k: v for k, v in rendered.items() if k != "credential"}
+    if "credentials" in out:
+        out["credentials"] = [without_bodies(inner) for inner in out["credentials"]]
+    return out
 
 
 def _counted(report: Report) -> Report:
