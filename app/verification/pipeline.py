@@ -70,6 +70,10 @@ class Verifier:
         """``("jwt", token)`` or ``("json", document)``, or ``NotACredential``."""
         if isinstance(raw, (dict, list)):
             return "json", raw
+        if not isinstance(raw, (bytes, str)):
+            # a number, true or null where a credential was expected (a list of components, say): refused here,
+            # for every caller, rather than failing on the first string operation
+            raise NotACredential("a credential is a JSON object or a compact JWS / SD-JWT string", code="NOT_A_CREDENTIAL")
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         stripped = text.strip()
         if stripped.startswith("{") or stripped.startswith("["):

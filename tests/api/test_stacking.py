@@ -153,6 +153,15 @@ def test_evaluation_of_components_from_two_providers(stack):
     assert r.status_code == 200 and r.json()["eligible"] and r.json()["learner"]["sameLearner"] == "identifiers"
 
 
+def test_listed_components_that_are_not_credentials_are_reported_not_a_500(stack):
+    # A number, true or null in the list was a 500 (the verifier's parse called .strip() on it).
+    for junk in (5, True, None):
+        r = stack.web.post("/stacks/evaluate", json={"specificationId": stack.composite, "credentials": [junk]})
+        assert r.status_code < 500, r.text
+        if r.status_code == 200:
+            assert not r.json()["eligible"]
+
+
 def test_bad_components_are_refused_by_name(live, stack):
     a = stack.component(stack.web, stack.module_a)
     b = stack.component(stack.key, stack.module_b)
